@@ -1,0 +1,74 @@
+# webhookd: `make run` serves the demo through a real nginx on :8080,
+# `make test` runs every test and ends with "N passed, N failed".
+# Both install the Debian packages they need when some are missing.
+
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror=return-type -Isrc -MMD -MP
+LDLIBS    = -lfcgi -lyaml-cpp -lcrypto -lpthread
+PYTHON    = /usr/bin/python3
+BUILD     = build
+
+PORT      ?= 8080
+CONFIG    ?= conf/webhookd.yaml
+STATE_DIR ?=
+WORKERS   ?= 8
+
+# Debian packages: building, serving through nginx, testing.
+PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev
+PKGS_RUN   = nginx python3 curl
+PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk
+
+SRCS      := $(shell find src -name '*.cc' | sort)
+LIB_SRCS  := $(filter-out src/main.cc,$(SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
+TEST_SRCS := $(sort $(wildcard tests/unit/*_test.cc))
+TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/%.o)
+
+.PHONY: all run test unit deps-build deps-run deps-test clean
+
+all: $(BUILD)/webhookd
+
+# Installs only what dpkg says is missing; nothing at all when all is there.
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing Debian packages:" $$missing; \
+	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps-build:
+	$(call install_missing,$(PKGS_BUILD))
+deps-run: deps-build
+	$(call install_missing,$(PKGS_RUN))
+deps-test: deps-run
+	$(call install_missing,$(PKGS_TEST))
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libwebhookd.a: $(LIB_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/webhookd: $(BUILD)/src/main.o $(BUILD)/libwebhookd.a
+	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libwebhookd.a
+	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
+
+run: deps-run
+	@$(MAKE) --no-print-directory $(BUILD)/webhookd
+	@exec $(PYTHON) tests/harness/stack.py --port $(PORT) --config $(CONFIG) --workers $(WORKERS) \
+	  $(if $(STATE_DIR),--state-dir $(STATE_DIR))
+
+test: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/webhookd $(BUILD)/unit_tests
+	@$(PYTHON) tests/run_all.py --build $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,52 @@
+// SHA-256 via OpenSSL's one-shot EVP_Digest, safe from any thread.
+#include "base/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
+namespace webhookd {
+
+std::string sha256_raw(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("EVP_Digest(sha256) failed");  // only on OOM inside OpenSSL
+  }
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+std::string to_hex(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view data) { return to_hex(sha256_raw(data)); }
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool from_hex(std::string_view hex, std::string* bytes) {
+  if (hex.size() % 2 != 0) return false;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  *bytes = std::move(out);
+  return true;
+}
+
+}  // namespace webhookd

@@ -1,0 +1,16 @@
+// SHA-256 through OpenSSL: token digests for auth and the ETag of a stored
+// configuration. Hex is lower case.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace webhookd {
+
+std::string sha256_raw(std::string_view data);  // 32 bytes
+std::string sha256_hex(std::string_view data);  // 64 hex digits
+std::string to_hex(std::string_view bytes);
+// Decodes exactly 2*n hex digits (either case); false on anything else.
+bool from_hex(std::string_view hex, std::string* bytes);
+
+}  // namespace webhookd

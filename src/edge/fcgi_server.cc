@@ -1,0 +1,217 @@
+// Threads accept connections themselves (poll on the listening socket and a
+// stop pipe, then accept4) and hand the connection to libfcgi. Why not
+// FCGX_Accept_r's own accept: a thread blocked in accept() only wakes on a
+// signal, and FCGX_ShutdownPending() makes every later libfcgi read fail with
+// EINTR, which would cut short the requests still in flight at SIGTERM.
+#include "edge/fcgi_server.h"
+
+#include "base/request_id.h"
+
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+namespace webhookd {
+namespace {
+
+std::string param(const FCGX_Request& req, const char* name) {
+  // envp dies with the request: copy.
+  const char* v = FCGX_GetParam(name, req.envp);
+  return v ? std::string(v) : std::string();
+}
+
+HttpRequest read_request(FCGX_Request& req) {
+  HttpRequest r;
+  r.method = param(req, "REQUEST_METHOD");
+  // DOCUMENT_URI is nginx's decoded, normalized $uri: the string its location
+  // matched. REQUEST_URI is raw (%49S..., /x/../v1/...) and would disagree.
+  r.path = param(req, "DOCUMENT_URI");
+  if (r.path.empty()) {
+    r.path = param(req, "REQUEST_URI");
+    r.path = r.path.substr(0, r.path.find('?'));
+  }
+  std::string scheme = param(req, "REQUEST_SCHEME");
+  r.scheme = !scheme.empty() ? scheme : (param(req, "HTTPS") == "on" ? "https" : "http");
+  // Debian's stock fastcgi_params sends HTTP_HOST as $host, which drops the
+  // port: put back nginx's own port when it is not the scheme's default.
+  r.host = param(req, "HTTP_HOST");
+  if (r.host.empty()) r.host = param(req, "SERVER_NAME");
+  std::string port = param(req, "SERVER_PORT");
+  bool has_port = r.host.find(':') != std::string::npos && r.host.back() != ']';
+  bool default_port = port.empty() || (r.scheme == "https" ? port == "443" : port == "80");
+  if (!r.host.empty() && !has_port && !default_port) r.host += ":" + port;
+  r.authorization = param(req, "HTTP_AUTHORIZATION");
+  r.content_type = param(req, "CONTENT_TYPE");
+  r.if_match = param(req, "HTTP_IF_MATCH");
+  r.if_none_match = param(req, "HTTP_IF_NONE_MATCH");
+
+  // Read the body only for a parsable CONTENT_LENGTH (nginx sends it empty on
+  // GET, and not at all for python's bodiless POST) and only up to the limit.
+  std::string length = param(req, "CONTENT_LENGTH");
+  if (!length.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(length.c_str(), &end, 10);
+    if (errno == 0 && end && *end == '\0' && length[0] != '-') {
+      if (n > kMaxBodyBytes) {
+        r.body_too_large = true;
+      } else {
+        r.body.resize(n);
+        size_t got = 0;
+        while (got < n) {
+          int k = FCGX_GetStr(&r.body[got], static_cast<int>(n - got), req.in);
+          if (k <= 0) break;  // less than asked: end of input
+          got += static_cast<size_t>(k);
+        }
+        r.body.resize(got);
+      }
+    }
+  }
+  return r;
+}
+
+bool write_response(FCGX_Request& req, const HttpResponse& resp) {
+  // Built by hand and written with FCGX_PutStr: FCGX_FPrintF has its own
+  // printf, which silently mangles %zu.
+  std::string out;
+  out.reserve(256 + resp.body.size());
+  out += "Status: " + status_line(resp.status) + "\r\n";
+  for (const auto& h : resp.headers) out += h.first + ": " + h.second + "\r\n";
+  out += "\r\n";
+  out += resp.body;
+  return FCGX_PutStr(out.data(), static_cast<int>(out.size()), req.out) == static_cast<int>(out.size());
+}
+
+void log_request(const HttpRequest& req, const HttpResponse& resp, double ms) {
+  const std::string* id = resp.header("Twilio-Request-Id");
+  char dur[32];
+  std::snprintf(dur, sizeof dur, "%.3fms", ms);
+  std::string line = req.method + " " + req.path + " " + std::to_string(resp.status) + " account=" +
+                     (resp.account_sid.empty() ? "-" : resp.account_sid) + " request_id=" + (id ? *id : "-") +
+                     " duration=" + dur;
+  if (!resp.log_detail.empty()) line += " error=\"" + resp.log_detail + "\"";
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';  // one request, one journal line
+  }
+  line += '\n';
+  // One write(2) per line so that lines from different threads never mix.
+  ssize_t ignored = ::write(2, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace
+
+Result<int> open_listener(const std::string& spec) {
+  std::string address = spec;
+  bool unix_socket = spec.rfind("unix:", 0) == 0;
+  if (unix_socket) {
+    address = spec.substr(5);
+    struct stat st;
+    // A stale socket from a previous run would make bind fail.
+    if (::lstat(address.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(address.c_str());
+  } else if (spec.find(':') == std::string::npos) {
+    return Error::internal("--listen " + spec + ": expected unix:PATH or HOST:PORT");
+  }
+  int fd = FCGX_OpenSocket(address.c_str(), 1024);
+  if (fd < 0) return Error::internal("cannot listen on " + spec + ": " + std::strerror(errno));
+  // nginx's workers may run as another user; the API itself asks for credentials.
+  if (unix_socket) ::chmod(address.c_str(), 0666);
+  return fd;
+}
+
+FcgiServer::FcgiServer(int listen_fd, int workers, RequestHandler handler)
+    : listen_fd_(listen_fd), workers_(workers), handler_(std::move(handler)) {}
+
+FcgiServer::~FcgiServer() {
+  stop();
+  for (int fd : stop_pipe_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Status FcgiServer::start() {
+  if (FCGX_Init() != 0) return Error::internal("FCGX_Init failed");
+  if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) return Error::internal(std::string("pipe: ") + std::strerror(errno));
+  // Non-blocking, so that the threads that lose the race for a connection
+  // return to poll() instead of sleeping in accept().
+  int flags = ::fcntl(listen_fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return Error::internal(std::string("listening socket: ") + std::strerror(errno));
+  }
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { worker_loop(); });
+  return ok_status();
+}
+
+void FcgiServer::stop() {
+  if (stop_pipe_[1] >= 0) {
+    ::close(stop_pipe_[1]);  // every worker's poll() sees POLLHUP
+    stop_pipe_[1] = -1;
+  }
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void FcgiServer::worker_loop() {
+  FCGX_Request req;
+  // listen_sock -1: libfcgi must never accept by itself (see the file header).
+  FCGX_InitRequest(&req, -1, 0);
+  for (;;) {
+    // Wait for a new connection or, on a connection nginx keeps open
+    // (fastcgi_keep_conn), for its next request; either way, also for stop.
+    bool kept = req.ipcFd >= 0;
+    struct pollfd fds[2] = {{kept ? req.ipcFd : listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[1].revents != 0) break;
+    if (!kept) {
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;  // EAGAIN: another thread took it; ECONNABORTED: gone
+      // Hand our connection to libfcgi. keepConnection=1 stops FCGX_Accept_r's
+      // opening FCGX_Finish_r from closing it; the begin record then sets the
+      // real value from nginx's FCGI_KEEP_CONN flag.
+      req.ipcFd = fd;
+      req.keepConnection = 1;
+    }
+    // Negative: the connection closed or broke; libfcgi closed it (ipcFd -1).
+    if (FCGX_Accept_r(&req) < 0) continue;
+
+    auto started = std::chrono::steady_clock::now();
+    HttpRequest request = read_request(req);
+    HttpResponse response;
+    try {
+      response = handler_(request);
+    } catch (...) {
+      // The handler catches its own; this is the last line of defence.
+      response = HttpResponse{};
+      response.status = 500;
+      response.body = R"({"code":20500,"message":"Internal Server Error",)"
+                      R"("more_info":"https://www.twilio.com/docs/errors/20500","status":500})";
+      response.set_header("Twilio-Request-Id", new_request_id());
+      response.set_header("Content-Type", "application/json; charset=utf-8");
+      response.log_detail = "exception escaped the handler";
+    }
+    write_response(req, response);
+    FCGX_Finish_r(&req);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    log_request(request, response, ms);
+  }
+  if (req.ipcFd >= 0) {
+    ::close(req.ipcFd);
+    req.ipcFd = -1;
+  }
+  FCGX_Free(&req, 0);
+}
+
+}  // namespace webhookd

@@ -1,0 +1,41 @@
+// The FastCGI edge: worker threads that accept nginx's connections, turn each
+// FastCGI request into an HttpRequest, call the handler and write the
+// HttpResponse back. The only file that includes <fcgiapp.h>.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/errors.h"
+#include "edge/http.h"
+
+namespace webhookd {
+
+using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// "unix:/path" or "host:port" / ":port"; returns the listening descriptor.
+Result<int> open_listener(const std::string& spec);
+
+class FcgiServer {
+ public:
+  FcgiServer(int listen_fd, int workers, RequestHandler handler);
+  ~FcgiServer();
+  // Starts the worker threads.
+  Status start();
+  // Stops accepting, lets every request in flight finish, joins the workers.
+  void stop();
+
+ private:
+  void worker_loop();
+
+  int listen_fd_;
+  int workers_;
+  RequestHandler handler_;
+  int stop_pipe_[2] = {-1, -1};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace webhookd

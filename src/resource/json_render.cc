@@ -1,0 +1,68 @@
+// RapidJSON Writer with UTF-8 validation on; every call's result is checked,
+// because a failed value leaves a half-written key while IsComplete() is true.
+#include "resource/json_render.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "base/text.h"
+
+namespace webhookd {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>,
+                                     rapidjson::CrtAllocator, rapidjson::kWriteValidateEncodingFlag>;
+
+bool put_string(JsonWriter& w, const std::string& s) {
+  return w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+bool put_key(JsonWriter& w, const char* k) { return w.Key(k); }
+
+bool put_optional(JsonWriter& w, const char* key, const std::optional<std::string>& v) {
+  if (!put_key(w, key)) return false;
+  return v ? put_string(w, *v) : w.Null();
+}
+
+}  // namespace
+
+Result<std::string> render_config(const WebhookConfig& c, const std::string& service_sid,
+                                  const std::string& url) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  bool ok = w.StartObject() && put_key(w, "account_sid") && put_string(w, c.account_sid) &&
+            put_key(w, "chat_service_sid") && put_string(w, service_sid) &&
+            put_optional(w, "pre_webhook_url", c.pre_webhook_url) &&
+            put_optional(w, "post_webhook_url", c.post_webhook_url) && put_key(w, "filters");
+  if (ok && c.filters) {
+    ok = w.StartArray();
+    for (const auto& f : *c.filters) ok = ok && put_string(w, f);
+    ok = ok && w.EndArray();
+  } else if (ok) {
+    ok = w.Null();
+  }
+  ok = ok && put_optional(w, "method", c.method) && put_key(w, "url") && put_string(w, url) && w.EndObject();
+  if (!ok) return Error::internal("render_config: a value is not valid UTF-8 for " + service_sid);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string render_error(const Error& error) {
+  const ErrorSpec& spec = error_spec(error.kind);
+  // Echoed parts (a SID from the path, a filter value) may be any bytes.
+  const std::string message = sanitize_utf8(error_message(error));
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("code");
+  w.Int(spec.code);
+  w.Key("message");
+  put_string(w, message);
+  w.Key("more_info");
+  put_string(w, more_info_url(spec.code));
+  w.Key("status");
+  w.Int(spec.http_status);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace webhookd

@@ -1,0 +1,18 @@
+// JSON bodies shaped exactly like Twilio's: the resource with its keys in
+// Twilio's order, and the error body {code, message, more_info, status}.
+#pragma once
+
+#include <string>
+
+#include "base/errors.h"
+#include "resource/webhook_config.h"
+
+namespace webhookd {
+
+// Fails (kInternal) only if a value is not valid UTF-8, which the loaders
+// already refuse; the check stays so a bug cannot emit broken JSON.
+Result<std::string> render_config(const WebhookConfig& config, const std::string& service_sid,
+                                  const std::string& url);
+std::string render_error(const Error& error);
+
+}  // namespace webhookd

@@ -1,0 +1,127 @@
+// POSIX implementation. Locks are flock(2) on a descriptor opened for the one
+// operation: fcntl record locks belong to the process (two threads would both
+// "hold" one) and are dropped when any descriptor of the file is closed.
+#include "store/file_system.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace webhookd {
+namespace {
+
+Error os_error(const std::string& what, const std::string& path, int err) {
+  return Error::internal(what + " " + path + ": " + std::strerror(err));
+}
+
+class FlockLock : public FileLock {
+ public:
+  explicit FlockLock(int fd) : fd_(fd) {}
+  ~FlockLock() override { ::close(fd_); }  // closing the descriptor releases the flock
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Result<std::optional<std::string>> PosixFileSystem::read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>{};
+    return os_error("open", path, errno);
+  }
+  std::string data;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return os_error("read", path, err);
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > (1u << 20)) {  // a state file is a few hundred bytes
+      ::close(fd);
+      return Error::internal("read " + path + ": larger than 1 MiB");
+    }
+  }
+  ::close(fd);
+  return std::optional<std::string>{std::move(data)};
+}
+
+Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const std::string& lock_path) {
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return os_error("open lock", lock_path, errno);
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    return os_error("flock", lock_path, err);
+  }
+  return std::unique_ptr<FileLock>(new FlockLock(fd));
+}
+
+Result<int> PosixFileSystem::create_temp(const std::string& path_prefix, std::string* temp_path) {
+  std::vector<char> name(path_prefix.begin(), path_prefix.end());
+  for (char c : std::string("XXXXXX")) name.push_back(c);
+  name.push_back('\0');
+  int fd = ::mkostemp(name.data(), O_CLOEXEC);
+  if (fd < 0) return os_error("mkstemp", path_prefix, errno);
+  ::fchmod(fd, 0644);  // mkstemp makes 0600; state files are meant to be read by people and git
+  *temp_path = name.data();
+  return fd;
+}
+
+Status PosixFileSystem::write_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return os_error("write", "fd " + std::to_string(fd), errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return ok_status();
+}
+
+Status PosixFileSystem::sync(int fd) {
+  if (::fsync(fd) != 0) return os_error("fsync", "fd " + std::to_string(fd), errno);
+  return ok_status();
+}
+
+Status PosixFileSystem::close(int fd) {
+  // Not retried on EINTR: on Linux the descriptor is gone either way.
+  if (::close(fd) != 0) return os_error("close", "fd " + std::to_string(fd), errno);
+  return ok_status();
+}
+
+Status PosixFileSystem::rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return os_error("rename", from + " -> " + to, errno);
+  return ok_status();
+}
+
+Status PosixFileSystem::sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return os_error("open dir", dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return os_error("fsync dir", dir, err);
+  return ok_status();
+}
+
+Status PosixFileSystem::remove(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return os_error("unlink", path, errno);
+  return ok_status();
+}
+
+}  // namespace webhookd

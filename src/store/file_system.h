@@ -1,0 +1,50 @@
+// The small interface the state store writes through (leveldb's Env): every
+// disk operation the store needs, one method each, so a test can make any one
+// of them fail. PosixFileSystem is the only code that touches the disk.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/errors.h"
+
+namespace webhookd {
+
+// Held for the duration of one update; unlocks when destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  // nullopt when the file does not exist.
+  virtual Result<std::optional<std::string>> read_file(const std::string& path) = 0;
+  // Exclusive lock on a separate lock file (created if missing); blocks.
+  virtual Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) = 0;
+  // A new, uniquely named file whose name starts with path_prefix.
+  virtual Result<int> create_temp(const std::string& path_prefix, std::string* temp_path) = 0;
+  virtual Status write_all(int fd, const std::string& data) = 0;
+  virtual Status sync(int fd) = 0;
+  virtual Status close(int fd) = 0;
+  virtual Status rename(const std::string& from, const std::string& to) = 0;
+  virtual Status sync_dir(const std::string& dir) = 0;
+  virtual Status remove(const std::string& path) = 0;
+};
+
+class PosixFileSystem : public FileSystem {
+ public:
+  Result<std::optional<std::string>> read_file(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override;
+  Result<int> create_temp(const std::string& path_prefix, std::string* temp_path) override;
+  Status write_all(int fd, const std::string& data) override;
+  Status sync(int fd) override;
+  Status close(int fd) override;
+  Status rename(const std::string& from, const std::string& to) override;
+  Status sync_dir(const std::string& dir) override;
+  Status remove(const std::string& path) override;
+};
+
+}  // namespace webhookd

@@ -1,0 +1,151 @@
+// State file rules: account_sid required; pre/post_webhook_url, filters and
+// method optional or null; any other key, type or value makes the file
+// invalid. URLs are written plain when that is unambiguous YAML, else quoted.
+#include "store/state_file.h"
+
+#include "base/sha256.h"
+#include "base/text.h"
+#include "store/strict_yaml.h"
+
+namespace webhookd {
+namespace {
+
+struct Invalid {
+  int line, column;
+  std::string message;
+};
+
+[[noreturn]] void invalid(const YamlNode& at, std::string message) {
+  throw Invalid{at.line, at.column, std::move(message)};
+}
+
+const std::string& scalar(const YamlNode& node, const std::string& key) {
+  if (node.kind != YamlNode::Kind::kScalar) {
+    invalid(node, key + " must be a string, not " + yaml_kind_name(node.kind));
+  }
+  return node.value;
+}
+
+std::optional<std::string> optional_url(const YamlNode& node, const std::string& key) {
+  if (node.kind == YamlNode::Kind::kNull) return std::nullopt;
+  const std::string& v = scalar(node, key);
+  if (!is_webhook_url(v)) invalid(node, key + " is not an absolute http(s) URL");
+  return v;
+}
+
+WebhookConfig interpret(const YamlNode& root) {
+  if (root.kind != YamlNode::Kind::kMap) invalid(root, "the file must be a mapping with account_sid");
+  WebhookConfig config;
+  bool have_account = false;
+  for (size_t i = 0; i < root.map_size(); ++i) {
+    const std::string& key = root.key(i).value;
+    const YamlNode& v = root.value_at(i);
+    if (key == "account_sid") {
+      config.account_sid = scalar(v, key);
+      if (!is_account_sid(config.account_sid)) invalid(v, "account_sid must be AC followed by 32 hex digits");
+      have_account = true;
+    } else if (key == "pre_webhook_url") {
+      config.pre_webhook_url = optional_url(v, key);
+    } else if (key == "post_webhook_url") {
+      config.post_webhook_url = optional_url(v, key);
+    } else if (key == "method") {
+      if (v.kind != YamlNode::Kind::kNull) {
+        config.method = normalize_method(scalar(v, key));
+        if (!config.method) invalid(v, "method must be GET or POST");
+      }
+    } else if (key == "filters") {
+      if (v.kind == YamlNode::Kind::kNull) continue;
+      if (v.kind != YamlNode::Kind::kSequence) invalid(v, std::string("filters must be a list, not ") + yaml_kind_name(v.kind));
+      std::vector<std::string> filters;
+      for (const YamlNode& f : v.items) {
+        const std::string& name = scalar(f, "each filter");
+        if (!is_filter_name(name)) invalid(f, "unknown filter '" + name + "'");
+        filters.push_back(name);
+      }
+      config.filters = dedupe_filters(filters);
+    } else {
+      invalid(root.key(i), "unknown key '" + key + "'");
+    }
+  }
+  if (!have_account) invalid(root, "account_sid is missing");
+  return config;
+}
+
+// A URL can stand as a plain scalar when it holds only URL characters and
+// cannot be read as anything else; otherwise it is double-quoted.
+bool plain_safe(const std::string& s) {
+  if (s.empty() || s.back() == ':') return false;
+  for (unsigned char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("-._~:/?#[]@!$&()*+,;=%").find(static_cast<char>(c)) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void emit_string(std::string& out, const std::string& s) {
+  if (plain_safe(s)) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;  // URLs hold no control characters; UTF-8 stands as is
+  }
+  out += '"';
+}
+
+void emit_optional(std::string& out, const char* key, const std::optional<std::string>& v) {
+  out += key;
+  out += ": ";
+  if (v) {
+    emit_string(out, *v);
+  } else {
+    out += "null";
+  }
+  out += '\n';
+}
+
+}  // namespace
+
+Result<WebhookConfig> parse_state_file(std::string_view text, const std::string& source) {
+  auto where = [&](int line, int column) {
+    return line > 0 ? source + ":" + std::to_string(line) + ":" + std::to_string(column) : source;
+  };
+  if (!is_valid_utf8(text)) return Error::internal(source + ": not UTF-8");
+  YamlNode root;
+  YamlProblem problem;
+  if (!parse_strict_yaml(text, &root, &problem)) {
+    return Error::internal(where(problem.line, problem.column) + ": " + problem.message);
+  }
+  try {
+    return interpret(root);
+  } catch (const Invalid& e) {
+    return Error::internal(where(e.line, e.column) + ": " + e.message);
+  }
+}
+
+std::string emit_state_file(const WebhookConfig& c) {
+  std::string out;
+  out.reserve(256);
+  out += "account_sid: " + c.account_sid + "\n";
+  emit_optional(out, "pre_webhook_url", c.pre_webhook_url);
+  emit_optional(out, "post_webhook_url", c.post_webhook_url);
+  if (!c.filters) {
+    out += "filters: null\n";
+  } else if (c.filters->empty()) {
+    out += "filters: []\n";
+  } else {
+    out += "filters:\n";
+    for (const auto& f : *c.filters) out += "  - " + f + "\n";
+  }
+  emit_optional(out, "method", c.method);
+  return out;
+}
+
+std::string config_etag(const WebhookConfig& config) {
+  return "\"" + sha256_hex(emit_state_file(config)).substr(0, 32) + "\"";
+}
+
+}  // namespace webhookd

@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""A real nginx + webhookd on a loopback port, in a temp prefix.
+
+Used by the end-to-end tests (start/stop per test class) and by `make run`
+(run as a script: serve until Ctrl-C or SIGTERM). Both render the shipped
+conf/nginx.conf.template, which includes the shipped conf/webhookd.locations.conf,
+with Debian's stock fastcgi_params: what is tested is what ships.
+"""
+import argparse
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONF_DIR = os.path.join(REPO, "conf")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    # PR_SET_PDEATHSIG: if the test runner or `make run` is killed outright,
+    # its nginx and webhookd go too, instead of lingering on the port.
+    _libc.prctl(1, signal.SIGTERM)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Webhookd:
+    """One webhookd process on a unix socket (or on fd 0 via spawn-fcgi)."""
+
+    def __init__(self, binary, config, socket_path, workers=4, state_dir=None, log_path=None, extra=()):
+        self.binary, self.config, self.socket_path = binary, config, socket_path
+        self.workers, self.state_dir, self.log_path, self.extra = workers, state_dir, log_path, list(extra)
+        self.proc = None
+
+    def argv(self):
+        argv = [self.binary, "--config", self.config, "--listen", "unix:" + self.socket_path,
+                "--workers", str(self.workers)]
+        if self.state_dir:
+            argv += ["--state-dir", self.state_dir]
+        return argv + self.extra
+
+    def start(self):
+        if os.path.exists(self.socket_path):
+            os.unlink(self.socket_path)
+        log = open(self.log_path, "ab") if self.log_path else None
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     preexec_fn=_die_with_parent)
+        if log:
+            log.close()
+        wait_for(lambda: os.path.exists(self.socket_path) or self.proc.poll() is not None, 10, "webhookd socket")
+        if self.proc.poll() is not None:
+            raise RuntimeError("webhookd exited with %s: %s" % (self.proc.returncode, self.log()))
+        return self
+
+    def log(self):
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+
+class Nginx:
+    def __init__(self, prefix, port, socket_path):
+        self.prefix, self.port, self.socket_path = prefix, port, socket_path
+        self.proc = None
+
+    def render(self):
+        os.makedirs(self.prefix, exist_ok=True)
+        for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
+        shutil.copy("/etc/nginx/fastcgi_params", os.path.join(self.prefix, "fastcgi_params"))
+        with open(os.path.join(CONF_DIR, "nginx.conf.template")) as f:
+            text = f.read()
+        for key, value in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)),
+                           ("@SOCKET@", self.socket_path), ("@CONF_DIR@", CONF_DIR)):
+            text = text.replace(key, value)
+        path = os.path.join(self.prefix, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def start(self):
+        conf = self.render()
+        self.proc = subprocess.Popen([NGINX, "-p", self.prefix + "/", "-c", conf, "-e", os.path.join(self.prefix, "error.log")],
+                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 10, "nginx port")
+        if self.proc.poll() is not None:
+            raise RuntimeError("nginx exited with %s: %s" % (self.proc.returncode, self.error_log()))
+        return self
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.prefix, "error.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish open requests
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Stack:
+    """nginx on a free loopback port in front of one webhookd."""
+
+    def __init__(self, config, state_dir=None, port=None, workers=4, build=None, tmp=None):
+        self.build = build or os.path.join(REPO, "build")
+        self.tmp = tmp or tempfile.mkdtemp(prefix="webhookd-stack-")
+        # nginx's workers run as another user when the master is root: they
+        # must be able to reach the socket inside this directory.
+        os.chmod(self.tmp, 0o755)
+        self.port = port or free_port()
+        self.socket_path = os.path.join(self.tmp, "webhookd.sock")
+        self.webhookd = Webhookd(os.path.join(self.build, "webhookd"), config, self.socket_path, workers,
+                                 state_dir, os.path.join(self.tmp, "webhookd.log"))
+        self.nginx = Nginx(os.path.join(self.tmp, "nginx"), self.port, self.socket_path)
+
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        try:
+            self.webhookd.start()
+            self.nginx.start()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, remove=True):
+        self.nginx.stop()
+        self.webhookd.stop()
+        if remove:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="serve webhookd through nginx until Ctrl-C")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--config", default=os.path.join(CONF_DIR, "webhookd.yaml"))
+    parser.add_argument("--state-dir")
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+
+    if port_open(args.port):
+        sys.exit("port %d is already in use; try: make run PORT=8081" % args.port)
+    stack = Stack(os.path.abspath(args.config), os.path.abspath(args.state_dir) if args.state_dir else None,
+                  args.port, args.workers)
+    stack.webhookd.log_path = None  # the request log goes to this terminal
+
+    stopping = []
+
+    def on_signal(signum, _frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    try:
+        stack.start()
+        url = stack.base_url + "/v1/Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks"
+        print("webhookd is serving through nginx on %s (Ctrl-C stops everything)" % stack.base_url, flush=True)
+        print("try:\n  curl -s -u ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:token123 %s" % url, flush=True)
+        while not stopping:
+            if stack.webhookd.proc.poll() is not None or stack.nginx.proc.poll() is not None:
+                print("a process of the stack exited; stopping", file=sys.stderr)
+                break
+            time.sleep(0.2)
+    finally:
+        stack.stop()
+    print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()
