@@ -22,7 +22,7 @@ PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk
 SRCS      := $(shell find src -name '*.cc' | sort)
 LIB_SRCS  := $(filter-out src/main.cc,$(SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
-TEST_SRCS := $(sort $(wildcard tests/unit/*_test.cc))
+TEST_SRCS := $(sort $(wildcard tests/unit/*.cc))
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/%.o)
 
 .PHONY: all run test unit deps-build deps-run deps-test clean

@@ -1,0 +1,65 @@
+#define BOOST_TEST_DYN_LINK
+#include "store/file_system.h"
+
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "test_support.h"
+
+using namespace webhookd;
+using webhookd_test::read_file;
+using webhookd_test::TempDir;
+
+BOOST_AUTO_TEST_SUITE(file_system)
+
+BOOST_AUTO_TEST_CASE(read_write_rename_remove) {
+  TempDir dir;
+  PosixFileSystem fs;
+  auto missing = fs.read_file(dir.file("nope"));
+  BOOST_TEST_REQUIRE(missing.ok());
+  BOOST_TEST(!missing.value().has_value());
+
+  std::string temp;
+  auto fd = fs.create_temp(dir.file(".x.tmp."), &temp);
+  BOOST_TEST_REQUIRE(fd.ok());
+  BOOST_TEST(temp.rfind(dir.file(".x.tmp."), 0) == 0u);
+  BOOST_TEST(fs.write_all(fd.value(), "hello").ok());
+  BOOST_TEST(fs.sync(fd.value()).ok());
+  BOOST_TEST(fs.close(fd.value()).ok());
+  struct stat st;
+  BOOST_TEST_REQUIRE(::stat(temp.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0644u);  // readable by people and git
+  BOOST_TEST(fs.rename(temp, dir.file("x")).ok());
+  BOOST_TEST(fs.sync_dir(dir.path()).ok());
+  BOOST_TEST(*fs.read_file(dir.file("x")).value() == "hello");
+  BOOST_TEST(fs.remove(dir.file("x")).ok());
+  BOOST_TEST(fs.remove(dir.file("x")).ok());  // already gone is fine
+  BOOST_TEST(!fs.rename(dir.file("x"), dir.file("y")).ok());
+  BOOST_TEST(!fs.sync_dir(dir.file("no-such-dir")).ok());
+  BOOST_TEST(!fs.read_file(dir.path()).ok());  // a directory is not a state file
+}
+
+BOOST_AUTO_TEST_CASE(locks_exclude_other_threads) {
+  // flock on a descriptor per operation: two threads of one process exclude
+  // each other (fcntl record locks would not).
+  TempDir dir;
+  PosixFileSystem fs;
+  auto first = fs.lock(dir.file(".l.lock"));
+  BOOST_TEST_REQUIRE(first.ok());
+  std::atomic<bool> second_got_it{false};
+  std::thread t([&] {
+    auto second = fs.lock(dir.file(".l.lock"));
+    second_got_it = second.ok();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  BOOST_TEST(!second_got_it.load());
+  first.value().reset();  // unlock
+  t.join();
+  BOOST_TEST(second_got_it.load());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,50 @@
+#define BOOST_TEST_DYN_LINK
+#include "store/filename.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "test_support.h"
+#include <stdexcept>
+
+using namespace webhookd;
+
+BOOST_AUTO_TEST_SUITE(filename)
+
+BOOST_AUTO_TEST_CASE(builds_names_from_valid_sids) {
+  const std::string sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  struct Case {
+    std::string dir, state, lock, temp;
+  } cases[] = {
+      {"/var/lib/webhookd", "/var/lib/webhookd/" + sid + ".yaml", "/var/lib/webhookd/." + sid + ".lock",
+       "/var/lib/webhookd/." + sid + ".tmp."},
+      {"state/", "state/" + sid + ".yaml", "state/." + sid + ".lock", "state/." + sid + ".tmp."},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.dir) {
+      BOOST_TEST(state_file_path(c.dir, sid) == c.state);
+      BOOST_TEST(lock_file_path(c.dir, sid) == c.lock);
+      BOOST_TEST(temp_file_prefix(c.dir, sid) == c.temp);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(lock_and_temp_never_look_like_state) {
+  const std::string sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  auto base = [](const std::string& p) { return p.substr(p.rfind('/') + 1); };
+  for (const std::string& name : {base(lock_file_path("/d", sid)), base(temp_file_prefix("/d", sid) + "XXXXXX")}) {
+    BOOST_TEST(name.rfind("IS", 0) != 0, name);  // the glob IS*.yaml cannot match
+    BOOST_TEST(name[0] == '.');
+  }
+}
+
+BOOST_AUTO_TEST_CASE(refuses_unchecked_sids) {
+  for (const char* bad : {"../etc/passwd", "ISaaaa", "", "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/../x"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      BOOST_CHECK_THROW(state_file_path("/d", bad), std::invalid_argument);
+      BOOST_CHECK_THROW(lock_file_path("/d", bad), std::invalid_argument);
+      BOOST_CHECK_THROW(temp_file_prefix("/d", bad), std::invalid_argument);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

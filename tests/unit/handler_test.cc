@@ -1,0 +1,286 @@
+#define BOOST_TEST_DYN_LINK
+#include "resource/handler.h"
+
+#include <boost/test/unit_test.hpp>
+#include <regex>
+
+#include "base/sha256.h"
+#include "test_support.h"
+
+using namespace webhookd;
+using webhookd_test::read_file;
+using webhookd_test::TempDir;
+using webhookd_test::write_file;
+
+namespace {
+
+const std::string kSid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const std::string kEmptySid = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";   // never configured
+const std::string kForeignSid = "IScccccccccccccccccccccccccccccccc"; // another account's
+const std::string kBrokenSid = "ISdddddddddddddddddddddddddddddddd";  // invalid hand edit
+const std::string kAccount = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const std::string kOther = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const std::string kPath = "/v1/Services/" + kSid + "/Configuration/Webhooks";
+// base64("ACaaa…:token123"), as python's client sends it.
+const std::string kAuth = "Basic QUNhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYTp0b2tlbjEyMw==";
+
+const std::string kStored =
+    "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+    "pre_webhook_url: https://www.example.com/pre\n"
+    "post_webhook_url: https://www.example.com/post\n"
+    "filters:\n  - onMessageRemove\n  - onParticipantAdd\n"
+    "method: POST\n";
+const std::string kBroken = "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nmethod: GET\nmethod: POST\n";
+
+struct Fixture {
+  TempDir dir;
+  PosixFileSystem fs;
+  Config config;
+  StateStore store{fs, dir.path()};
+
+  Fixture() {
+    config.state_dir = dir.path();
+    config.credentials.account_token_digest[kAccount] = sha256_raw("token123");
+    config.credentials.account_token_digest[kOther] = sha256_raw("other");
+    write_file(dir.file(kSid + ".yaml"), kStored);
+    write_file(dir.file(kEmptySid + ".yaml"), "account_sid: " + kAccount + "\n");
+    write_file(dir.file(kForeignSid + ".yaml"), "account_sid: " + kOther + "\n");
+    write_file(dir.file(kBrokenSid + ".yaml"), kBroken);
+  }
+  HttpResponse call(HttpRequest r) { return handle(r, config, store); }
+};
+
+HttpRequest request(const std::string& method, const std::string& path = kPath, const std::string& body = "") {
+  HttpRequest r;
+  r.method = method;
+  r.path = path;
+  r.scheme = "http";
+  r.host = "127.0.0.1:8080";
+  r.authorization = kAuth;
+  r.body = body;
+  if (!body.empty()) r.content_type = "application/x-www-form-urlencoded";
+  return r;
+}
+
+int code_of(const HttpResponse& r) {
+  std::smatch m;
+  static const std::regex code("^\\{\"code\":(\\d+),");
+  return std::regex_search(r.body, m, code) ? std::stoi(m[1]) : 0;
+}
+
+std::string path_of(const std::string& sid) { return "/v1/Services/" + sid + "/Configuration/Webhooks"; }
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(handler, Fixture)
+
+BOOST_AUTO_TEST_CASE(fetch_answers_the_resource) {
+  HttpResponse r = call(request("GET"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body ==
+             R"({"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","chat_service_sid":"ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
+             R"("pre_webhook_url":"https://www.example.com/pre","post_webhook_url":"https://www.example.com/post",)"
+             R"("filters":["onMessageRemove","onParticipantAdd"],"method":"POST",)"
+             R"("url":"http://127.0.0.1:8080/v1/Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks"})");
+  BOOST_TEST(*r.header("Content-Type") == "application/json; charset=utf-8");
+  BOOST_TEST(std::regex_match(*r.header("Twilio-Request-Id"), std::regex("^RQ[0-9a-f]{32}$")));
+  BOOST_TEST(r.header("ETag") != nullptr);
+  BOOST_TEST(r.account_sid == kAccount);
+}
+
+BOOST_AUTO_TEST_CASE(never_configured_service_answers_nulls) {
+  HttpResponse r = call(request("GET", path_of(kEmptySid)));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.find(R"("pre_webhook_url":null,"post_webhook_url":null,"filters":null,"method":null,)") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(url_comes_from_public_base_url_when_set) {
+  config.public_base_url = "https://conversations.example.com";
+  HttpResponse r = call(request("GET"));
+  BOOST_TEST(r.body.find(R"("url":"https://conversations.example.com/v1/Services/)" + kSid) != std::string::npos);
+  HttpRequest https = request("GET");
+  https.scheme = "https";
+  config.public_base_url.clear();
+  BOOST_TEST(call(https).body.find(R"("url":"https://127.0.0.1:8080/v1/)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(head_is_get_without_body) {
+  HttpResponse get = call(request("GET"));
+  HttpResponse head = call(request("HEAD"));
+  BOOST_TEST(head.status == 200);
+  BOOST_TEST(head.body.empty());
+  BOOST_TEST(*head.header("Content-Length") == std::to_string(get.body.size()));
+  BOOST_TEST(*head.header("ETag") == *get.header("ETag"));
+}
+
+// The contract's HTTP table, row by row.
+BOOST_AUTO_TEST_CASE(status_code_and_headers_for_every_row) {
+  struct Case {
+    const char* name;
+    HttpRequest req;
+    int status, code;
+    const char* message;  // substring; "" to skip
+  } cases[] = {
+      {"PUT", request("PUT"), 405, 20004,
+       "The requested resource /Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks does not support the attempted HTTP method PUT"},
+      {"DELETE", request("DELETE"), 405, 20004, "method DELETE"},
+      {"PATCH", request("PATCH"), 405, 20004, "method PATCH"},
+      {"OPTIONS", request("OPTIONS"), 405, 20004, "method OPTIONS"},
+      {"malformed sid", request("GET", path_of("ISnotfound")), 404, 20404,
+       "The requested resource /Services/ISnotfound/Configuration/Webhooks was not found"},
+      {"sid lower-case prefix", request("GET", path_of("isaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")), 404, 20404, ""},
+      {"sid too long", request("GET", path_of(kSid + "a")), 404, 20404, ""},
+      {"other path", request("GET", "/v1/Services/" + kSid), 404, 20404, "/Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa was not found"},
+      {"no state file", request("GET", path_of("ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")), 404, 20404,
+       "/Services/ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee/Configuration/Webhooks was not found"},
+      {"another account's", request("GET", path_of(kForeignSid)), 404, 20404,
+       "/Services/IScccccccccccccccccccccccccccccccc/Configuration/Webhooks was not found"},
+      {"POST to another account's", request("POST", path_of(kForeignSid), "Method=GET"), 404, 20404, ""},
+      {"POST to a missing service", request("POST", path_of("ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), "Method=GET"), 404, 20404, ""},
+      {"invalid state file", request("GET", path_of(kBrokenSid)), 500, 20500, "Internal Server Error"},
+      {"bad pre url", request("POST", kPath, "PreWebhookUrl=nope"), 400, 50077, "Invalid pre-webhook url"},
+      {"bad post url", request("POST", kPath, "PostWebhookUrl=ftp%3A%2F%2Fx"), 400, 50078, "Invalid post-webhook url"},
+      {"bad method", request("POST", kPath, "Method=PUT"), 400, 50055, "Invalid webhook method"},
+      {"bad filter", request("POST", kPath, "Filters=onMessageAdded&Filters=onBogus"), 400, 50365, "onBogus"},
+      {"bad escape", request("POST", kPath, "Method=%G0"), 400, 400, "bad percent escape"},
+      {"bad utf-8", request("POST", kPath, "PreWebhookUrl=%FF"), 400, 400, "not UTF-8"},
+  };
+  for (auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      HttpResponse r = call(c.req);
+      BOOST_TEST(r.status == c.status);
+      BOOST_TEST(code_of(r) == c.code, r.body);
+      BOOST_TEST(r.body.find(c.message) != std::string::npos, r.body);
+      BOOST_TEST(r.body.find("\"more_info\":\"https://www.twilio.com/docs/errors/" + std::to_string(c.code) + "\"") != std::string::npos);
+      BOOST_TEST(r.body.find("\"status\":" + std::to_string(c.status) + "}") != std::string::npos);
+      BOOST_TEST(*r.header("Content-Type") == "application/json; charset=utf-8");
+      BOOST_TEST(r.header("Twilio-Request-Id") != nullptr);
+      if (c.status == 405) BOOST_TEST(*r.header("Allow") == "GET, POST");
+    }
+  }
+  // A 4xx writes nothing.
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+  BOOST_TEST(read_file(dir.file(kForeignSid + ".yaml")) == "account_sid: " + kOther + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(authentication_rows) {
+  struct Case {
+    const char* name;
+    std::string authorization;
+    int status;
+  } cases[] = {
+      {"none", "", 401},
+      {"wrong token", "Basic QUNhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYTp3cm9uZw==", 401},
+      {"not basic", "Bearer x", 401},
+      {"right", kAuth, 200},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      HttpRequest req = request("GET");
+      req.authorization = c.authorization;
+      HttpResponse r = call(req);
+      BOOST_TEST(r.status == c.status);
+      if (c.status == 401) {
+        BOOST_TEST(code_of(r) == 20003);
+        BOOST_TEST(r.body.find("\"message\":\"Authenticate\"") != std::string::npos);
+        BOOST_TEST(*r.header("WWW-Authenticate") == "Basic realm=\"Twilio API\"");
+      }
+    }
+  }
+  // Unauthenticated requests learn nothing, not even whether the SID is well formed.
+  HttpRequest bad_sid = request("DELETE", path_of("ISx"));
+  bad_sid.authorization.clear();
+  BOOST_TEST(call(bad_sid).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(update_applies_partially_and_persists) {
+  HttpResponse r = call(request("POST", kPath, "Method=get&Filters=onMessageAdded&Filters=onMessageAdded&Unknown=1"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.find(R"("pre_webhook_url":"https://www.example.com/pre")") != std::string::npos);
+  BOOST_TEST(r.body.find(R"("filters":["onMessageAdded"],"method":"GET")") != std::string::npos);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) ==
+             "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\npre_webhook_url: https://www.example.com/pre\n"
+             "post_webhook_url: https://www.example.com/post\nfilters:\n  - onMessageAdded\nmethod: GET\n");
+  HttpResponse cleared = call(request("POST", kPath, "PreWebhookUrl=&Filters="));
+  BOOST_TEST(cleared.body.find(R"("pre_webhook_url":null)") != std::string::npos);
+  BOOST_TEST(cleared.body.find(R"("filters":[])") != std::string::npos);
+  BOOST_TEST(call(request("GET")).body == cleared.body.substr(0, cleared.body.size()));
+}
+
+BOOST_AUTO_TEST_CASE(bodiless_posts_are_empty_updates) {
+  // python's client with an empty list: no Content-Length, no Content-Type.
+  HttpRequest python_empty = request("POST");
+  HttpResponse r = call(python_empty);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);  // nothing rewritten
+  HttpRequest typed_empty = request("POST");
+  typed_empty.content_type = "application/json";
+  BOOST_TEST(call(typed_empty).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(body_limits_and_types) {
+  HttpRequest json = request("POST", kPath, R"({"Method":"GET"})");
+  json.content_type = "application/json";
+  HttpResponse r = call(json);
+  BOOST_TEST(r.status == 415);
+  BOOST_TEST(code_of(r) == 415);
+
+  HttpRequest too_big = request("POST");
+  too_big.body_too_large = true;
+  r = call(too_big);
+  BOOST_TEST(r.status == 413);
+  BOOST_TEST(code_of(r) == 413);
+
+  HttpRequest big = request("POST", kPath, "Method=GET&x=" + std::string(kMaxBodyBytes, 'a'));
+  BOOST_TEST(call(big).status == 413);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_file_is_reported_and_not_clobbered) {
+  HttpResponse r = call(request("POST", path_of(kBrokenSid), "Method=GET"));
+  BOOST_TEST(r.status == 500);
+  BOOST_TEST(code_of(r) == 20500);
+  BOOST_TEST(r.body.find("duplicate") == std::string::npos);  // details only in the log
+  BOOST_TEST(r.log_detail.find("duplicate key 'method'") != std::string::npos, r.log_detail);
+  BOOST_TEST(read_file(dir.file(kBrokenSid + ".yaml")) == kBroken);
+}
+
+BOOST_AUTO_TEST_CASE(hand_edits_are_seen_by_the_next_request) {
+  BOOST_TEST(call(request("GET")).body.find(R"("method":"POST")") != std::string::npos);
+  write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nmethod: GET\n");
+  BOOST_TEST(call(request("GET")).body.find(R"("method":"GET")") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(conditional_requests) {
+  std::string etag = *call(request("GET")).header("ETag");
+  HttpRequest cached = request("GET");
+  cached.if_none_match = etag;
+  HttpResponse r = call(cached);
+  BOOST_TEST(r.status == 304);
+  BOOST_TEST(r.body.empty());
+  cached.if_none_match = "\"other\"";
+  BOOST_TEST(call(cached).status == 200);
+
+  HttpRequest stale = request("POST", kPath, "Method=GET");
+  stale.if_match = "\"stale\"";
+  r = call(stale);
+  BOOST_TEST(r.status == 412);
+  BOOST_TEST(code_of(r) == 412);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+
+  HttpRequest fresh = request("POST", kPath, "Method=GET");
+  fresh.if_match = "\"x\", " + etag;
+  r = call(fresh);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(*r.header("ETag") != etag);
+
+  HttpRequest any = request("POST", kPath, "Method=POST");
+  any.if_match = "*";
+  BOOST_TEST(call(any).status == 200);
+  HttpRequest any_missing = request("POST", path_of("ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), "Method=POST");
+  any_missing.if_match = "*";
+  BOOST_TEST(call(any_missing).status == 404);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

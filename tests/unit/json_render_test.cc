@@ -1,0 +1,90 @@
+#define BOOST_TEST_DYN_LINK
+#include "resource/json_render.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "test_support.h"
+
+using namespace webhookd;
+
+BOOST_AUTO_TEST_SUITE(json_render)
+
+BOOST_AUTO_TEST_CASE(renders_resources_in_twilio_order) {
+  const std::string sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const std::string url = "https://h/v1/Services/" + sid + "/Configuration/Webhooks";
+  WebhookConfig full;
+  full.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  full.pre_webhook_url = "https://www.example.com/pre";
+  full.post_webhook_url = "https://www.example.com/post";
+  full.filters = std::vector<std::string>{"onMessageRemove", "onParticipantAdd"};
+  full.method = "POST";
+  WebhookConfig empty;
+  empty.account_sid = full.account_sid;
+  WebhookConfig no_filters = full;
+  no_filters.filters = std::vector<std::string>{};
+  WebhookConfig escapes = empty;
+  escapes.pre_webhook_url = "https://h/\"q\"\\caf\xC3\xA9";
+
+  struct Case {
+    const char* name;
+    WebhookConfig config;
+    std::string want;
+  } cases[] = {
+      {"full", full,
+       R"({"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","chat_service_sid":"ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
+       R"("pre_webhook_url":"https://www.example.com/pre","post_webhook_url":"https://www.example.com/post",)"
+       R"("filters":["onMessageRemove","onParticipantAdd"],"method":"POST",)"
+       R"("url":"https://h/v1/Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks"})"},
+      {"never configured: nulls", empty,
+       R"({"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","chat_service_sid":"ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
+       R"("pre_webhook_url":null,"post_webhook_url":null,"filters":null,"method":null,)"
+       R"("url":"https://h/v1/Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks"})"},
+      {"empty filter list", no_filters, ""},
+      {"escaping", escapes, ""},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto got = render_config(c.config, sid, url);
+      BOOST_TEST_REQUIRE(got.ok());
+      if (!c.want.empty()) BOOST_TEST((got.value() == c.want));
+    }
+  }
+  BOOST_TEST(render_config(no_filters, sid, url).value().find(R"("filters":[],"method":"POST")") != std::string::npos);
+  BOOST_TEST(render_config(escapes, sid, url).value().find(R"("pre_webhook_url":"https://h/\"q\"\\caf)" "\xC3\xA9\"") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_is_an_internal_error_not_broken_json) {
+  WebhookConfig bad;
+  bad.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  bad.pre_webhook_url = "https://h/\xFF";
+  auto got = render_config(bad, "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "u");
+  BOOST_TEST_REQUIRE(!got.ok());
+  BOOST_TEST((got.error().kind == ErrorKind::kInternal));
+}
+
+BOOST_AUTO_TEST_CASE(renders_errors) {
+  struct Case {
+    Error error;
+    std::string want;
+  } cases[] = {
+      {{ErrorKind::kUnauthenticated, {}, {}},
+       R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})"},
+      {Error::internal("secret detail"),
+       R"({"code":20500,"message":"Internal Server Error","more_info":"https://www.twilio.com/docs/errors/20500","status":500})"},
+      {{ErrorKind::kInvalidFilter, {"on\"x\"\n"}, {}},
+       R"({"code":50365,"message":"Invalid filter: on\"x\"\n","more_info":"https://www.twilio.com/docs/errors/50365","status":400})"},
+      {{ErrorKind::kNotFound, {"/Services/IS\xFF/Configuration/Webhooks"}, {}},
+       "{\"code\":20404,\"message\":\"The requested resource /Services/IS\xEF\xBF\xBD/Configuration/Webhooks was not found\","
+       "\"more_info\":\"https://www.twilio.com/docs/errors/20404\",\"status\":404}"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.want) {
+      std::string got = render_error(c.error);
+      BOOST_TEST(got == c.want);
+      BOOST_TEST(got.find("\"type\"") == std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,154 @@
+#define BOOST_TEST_DYN_LINK
+#include "store/state_file.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "test_support.h"
+
+using namespace webhookd;
+
+namespace {
+
+const std::string kAccount = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+const std::string kReferenceFile =
+    "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+    "pre_webhook_url: https://www.example.com/pre\n"
+    "post_webhook_url: https://www.example.com/post\n"
+    "filters:\n"
+    "  - onMessageRemove\n"
+    "  - onParticipantAdd\n"
+    "method: POST\n";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(state_file)
+
+BOOST_AUTO_TEST_CASE(loads_valid_files) {
+  struct Case {
+    const char* name;
+    std::string text;
+    std::optional<std::string> pre, method;
+    std::optional<std::vector<std::string>> filters;
+  } cases[] = {
+      {"the contract's example", kReferenceFile, "https://www.example.com/pre", "POST",
+       std::vector<std::string>{"onMessageRemove", "onParticipantAdd"}},
+      {"only account_sid", "account_sid: " + kAccount + "\n", std::nullopt, std::nullopt, std::nullopt},
+      {"explicit nulls", "account_sid: " + kAccount + "\npre_webhook_url: null\nfilters: ~\nmethod:\n", std::nullopt,
+       std::nullopt, std::nullopt},
+      {"empty flow list", "account_sid: " + kAccount + "\nfilters: []\n", std::nullopt, std::nullopt,
+       std::vector<std::string>{}},
+      {"hand edit: comments, quotes, lower-case method", "# edited by hand\naccount_sid: '" + kAccount +
+       "'\npre_webhook_url: \"https://x/pre\"  # why\nmethod: get\nfilters: [onMessageAdded, onMessageAdded]\n",
+       "https://x/pre", "GET", std::vector<std::string>{"onMessageAdded"}},
+      {"keys in any order", "method: POST\naccount_sid: " + kAccount + "\n", std::nullopt, "POST", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto got = parse_state_file(c.text, "IS.yaml");
+      BOOST_TEST_REQUIRE(got.ok(), (got.ok() ? "" : got.error().detail));
+      BOOST_TEST(got.value().account_sid == kAccount);
+      BOOST_TEST((got.value().pre_webhook_url == c.pre));
+      BOOST_TEST((got.value().method == c.method));
+      BOOST_TEST((got.value().filters == c.filters));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(refuses_invalid_files_naming_line_and_problem) {
+  const std::string a = "account_sid: " + kAccount + "\n";
+  struct Case {
+    const char* name;
+    std::string text;
+    const char* where_and_what;
+  } cases[] = {
+      {"empty file", "", "f.yaml: the file must be a mapping"},
+      {"not a mapping", "- a\n", "f.yaml:1:1: the file must be a mapping"},
+      {"missing account_sid", "method: POST\n", "account_sid is missing"},
+      {"bad account_sid", "account_sid: ACxyz\n", "f.yaml:1:14: account_sid must be AC"},
+      {"account_sid null", "account_sid: null\n", "account_sid must be a string"},
+      {"unknown key", a + "friendly_name: x\n", "f.yaml:2:1: unknown key 'friendly_name'"},
+      {"duplicate key", a + "method: GET\nmethod: POST\n", "f.yaml:3:1: duplicate key 'method'"},
+      {"anchor", a + "pre_webhook_url: &u https://x/y\npost_webhook_url: *u\n", "anchors"},
+      {"tag", a + "method: !!str POST\n", "tags"},
+      {"bad method", a + "method: PUT\n", "f.yaml:2:9: method must be GET or POST"},
+      {"method list", a + "method: [GET]\n", "method must be a string, not a list"},
+      {"bad url", a + "pre_webhook_url: ftp://x\n", "f.yaml:2:18: pre_webhook_url is not an absolute http(s) URL"},
+      {"url number", a + "post_webhook_url: 123\n", "post_webhook_url is not an absolute"},
+      {"url mapping", a + "post_webhook_url: {a: 1}\n", "post_webhook_url must be a string, not a mapping"},
+      {"filters scalar", a + "filters: onMessageAdded\n", "filters must be a list, not a string"},
+      {"unknown filter", a + "filters:\n  - onMessageAdded\n  - onBogus\n", "f.yaml:4:5: unknown filter 'onBogus'"},
+      {"filter null", a + "filters:\n  - ~\n", "each filter must be a string"},
+      {"yaml syntax", a + "filters: [onMessageAdded\n", "f.yaml:"},
+      {"two documents", a + "---\n" + a, "more than one YAML document"},
+      {"not utf-8", a + "pre_webhook_url: https://x/\xFF\n", "not UTF-8"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto got = parse_state_file(c.text, "f.yaml");
+      BOOST_TEST_REQUIRE(!got.ok());
+      BOOST_TEST((got.error().kind == ErrorKind::kInternal));
+      BOOST_TEST(got.error().detail.find(c.where_and_what) != std::string::npos, got.error().detail);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(emits_canonical_bytes) {
+  auto parsed = parse_state_file(kReferenceFile, "x");
+  BOOST_TEST_REQUIRE(parsed.ok());
+  BOOST_TEST(emit_state_file(parsed.value()) == kReferenceFile);
+
+  WebhookConfig empty;
+  empty.account_sid = kAccount;
+  BOOST_TEST(emit_state_file(empty) ==
+             "account_sid: " + kAccount +
+                 "\npre_webhook_url: null\npost_webhook_url: null\nfilters: null\nmethod: null\n");
+  empty.filters = std::vector<std::string>{};
+  BOOST_TEST(emit_state_file(empty).find("\nfilters: []\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(urls_round_trip_through_yaml) {
+  const char* urls[] = {
+      "https://www.example.com/pre",
+      "https://x/a:",                 // trailing ':' would be a mapping indicator unquoted
+      "https://x/a#frag",
+      "https://x/?q=1&r=[2]{3},4",
+      "https://x/'quote'",
+      "https://x/\"dq\"\\",
+      "https://caf\xC3\xA9.example/\xE2\x82\xAC",
+      "http://[::1]:8080/x",
+      "https://x/%41%20",
+      "https://x/yes",
+      "https://x/!&*|>@`",
+  };
+  for (const char* url : urls) {
+    BOOST_TEST_CONTEXT(url) {
+      WebhookConfig c;
+      c.account_sid = kAccount;
+      c.pre_webhook_url = url;
+      c.post_webhook_url = url;
+      c.method = "GET";
+      c.filters = std::vector<std::string>{"onMessageAdded"};
+      std::string bytes = emit_state_file(c);
+      auto back = parse_state_file(bytes, "x");
+      BOOST_TEST_REQUIRE(back.ok(), (back.ok() ? "" : back.error().detail) << "\n" << bytes);
+      BOOST_TEST((back.value() == c));
+      BOOST_TEST(emit_state_file(back.value()) == bytes);  // stable
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(etag_follows_the_configuration_not_the_formatting) {
+  auto a = parse_state_file(kReferenceFile, "x");
+  auto b = parse_state_file("# a comment\nmethod: post\n" + kReferenceFile.substr(0, kReferenceFile.find("method:")), "x");
+  BOOST_TEST_REQUIRE(a.ok());
+  BOOST_TEST_REQUIRE(b.ok());
+  BOOST_TEST(config_etag(a.value()) == config_etag(b.value()));
+  WebhookConfig changed = a.value();
+  changed.method = "GET";
+  BOOST_TEST(config_etag(changed) != config_etag(a.value()));
+  BOOST_TEST(config_etag(changed).size() == 34u);
+  BOOST_TEST(config_etag(changed).front() == '"');
+}
+
+BOOST_AUTO_TEST_SUITE_END()

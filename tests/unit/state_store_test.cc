@@ -1,0 +1,256 @@
+#define BOOST_TEST_DYN_LINK
+#include "store/state_store.h"
+
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cerrno>
+#include <thread>
+
+#include "store/state_file.h"
+#include "test_support.h"
+
+using namespace webhookd;
+using webhookd_test::list_dir;
+using webhookd_test::read_file;
+using webhookd_test::TempDir;
+using webhookd_test::write_file;
+
+namespace {
+
+const std::string kSid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const std::string kAccount = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+// Hand-written, not canonical: a failed update must leave these exact bytes.
+const std::string kHandEdited =
+    "# owned by the messaging team\naccount_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nmethod: post   # why not\n";
+
+enum class Op { kNone, kCreateTemp, kWrite, kSync, kClose, kRename, kSyncDir, kLock };
+
+// The real file system, with one chosen operation failing the way the disk
+// would: a short write then ENOSPC, EIO on fsync, and so on.
+class FaultyFileSystem : public PosixFileSystem {
+ public:
+  Op fail = Op::kNone;
+  int temps_created = 0;
+
+  Result<std::unique_ptr<FileLock>> lock(const std::string& p) override {
+    if (fail == Op::kLock) return Error::internal("injected: lock ENOLCK");
+    return PosixFileSystem::lock(p);
+  }
+  Result<int> create_temp(const std::string& prefix, std::string* path) override {
+    if (fail == Op::kCreateTemp) return Error::internal("injected: mkstemp EMFILE");
+    ++temps_created;
+    return PosixFileSystem::create_temp(prefix, path);
+  }
+  Status write_all(int fd, const std::string& data) override {
+    if (fail == Op::kWrite) {
+      PosixFileSystem::write_all(fd, data.substr(0, data.size() / 2));  // torn temp file
+      return Error::internal("injected: write ENOSPC");
+    }
+    return PosixFileSystem::write_all(fd, data);
+  }
+  Status sync(int fd) override {
+    if (fail == Op::kSync) return Error::internal("injected: fsync EIO");
+    return PosixFileSystem::sync(fd);
+  }
+  Status close(int fd) override {
+    Status s = PosixFileSystem::close(fd);
+    if (fail == Op::kClose) return Error::internal("injected: close EIO");
+    return s;
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    if (fail == Op::kRename) return Error::internal("injected: rename EXDEV");
+    return PosixFileSystem::rename(from, to);
+  }
+  Status sync_dir(const std::string& dir) override {
+    if (fail == Op::kSyncDir) return Error::internal("injected: directory fsync EIO");
+    return PosixFileSystem::sync_dir(dir);
+  }
+};
+
+StateStore::Mutation set_method(const std::string& method) {
+  return [method](const WebhookConfig& c) -> Result<WebhookConfig> {
+    WebhookConfig next = c;
+    next.method = method;
+    return next;
+  };
+}
+
+ino_t inode(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(state_store)
+
+BOOST_AUTO_TEST_CASE(load_missing_valid_and_invalid) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  auto missing = store.load(kSid);
+  BOOST_TEST_REQUIRE(missing.ok());
+  BOOST_TEST(!missing.value().has_value());
+
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  auto loaded = store.load(kSid);
+  BOOST_TEST_REQUIRE(loaded.ok());
+  BOOST_TEST(loaded.value()->method.value() == "POST");
+
+  write_file(dir.file(kSid + ".yaml"), kHandEdited + "bogus: 1\n");
+  auto invalid = store.load(kSid);
+  BOOST_TEST_REQUIRE(!invalid.ok());
+  BOOST_TEST(invalid.error().detail.find(kSid + ".yaml:4:1: unknown key 'bogus'") != std::string::npos,
+             invalid.error().detail);
+}
+
+BOOST_AUTO_TEST_CASE(update_writes_canonical_bytes_atomically) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  auto result = store.update(kSid, set_method("GET"));
+  BOOST_TEST_REQUIRE(result.ok());
+  BOOST_TEST(result.value()->method.value() == "GET");
+  WebhookConfig want;
+  want.account_sid = kAccount;
+  want.method = "GET";
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == emit_state_file(want));
+  BOOST_TEST((list_dir(dir.path()) == std::set<std::string>{kSid + ".yaml", "." + kSid + ".lock"}));
+}
+
+BOOST_AUTO_TEST_CASE(update_of_missing_service_creates_nothing) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  auto result = store.update(kSid, set_method("GET"));
+  BOOST_TEST_REQUIRE(result.ok());
+  BOOST_TEST(!result.value().has_value());
+  BOOST_TEST(list_dir(dir.path()).count(kSid + ".yaml") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_no_op_update_does_not_rewrite_the_file) {
+  TempDir dir;
+  FaultyFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  ino_t before = inode(dir.file(kSid + ".yaml"));
+  auto result = store.update(kSid, set_method("POST"));  // already POST
+  BOOST_TEST_REQUIRE(result.ok());
+  BOOST_TEST(fs.temps_created == 0);
+  BOOST_TEST(inode(dir.file(kSid + ".yaml")) == before);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);  // comments survive
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_file_is_never_overwritten) {
+  TempDir dir;
+  FaultyFileSystem fs;
+  StateStore store(fs, dir.path());
+  const std::string broken = kHandEdited + "method: GET\n";  // duplicate key
+  write_file(dir.file(kSid + ".yaml"), broken);
+  auto result = store.update(kSid, set_method("GET"));
+  BOOST_TEST_REQUIRE(!result.ok());
+  BOOST_TEST((result.error().kind == ErrorKind::kInternal));
+  BOOST_TEST(fs.temps_created == 0);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == broken);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_mutation_writes_nothing) {
+  TempDir dir;
+  FaultyFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  auto result = store.update(kSid, [](const WebhookConfig&) -> Result<WebhookConfig> {
+    return Error{ErrorKind::kPreconditionFailed, {}, {}};
+  });
+  BOOST_TEST_REQUIRE(!result.ok());
+  BOOST_TEST((result.error().kind == ErrorKind::kPreconditionFailed));
+  BOOST_TEST(fs.temps_created == 0);
+}
+
+// The store under injected failures: the client hears 500 (kInternal), the
+// old file is intact byte for byte, and no temp file is left behind.
+BOOST_AUTO_TEST_CASE(every_failing_step_leaves_the_old_file_and_no_temp) {
+  struct Case {
+    const char* name;
+    Op op;
+    const char* detail;
+  } cases[] = {
+      {"lock fails", Op::kLock, "lock"},
+      {"create temp fails", Op::kCreateTemp, "mkstemp"},
+      {"write fails half way (ENOSPC)", Op::kWrite, "ENOSPC"},
+      {"fsync fails (EIO)", Op::kSync, "fsync EIO"},
+      {"close fails", Op::kClose, "close"},
+      {"rename fails", Op::kRename, "rename"},
+      {"directory fsync fails", Op::kSyncDir, "directory fsync"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir dir;
+      FaultyFileSystem fs;
+      fs.fail = c.op;
+      StateStore store(fs, dir.path());
+      write_file(dir.file(kSid + ".yaml"), kHandEdited);
+      auto result = store.update(kSid, set_method("GET"));
+      BOOST_TEST_REQUIRE(!result.ok());
+      BOOST_TEST((result.error().kind == ErrorKind::kInternal));
+      BOOST_TEST(result.error().detail.find(c.detail) != std::string::npos, result.error().detail);
+      BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);
+      std::set<std::string> left = list_dir(dir.path());
+      left.erase("." + kSid + ".lock");
+      BOOST_TEST((left == std::set<std::string>{kSid + ".yaml"}));
+      // And the store still works once the disk does.
+      fs.fail = Op::kNone;
+      BOOST_TEST(store.update(kSid, set_method("GET")).ok());
+      BOOST_TEST(store.load(kSid).value()->method.value() == "GET");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\n");
+  const int kRounds = 40;
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    for (int i = 0; i < kRounds; ++i)
+      store.update(kSid, [i](const WebhookConfig& c) -> Result<WebhookConfig> {
+        WebhookConfig n = c;
+        n.pre_webhook_url = "https://pre/" + std::to_string(i);
+        return n;
+      });
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < kRounds; ++i)
+      store.update(kSid, [i](const WebhookConfig& c) -> Result<WebhookConfig> {
+        WebhookConfig n = c;
+        n.post_webhook_url = "https://post/" + std::to_string(i);
+        return n;
+      });
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < kRounds; ++i) store.update(kSid, set_method(i % 2 ? "GET" : "POST"));
+  });
+  threads.emplace_back([&] {
+    const char* names[] = {"onMessageAdded", "onMessageUpdated"};
+    for (int i = 0; i < kRounds; ++i)
+      store.update(kSid, [&, i](const WebhookConfig& c) -> Result<WebhookConfig> {
+        WebhookConfig n = c;
+        n.filters = std::vector<std::string>{names[i % 2]};
+        return n;
+      });
+  });
+  for (auto& t : threads) t.join();
+  auto final = store.load(kSid);
+  BOOST_TEST_REQUIRE(final.ok());
+  const WebhookConfig& c = *final.value();
+  BOOST_TEST(c.pre_webhook_url.value() == "https://pre/" + std::to_string(kRounds - 1));
+  BOOST_TEST(c.post_webhook_url.value() == "https://post/" + std::to_string(kRounds - 1));
+  BOOST_TEST(c.method.value() == ((kRounds - 1) % 2 ? "GET" : "POST"));
+  BOOST_TEST(c.filters->at(0) == ((kRounds - 1) % 2 ? "onMessageUpdated" : "onMessageAdded"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
