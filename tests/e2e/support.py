@@ -1,0 +1,159 @@
+"""Shared fixtures of the end-to-end tests: accounts, seeded state, a stack
+per test class, and curl / raw HTTP helpers that return (status, headers, body)."""
+import collections
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import unittest
+
+from harness.stack import REPO, Stack
+
+BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(REPO, "build"))
+WEBHOOKD = os.path.join(BUILD, "webhookd")
+
+ACCOUNT, TOKEN = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "token123"
+OTHER_ACCOUNT, OTHER_TOKEN = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "other-token"
+KEY, KEY_SECRET = "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "key-secret"
+OTHER_KEY, OTHER_KEY_SECRET = "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "other-key-secret"
+
+SID = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"          # configured, ACCOUNT's
+EMPTY_SID = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"    # never configured, ACCOUNT's
+FOREIGN_SID = "IScccccccccccccccccccccccccccccccc"  # OTHER_ACCOUNT's
+MISSING_SID = "ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"  # no state file
+
+REFERENCE_STATE = (
+    "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+    "pre_webhook_url: https://www.example.com/pre\n"
+    "post_webhook_url: https://www.example.com/post\n"
+    "filters:\n  - onMessageRemove\n  - onParticipantAdd\n"
+    "method: POST\n")
+
+REQUEST_ID = re.compile(r"^RQ[0-9a-f]{32}$")
+RESOURCE_KEYS = ["account_sid", "chat_service_sid", "pre_webhook_url", "post_webhook_url", "filters", "method", "url"]
+ERROR_KEYS = ["code", "message", "more_info", "status"]
+
+Response = collections.namedtuple("Response", "status headers body")
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_config(directory, state_dir, public_base_url=None):
+    lines = ["state_dir: %s" % state_dir]
+    if public_base_url:
+        lines.append("public_base_url: %s" % public_base_url)
+    lines += ["accounts:",
+              "  - sid: %s" % ACCOUNT, "    auth_token_sha256: %s" % sha(TOKEN),
+              "  - sid: %s" % OTHER_ACCOUNT, "    auth_token_sha256: %s" % sha(OTHER_TOKEN),
+              "api_keys:",
+              "  - sid: %s" % KEY, "    account_sid: %s" % ACCOUNT, "    secret_sha256: %s" % sha(KEY_SECRET),
+              "  - sid: %s" % OTHER_KEY, "    account_sid: %s" % OTHER_ACCOUNT,
+              "    secret_sha256: %s" % sha(OTHER_KEY_SECRET)]
+    path = os.path.join(directory, "webhookd.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def seed_state(state_dir):
+    os.makedirs(state_dir, exist_ok=True)
+    files = {SID: REFERENCE_STATE, EMPTY_SID: "account_sid: %s\n" % ACCOUNT,
+             FOREIGN_SID: "account_sid: %s\nmethod: GET\n" % OTHER_ACCOUNT}
+    for sid, text in files.items():
+        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
+            f.write(text)
+
+
+def resource_path(sid=SID):
+    return "/v1/Services/%s/Configuration/Webhooks" % sid
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class StackCase(unittest.TestCase):
+    """A fresh state dir, config and nginx + webhookd stack per test class."""
+    workers = 4
+    public_base_url = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="webhookd-e2e-")
+        cls.state_dir = os.path.join(cls.tmp, "state")
+        seed_state(cls.state_dir)
+        cls.config = write_config(cls.tmp, cls.state_dir, cls.public_base_url)
+        cls.stack = Stack(cls.config, workers=cls.workers, build=BUILD).start()
+        cls.base = cls.stack.base_url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def state_file(self, sid=SID):
+        return os.path.join(self.state_dir, sid + ".yaml")
+
+    def write_state(self, text, sid=SID):
+        with open(self.state_file(sid), "w") as f:
+            f.write(text)
+
+    def curl(self, *args, path=None, auth=(ACCOUNT, TOKEN)):
+        """curl as a user runs it; returns Response(status, {lower-name: value}, body bytes)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            head, body = os.path.join(tmp, "h"), os.path.join(tmp, "b")
+            argv = ["curl", "-sS", "-o", body, "-D", head, "-w", "%{http_code}"]
+            if auth:
+                argv += ["-u", "%s:%s" % auth]
+            argv += list(args) + [self.base + (path if path is not None else resource_path())]
+            out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True, text=True)
+            return Response(int(out.stdout), parse_headers(read(head).decode("latin-1")), read(body))
+
+    def raw(self, data):
+        """Sends exact bytes on one connection and returns what comes back until it closes."""
+        with socket.create_connection(("127.0.0.1", self.stack.port), timeout=10) as s:
+            s.sendall(data)
+            chunks = []
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+    # Assertions every answer must pass.
+    def assertTwilioHeaders(self, r):
+        self.assertRegex(r.headers.get("twilio-request-id", ""), REQUEST_ID)
+        self.assertEqual(r.headers.get("content-type"), "application/json; charset=utf-8")
+
+    def assertTwilioError(self, r, status, code, message=None):
+        self.assertEqual(r.status, status, r.body)
+        self.assertTwilioHeaders(r)
+        doc = json.loads(r.body)
+        self.assertEqual(list(doc.keys()), ERROR_KEYS)
+        self.assertEqual(doc["code"], code)
+        self.assertEqual(doc["status"], status)
+        self.assertEqual(doc["more_info"], "https://www.twilio.com/docs/errors/%d" % code)
+        if message is not None:
+            self.assertEqual(doc["message"], message)
+        return doc
+
+
+def parse_headers(text):
+    blocks = [b for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    headers = {}
+    for line in blocks[-1].split("\n")[1:] if blocks else []:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    return headers

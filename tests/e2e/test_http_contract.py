@@ -1,0 +1,202 @@
+"""The contract's HTTP tables, row by row, with curl through the real nginx."""
+import base64
+import json
+import os
+
+from e2e.support import (ACCOUNT, EMPTY_SID, FOREIGN_SID, KEY, KEY_SECRET, MISSING_SID, OTHER_ACCOUNT,
+                         OTHER_KEY, OTHER_KEY_SECRET, OTHER_TOKEN, REFERENCE_STATE, RESOURCE_KEYS, SID, TOKEN,
+                         StackCase, read, resource_path)
+
+
+def not_found(sid):
+    return "The requested resource /Services/%s/Configuration/Webhooks was not found" % sid
+
+
+class FetchTest(StackCase):
+    def test_get_answers_the_resource_in_twilio_order(self):
+        r = self.curl()
+        self.assertEqual(r.status, 200)
+        self.assertTwilioHeaders(r)
+        self.assertEqual(r.body.decode(), (
+            '{"account_sid":"%s","chat_service_sid":"%s","pre_webhook_url":"https://www.example.com/pre",'
+            '"post_webhook_url":"https://www.example.com/post","filters":["onMessageRemove","onParticipantAdd"],'
+            '"method":"POST","url":"%s%s"}') % (ACCOUNT, SID, self.base, resource_path()))
+        self.assertRegex(r.headers["etag"], r'^"[0-9a-f]{32}"$')
+
+    def test_never_configured_service_answers_nulls(self):
+        doc = json.loads(self.curl(path=resource_path(EMPTY_SID)).body)
+        self.assertEqual(list(doc.keys()), RESOURCE_KEYS)
+        for key in ("pre_webhook_url", "post_webhook_url", "filters", "method"):
+            self.assertIsNone(doc[key], key)
+
+    def test_head_is_get_without_a_body(self):
+        get = self.curl()
+        head = self.curl("-I")
+        self.assertEqual(head.status, 200)
+        self.assertEqual(head.headers["content-length"], str(len(get.body)))
+        self.assertEqual(head.headers["etag"], get.headers["etag"])
+        self.assertTwilioHeaders(head)
+        # On the wire: nothing after the header block.
+        answer = self.raw(b"HEAD %s HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nConnection: close\r\n\r\n" % (
+            resource_path().encode(), base64.b64encode(b"%s:%s" % (ACCOUNT.encode(), TOKEN.encode()))))
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+        self.assertTrue(answer.endswith(b"\r\n\r\n"), answer)
+
+    def test_request_ids_are_fresh(self):
+        ids = {self.curl().headers["twilio-request-id"] for _ in range(5)}
+        self.assertEqual(len(ids), 5)
+
+    def test_api_key_acts_for_its_account(self):
+        self.assertEqual(self.curl(auth=(KEY, KEY_SECRET)).status, 200)
+        self.assertTwilioError(self.curl(auth=(OTHER_KEY, OTHER_KEY_SECRET)), 404, 20404, not_found(SID))
+        self.assertEqual(self.curl(path=resource_path(FOREIGN_SID), auth=(OTHER_KEY, OTHER_KEY_SECRET)).status, 200)
+
+    def test_url_follows_the_request_host(self):
+        r = self.curl("-H", "Host: conversations.example.org")
+        self.assertEqual(json.loads(r.body)["url"], "http://conversations.example.org:%d%s" % (self.stack.port, resource_path()))
+
+    def test_nginx_normalized_paths_reach_the_same_service(self):
+        # nginx decodes and resolves the path before its location matches; webhookd
+        # routes on that same string (DOCUMENT_URI), so these agree with nginx.
+        for path in ("/v1/Services/%49Saaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks",
+                     "/x/../v1/Services/%s/Configuration/Webhooks" % SID):
+            with self.subTest(path=path):
+                r = self.curl("--path-as-is", path=path)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(json.loads(r.body)["chat_service_sid"], SID)
+
+
+class NotFoundAndMethodTest(StackCase):
+    def test_404_rows(self):
+        rows = [("malformed sid", "ISnotfound"), ("lower-case prefix", "is" + SID[2:]), ("33 digits", SID + "a"),
+                ("docs placeholder", "ISXXXXXXXXXXXXXXXXXXXXXX"), ("no state file", MISSING_SID),
+                ("another account's", FOREIGN_SID)]
+        for name, sid in rows:
+            with self.subTest(name):
+                self.assertTwilioError(self.curl(path=resource_path(sid)), 404, 20404, not_found(sid))
+        # nginx decodes %2F and resolves "..": the message names what it resolved to.
+        self.assertTwilioError(self.curl(path=resource_path("IS..%2F..%2Fetc")), 404, 20404, not_found("etc"))
+        # A foreign service and a missing one answer the very same body.
+        a, b = self.curl(path=resource_path(FOREIGN_SID)), self.curl(path=resource_path(MISSING_SID))
+        self.assertEqual(a.body.replace(FOREIGN_SID.encode(), b"X"), b.body.replace(MISSING_SID.encode(), b"X"))
+
+    def test_405_rows(self):
+        for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+            with self.subTest(method):
+                r = self.curl("-X", method)
+                self.assertTwilioError(r, 405, 20004, "The requested resource /Services/%s/Configuration/Webhooks "
+                                       "does not support the attempted HTTP method %s" % (SID, method))
+                self.assertEqual(r.headers["allow"], "GET, POST")
+
+    def test_401_rows(self):
+        rows = [("no credentials", None), ("wrong token", (ACCOUNT, "wrong")),
+                ("another account's token", (ACCOUNT, OTHER_TOKEN)), ("unknown account", ("AC" + "f" * 32, "token123")),
+                ("key with account token", (KEY, "token123"))]
+        for name, auth in rows:
+            with self.subTest(name):
+                r = self.curl(auth=auth)
+                self.assertTwilioError(r, 401, 20003, "Authenticate")
+                self.assertEqual(r.headers["www-authenticate"], 'Basic realm="Twilio API"')
+        self.assertEqual(self.curl(auth=(OTHER_ACCOUNT, OTHER_TOKEN), path=resource_path(FOREIGN_SID)).status, 200)
+
+
+class UpdateTest(StackCase):
+    def setUp(self):
+        self.write_state(REFERENCE_STATE)
+
+    def post(self, *fields, extra=()):
+        args = ["-X", "POST"]
+        for f in fields:
+            args += ["--data-raw", f]
+        return self.curl(*(args + list(extra)))
+
+    def test_update_as_in_the_reference_page(self):
+        r = self.curl("-X", "POST", "--data-urlencode", "Filters=onConversationUpdated",
+                      "--data-urlencode", "Filters=onMessageRemoved", "--data-urlencode", "Method=POST",
+                      "--data-urlencode", "PostWebhookUrl=https://example.com/archive-every-action",
+                      "--data-urlencode", "PreWebhookUrl=https://example.com/filtering-and-permissions")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTwilioHeaders(r)
+        doc = json.loads(r.body)
+        self.assertEqual(list(doc.keys()), RESOURCE_KEYS)
+        self.assertEqual(doc["filters"], ["onConversationUpdated", "onMessageRemoved"])
+        self.assertEqual(doc["pre_webhook_url"], "https://example.com/filtering-and-permissions")
+        self.assertEqual(doc["post_webhook_url"], "https://example.com/archive-every-action")
+        self.assertEqual(json.loads(self.curl().body), doc)
+
+    def test_partial_update_keeps_what_is_not_sent(self):
+        doc = json.loads(self.post("Method=get").body)
+        self.assertEqual(doc["method"], "GET")
+        self.assertEqual(doc["pre_webhook_url"], "https://www.example.com/pre")
+        self.assertEqual(doc["filters"], ["onMessageRemove", "onParticipantAdd"])
+
+    def test_empty_values_clear(self):
+        doc = json.loads(self.post("PreWebhookUrl=&Filters=").body)
+        self.assertIsNone(doc["pre_webhook_url"])
+        self.assertEqual(doc["filters"], [])
+        self.assertEqual(doc["post_webhook_url"], "https://www.example.com/post")
+
+    def test_repeated_filters_deduplicated_in_order(self):
+        doc = json.loads(self.post("Filters=onMessageUpdated&Filters=onMessageAdd&Filters=onMessageUpdated").body)
+        self.assertEqual(doc["filters"], ["onMessageUpdated", "onMessageAdd"])
+
+    def test_unknown_parameters_are_ignored(self):
+        self.assertEqual(self.post("FriendlyName=x&Method=GET").status, 200)
+
+    def test_no_op_update_does_not_rewrite_the_file(self):
+        before = os.stat(self.state_file())
+        self.assertEqual(self.post("Method=POST").status, 200)
+        self.assertEqual(self.post().status, 200)
+        after = os.stat(self.state_file())
+        self.assertEqual((before.st_ino, before.st_mtime_ns), (after.st_ino, after.st_mtime_ns))
+
+    def test_validation_rows_write_nothing(self):
+        rows = [("PreWebhookUrl=not-a-url", 400, 50077, "Invalid pre-webhook url"),
+                ("PreWebhookUrl=javascript:alert(1)", 400, 50077, None),
+                ("PreWebhookUrl=https://x/a%20b", 400, 50077, None),
+                ("PreWebhookUrl=https://x/%0D%0ASet-Cookie:a", 400, 50077, None),
+                ("PreWebhookUrl=https://x/" + "a" * 2040, 400, 50077, None),
+                ("PostWebhookUrl=file:///etc/passwd", 400, 50078, "Invalid post-webhook url"),
+                ("Method=PUT", 400, 50055, "Invalid webhook method"),
+                ("Method=", 400, 50055, None),
+                ("Filters=onMessageAdded&Filters=onBogus", 400, 50365, None),
+                ("Method=GET&Filters=bad", 400, 50365, None),
+                ("Method=%G1", 400, 400, "Malformed request body: bad percent escape"),
+                ("PreWebhookUrl=%FF", 400, 400, "Malformed request body: not UTF-8")]
+        for body, status, code, message in rows:
+            with self.subTest(body[:40]):
+                doc = self.assertTwilioError(self.post(body), status, code, message)
+                if code == 50365:
+                    self.assertIn("bad" if "=bad" in body else "onBogus", doc["message"])
+        self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+
+    def test_body_that_is_not_a_form(self):
+        r = self.post('{"Method":"GET"}', extra=["-H", "Content-Type: application/json"])
+        self.assertTwilioError(r, 415, 415)
+        self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+
+    def test_body_over_64k_is_refused_by_nginx_as_json(self):
+        r = self.post("Method=GET&x=" + "a" * (65 * 1024))
+        self.assertTwilioError(r, 413, 413)
+        self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+
+    def test_chunked_body(self):
+        r = self.post("Method=GET", extra=["-H", "Transfer-Encoding: chunked"])
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(json.loads(r.body)["method"], "GET")
+
+    def test_python_bodiless_post_is_an_empty_update(self):
+        # The bytes of shared/reference/wire-twilio-python-empty-filters.txt (our
+        # token in place of the capture's): no Content-Length, no Transfer-Encoding,
+        # then a stray "0\r\n\r\n" that nginx reads as a second, bad request.
+        capture = (b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   b"User-Agent: twilio-python/7.7.1 (Python 3.11.2)\r\nAccept-Encoding: gzip, deflate\r\n"
+                   b"Accept: application/json\r\nConnection: keep-alive\r\nX-Twilio-Client: python-7.7.1\r\n"
+                   b"Accept-Charset: utf-8\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                   b"Authorization: Basic %s\r\n\r\n0\r\n\r\n") % (
+                       resource_path().encode(), self.stack.port, base64.b64encode(b"%s:%s" % (ACCOUNT.encode(), TOKEN.encode())))
+        answer = self.raw(capture)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:200])
+        self.assertIn(b'"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"', answer)
+        self.assertEqual(answer.count(b"HTTP/1.1 "), 2)  # then nginx's 400 for the stray bytes
+        self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
