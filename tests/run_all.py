@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -46,20 +45,10 @@ def run_unit(build):
         return passed, failed
 
 
-class CountingResult(unittest.TextTestResult):
-    def startTest(self, test):
-        self._started = time.monotonic()
-        super().startTest(test)
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.stream.write("  (%.1fs)" % (time.monotonic() - self._started))
-
-
 def run_e2e(pattern):
     suite = unittest.defaultTestLoader.discover(os.path.join(HERE, "e2e"), pattern=pattern,
                                                 top_level_dir=HERE)
-    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=CountingResult)
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)
     result = runner.run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     passed = result.testsRun - failed - len(result.skipped)

@@ -1,0 +1,200 @@
+"""webhookd as a process: SIGTERM with requests in flight, kept connections,
+SIGHUP reloads, bad configs, the request log, and the three ways the socket
+arrives (--listen, fd 0 from spawn-fcgi, LISTEN_FDS from systemd)."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from e2e.support import (ACCOUNT, REFERENCE_STATE, SID, TOKEN, WEBHOOKD, resource_path, seed_state,
+                         write_config)
+from harness import fcgi_client
+from harness.stack import Webhookd, wait_for
+
+AUTH = "Basic " + __import__("base64").b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
+
+
+def params(method="GET", sid=SID, body=b""):
+    p = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(sid), "REQUEST_SCHEME": "http",
+         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": AUTH,
+         "CONTENT_LENGTH": str(len(body))}
+    if body:
+        p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    return p
+
+
+class ProcessCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="webhookd-proc-")
+        self.state_dir = os.path.join(self.tmp, "state")
+        seed_state(self.state_dir)
+        self.config = write_config(self.tmp, self.state_dir)
+        self.sock = os.path.join(self.tmp, "w.sock")
+        self.log = os.path.join(self.tmp, "webhookd.log")
+        self.daemon = None
+
+    def tearDown(self):
+        if self.daemon:
+            self.daemon.stop(signal.SIGKILL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, workers=2):
+        self.daemon = Webhookd(WEBHOOKD, self.config, self.sock, workers, log_path=self.log).start()
+        return self.daemon
+
+    def fetch(self, conn=None, **kw):
+        c = conn or fcgi_client.Connection(self.sock)
+        try:
+            return fcgi_client.parse(c.request(params(**kw)))
+        finally:
+            if conn is None:
+                c.close()
+
+
+class SignalsTest(ProcessCase):
+    def test_sigterm_finishes_the_request_in_flight_then_exits_0(self):
+        daemon = self.start()
+        body = b"Method=GET"
+        conn = fcgi_client.Connection(self.sock)
+        conn.send_head(params("POST", body=body), body_length=len(body))  # the body is not sent yet
+        time.sleep(0.2)
+        daemon.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        self.assertIsNone(daemon.proc.poll(), "exited with a request in flight")
+        conn.send_body(body)
+        status, headers, answer = fcgi_client.parse(conn.read_response())
+        conn.close()
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(answer)["method"], "GET")
+        self.assertEqual(daemon.proc.wait(5), 0)
+        self.assertFalse(os.path.exists(self.sock), "a socket webhookd created itself is removed")
+        with open(os.path.join(self.state_dir, SID + ".yaml")) as f:
+            self.assertIn("method: GET", f.read())
+        # New connections are no longer accepted once it is gone.
+        with self.assertRaises(OSError):
+            fcgi_client.Connection(self.sock)
+
+    def test_sigterm_when_idle_exits_0_at_once(self):
+        daemon = self.start(workers=8)
+        started = time.monotonic()
+        daemon.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(daemon.proc.wait(5), 0)
+        self.assertLess(time.monotonic() - started, 2)
+        self.assertIn("webhookd: stopped", daemon.log())
+
+    def test_kept_connections_serve_many_requests_and_do_not_block_shutdown(self):
+        daemon = self.start(workers=1)
+        conn = fcgi_client.Connection(self.sock)
+        for i in range(3):
+            status, _, body = fcgi_client.parse(conn.request(params(), request_id=1, keep=True))
+            self.assertEqual(status, 200, body)
+        # The one worker now waits on this idle kept connection; SIGTERM must still work.
+        daemon.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(daemon.proc.wait(5), 0)
+        conn.close()
+
+    def test_sighup_reloads_and_refuses_a_bad_config(self):
+        daemon = self.start()
+        self.assertTrue(json.loads(self.fetch()[2])["url"].startswith("http://api.example/"))
+        write_config(self.tmp, self.state_dir, public_base_url="https://conversations.example.com")
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reloaded" in daemon.log(), 5, "reload")
+        self.assertEqual(json.loads(self.fetch()[2])["url"],
+                         "https://conversations.example.com" + resource_path())
+        with open(self.config, "a") as f:
+            f.write("bogus_key: 1\n")
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in daemon.log(), 5, "refusal")
+        self.assertRegex(daemon.log(), r"reload refused, keeping the old config: .*webhookd\.yaml:\d+:1: unknown key 'bogus_key'")
+        status, _, body = self.fetch()
+        self.assertEqual(status, 200)
+        self.assertTrue(json.loads(body)["url"].startswith("https://conversations.example.com/"))
+
+    def test_one_log_line_per_request(self):
+        daemon = self.start()
+        _, headers, _ = self.fetch()
+        self.fetch(sid="ISnope")
+        daemon.stop()
+        lines = [l for l in daemon.log().splitlines() if l.startswith(("GET ", "POST "))]
+        self.assertEqual(len(lines), 2, daemon.log())
+        self.assertRegex(lines[0], r"^GET %s 200 account=%s request_id=%s duration=\d+\.\d+ms$" % (
+            re.escape(resource_path()), ACCOUNT, headers["twilio-request-id"]))
+        self.assertRegex(lines[1], r"^GET /v1/Services/ISnope/Configuration/Webhooks 404 ")
+
+
+class StartupTest(ProcessCase):
+    def run_webhookd(self, *args):
+        return subprocess.run([WEBHOOKD] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=10)
+
+    def test_a_bad_config_stops_startup_naming_file_line_and_problem(self):
+        with open(self.config, "a") as f:
+            f.write("accounts: again\n")
+        r = self.run_webhookd("--config", self.config, "--listen", "unix:" + self.sock)
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr, r"bad config: .*webhookd\.yaml:\d+:1: duplicate key 'accounts'")
+        self.assertFalse(os.path.exists(self.sock))
+
+    def test_usage_and_check(self):
+        self.assertEqual(self.run_webhookd().returncode, 2)
+        self.assertEqual(self.run_webhookd("--config", self.config, "--workers", "0").returncode, 2)
+        r = self.run_webhookd("--config", self.config, "--check")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.run_webhookd("--config", os.path.join(self.tmp, "none.yaml"), "--check").returncode, 2)
+
+    def test_missing_state_dir_stops_startup(self):
+        r = self.run_webhookd("--config", self.config, "--state-dir", os.path.join(self.tmp, "nope"),
+                              "--listen", "unix:" + self.sock)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("nope", r.stderr)
+
+
+class InheritedSocketTest(ProcessCase):
+    def test_fd0_from_spawn_fcgi(self):
+        proc = subprocess.Popen(["spawn-fcgi", "-n", "-s", self.sock, "--", WEBHOOKD, "--config", self.config,
+                                 "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: os.path.exists(self.sock), 5, "spawn-fcgi socket")
+            status, _, body = self.fetch()
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["chat_service_sid"], SID)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(5), 0)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()
+
+    def test_systemd_socket_activation_and_notify(self):
+        notify_path = os.path.join(self.tmp, "notify")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(notify_path)
+        notify.settimeout(5)
+        proc = subprocess.Popen(["systemd-socket-activate", "-l", self.sock, "-E", "NOTIFY_SOCKET=" + notify_path, WEBHOOKD, "--config", self.config],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: os.path.exists(self.sock), 5, "activation socket")
+            status, _, body = self.fetch()  # the first connection starts webhookd
+            self.assertEqual(status, 200, body)
+            self.assertEqual(notify.recv(100), b"READY=1")
+            proc.send_signal(signal.SIGHUP)
+            self.assertEqual(notify.recv(100), b"RELOADING=1")
+            self.assertEqual(notify.recv(100), b"READY=1")
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(notify.recv(100), b"STOPPING=1")
+            self.assertEqual(proc.wait(5), 0)
+            # The socket belongs to systemd: webhookd must not have removed it.
+            self.assertTrue(os.path.exists(self.sock))
+        finally:
+            notify.close()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()

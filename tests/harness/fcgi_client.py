@@ -1,0 +1,82 @@
+"""A minimal FastCGI client, to talk to webhookd's socket without nginx: lets
+a test hold a request half-sent (in flight) or reuse one connection for
+several requests (FCGI_KEEP_CONN), which nginx cannot be made to do on cue."""
+import socket
+import struct
+
+BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
+RESPONDER, KEEP_CONN = 1, 1
+
+
+def _record(kind, request_id, content=b""):
+    return struct.pack(">BBHHBx", 1, kind, request_id, len(content), 0) + content
+
+
+def _length(n):
+    return struct.pack(">B", n) if n < 128 else struct.pack(">I", n | 0x80000000)
+
+
+def encode_params(params):
+    out = b""
+    for name, value in params.items():
+        name, value = name.encode(), value.encode()
+        out += _length(len(name)) + _length(len(value)) + name + value
+    return out
+
+
+class Connection:
+    def __init__(self, socket_path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(socket_path)
+
+    def close(self):
+        self.sock.close()
+
+    def send_head(self, params, request_id=1, keep=False, body_length=0):
+        """BEGIN_REQUEST and all PARAMS; the body (STDIN) is left to send_body."""
+        params = dict(params)
+        params.setdefault("CONTENT_LENGTH", str(body_length))
+        data = _record(BEGIN_REQUEST, request_id, struct.pack(">HB5x", RESPONDER, KEEP_CONN if keep else 0))
+        data += _record(PARAMS, request_id, encode_params(params)) + _record(PARAMS, request_id)
+        self.sock.sendall(data)
+
+    def send_body(self, body, request_id=1):
+        data = (_record(STDIN, request_id, body) if body else b"") + _record(STDIN, request_id)
+        self.sock.sendall(data)
+
+    def read_response(self, request_id=1):
+        """STDOUT bytes of one request, up to its END_REQUEST."""
+        out = b""
+        while True:
+            header = self._read_exactly(8)
+            _, kind, rid, length, padding = struct.unpack(">BBHHBx", header)
+            content = self._read_exactly(length + padding)[:length]
+            if kind == STDOUT and rid == request_id:
+                out += content
+            elif kind == END_REQUEST and rid == request_id:
+                return out
+
+    def _read_exactly(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise EOFError("connection closed after %d of %d bytes" % (len(data), n))
+            data += chunk
+        return data
+
+    def request(self, params, body=b"", request_id=1, keep=False):
+        self.send_head(params, request_id, keep, len(body))
+        self.send_body(body, request_id)
+        return self.read_response(request_id)
+
+
+def parse(raw):
+    """(status, {lower-name: value}, body) of a CGI-style response."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode().split("\r\n"):
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(headers.get("status", "200").split()[0]), headers, body
