@@ -17,7 +17,7 @@ WORKERS   ?= 8
 # Debian packages: building, serving through nginx, testing.
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev
 PKGS_RUN   = nginx python3 curl
-PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk
+PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git
 
 SRCS      := $(shell find src -name '*.cc' | sort)
 LIB_SRCS  := $(filter-out src/main.cc,$(SRCS))

@@ -1,0 +1,163 @@
+"""What ships, tested as shipped: the systemd units, the demo config and
+state, `make run` (and that it leaves nothing behind), and the README's curl
+session, run against `make run` and compared answer by answer."""
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from e2e.support import WEBHOOKD
+from harness.stack import REPO, free_port, port_open
+
+SYSTEMD = os.path.join(REPO, "systemd")
+
+
+def unit_lines(name, key):
+    with open(os.path.join(SYSTEMD, name)) as f:
+        return [l.split("=", 1)[1].strip() for l in f if l.startswith(key + "=")]
+
+
+class SystemdUnitsTest(unittest.TestCase):
+    def test_units_pass_systemd_analyze_verify(self):
+        if not shutil.which("systemd-analyze"):
+            self.skipTest("systemd-analyze is not installed")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in ("webhookd.socket", "webhookd.service"):
+                with open(os.path.join(SYSTEMD, name)) as f:
+                    text = f.read()
+                # verify checks that the binary exists: point it at the one just built.
+                with open(os.path.join(tmp, name), "w") as f:
+                    f.write(text.replace("/usr/local/bin/webhookd", WEBHOOKD))
+            r = subprocess.run(["systemd-analyze", "verify", "webhookd.socket", "webhookd.service"], cwd=tmp,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            # verify exits 0 even for directives it ignores: any output is a problem.
+            self.assertEqual((r.returncode, r.stdout), (0, ""))
+
+    def test_service_command_lines_are_accepted(self):
+        config = os.path.join(REPO, "conf", "webhookd.yaml")
+        commands = unit_lines("webhookd.service", "ExecStart") + [
+            c for c in unit_lines("webhookd.service", "ExecReload") if "webhookd" in c]
+        self.assertEqual(len(commands), 2)
+        for command in commands:
+            argv = command.split()
+            self.assertEqual(argv[0], "/usr/local/bin/webhookd")
+            argv = [WEBHOOKD] + [config if a.endswith("webhookd.yaml") else a for a in argv[1:]]
+            if "--check" not in argv:
+                argv.append("--check")
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_socket_unit_and_service_agree(self):
+        self.assertEqual(unit_lines("webhookd.socket", "ListenStream"), ["/run/webhookd/webhookd.sock"])
+        self.assertEqual(unit_lines("webhookd.service", "StandardInput"), ["socket"])
+        self.assertEqual(unit_lines("webhookd.service", "Type"), ["notify"])
+
+
+class DemoFilesTest(unittest.TestCase):
+    def test_demo_config_and_state_are_valid(self):
+        r = subprocess.run([WEBHOOKD, "--config", os.path.join(REPO, "conf", "webhookd.yaml"), "--check"],
+                           stderr=subprocess.PIPE, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(os.path.join(REPO, "state", "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml")))
+
+    def test_state_gitignore_covers_lock_and_temp_files_only(self):
+        def ignored(name):
+            return subprocess.run(["git", "-C", os.path.join(REPO, "state"), "check-ignore", "-q", "--no-index", name]).returncode == 0
+        self.assertTrue(ignored(".ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock"))
+        self.assertTrue(ignored(".ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.tmp.Ab12Cd"))
+        self.assertFalse(ignored("ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml"))
+
+
+def readme_session():
+    """[(command, expected output)] from the README's "Try it" console block."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    block = re.search(r"## Try it.*?```console\n(.*?)```", text, re.S).group(1)
+    steps, command, expected = [], None, []
+    lines = block.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("$ "):
+            if command is not None:
+                steps.append((command, "\n".join(expected)))
+            command, expected = line[2:], []
+            while command.endswith("\\"):
+                i += 1
+                command = command[:-1] + " " + lines[i].strip()
+        else:
+            expected.append(line)
+        i += 1
+    steps.append((command, "\n".join(expected)))
+    return steps
+
+
+class MakeRunTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="webhookd-makerun-")
+        os.chmod(self.tmp, 0o755)
+        shutil.copytree(os.path.join(REPO, "state"), os.path.join(self.tmp, "state"))
+        self.port = free_port()
+        self.proc = subprocess.Popen(["make", "-s", "-C", REPO, "run", "PORT=%d" % self.port,
+                                      "STATE_DIR=" + os.path.join(self.tmp, "state")],
+                                     cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(l) for l in self.proc.stdout], daemon=True).start()
+        self.output = []
+        self.wait_output(lambda l: "curl -s -u" in l, 120)
+        self.stack_dir = re.search(r"serving unix:(\S+)/webhookd\.sock", "".join(self.output)).group(1)
+
+    def tearDown(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def wait_output(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                self.assertIsNone(self.proc.poll(), "make run exited: " + "".join(self.output))
+                continue
+            self.output.append(line)
+            if predicate(line):
+                return line
+        self.fail("make run said nothing useful in %ds: %s" % (timeout, "".join(self.output)))
+
+    def assertNothingLeft(self):
+        self.assertFalse(port_open(self.port), "nginx still listens")
+        for marker in (self.stack_dir, os.path.join(self.tmp, "state")):
+            r = subprocess.run(["pgrep", "-f", marker], stdout=subprocess.PIPE, text=True)
+            self.assertEqual(r.stdout, "", "processes left behind for %s" % marker)
+
+    def test_readme_session_answers_as_the_readme_shows(self):
+        exports = ""
+        for command, expected in readme_session():
+            command = command.replace("127.0.0.1:8080", "127.0.0.1:%d" % self.port)
+            expected = expected.replace("127.0.0.1:8080", "127.0.0.1:%d" % self.port)
+            if command.startswith("export "):
+                exports += command + "; "
+                continue
+            with self.subTest(command[:70]):
+                r = subprocess.run(["bash", "-c", exports + command], cwd=self.tmp, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, timeout=20)
+                self.assertEqual(r.stdout.rstrip("\n"), expected)
+        self.proc.send_signal(signal.SIGTERM)  # SIGTERM to make alone
+        self.proc.wait(20)  # make re-raises the signal: its status is -15
+        time.sleep(0.5)
+        self.assertNothingLeft()
+
+    def test_ctrl_c_stops_everything(self):
+        os.killpg(self.proc.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
+        self.proc.wait(20)
+        time.sleep(0.5)
+        self.assertNothingLeft()
