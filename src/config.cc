@@ -12,22 +12,8 @@
 namespace webhookd {
 namespace {
 
-struct Invalid {
-  int line, column;
-  std::string message;
-};
-
-[[noreturn]] void invalid(const YamlNode& at, std::string message) {
-  throw Invalid{at.line, at.column, std::move(message)};
-}
-
-const std::string& scalar(const YamlNode& n, const std::string& key) {
-  if (n.kind != YamlNode::Kind::kScalar) invalid(n, key + " must be a string, not " + yaml_kind_name(n.kind));
-  return n.value;
-}
-
 const YamlNode& need_kind(const YamlNode& n, YamlNode::Kind kind, const std::string& what) {
-  if (n.kind != kind) invalid(n, what + " must be " + yaml_kind_name(kind) + ", not " + yaml_kind_name(n.kind));
+  if (n.kind != kind) yaml_invalid(n, what + " must be " + yaml_kind_name(kind) + ", not " + yaml_kind_name(n.kind));
   return n;
 }
 
@@ -40,20 +26,20 @@ std::vector<std::pair<std::string, const YamlNode*>> fields(const YamlNode& map,
   std::set<std::string> seen;
   for (size_t i = 0; i < map.map_size(); ++i) {
     const std::string& k = map.key(i).value;
-    if (!allowed.count(k)) invalid(map.key(i), "unknown key '" + k + "' in " + what);
+    if (!allowed.count(k)) yaml_invalid(map.key(i), "unknown key '" + k + "' in " + what);
     seen.insert(k);
     out.emplace_back(k, &map.value_at(i));
   }
   for (const auto& r : required) {
-    if (!seen.count(r)) invalid(map, what + " needs '" + r + "'");
+    if (!seen.count(r)) yaml_invalid(map, what + " needs '" + r + "'");
   }
   return out;
 }
 
 std::string digest(const YamlNode& n, const std::string& key) {
-  const std::string& hex = scalar(n, key);
+  const std::string& hex = yaml_scalar(n, key);
   std::string raw;
-  if (hex.size() != 64 || !from_hex(hex, &raw)) invalid(n, key + " must be 64 hex digits (a SHA-256 digest)");
+  if (hex.size() != 64 || !from_hex(hex, &raw)) yaml_invalid(n, key + " must be 64 hex digits (a SHA-256 digest)");
   return raw;
 }
 
@@ -70,27 +56,27 @@ Config interpret(const YamlNode& root, const std::string& source) {
   for (const auto& [key, node] : fields(root, {"state_dir", "public_base_url", "accounts", "api_keys"},
                                         {"state_dir", "accounts"}, "the config")) {
     if (key == "state_dir") {
-      config.state_dir = scalar(*node, key);
-      if (config.state_dir.empty()) invalid(*node, "state_dir is empty");
+      config.state_dir = yaml_scalar(*node, key);
+      if (config.state_dir.empty()) yaml_invalid(*node, "state_dir is empty");
       if (config.state_dir[0] != '/') config.state_dir = directory_of(source) + "/" + config.state_dir;
     } else if (key == "public_base_url") {
       if (node->kind == YamlNode::Kind::kNull) continue;
-      std::string url = scalar(*node, key);
+      std::string url = yaml_scalar(*node, key);
       while (!url.empty() && url.back() == '/') url.pop_back();
-      if (!is_webhook_url(url)) invalid(*node, "public_base_url must be an absolute http(s) URL");
+      if (!is_webhook_url(url)) yaml_invalid(*node, "public_base_url must be an absolute http(s) URL");
       config.public_base_url = url;
     } else if (key == "accounts") {
       for (const YamlNode& a : need_kind(*node, YamlNode::Kind::kSequence, "accounts").items) {
         std::string sid, token;
         for (const auto& [k, v] : fields(a, {"sid", "auth_token_sha256"}, {"sid", "auth_token_sha256"}, "an account")) {
           if (k == "sid") {
-            sid = scalar(*v, k);
-            if (!is_account_sid(sid)) invalid(*v, "account sid must be AC followed by 32 hex digits");
+            sid = yaml_scalar(*v, k);
+            if (!is_account_sid(sid)) yaml_invalid(*v, "account sid must be AC followed by 32 hex digits");
           } else {
             token = digest(*v, k);
           }
         }
-        if (!config.credentials.account_token_digest.emplace(sid, token).second) invalid(a, "account " + sid + " is listed twice");
+        if (!config.credentials.account_token_digest.emplace(sid, token).second) yaml_invalid(a, "account " + sid + " is listed twice");
       }
     } else if (key == "api_keys") {
       if (node->kind == YamlNode::Kind::kNull) continue;
@@ -102,16 +88,16 @@ Config interpret(const YamlNode& root, const std::string& source) {
     Credentials::ApiKey key;
     for (const auto& [f, v] : fields(*k, {"sid", "account_sid", "secret_sha256"}, {"sid", "account_sid", "secret_sha256"}, "an api key")) {
       if (f == "sid") {
-        sid = scalar(*v, f);
-        if (!is_api_key_sid(sid)) invalid(*v, "api key sid must be SK followed by 32 hex digits");
+        sid = yaml_scalar(*v, f);
+        if (!is_api_key_sid(sid)) yaml_invalid(*v, "api key sid must be SK followed by 32 hex digits");
       } else if (f == "account_sid") {
-        key.account_sid = scalar(*v, f);
-        if (!config.credentials.account_token_digest.count(key.account_sid)) invalid(*v, "account_sid " + key.account_sid + " is not among accounts");
+        key.account_sid = yaml_scalar(*v, f);
+        if (!config.credentials.account_token_digest.count(key.account_sid)) yaml_invalid(*v, "account_sid " + key.account_sid + " is not among accounts");
       } else {
         key.secret_digest = digest(*v, f);
       }
     }
-    if (!config.credentials.api_keys.emplace(sid, key).second) invalid(*k, "api key " + sid + " is listed twice");
+    if (!config.credentials.api_keys.emplace(sid, key).second) yaml_invalid(*k, "api key " + sid + " is listed twice");
   }
   return config;
 }
@@ -119,17 +105,7 @@ Config interpret(const YamlNode& root, const std::string& source) {
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, const std::string& source) {
-  auto where = [&](int line, int column) {
-    return line > 0 ? source + ":" + std::to_string(line) + ":" + std::to_string(column) : source;
-  };
-  YamlNode root;
-  YamlProblem problem;
-  if (!parse_strict_yaml(text, &root, &problem)) return Error::internal(where(problem.line, problem.column) + ": " + problem.message);
-  try {
-    return interpret(root, source);
-  } catch (const Invalid& e) {
-    return Error::internal(where(e.line, e.column) + ": " + e.message);
-  }
+  return interpret_yaml<Config>(text, source, [&](const YamlNode& root) { return interpret(root, source); });
 }
 
 Result<Config> load_config(const std::string& path) {

@@ -35,8 +35,6 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   return n;
 }
 
-bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-
 }  // namespace
 
 bool is_valid_utf8(std::string_view s) {
@@ -67,7 +65,7 @@ std::string sanitize_utf8(std::string_view s) {
 bool is_sid(std::string_view s, std::string_view prefix) {
   if (s.size() != prefix.size() + 32 || s.substr(0, prefix.size()) != prefix) return false;
   for (size_t i = prefix.size(); i < s.size(); ++i) {
-    if (!is_hex(s[i])) return false;
+    if (hex_digit_value(s[i]) < 0) return false;
   }
   return true;
 }
@@ -75,6 +73,13 @@ bool is_sid(std::string_view s, std::string_view prefix) {
 bool is_service_sid(std::string_view s) { return is_sid(s, "IS"); }
 bool is_account_sid(std::string_view s) { return is_sid(s, "AC"); }
 bool is_api_key_sid(std::string_view s) { return is_sid(s, "SK"); }
+
+int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -23,4 +23,7 @@ bool is_webhook_url(std::string_view s);
 
 bool iequals(std::string_view a, std::string_view b);
 
+// 0-15 for a hex digit of either case, -1 for anything else.
+int hex_digit_value(char c);
+
 }  // namespace webhookd

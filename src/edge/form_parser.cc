@@ -6,13 +6,6 @@
 namespace webhookd {
 namespace {
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool decode_component(std::string_view in, std::string* out) {
   out->clear();
   out->reserve(in.size());
@@ -22,7 +15,7 @@ bool decode_component(std::string_view in, std::string* out) {
       *out += ' ';
     } else if (c == '%') {
       if (i + 2 >= in.size()) return false;
-      int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+      int hi = hex_digit_value(in[i + 1]), lo = hex_digit_value(in[i + 2]);
       if (hi < 0 || lo < 0) return false;
       *out += static_cast<char>(hi * 16 + lo);
       i += 2;

@@ -10,39 +10,23 @@
 namespace webhookd {
 namespace {
 
-struct Invalid {
-  int line, column;
-  std::string message;
-};
-
-[[noreturn]] void invalid(const YamlNode& at, std::string message) {
-  throw Invalid{at.line, at.column, std::move(message)};
-}
-
-const std::string& scalar(const YamlNode& node, const std::string& key) {
-  if (node.kind != YamlNode::Kind::kScalar) {
-    invalid(node, key + " must be a string, not " + yaml_kind_name(node.kind));
-  }
-  return node.value;
-}
-
 std::optional<std::string> optional_url(const YamlNode& node, const std::string& key) {
   if (node.kind == YamlNode::Kind::kNull) return std::nullopt;
-  const std::string& v = scalar(node, key);
-  if (!is_webhook_url(v)) invalid(node, key + " is not an absolute http(s) URL");
+  const std::string& v = yaml_scalar(node, key);
+  if (!is_webhook_url(v)) yaml_invalid(node, key + " is not an absolute http(s) URL");
   return v;
 }
 
 WebhookConfig interpret(const YamlNode& root) {
-  if (root.kind != YamlNode::Kind::kMap) invalid(root, "the file must be a mapping with account_sid");
+  if (root.kind != YamlNode::Kind::kMap) yaml_invalid(root, "the file must be a mapping with account_sid");
   WebhookConfig config;
   bool have_account = false;
   for (size_t i = 0; i < root.map_size(); ++i) {
     const std::string& key = root.key(i).value;
     const YamlNode& v = root.value_at(i);
     if (key == "account_sid") {
-      config.account_sid = scalar(v, key);
-      if (!is_account_sid(config.account_sid)) invalid(v, "account_sid must be AC followed by 32 hex digits");
+      config.account_sid = yaml_scalar(v, key);
+      if (!is_account_sid(config.account_sid)) yaml_invalid(v, "account_sid must be AC followed by 32 hex digits");
       have_account = true;
     } else if (key == "pre_webhook_url") {
       config.pre_webhook_url = optional_url(v, key);
@@ -50,24 +34,24 @@ WebhookConfig interpret(const YamlNode& root) {
       config.post_webhook_url = optional_url(v, key);
     } else if (key == "method") {
       if (v.kind != YamlNode::Kind::kNull) {
-        config.method = normalize_method(scalar(v, key));
-        if (!config.method) invalid(v, "method must be GET or POST");
+        config.method = normalize_method(yaml_scalar(v, key));
+        if (!config.method) yaml_invalid(v, "method must be GET or POST");
       }
     } else if (key == "filters") {
       if (v.kind == YamlNode::Kind::kNull) continue;
-      if (v.kind != YamlNode::Kind::kSequence) invalid(v, std::string("filters must be a list, not ") + yaml_kind_name(v.kind));
+      if (v.kind != YamlNode::Kind::kSequence) yaml_invalid(v, std::string("filters must be a list, not ") + yaml_kind_name(v.kind));
       std::vector<std::string> filters;
       for (const YamlNode& f : v.items) {
-        const std::string& name = scalar(f, "each filter");
-        if (!is_filter_name(name)) invalid(f, "unknown filter '" + name + "'");
+        const std::string& name = yaml_scalar(f, "each filter");
+        if (!is_filter_name(name)) yaml_invalid(f, "unknown filter '" + name + "'");
         filters.push_back(name);
       }
       config.filters = dedupe_filters(filters);
     } else {
-      invalid(root.key(i), "unknown key '" + key + "'");
+      yaml_invalid(root.key(i), "unknown key '" + key + "'");
     }
   }
-  if (!have_account) invalid(root, "account_sid is missing");
+  if (!have_account) yaml_invalid(root, "account_sid is missing");
   return config;
 }
 
@@ -110,20 +94,8 @@ void emit_optional(std::string& out, const char* key, const std::optional<std::s
 }  // namespace
 
 Result<WebhookConfig> parse_state_file(std::string_view text, const std::string& source) {
-  auto where = [&](int line, int column) {
-    return line > 0 ? source + ":" + std::to_string(line) + ":" + std::to_string(column) : source;
-  };
   if (!is_valid_utf8(text)) return Error::internal(source + ": not UTF-8");
-  YamlNode root;
-  YamlProblem problem;
-  if (!parse_strict_yaml(text, &root, &problem)) {
-    return Error::internal(where(problem.line, problem.column) + ": " + problem.message);
-  }
-  try {
-    return interpret(root);
-  } catch (const Invalid& e) {
-    return Error::internal(where(e.line, e.column) + ": " + e.message);
-  }
+  return interpret_yaml<WebhookConfig>(text, source, interpret);
 }
 
 std::string emit_state_file(const WebhookConfig& c) {

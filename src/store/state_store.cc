@@ -10,14 +10,21 @@
 
 namespace webhookd {
 
-Result<std::optional<WebhookConfig>> StateStore::load(const std::string& sid) {
+Result<std::optional<StateStore::Stored>> StateStore::read(const std::string& sid) {
   const std::string path = state_file_path(dir_, sid);
   auto bytes = fs_.read_file(path);
   if (!bytes.ok()) return bytes.error();
-  if (!bytes.value()) return std::optional<WebhookConfig>{};
+  if (!bytes.value()) return std::optional<Stored>{};
   auto config = parse_state_file(*bytes.value(), path);
   if (!config.ok()) return config.error();
-  return std::optional<WebhookConfig>{std::move(config.value())};
+  return std::optional<Stored>{Stored{std::move(*bytes.value()), std::move(config.value())}};
+}
+
+Result<std::optional<WebhookConfig>> StateStore::load(const std::string& sid) {
+  auto stored = read(sid);
+  if (!stored.ok()) return stored.error();
+  if (!stored.value()) return std::optional<WebhookConfig>{};
+  return std::optional<WebhookConfig>{std::move(stored.value()->config)};
 }
 
 Result<std::optional<WebhookConfig>> StateStore::update(const std::string& sid, const Mutation& mutate) {
@@ -26,24 +33,22 @@ Result<std::optional<WebhookConfig>> StateStore::update(const std::string& sid, 
   auto lock = fs_.lock(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
 
-  const std::string path = state_file_path(dir_, sid);
-  auto old_bytes = fs_.read_file(path);
-  if (!old_bytes.ok()) return old_bytes.error();
-  if (!old_bytes.value()) return std::optional<WebhookConfig>{};
   // An invalid file is a person's broken edit: report it, never overwrite it.
-  auto current = parse_state_file(*old_bytes.value(), path);
-  if (!current.ok()) return current.error();
+  auto stored = read(sid);
+  if (!stored.ok()) return stored.error();
+  if (!stored.value()) return std::optional<WebhookConfig>{};
+  const Stored& current = *stored.value();
 
-  auto next = mutate(current.value());
+  auto next = mutate(current.config);
   if (!next.ok()) return next.error();
-  if (next.value() == current.value()) return std::optional<WebhookConfig>{current.value()};
+  if (next.value() == current.config) return std::optional<WebhookConfig>{current.config};
 
   Status written = replace(sid, emit_state_file(next.value()));
   if (!written.ok()) return written.error();
   Status durable = fs_.sync_dir(dir_);
   if (!durable.ok()) {
     // The client will hear 500, so the old configuration must stand.
-    Status restored = replace(sid, *old_bytes.value());
+    Status restored = replace(sid, current.bytes);
     Error e = durable.error();
     if (!restored.ok()) e.detail += "; restoring the old file also failed: " + restored.error().detail;
     return e;

@@ -30,6 +30,11 @@ class StateStore {
   Result<std::optional<WebhookConfig>> update(const std::string& service_sid, const Mutation& mutate);
 
  private:
+  struct Stored {
+    std::string bytes;  // exactly as on disk, to put back if a write cannot be made durable
+    WebhookConfig config;
+  };
+  Result<std::optional<Stored>> read(const std::string& service_sid);
   Status replace(const std::string& service_sid, const std::string& bytes);
 
   FileSystem& fs_;

@@ -125,6 +125,23 @@ const char* yaml_kind_name(YamlNode::Kind kind) {
   return "?";
 }
 
+void yaml_invalid(const YamlNode& at, std::string message) {
+  throw YamlInvalid{at.line, at.column, std::move(message)};
+}
+
+const std::string& yaml_scalar(const YamlNode& node, const std::string& what) {
+  if (node.kind != YamlNode::Kind::kScalar) {
+    yaml_invalid(node, what + " must be a string, not " + yaml_kind_name(node.kind));
+  }
+  return node.value;
+}
+
+std::string yaml_problem_text(const std::string& source, int line, int column, const std::string& message) {
+  std::string where = source;
+  if (line > 0) where += ":" + std::to_string(line) + ":" + std::to_string(column);
+  return where + ": " + message;
+}
+
 bool parse_strict_yaml(std::string_view text, YamlNode* root, YamlProblem* problem) {
   try {
     std::istringstream in{std::string(text)};

@@ -6,7 +6,10 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "base/errors.h"
 
 namespace webhookd {
 
@@ -31,5 +34,33 @@ struct YamlProblem {
 bool parse_strict_yaml(std::string_view text, YamlNode* root, YamlProblem* problem);
 
 const char* yaml_kind_name(YamlNode::Kind kind);
+
+// For the readers of a tree (state files, the config): a problem at a node,
+// thrown from deep inside and turned into an Error by interpret_yaml.
+struct YamlInvalid {
+  int line, column;
+  std::string message;
+};
+[[noreturn]] void yaml_invalid(const YamlNode& at, std::string message);
+// The node's text; YamlInvalid "<what> must be a string, not ..." otherwise.
+const std::string& yaml_scalar(const YamlNode& node, const std::string& what);
+// "<source>:<line>:<column>: <message>" (just "<source>: ..." when the line is unknown).
+std::string yaml_problem_text(const std::string& source, int line, int column, const std::string& message);
+
+// Parses `text` strictly and hands the root to `interpret`; every problem,
+// syntax or meaning, becomes kInternal with yaml_problem_text as detail.
+template <typename T, typename Interpret>
+Result<T> interpret_yaml(std::string_view text, const std::string& source, Interpret interpret) {
+  YamlNode root;
+  YamlProblem problem;
+  if (!parse_strict_yaml(text, &root, &problem)) {
+    return Error::internal(yaml_problem_text(source, problem.line, problem.column, problem.message));
+  }
+  try {
+    return interpret(root);
+  } catch (const YamlInvalid& e) {
+    return Error::internal(yaml_problem_text(source, e.line, e.column, e.message));
+  }
+}
 
 }  // namespace webhookd

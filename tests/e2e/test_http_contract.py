@@ -200,3 +200,45 @@ class UpdateTest(StackCase):
         self.assertIn(b'"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"', answer)
         self.assertEqual(answer.count(b"HTTP/1.1 "), 2)  # then nginx's 400 for the stray bytes
         self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+
+
+class ConditionalRequestTest(StackCase):
+    def setUp(self):
+        self.write_state(REFERENCE_STATE)
+
+    def test_etag_is_stable_and_follows_the_configuration(self):
+        etag = self.curl().headers["etag"]
+        self.write_state("# reformatted by hand\n" + REFERENCE_STATE.replace("method: POST", "method: post"))
+        self.assertEqual(self.curl().headers["etag"], etag)  # same configuration, same ETag
+        changed = self.curl("--data-raw", "Method=GET")
+        self.assertNotEqual(changed.headers["etag"], etag)
+        self.assertEqual(self.curl().headers["etag"], changed.headers["etag"])
+
+    def test_if_none_match_answers_304(self):
+        etag = self.curl().headers["etag"]
+        r = self.curl("-H", "If-None-Match: " + etag)
+        self.assertEqual(r.status, 304)
+        self.assertEqual(r.body, b"")
+        self.assertRegex(r.headers.get("twilio-request-id", ""), r"^RQ[0-9a-f]{32}$")
+        self.assertEqual(self.curl("-H", 'If-None-Match: "other"').status, 200)
+
+    def test_if_match_guards_updates(self):
+        etag = self.curl().headers["etag"]
+        self.assertTwilioError(self.curl("-H", 'If-Match: "stale"', "--data-raw", "Method=GET"), 412, 412)
+        self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+        r = self.curl("-H", "If-Match: " + etag, "--data-raw", "Method=GET")
+        self.assertEqual(r.status, 200)
+        self.assertTwilioError(self.curl("-H", "If-Match: " + etag, "--data-raw", "Method=POST"), 412, 412)
+        self.assertEqual(self.curl("-H", "If-Match: *", "--data-raw", "Method=POST").status, 200)
+
+
+class ResponderDownTest(StackCase):
+    def test_nginx_answers_503_json_with_retry_after(self):
+        self.stack.webhookd.stop()
+        try:
+            r = self.curl()
+            self.assertTwilioError(r, 503, 20503, "Service Unavailable")
+            self.assertEqual(r.headers["retry-after"], "1")
+        finally:
+            self.stack.webhookd.start()
+        self.assertEqual(self.curl().status, 200)
