@@ -3,8 +3,9 @@
 # Both install the Debian packages they need when some are missing.
 
 CXX      ?= g++
-CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++17 -Wall -Wextra -Werror=return-type -Isrc -MMD -MP
+OPT      ?= -O2 -g
+SANITIZE ?=
+CXXFLAGS += $(OPT) $(SANITIZE) -std=c++17 -Wall -Wextra -Werror=return-type -Isrc -MMD -MP
 LDLIBS    = -lfcgi -lyaml-cpp -lcrypto -lpthread
 PYTHON    = /usr/bin/python3
 BUILD     = build
@@ -13,11 +14,12 @@ PORT      ?= 8080
 CONFIG    ?= conf/webhookd.yaml
 STATE_DIR ?=
 WORKERS   ?= 8
+JOBS      ?= $(shell nproc)
 
 # Debian packages: building, serving through nginx, testing.
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev
 PKGS_RUN   = nginx python3 curl
-PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git
+PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev
 
 SRCS      := $(shell find src -name '*.cc' | sort)
 LIB_SRCS  := $(filter-out src/main.cc,$(SRCS))
@@ -25,7 +27,11 @@ LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/*.cc))
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/%.o)
 
-.PHONY: all run test unit deps-build deps-run deps-test clean
+# The same sources built again under the sanitizers, for `make test`.
+ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+TSAN_FLAGS = -fsanitize=thread
+
+.PHONY: all run test unit sanitizers deps-build deps-run deps-test clean
 
 all: $(BUILD)/webhookd
 
@@ -59,13 +65,18 @@ $(BUILD)/webhookd: $(BUILD)/src/main.o $(BUILD)/libwebhookd.a
 $(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libwebhookd.a
 	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
 
+sanitizers:
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)/asan OPT="-O1 -g" SANITIZE="$(ASAN_FLAGS)" $(BUILD)/asan/webhookd $(BUILD)/asan/unit_tests
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)/tsan OPT="-O1 -g" SANITIZE="$(TSAN_FLAGS)" $(BUILD)/tsan/webhookd $(BUILD)/tsan/unit_tests
+
 run: deps-run
-	@$(MAKE) --no-print-directory $(BUILD)/webhookd
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd
 	@exec $(PYTHON) tests/harness/stack.py --port $(PORT) --config $(CONFIG) --workers $(WORKERS) \
 	  $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
 test: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/webhookd $(BUILD)/unit_tests
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/unit_tests
+	@$(MAKE) --no-print-directory sanitizers
 	@$(PYTHON) tests/run_all.py --build $(BUILD)
 
 clean:

@@ -139,6 +139,16 @@ int run(const Options& o) {
 
   PosixFileSystem fs;
   std::shared_ptr<Runtime> runtime = std::make_shared<Runtime>(std::move(config.value()), fs);
+  auto cleaned = runtime->store.clean_up();
+  if (!cleaned.ok()) {
+    log_line("webhookd: cleaning up " + runtime->config.state_dir + ": " + cleaned.error().detail);
+    return 2;
+  }
+  if (cleaned.value().temp_files_removed || cleaned.value().lock_files_removed) {
+    log_line("webhookd: removed " + std::to_string(cleaned.value().temp_files_removed) +
+             " leftover temp file(s) and " + std::to_string(cleaned.value().lock_files_removed) +
+             " lock file(s) of services that no longer exist");
+  }
 
   // Block the signals before any thread exists, so that only sigwait() below
   // receives them; SIGPIPE (nginx gone mid-answer) must not kill us.

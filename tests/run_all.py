@@ -1,9 +1,14 @@
 #!/usr/bin/python3
 """Runs every test of `make test` and ends with the line "N passed, N failed".
 
-1. the Boost.Test unit binary (one test case per case, read from its JUnit XML);
-2. the end-to-end suites in tests/e2e (real nginx + webhookd, curl and the
-   official python client), each test one case.
+Suites, each counted case by case:
+  unit            the Boost.Test binary (cases read from its JUnit XML)
+  unit/asan       the same, built with AddressSanitizer + UndefinedBehaviorSanitizer
+  unit/tsan       the concurrency cases, built with ThreadSanitizer
+  e2e             real nginx + webhookd: curl, the python client, processes, shipped files
+  e2e/asan        the e2e suites against an ASan+UBSan webhookd
+  e2e/tsan        the concurrency and process suites against a TSan webhookd
+  fuzz            each libFuzzer target for a short bounded time (see tests/fuzz)
 Exits non-zero if anything failed.
 """
 import argparse
@@ -15,64 +20,111 @@ import unittest
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+    "TSAN_OPTIONS": "halt_on_error=0:second_deadlock_stack=1",
+}
 
 
-def run_unit(build):
-    binary = os.path.join(build, "unit_tests")
+def run_unit(label, binary, extra=()):
     with tempfile.TemporaryDirectory() as tmp:
         report = os.path.join(tmp, "unit.xml")
         proc = subprocess.run([binary, "--color_output=no", "--report_level=no",
-                               "--logger=HRF,error,stdout:JUNIT,error," + report],
+                               "--logger=HRF,error,stdout:JUNIT,error," + report] + list(extra),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         passed = failed = 0
         try:
-            cases = ET.parse(report).getroot().iter("testcase")
+            cases = list(ET.parse(report).getroot().iter("testcase"))
         except (ET.ParseError, FileNotFoundError):
             cases = []
         for case in cases:
             name = "%s/%s" % (case.get("classname"), case.get("name"))
             if case.find("failure") is not None or case.find("error") is not None:
                 failed += 1
-                print("FAIL unit %s" % name)
+                print("FAIL %s %s" % (label, name))
             elif case.find("skipped") is None:
                 passed += 1
         if proc.returncode != 0 and failed == 0:
-            failed = 1  # crashed before reporting, or failed outside a test case
-            print("FAIL unit binary exited %d" % proc.returncode)
+            failed = 1  # crashed before reporting, or a sanitizer stopped it
+            print("FAIL %s: the binary exited %d" % (label, proc.returncode))
         if failed:
             print(proc.stdout)
-        print("unit: %d passed, %d failed" % (passed, failed), flush=True)
+        print("%s: %d passed, %d failed" % (label, passed, failed), flush=True)
         return passed, failed
 
 
-def run_e2e(pattern):
-    suite = unittest.defaultTestLoader.discover(os.path.join(HERE, "e2e"), pattern=pattern,
-                                                top_level_dir=HERE)
-    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)
-    result = runner.run(suite)
+def run_e2e(label, build, patterns):
+    os.environ["WEBHOOKD_BUILD"] = build
+    for name in list(sys.modules):  # support.py reads WEBHOOKD_BUILD when imported
+        if name == "e2e" or name.startswith("e2e."):
+            del sys.modules[name]
+    suite = unittest.TestSuite()
+    for pattern in patterns:
+        suite.addTests(unittest.defaultTestLoader.discover(os.path.join(HERE, "e2e"), pattern=pattern,
+                                                           top_level_dir=HERE))
+    print("== %s (webhookd from %s)" % (label, build), flush=True)
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     passed = result.testsRun - failed - len(result.skipped)
-    print("e2e: %d passed, %d failed, %d skipped" % (passed, failed, len(result.skipped)), flush=True)
+    print("%s: %d passed, %d failed, %d skipped" % (label, passed, failed, len(result.skipped)), flush=True)
+    return passed, failed
+
+
+def run_fuzz(build, seconds):
+    fuzz_dir = os.path.join(build, "fuzz")
+    passed = failed = 0
+    if not os.path.isdir(fuzz_dir):
+        return 0, 0
+    for target in sorted(os.listdir(fuzz_dir)):
+        if not target.endswith("_fuzzer"):
+            continue
+        name = target[:-len("_fuzzer")]
+        corpus = os.path.join(HERE, "fuzz", "corpus", name)
+        with tempfile.TemporaryDirectory() as work:
+            proc = subprocess.run([os.path.join(fuzz_dir, target), "-max_total_time=%d" % seconds,
+                                   "-timeout=10", "-rss_limit_mb=2048", "-artifact_prefix=" + work + "/",
+                                   work, corpus], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        runs = [l for l in proc.stdout.splitlines() if l.startswith("#") and "DONE" in l]
+        if proc.returncode == 0:
+            passed += 1
+            print("fuzz %s: ok %s" % (name, runs[-1] if runs else ""))
+        else:
+            failed += 1
+            print("FAIL fuzz %s:\n%s" % (name, proc.stdout[-4000:]))
+    print("fuzz: %d passed, %d failed" % (passed, failed), flush=True)
     return passed, failed
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default=os.path.join(os.path.dirname(HERE), "build"))
-    parser.add_argument("--pattern", default="test_*.py", help="e2e files to run")
-    parser.add_argument("--skip-unit", action="store_true")
+    parser.add_argument("--pattern", help="run only these e2e files (no unit, sanitizer or fuzz runs)")
+    parser.add_argument("--fuzz-seconds", type=int, default=5)
     args = parser.parse_args()
-    os.environ["WEBHOOKD_BUILD"] = os.path.abspath(args.build)
+    build = os.path.abspath(args.build)
+    os.environ.update(SANITIZER_ENV)
     sys.path.insert(0, HERE)
 
-    passed = failed = 0
-    if not args.skip_unit:
-        p, f = run_unit(args.build)
-        passed, failed = passed + p, failed + f
-    p, f = run_e2e(args.pattern)
-    passed, failed = passed + p, failed + f
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    totals = [0, 0]
+
+    def add(result):
+        totals[0] += result[0]
+        totals[1] += result[1]
+
+    if args.pattern:
+        add(run_e2e("e2e", build, [args.pattern]))
+    else:
+        add(run_unit("unit", os.path.join(build, "unit_tests")))
+        add(run_unit("unit/asan", os.path.join(build, "asan", "unit_tests")))
+        add(run_unit("unit/tsan", os.path.join(build, "tsan", "unit_tests"), ["--run_test=state_store,file_system"]))
+        add(run_e2e("e2e", build, ["test_*.py"]))
+        add(run_e2e("e2e/asan", os.path.join(build, "asan"),
+                    ["test_http_contract.py", "test_state_files.py", "test_process.py", "test_python_client.py"]))
+        add(run_e2e("e2e/tsan", os.path.join(build, "tsan"), ["test_state_files.py", "test_process.py"]))
+        add(run_fuzz(build, args.fuzz_seconds))
+    print("%d passed, %d failed" % tuple(totals))
+    sys.exit(1 if totals[1] else 0)
 
 
 if __name__ == "__main__":

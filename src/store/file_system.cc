@@ -3,6 +3,7 @@
 // "hold" one) and are dropped when any descriptor of the file is closed.
 #include "store/file_system.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -58,15 +59,40 @@ Result<std::optional<std::string>> PosixFileSystem::read_file(const std::string&
 }
 
 Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const std::string& lock_path) {
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return os_error("open lock", lock_path, errno);
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    int err = errno;
+  for (;;) {
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return os_error("open lock", lock_path, errno);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return os_error("flock", lock_path, err);
+    }
+    // While we waited, the holder may have removed the lock file (start-up
+    // clean-up) and another process created a new one: our lock would then
+    // exclude nobody. Only a lock on the file the path still names counts.
+    struct stat held, named;
+    if (::fstat(fd, &held) == 0 && ::stat(lock_path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino) {
+      return std::unique_ptr<FileLock>(new FlockLock(fd));
+    }
     ::close(fd);
-    return os_error("flock", lock_path, err);
   }
-  return std::unique_ptr<FileLock>(new FlockLock(fd));
+}
+
+Result<std::vector<std::string>> PosixFileSystem::list_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return os_error("opendir", dir, errno);
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return os_error("readdir", dir, err);
+  return names;
 }
 
 Result<int> PosixFileSystem::create_temp(const std::string& path_prefix, std::string* temp_path) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/errors.h"
 
@@ -23,7 +24,11 @@ class FileSystem {
   // nullopt when the file does not exist.
   virtual Result<std::optional<std::string>> read_file(const std::string& path) = 0;
   // Exclusive lock on a separate lock file (created if missing); blocks.
+  // The lock is always on the file the path names when it is granted, so a
+  // lock file may be removed by whoever holds its lock.
   virtual Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) = 0;
+  // Names in a directory, without "." and "..".
+  virtual Result<std::vector<std::string>> list_dir(const std::string& dir) = 0;
   // A new, uniquely named file whose name starts with path_prefix.
   virtual Result<int> create_temp(const std::string& path_prefix, std::string* temp_path) = 0;
   virtual Status write_all(int fd, const std::string& data) = 0;
@@ -38,6 +43,7 @@ class PosixFileSystem : public FileSystem {
  public:
   Result<std::optional<std::string>> read_file(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override;
+  Result<std::vector<std::string>> list_dir(const std::string& dir) override;
   Result<int> create_temp(const std::string& path_prefix, std::string* temp_path) override;
   Status write_all(int fd, const std::string& data) override;
   Status sync(int fd) override;

@@ -30,4 +30,20 @@ std::string temp_file_prefix(const std::string& dir, const std::string& sid) {
   return join(dir, "." + checked(sid) + ".tmp.");
 }
 
+StateFileKind classify_state_dir_name(const std::string& name, std::string* sid) {
+  auto sid_at = [&](size_t pos) {
+    *sid = name.substr(pos, 34);
+    return is_service_sid(*sid);
+  };
+  if (name.size() == 34 + 5 && name.compare(34, 5, ".yaml") == 0 && sid_at(0)) return StateFileKind::kState;
+  if (name.size() == 1 + 34 + 5 && name[0] == '.' && name.compare(35, 5, ".lock") == 0 && sid_at(1)) {
+    return StateFileKind::kLock;
+  }
+  if (name.size() > 1 + 34 + 5 && name[0] == '.' && name.compare(35, 5, ".tmp.") == 0 && sid_at(1)) {
+    return StateFileKind::kTemp;
+  }
+  sid->clear();
+  return StateFileKind::kOther;
+}
+
 }  // namespace webhookd

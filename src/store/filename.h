@@ -11,4 +11,8 @@ std::string state_file_path(const std::string& dir, const std::string& service_s
 std::string lock_file_path(const std::string& dir, const std::string& service_sid);   // dir/.IS….lock
 std::string temp_file_prefix(const std::string& dir, const std::string& service_sid); // dir/.IS….tmp.
 
+// What a name in the state directory is; the SID is set for all but kOther.
+enum class StateFileKind { kState, kLock, kTemp, kOther };
+StateFileKind classify_state_dir_name(const std::string& name, std::string* service_sid);
+
 }  // namespace webhookd

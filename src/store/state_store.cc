@@ -5,6 +5,10 @@
 // always means "nothing changed".
 #include "store/state_store.h"
 
+#include <map>
+#include <set>
+#include <vector>
+
 #include "store/filename.h"
 #include "store/state_file.h"
 
@@ -54,6 +58,47 @@ Result<std::optional<WebhookConfig>> StateStore::update(const std::string& sid, 
     return e;
   }
   return std::optional<WebhookConfig>{std::move(next.value())};
+}
+
+Result<StateStore::CleanUp> StateStore::clean_up() {
+  auto names = fs_.list_dir(dir_);
+  if (!names.ok()) return names.error();
+  std::map<std::string, std::vector<std::string>> temps;  // by SID
+  std::set<std::string> states, locks;
+  for (const std::string& name : names.value()) {
+    std::string sid;
+    switch (classify_state_dir_name(name, &sid)) {
+      case StateFileKind::kState: states.insert(sid); break;
+      case StateFileKind::kLock: locks.insert(sid); break;
+      case StateFileKind::kTemp: temps[sid].push_back(name); break;
+      case StateFileKind::kOther: break;
+    }
+  }
+  CleanUp done;
+  for (const auto& [sid, files] : temps) {
+    // A live writer holds the lock for as long as its temp file exists.
+    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    if (!lock.ok()) return lock.error();
+    locks.insert(sid);
+    for (const std::string& f : files) {
+      Status removed = fs_.remove(dir_ + "/" + f);
+      if (!removed.ok()) return removed.error();
+      ++done.temp_files_removed;
+    }
+  }
+  for (const std::string& sid : locks) {
+    if (states.count(sid)) continue;
+    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    if (!lock.ok()) return lock.error();
+    // Checked again under the lock: the service may have been created since.
+    auto exists = fs_.read_file(state_file_path(dir_, sid));
+    if (exists.ok() && !exists.value()) {
+      Status removed = fs_.remove(lock_file_path(dir_, sid));  // safe: lock() re-checks the inode
+      if (!removed.ok()) return removed.error();
+      ++done.lock_files_removed;
+    }
+  }
+  return done;
 }
 
 Status StateStore::replace(const std::string& sid, const std::string& bytes) {

@@ -29,6 +29,16 @@ class StateStore {
   using Mutation = std::function<Result<WebhookConfig>(const WebhookConfig& current)>;
   Result<std::optional<WebhookConfig>> update(const std::string& service_sid, const Mutation& mutate);
 
+  // Start-up tidying after a crash: removes temp files (never state: a crash
+  // mid-write leaves one) and the lock files of services that no longer
+  // exist, each under its service's lock so that a writer on another host
+  // sharing the directory is never disturbed.
+  struct CleanUp {
+    int temp_files_removed = 0;
+    int lock_files_removed = 0;
+  };
+  Result<CleanUp> clean_up();
+
  private:
   struct Stored {
     std::string bytes;  // exactly as on disk, to put back if a write cannot be made durable

@@ -98,6 +98,9 @@ class StackCase(unittest.TestCase):
         cls.stack.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def tearDown(self):
+        assert_no_sanitizer_report(self, self.stack.webhookd.log())
+
     def state_file(self, sid=SID):
         return os.path.join(self.state_dir, sid + ".yaml")
 
@@ -149,6 +152,16 @@ class StackCase(unittest.TestCase):
         if message is not None:
             self.assertEqual(doc["message"], message)
         return doc
+
+
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:")
+
+
+def assert_no_sanitizer_report(test, log):
+    """When the tests run against a sanitizer build of webhookd, its reports land in its log."""
+    match = SANITIZER_REPORT.search(log)
+    if match:
+        test.fail("sanitizer report in webhookd's log:\n" + log[max(0, match.start() - 200):match.start() + 3000])
 
 
 def parse_headers(text):

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from e2e.support import (ACCOUNT, REFERENCE_STATE, SID, TOKEN, WEBHOOKD, resource_path, seed_state,
+from e2e.support import (ACCOUNT, SID, TOKEN, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
                          write_config)
 from harness import fcgi_client
 from harness.stack import Webhookd, wait_for
@@ -42,6 +42,7 @@ class ProcessCase(unittest.TestCase):
     def tearDown(self):
         if self.daemon:
             self.daemon.stop(signal.SIGKILL)
+            assert_no_sanitizer_report(self, self.daemon.log())
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self, workers=2):

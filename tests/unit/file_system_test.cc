@@ -62,4 +62,42 @@ BOOST_AUTO_TEST_CASE(locks_exclude_other_threads) {
   BOOST_TEST(second_got_it.load());
 }
 
+BOOST_AUTO_TEST_CASE(a_lock_file_removed_by_its_holder_is_never_shared) {
+  // The holder removes the lock file; a waiter that then gets the old inode
+  // must notice and lock the new file instead, or two writers would run.
+  TempDir dir;
+  PosixFileSystem fs;
+  const std::string path = dir.file(".l.lock");
+  auto holder = fs.lock(path);
+  BOOST_TEST_REQUIRE(holder.ok());
+  std::atomic<bool> waiter_in{false};
+  std::thread waiter([&] {
+    auto got = fs.lock(path);
+    waiter_in = got.ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // hold it a while
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  BOOST_TEST(fs.remove(path).ok());
+  holder.value().reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BOOST_TEST(waiter_in.load());
+  // The waiter holds the lock on the file the path names now: a newcomer must wait.
+  auto start = std::chrono::steady_clock::now();
+  auto newcomer = fs.lock(path);
+  BOOST_TEST(newcomer.ok());
+  BOOST_TEST((std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(100)));
+  waiter.join();
+}
+
+BOOST_AUTO_TEST_CASE(lists_a_directory) {
+  TempDir dir;
+  PosixFileSystem fs;
+  webhookd_test::write_file(dir.file("a"), "");
+  webhookd_test::write_file(dir.file(".b"), "");
+  auto names = fs.list_dir(dir.path());
+  BOOST_TEST_REQUIRE(names.ok());
+  BOOST_TEST((std::set<std::string>(names.value().begin(), names.value().end()) == std::set<std::string>{"a", ".b"}));
+  BOOST_TEST(!fs.list_dir(dir.file("missing")).ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -47,4 +47,30 @@ BOOST_AUTO_TEST_CASE(refuses_unchecked_sids) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(classifies_names_of_the_state_directory) {
+  const std::string sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  struct Case {
+    std::string name;
+    StateFileKind kind;
+  } cases[] = {
+      {sid + ".yaml", StateFileKind::kState},
+      {"." + sid + ".lock", StateFileKind::kLock},
+      {"." + sid + ".tmp.Ab12Cd", StateFileKind::kTemp},
+      {".gitignore", StateFileKind::kOther},
+      {sid + ".yaml.orig", StateFileKind::kOther},
+      {sid + ".yml", StateFileKind::kOther},
+      {"README.md", StateFileKind::kOther},
+      {"." + sid + ".tmp.", StateFileKind::kOther},
+      {".ISzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.lock", StateFileKind::kOther},
+      {"ISaaaa.yaml", StateFileKind::kOther},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      std::string got_sid;
+      BOOST_TEST((classify_state_dir_name(c.name, &got_sid) == c.kind));
+      BOOST_TEST(got_sid == (c.kind == StateFileKind::kOther ? "" : sid));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <thread>
 
 #include "store/state_file.h"
@@ -206,6 +208,53 @@ BOOST_AUTO_TEST_CASE(every_failing_step_leaves_the_old_file_and_no_temp) {
       BOOST_TEST(store.load(kSid).value()->method.value() == "GET");
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(clean_up_removes_crash_leftovers_and_nothing_else) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  const std::string gone = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";  // a service deleted through git
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  write_file(dir.file("." + kSid + ".lock"), "");
+  write_file(dir.file("." + kSid + ".tmp.AAAAAA"), "account_sid: torn");
+  write_file(dir.file("." + gone + ".lock"), "");
+  write_file(dir.file("." + gone + ".tmp.BBBBBB"), "");
+  write_file(dir.file(".gitignore"), ".IS*.lock\n");
+  write_file(dir.file("notes.txt"), "a person's file");
+  auto done = store.clean_up();
+  BOOST_TEST_REQUIRE(done.ok());
+  BOOST_TEST(done.value().temp_files_removed == 2);
+  BOOST_TEST(done.value().lock_files_removed == 1);
+  BOOST_TEST((list_dir(dir.path()) ==
+              std::set<std::string>{kSid + ".yaml", "." + kSid + ".lock", ".gitignore", "notes.txt"}));
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);
+  BOOST_TEST(store.update(kSid, set_method("GET")).ok());  // still locks and writes
+  auto again = store.clean_up();
+  BOOST_TEST(again.value().temp_files_removed == 0);
+  BOOST_TEST(again.value().lock_files_removed == 0);
+}
+
+BOOST_AUTO_TEST_CASE(clean_up_waits_for_a_writer_holding_the_lock) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  const std::string temp = dir.file("." + kSid + ".tmp.LIVE00");
+  write_file(temp, "being written");
+  auto held = fs.lock(dir.file("." + kSid + ".lock"));  // a writer, mid-write
+  BOOST_TEST_REQUIRE(held.ok());
+  std::atomic<bool> finished{false};
+  std::thread cleaner([&] {
+    store.clean_up();
+    finished = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  BOOST_TEST(!finished.load());
+  BOOST_TEST(list_dir(dir.path()).count("." + kSid + ".tmp.LIVE00") == 1u);  // not pulled from under the writer
+  held.value().reset();
+  cleaner.join();
+  BOOST_TEST(list_dir(dir.path()).count("." + kSid + ".tmp.LIVE00") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
