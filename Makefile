@@ -31,7 +31,14 @@ TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/%.o)
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 TSAN_FLAGS = -fsanitize=thread
 
-.PHONY: all run test unit sanitizers deps-build deps-run deps-test clean
+# libFuzzer targets (tests/fuzz/*_fuzz.cc) on a clang build of the library.
+FUZZ_CXX     = clang++-14
+FUZZ_UBSAN   = -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize-ignorelist=tests/fuzz/ubsan.ignorelist
+FUZZ_FLAGS   = -fsanitize=fuzzer-no-link $(FUZZ_UBSAN)
+FUZZ_TARGETS = $(patsubst tests/fuzz/%_fuzz.cc,$(BUILD)/fuzz/%_fuzzer,$(wildcard tests/fuzz/*_fuzz.cc))
+FUZZ_SECONDS ?= 60
+
+.PHONY: all run test unit sanitizers fuzzers fuzz deps-build deps-run deps-test clean
 
 all: $(BUILD)/webhookd
 
@@ -69,6 +76,19 @@ sanitizers:
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)/asan OPT="-O1 -g" SANITIZE="$(ASAN_FLAGS)" $(BUILD)/asan/webhookd $(BUILD)/asan/unit_tests
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)/tsan OPT="-O1 -g" SANITIZE="$(TSAN_FLAGS)" $(BUILD)/tsan/webhookd $(BUILD)/tsan/unit_tests
 
+fuzzers:
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)/fuzzlib CXX=$(FUZZ_CXX) OPT="-O1 -g" SANITIZE="$(FUZZ_FLAGS)" $(BUILD)/fuzzlib/libwebhookd.a
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FUZZ_TARGETS)
+
+$(BUILD)/fuzz/%_fuzzer: tests/fuzz/%_fuzz.cc $(BUILD)/fuzzlib/libwebhookd.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) -O1 -g -std=c++17 -Isrc -Itests/fuzz -fsanitize=fuzzer $(FUZZ_UBSAN) $^ $(LDLIBS) -o $@
+
+# Each fuzz target for FUZZ_SECONDS (`make test` runs them for 5 s each).
+fuzz: deps-test
+	@$(MAKE) --no-print-directory fuzzers
+	@$(PYTHON) tests/run_all.py --build $(BUILD) --fuzz-only --fuzz-seconds $(FUZZ_SECONDS)
+
 run: deps-run
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd
 	@exec $(PYTHON) tests/harness/stack.py --port $(PORT) --config $(CONFIG) --workers $(WORKERS) \
@@ -77,6 +97,7 @@ run: deps-run
 test: deps-test
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/unit_tests
 	@$(MAKE) --no-print-directory sanitizers
+	@$(MAKE) --no-print-directory fuzzers
 	@$(PYTHON) tests/run_all.py --build $(BUILD)
 
 clean:

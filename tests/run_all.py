@@ -101,6 +101,7 @@ def main():
     parser.add_argument("--build", default=os.path.join(os.path.dirname(HERE), "build"))
     parser.add_argument("--pattern", help="run only these e2e files (no unit, sanitizer or fuzz runs)")
     parser.add_argument("--fuzz-seconds", type=int, default=5)
+    parser.add_argument("--fuzz-only", action="store_true", help="only the fuzz targets (make fuzz)")
     args = parser.parse_args()
     build = os.path.abspath(args.build)
     os.environ.update(SANITIZER_ENV)
@@ -114,6 +115,8 @@ def main():
 
     if args.pattern:
         add(run_e2e("e2e", build, [args.pattern]))
+    elif args.fuzz_only:
+        add(run_fuzz(build, args.fuzz_seconds))
     else:
         add(run_unit("unit", os.path.join(build, "unit_tests")))
         add(run_unit("unit/asan", os.path.join(build, "asan", "unit_tests")))

@@ -1,0 +1,26 @@
+// libFuzzer target: the Basic auth parser and the credential check. The one
+// valid credential must never be matched by anything but itself.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "base/sha256.h"
+#include "edge/auth.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const webhookd::Credentials credentials = [] {
+    webhookd::Credentials c;
+    c.account_token_digest["ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] = webhookd::sha256_raw("token123");
+    c.api_keys["SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] = {"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", webhookd::sha256_raw("key")};
+    return c;
+  }();
+  std::string header(reinterpret_cast<const char*>(data), size);
+  auto basic = webhookd::parse_basic_auth(header);
+  auto account = webhookd::authenticate(header, credentials);
+  if (account.ok()) {
+    bool right = basic && ((basic->user == "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic->password == "token123") ||
+                           (basic->user == "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic->password == "key"));
+    if (!right) std::abort();
+  }
+  return 0;
+}
