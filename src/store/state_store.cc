@@ -32,12 +32,25 @@ Result<std::optional<WebhookConfig>> StateStore::load(const std::string& sid) {
 }
 
 Result<std::optional<WebhookConfig>> StateStore::update(const std::string& sid, const Mutation& mutate) {
+  // First without the lock: a missing or foreign service, a failed
+  // precondition or an update that changes nothing is answered from this
+  // read alone (it is what a request just before any concurrent write would
+  // see), so it creates no lock file and waits for no writer.
+  auto unlocked = read(sid);
+  if (!unlocked.ok()) return unlocked.error();
+  if (!unlocked.value()) return std::optional<WebhookConfig>{};
+  auto guess = mutate(unlocked.value()->config);
+  if (!guess.ok()) return guess.error();
+  if (guess.value() == unlocked.value()->config) return std::optional<WebhookConfig>{unlocked.value()->config};
+
   // The lock is a separate file: a lock on the state file itself would be
   // lost the moment rename replaces its inode.
   auto lock = fs_.lock(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
 
-  // An invalid file is a person's broken edit: report it, never overwrite it.
+  // Read again under the lock: another writer may have come first, and its
+  // fields must survive. An invalid file (a person's broken edit) is
+  // reported, never overwritten.
   auto stored = read(sid);
   if (!stored.ok()) return stored.error();
   if (!stored.value()) return std::optional<WebhookConfig>{};
