@@ -124,7 +124,8 @@ def main():
         add(run_e2e("e2e", build, ["test_*.py"]))
         add(run_e2e("e2e/asan", os.path.join(build, "asan"),
                     ["test_http_contract.py", "test_state_files.py", "test_process.py", "test_python_client.py"]))
-        add(run_e2e("e2e/tsan", os.path.join(build, "tsan"), ["test_state_files.py", "test_process.py"]))
+        add(run_e2e("e2e/tsan", os.path.join(build, "tsan"),
+                    ["test_state_files.py", "test_process.py", "test_concurrency.py"]))
         add(run_fuzz(build, args.fuzz_seconds))
     print("%d passed, %d failed" % tuple(totals))
     sys.exit(1 if totals[1] else 0)

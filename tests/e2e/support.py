@@ -82,6 +82,7 @@ def read(path):
 class StackCase(unittest.TestCase):
     """A fresh state dir, config and nginx + webhookd stack per test class."""
     workers = 4
+    instances = 1  # webhookd processes behind nginx, sharing the state dir
     public_base_url = None
 
     @classmethod
@@ -90,7 +91,7 @@ class StackCase(unittest.TestCase):
         cls.state_dir = os.path.join(cls.tmp, "state")
         seed_state(cls.state_dir)
         cls.config = write_config(cls.tmp, cls.state_dir, cls.public_base_url)
-        cls.stack = Stack(cls.config, workers=cls.workers, build=BUILD).start()
+        cls.stack = Stack(cls.config, workers=cls.workers, build=BUILD, instances=cls.instances).start()
         cls.base = cls.stack.base_url
 
     @classmethod
@@ -99,7 +100,8 @@ class StackCase(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def tearDown(self):
-        assert_no_sanitizer_report(self, self.stack.webhookd.log())
+        for w in self.stack.instances:
+            assert_no_sanitizer_report(self, w.log())
 
     def state_file(self, sid=SID):
         return os.path.join(self.state_dir, sid + ".yaml")

@@ -99,8 +99,8 @@ class Webhookd:
 
 
 class Nginx:
-    def __init__(self, prefix, port, socket_path):
-        self.prefix, self.port, self.socket_path = prefix, port, socket_path
+    def __init__(self, prefix, port, socket_paths):
+        self.prefix, self.port, self.socket_paths = prefix, port, list(socket_paths)
         self.proc = None
 
     def render(self):
@@ -110,8 +110,10 @@ class Nginx:
         shutil.copy("/etc/nginx/fastcgi_params", os.path.join(self.prefix, "fastcgi_params"))
         with open(os.path.join(CONF_DIR, "nginx.conf.template")) as f:
             text = f.read()
-        for key, value in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)),
-                           ("@SOCKET@", self.socket_path), ("@CONF_DIR@", CONF_DIR)):
+        # One upstream server line per webhookd (several share one state dir).
+        servers = "\n        ".join("server unix:%s;" % p for p in self.socket_paths)
+        text = text.replace("server unix:@SOCKET@;", servers)
+        for key, value in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)), ("@CONF_DIR@", CONF_DIR)):
             text = text.replace(key, value)
         path = os.path.join(self.prefix, "nginx.conf")
         with open(path, "w") as f:
@@ -145,19 +147,22 @@ class Nginx:
 
 
 class Stack:
-    """nginx on a free loopback port in front of one webhookd."""
+    """nginx on a free loopback port in front of one webhookd (or several,
+    each on its own socket, sharing one state directory)."""
 
-    def __init__(self, config, state_dir=None, port=None, workers=4, build=None, tmp=None):
+    def __init__(self, config, state_dir=None, port=None, workers=4, build=None, tmp=None, instances=1):
         self.build = build or os.path.join(REPO, "build")
         self.tmp = tmp or tempfile.mkdtemp(prefix="webhookd-stack-")
         # nginx's workers run as another user when the master is root: they
         # must be able to reach the socket inside this directory.
         os.chmod(self.tmp, 0o755)
         self.port = port or free_port()
-        self.socket_path = os.path.join(self.tmp, "webhookd.sock")
-        self.webhookd = Webhookd(os.path.join(self.build, "webhookd"), config, self.socket_path, workers,
-                                 state_dir, os.path.join(self.tmp, "webhookd.log"))
-        self.nginx = Nginx(os.path.join(self.tmp, "nginx"), self.port, self.socket_path)
+        names = ["webhookd"] + ["webhookd-%d" % i for i in range(1, instances)]
+        self.instances = [Webhookd(os.path.join(self.build, "webhookd"), config, os.path.join(self.tmp, n + ".sock"),
+                                   workers, state_dir, os.path.join(self.tmp, n + ".log")) for n in names]
+        self.webhookd = self.instances[0]
+        self.socket_path = self.webhookd.socket_path
+        self.nginx = Nginx(os.path.join(self.tmp, "nginx"), self.port, [w.socket_path for w in self.instances])
 
     @property
     def base_url(self):
@@ -165,7 +170,8 @@ class Stack:
 
     def start(self):
         try:
-            self.webhookd.start()
+            for w in self.instances:
+                w.start()
             self.nginx.start()
         except Exception:
             self.stop()
@@ -174,7 +180,8 @@ class Stack:
 
     def stop(self, remove=True):
         self.nginx.stop()
-        self.webhookd.stop()
+        for w in self.instances:
+            w.stop()
         if remove:
             shutil.rmtree(self.tmp, ignore_errors=True)
 

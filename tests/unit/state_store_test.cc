@@ -2,6 +2,8 @@
 #include "store/state_store.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <atomic>
@@ -301,6 +303,64 @@ BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
   BOOST_TEST(c.post_webhook_url.value() == "https://post/" + std::to_string(kRounds - 1));
   BOOST_TEST(c.method.value() == ((kRounds - 1) % 2 ? "GET" : "POST"));
   BOOST_TEST(c.filters->at(0) == ((kRounds - 1) % 2 ? "onMessageUpdated" : "onMessageAdded"));
+}
+
+// N processes x M threads of read-modify-write updates on one service, each
+// owning one filter name that it takes out and puts back several times:
+// lock-free reads and the flock'd write path together must lose none.
+BOOST_AUTO_TEST_CASE(processes_and_threads_read_modify_write_without_loss) {
+  TempDir dir;
+  write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nfilters: []\n");
+  const char* names[] = {"onParticipantAdd", "onParticipantAdded", "onDeliveryUpdated", "onConversationUpdated",
+                         "onConversationRemove", "onParticipantRemove", "onConversationUpdate", "onMessageAdd",
+                         "onMessageRemoved", "onParticipantUpdated", "onConversationAdded", "onMessageAdded",
+                         "onConversationAdd", "onConversationRemoved", "onParticipantUpdate", "onMessageRemove",
+                         "onMessageUpdated", "onParticipantRemoved", "onMessageUpdate", "onConversationStateUpdated"};
+  const int kProcesses = 4, kThreads = 5, kToggles = 10;
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    pid_t pid = fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {  // a child: its own store, threads, and _exit (no Boost teardown)
+      PosixFileSystem fs;
+      StateStore store(fs, dir.path());
+      std::atomic<int> failures{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, name = std::string(names[p * kThreads + t])] {
+          for (int i = 0; i < kToggles; ++i) {
+            bool present = i % 2 == 1;  // remove, add, remove, ..., ends added
+            auto r = store.update(kSid, [&](const WebhookConfig& c) -> Result<WebhookConfig> {
+              WebhookConfig n = c;
+              std::vector<std::string> filters;
+              for (const auto& f : *c.filters) {
+                if (f != name) filters.push_back(f);
+              }
+              if (present) filters.push_back(name);
+              n.filters = filters;
+              return n;
+            });
+            if (!r.ok()) ++failures;
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+      _exit(failures == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    BOOST_TEST_REQUIRE(waitpid(pid, &status, 0) == pid);
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  auto final = store.load(kSid);
+  BOOST_TEST_REQUIRE(final.ok());
+  std::set<std::string> got(final.value()->filters->begin(), final.value()->filters->end());
+  BOOST_TEST(got.size() == 20u);
+  BOOST_TEST(final.value()->filters->size() == 20u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
