@@ -283,4 +283,29 @@ BOOST_AUTO_TEST_CASE(conditional_requests) {
   BOOST_TEST(call(any_missing).status == 404);
 }
 
+// The disk failing under a POST: the client hears 500/20500 and nothing
+// more, the log gets the reason, and the file is intact byte for byte.
+BOOST_AUTO_TEST_CASE(disk_failures_answer_500_and_keep_the_old_file) {
+  using webhookd_test::Op;
+  struct Case {
+    const char* name;
+    Op op;
+  } cases[] = {{"ENOSPC on write", Op::kWrite}, {"EIO on fsync", Op::kSync}, {"rename fails", Op::kRename},
+               {"directory fsync fails", Op::kSyncDir}, {"lock fails", Op::kLock}};
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      webhookd_test::FaultyFileSystem faulty;
+      faulty.fail = c.op;
+      StateStore faulty_store(faulty, dir.path());
+      HttpResponse r = handle(request("POST", kPath, "Method=GET"), config, faulty_store);
+      BOOST_TEST(r.status == 500);
+      BOOST_TEST(r.body ==
+                 R"({"code":20500,"message":"Internal Server Error","more_info":"https://www.twilio.com/docs/errors/20500","status":500})");
+      BOOST_TEST(r.log_detail.find("injected") != std::string::npos, r.log_detail);
+      BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+      for (const auto& name : webhookd_test::list_dir(dir.path())) BOOST_TEST(name.find(".tmp.") == std::string::npos, name);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,6 +19,8 @@ using webhookd_test::list_dir;
 using webhookd_test::read_file;
 using webhookd_test::TempDir;
 using webhookd_test::write_file;
+using webhookd_test::FaultyFileSystem;
+using webhookd_test::Op;
 
 namespace {
 
@@ -27,50 +29,6 @@ const std::string kAccount = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 // Hand-written, not canonical: a failed update must leave these exact bytes.
 const std::string kHandEdited =
     "# owned by the messaging team\naccount_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nmethod: post   # why not\n";
-
-enum class Op { kNone, kCreateTemp, kWrite, kSync, kClose, kRename, kSyncDir, kLock };
-
-// The real file system, with one chosen operation failing the way the disk
-// would: a short write then ENOSPC, EIO on fsync, and so on.
-class FaultyFileSystem : public PosixFileSystem {
- public:
-  Op fail = Op::kNone;
-  int temps_created = 0;
-
-  Result<std::unique_ptr<FileLock>> lock(const std::string& p) override {
-    if (fail == Op::kLock) return Error::internal("injected: lock ENOLCK");
-    return PosixFileSystem::lock(p);
-  }
-  Result<int> create_temp(const std::string& prefix, std::string* path) override {
-    if (fail == Op::kCreateTemp) return Error::internal("injected: mkstemp EMFILE");
-    ++temps_created;
-    return PosixFileSystem::create_temp(prefix, path);
-  }
-  Status write_all(int fd, const std::string& data) override {
-    if (fail == Op::kWrite) {
-      PosixFileSystem::write_all(fd, data.substr(0, data.size() / 2));  // torn temp file
-      return Error::internal("injected: write ENOSPC");
-    }
-    return PosixFileSystem::write_all(fd, data);
-  }
-  Status sync(int fd) override {
-    if (fail == Op::kSync) return Error::internal("injected: fsync EIO");
-    return PosixFileSystem::sync(fd);
-  }
-  Status close(int fd) override {
-    Status s = PosixFileSystem::close(fd);
-    if (fail == Op::kClose) return Error::internal("injected: close EIO");
-    return s;
-  }
-  Status rename(const std::string& from, const std::string& to) override {
-    if (fail == Op::kRename) return Error::internal("injected: rename EXDEV");
-    return PosixFileSystem::rename(from, to);
-  }
-  Status sync_dir(const std::string& dir) override {
-    if (fail == Op::kSyncDir) return Error::internal("injected: directory fsync EIO");
-    return PosixFileSystem::sync_dir(dir);
-  }
-};
 
 StateStore::Mutation set_method(const std::string& method) {
   return [method](const WebhookConfig& c) -> Result<WebhookConfig> {

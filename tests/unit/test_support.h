@@ -14,6 +14,7 @@
 #include <string>
 
 #include "base/errors.h"
+#include "store/file_system.h"
 
 namespace webhookd {
 // So that BOOST_TEST can print an ErrorKind when a comparison fails.
@@ -62,5 +63,51 @@ inline std::set<std::string> list_dir(const std::string& dir) {
   }
   return names;
 }
+
+using namespace webhookd;
+
+enum class Op { kNone, kCreateTemp, kWrite, kSync, kClose, kRename, kSyncDir, kLock };
+
+// The real file system, with one chosen operation failing the way the disk
+// would: a short write then ENOSPC, EIO on fsync, and so on.
+class FaultyFileSystem : public webhookd::PosixFileSystem {
+ public:
+  Op fail = Op::kNone;
+  int temps_created = 0;
+
+  Result<std::unique_ptr<FileLock>> lock(const std::string& p) override {
+    if (fail == Op::kLock) return Error::internal("injected: lock ENOLCK");
+    return PosixFileSystem::lock(p);
+  }
+  Result<int> create_temp(const std::string& prefix, std::string* path) override {
+    if (fail == Op::kCreateTemp) return Error::internal("injected: mkstemp EMFILE");
+    ++temps_created;
+    return PosixFileSystem::create_temp(prefix, path);
+  }
+  Status write_all(int fd, const std::string& data) override {
+    if (fail == Op::kWrite) {
+      PosixFileSystem::write_all(fd, data.substr(0, data.size() / 2));  // torn temp file
+      return Error::internal("injected: write ENOSPC");
+    }
+    return PosixFileSystem::write_all(fd, data);
+  }
+  Status sync(int fd) override {
+    if (fail == Op::kSync) return Error::internal("injected: fsync EIO");
+    return PosixFileSystem::sync(fd);
+  }
+  Status close(int fd) override {
+    Status s = PosixFileSystem::close(fd);
+    if (fail == Op::kClose) return Error::internal("injected: close EIO");
+    return s;
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    if (fail == Op::kRename) return Error::internal("injected: rename EXDEV");
+    return PosixFileSystem::rename(from, to);
+  }
+  Status sync_dir(const std::string& dir) override {
+    if (fail == Op::kSyncDir) return Error::internal("injected: directory fsync EIO");
+    return PosixFileSystem::sync_dir(dir);
+  }
+};
 
 }  // namespace webhookd_test
