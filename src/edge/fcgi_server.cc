@@ -1,6 +1,6 @@
-// Threads accept connections themselves (poll on the listening socket and a
-// stop pipe, then accept4) and hand the connection to libfcgi. Why not
-// FCGX_Accept_r's own accept: a thread blocked in accept() only wakes on a
+// Threads accept connections themselves (accept4 on the non-blocking
+// listening socket, epoll when there is none, a pipe to stop) and hand each
+// connection to libfcgi. Why not FCGX_Accept_r's own accept: a thread blocked in accept() only wakes on a
 // signal, and FCGX_ShutdownPending() makes every later libfcgi read fail with
 // EINTR, which would cut short the requests still in flight at SIGTERM.
 #include "edge/fcgi_server.h"
@@ -10,6 +10,7 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,6 +79,24 @@ HttpRequest read_request(FCGX_Request& req) {
   return r;
 }
 
+// Reads stdin to its end record. On a connection nginx keeps open, the next
+// request's records follow this one's; an end-of-stdin record left unread
+// would be taken for the start of the next request, a protocol error, and
+// libfcgi would drop the connection (seen under load, when the end record
+// arrives in a later packet than the params). A body too large to be worth
+// reading closes the connection instead.
+void drain_stdin(FCGX_Request& req) {
+  constexpr size_t kDrainLimit = 1 << 20;
+  char buf[4096];
+  size_t total = 0;
+  while (total < kDrainLimit) {
+    int n = FCGX_GetStr(buf, sizeof buf, req.in);
+    if (n <= 0) return;
+    total += static_cast<size_t>(n);
+  }
+  req.keepConnection = 0;
+}
+
 bool write_response(FCGX_Request& req, const HttpResponse& resp) {
   // Built by hand and written with FCGX_PutStr: FCGX_FPrintF has its own
   // printf, which silently mangles %zu.
@@ -141,7 +160,7 @@ Status FcgiServer::start() {
   if (FCGX_Init() != 0) return Error::internal("FCGX_Init failed");
   if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) return Error::internal(std::string("pipe: ") + std::strerror(errno));
   // Non-blocking, so that the threads that lose the race for a connection
-  // return to poll() instead of sleeping in accept().
+  // go back to waiting instead of sleeping in accept().
   int flags = ::fcntl(listen_fd_, F_GETFL);
   if (flags < 0 || ::fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) != 0) {
     return Error::internal(std::string("listening socket: ") + std::strerror(errno));
@@ -151,8 +170,9 @@ Status FcgiServer::start() {
 }
 
 void FcgiServer::stop() {
+  stopping_.store(true);
   if (stop_pipe_[1] >= 0) {
-    ::close(stop_pipe_[1]);  // every worker's poll() sees POLLHUP
+    ::close(stop_pipe_[1]);  // every waiting worker sees EPOLLHUP / POLLHUP
     stop_pipe_[1] = -1;
   }
   for (auto& t : threads_) {
@@ -165,24 +185,42 @@ void FcgiServer::worker_loop() {
   FCGX_Request req;
   // listen_sock -1: libfcgi must never accept by itself (see the file header).
   FCGX_InitRequest(&req, -1, 0);
-  for (;;) {
-    // Wait for a new connection or, on a connection nginx keeps open
-    // (fastcgi_keep_conn), for its next request; either way, also for stop.
-    bool kept = req.ipcFd >= 0;
-    struct pollfd fds[2] = {{kept ? req.ipcFd : listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[1].revents != 0) break;
-    if (!kept) {
+  // Each thread waits on its own epoll set. EPOLLEXCLUSIVE on the listening
+  // socket wakes one waiting thread per connection instead of all of them
+  // (a thundering herd costs real CPU on two cores); the stop pipe is not
+  // exclusive, so closing it wakes everyone.
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event listen_ev = {}, stop_ev = {};
+  listen_ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  listen_ev.data.u32 = 0;
+  stop_ev.events = EPOLLIN;
+  stop_ev.data.u32 = 1;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd_, &listen_ev);
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, stop_pipe_[0], &stop_ev);
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    if (req.ipcFd < 0) {
+      // Under load a connection is usually waiting already: take it without
+      // a wait; wait only when there is none.
       int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;  // EAGAIN: another thread took it; ECONNABORTED: gone
+      if (fd < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          struct epoll_event got[2];
+          ::epoll_wait(ep, got, 2, -1);
+        } else if (errno != EINTR && errno != ECONNABORTED) {
+          ::usleep(10000);  // EMFILE and the like: do not spin
+        }
+        continue;
+      }
       // Hand our connection to libfcgi. keepConnection=1 stops FCGX_Accept_r's
       // opening FCGX_Finish_r from closing it; the begin record then sets the
       // real value from nginx's FCGI_KEEP_CONN flag.
       req.ipcFd = fd;
       req.keepConnection = 1;
+    } else {
+      // A connection nginx keeps open (fastcgi_keep_conn): wait for its next
+      // request, or for stop.
+      struct pollfd fds[2] = {{req.ipcFd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 || fds[1].revents != 0) continue;
     }
     // Negative: the connection closed or broke; libfcgi closed it (ipcFd -1).
     if (FCGX_Accept_r(&req) < 0) continue;
@@ -202,6 +240,7 @@ void FcgiServer::worker_loop() {
       response.set_header("Content-Type", "application/json; charset=utf-8");
       response.log_detail = "exception escaped the handler";
     }
+    drain_stdin(req);
     write_response(req, response);
     FCGX_Finish_r(&req);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -212,6 +251,7 @@ void FcgiServer::worker_loop() {
     req.ipcFd = -1;
   }
   FCGX_Free(&req, 0);
+  ::close(ep);
 }
 
 }  // namespace webhookd

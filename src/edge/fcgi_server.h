@@ -35,6 +35,7 @@ class FcgiServer {
   int workers_;
   RequestHandler handler_;
   int stop_pipe_[2] = {-1, -1};
+  std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };
 
