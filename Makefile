@@ -39,8 +39,9 @@ FUZZ_TARGETS = $(patsubst tests/fuzz/%_fuzz.cc,$(BUILD)/fuzz/%_fuzzer,$(wildcard
 FUZZ_SECONDS ?= 60
 
 SOAK_SECONDS ?= 300
+BENCH_SECONDS ?= 10
 
-.PHONY: all run test unit sanitizers fuzzers fuzz soak deps-build deps-run deps-test clean
+.PHONY: all run test unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean
 
 all: $(BUILD)/webhookd
 
@@ -95,6 +96,15 @@ fuzz: deps-test
 soak: deps-test
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd
 	@SOAK_SECONDS=$(SOAK_SECONDS) $(PYTHON) tests/soak.py
+
+$(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $< -lfcgi -lpthread
+
+# webhookd against the ceilings of nginx, nginx + FastCGI and durable writes, in one run.
+bench: deps-test
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/bench/fcgi_minimal $(BUILD)/bench/durable_write
+	@BENCH_SECONDS=$(BENCH_SECONDS) $(PYTHON) tests/bench/bench.py
 
 run: deps-run
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd

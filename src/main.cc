@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "config.h"
 #include "edge/fcgi_server.h"
@@ -139,17 +140,6 @@ int run(const Options& o) {
 
   PosixFileSystem fs;
   std::shared_ptr<Runtime> runtime = std::make_shared<Runtime>(std::move(config.value()), fs);
-  auto cleaned = runtime->store.clean_up();
-  if (!cleaned.ok()) {
-    log_line("webhookd: cleaning up " + runtime->config.state_dir + ": " + cleaned.error().detail);
-    return 2;
-  }
-  if (cleaned.value().temp_files_removed || cleaned.value().lock_files_removed) {
-    log_line("webhookd: removed " + std::to_string(cleaned.value().temp_files_removed) +
-             " leftover temp file(s) and " + std::to_string(cleaned.value().lock_files_removed) +
-             " lock file(s) of services that no longer exist");
-  }
-
   // Block the signals before any thread exists, so that only sigwait() below
   // receives them; SIGPIPE (nginx gone mid-answer) must not kill us.
   ::signal(SIGPIPE, SIG_IGN);
@@ -184,6 +174,20 @@ int run(const Options& o) {
            std::to_string(o.workers) + " workers, state in " + runtime->config.state_dir);
   notify_systemd("READY=1");
 
+  // Crash leftovers are tidied while already serving: the directory scan
+  // grows with the number of services, start-up must not. Safe alongside
+  // requests: every removal happens under the service's lock.
+  std::thread cleaner([rt = runtime] {
+    auto cleaned = rt->store.clean_up();
+    if (!cleaned.ok()) {
+      log_line("webhookd: cleaning up " + rt->config.state_dir + ": " + cleaned.error().detail);
+    } else if (cleaned.value().temp_files_removed || cleaned.value().lock_files_removed) {
+      log_line("webhookd: removed " + std::to_string(cleaned.value().temp_files_removed) +
+               " leftover temp file(s) and " + std::to_string(cleaned.value().lock_files_removed) +
+               " lock file(s) of services that no longer exist");
+    }
+  });
+
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
@@ -204,6 +208,7 @@ int run(const Options& o) {
   notify_systemd("STOPPING=1");
   log_line("webhookd: stopping; finishing requests in flight");
   server.stop();
+  cleaner.join();
   // A socket we created is ours to remove; an inherited one belongs to systemd.
   if (own_socket && o.listen.rfind("unix:", 0) == 0) ::unlink(o.listen.substr(5).c_str());
   log_line("webhookd: stopped");

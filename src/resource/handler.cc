@@ -62,12 +62,12 @@ bool etag_list_matches(std::string_view list, const std::string& etag) {
   return false;
 }
 
-HttpResponse resource_response(const WebhookConfig& config, const std::string& sid, const std::string& url) {
-  auto body = render_config(config, sid, url);
+HttpResponse resource_response(const ServiceState& state, const std::string& sid, const std::string& url) {
+  auto body = render_config(state.config, sid, url);
   if (!body.ok()) return error_response(body.error());
   HttpResponse r;
   r.body = std::move(body.value());
-  r.set_header("ETag", config_etag(config));
+  r.set_header("ETag", state.etag);
   return r;
 }
 
@@ -76,12 +76,12 @@ HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& sto
   auto loaded = store.load(sid);
   if (!loaded.ok()) return error_response(loaded.error());
   // A foreign service answers exactly like a missing one: no existence leak.
-  if (!loaded.value() || loaded.value()->account_sid != account) return error_response(not_found);
-  const WebhookConfig& current = *loaded.value();
-  if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, config_etag(current))) {
+  if (!loaded.value() || loaded.value()->config.account_sid != account) return error_response(not_found);
+  const ServiceState& current = *loaded.value();
+  if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag)) {
     HttpResponse r;
     r.status = 304;
-    r.set_header("ETag", config_etag(current));
+    r.set_header("ETag", current.etag);
     return r;
   }
   return resource_response(current, sid, resource_url(req, config, sid));

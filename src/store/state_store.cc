@@ -19,29 +19,41 @@ Result<std::optional<StateStore::Stored>> StateStore::read(const std::string& si
   auto bytes = fs_.read_file(path);
   if (!bytes.ok()) return bytes.error();
   if (!bytes.value()) return std::optional<Stored>{};
-  auto config = parse_state_file(*bytes.value(), path);
+  std::string& text = *bytes.value();
+  if (ServiceStatePtr cached = cache_.find(sid, text)) return std::optional<Stored>{Stored{std::move(text), cached}};
+  auto config = parse_state_file(text, path);
   if (!config.ok()) return config.error();
-  return std::optional<Stored>{Stored{std::move(*bytes.value()), std::move(config.value())}};
+  ServiceStatePtr state = remember(sid, text, std::move(config.value()));
+  return std::optional<Stored>{Stored{std::move(text), std::move(state)}};
 }
 
-Result<std::optional<WebhookConfig>> StateStore::load(const std::string& sid) {
+ServiceStatePtr StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config) {
+  auto state = std::make_shared<ServiceState>();
+  state->etag = config_etag(config);
+  state->config = std::move(config);
+  cache_.put(sid, bytes, state);
+  return state;
+}
+
+Result<ServiceStatePtr> StateStore::load(const std::string& sid) {
   auto stored = read(sid);
   if (!stored.ok()) return stored.error();
-  if (!stored.value()) return std::optional<WebhookConfig>{};
-  return std::optional<WebhookConfig>{std::move(stored.value()->config)};
+  if (!stored.value()) return ServiceStatePtr{};
+  return stored.value()->state;
 }
 
-Result<std::optional<WebhookConfig>> StateStore::update(const std::string& sid, const Mutation& mutate) {
+Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutation& mutate) {
   // First without the lock: a missing or foreign service, a failed
   // precondition or an update that changes nothing is answered from this
   // read alone (it is what a request just before any concurrent write would
   // see), so it creates no lock file and waits for no writer.
   auto unlocked = read(sid);
   if (!unlocked.ok()) return unlocked.error();
-  if (!unlocked.value()) return std::optional<WebhookConfig>{};
-  auto guess = mutate(unlocked.value()->config);
+  if (!unlocked.value()) return ServiceStatePtr{};
+  const ServiceStatePtr& seen = unlocked.value()->state;
+  auto guess = mutate(seen->config);
   if (!guess.ok()) return guess.error();
-  if (guess.value() == unlocked.value()->config) return std::optional<WebhookConfig>{unlocked.value()->config};
+  if (guess.value() == seen->config) return seen;
 
   // The lock is a separate file: a lock on the state file itself would be
   // lost the moment rename replaces its inode.
@@ -53,14 +65,15 @@ Result<std::optional<WebhookConfig>> StateStore::update(const std::string& sid, 
   // reported, never overwritten.
   auto stored = read(sid);
   if (!stored.ok()) return stored.error();
-  if (!stored.value()) return std::optional<WebhookConfig>{};
+  if (!stored.value()) return ServiceStatePtr{};
   const Stored& current = *stored.value();
 
-  auto next = mutate(current.config);
+  auto next = mutate(current.state->config);
   if (!next.ok()) return next.error();
-  if (next.value() == current.config) return std::optional<WebhookConfig>{current.config};
+  if (next.value() == current.state->config) return current.state;
 
-  Status written = replace(sid, emit_state_file(next.value()));
+  const std::string bytes = emit_state_file(next.value());
+  Status written = replace(sid, bytes);
   if (!written.ok()) return written.error();
   Status durable = fs_.sync_dir(dir_);
   if (!durable.ok()) {
@@ -70,7 +83,7 @@ Result<std::optional<WebhookConfig>> StateStore::update(const std::string& sid, 
     if (!restored.ok()) e.detail += "; restoring the old file also failed: " + restored.error().detail;
     return e;
   }
-  return std::optional<WebhookConfig>{std::move(next.value())};
+  return remember(sid, bytes, std::move(next.value()));
 }
 
 Result<StateStore::CleanUp> StateStore::clean_up() {

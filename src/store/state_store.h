@@ -10,24 +10,27 @@
 #include "base/errors.h"
 #include "resource/webhook_config.h"
 #include "store/file_system.h"
+#include "store/parse_cache.h"
 
 namespace webhookd {
 
 class StateStore {
  public:
-  StateStore(FileSystem& fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
+  StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = 4096)
+      : fs_(fs), dir_(std::move(dir)), cache_(cache_capacity) {}
 
   const std::string& dir() const { return dir_; }
 
-  // nullopt: no state file, so no such service. An unreadable or invalid
-  // file is kInternal with the details.
-  Result<std::optional<WebhookConfig>> load(const std::string& service_sid);
+  // nullptr: no state file, so no such service. An unreadable or invalid
+  // file is kInternal with the details. The file is read every time (so an
+  // edit is seen at once); it is parsed only when its bytes changed.
+  Result<ServiceStatePtr> load(const std::string& service_sid);
 
   // Reads the current configuration under the lock, asks `mutate` for the
   // next one (its Error is passed back untouched), and writes it unless it is
-  // equal to the current one. nullopt: no such service.
+  // equal to the current one. nullptr: no such service.
   using Mutation = std::function<Result<WebhookConfig>(const WebhookConfig& current)>;
-  Result<std::optional<WebhookConfig>> update(const std::string& service_sid, const Mutation& mutate);
+  Result<ServiceStatePtr> update(const std::string& service_sid, const Mutation& mutate);
 
   // Start-up tidying after a crash: removes temp files (never state: a crash
   // mid-write leaves one) and the lock files of services that no longer
@@ -42,13 +45,15 @@ class StateStore {
  private:
   struct Stored {
     std::string bytes;  // exactly as on disk, to put back if a write cannot be made durable
-    WebhookConfig config;
+    ServiceStatePtr state;
   };
   Result<std::optional<Stored>> read(const std::string& service_sid);
+  ServiceStatePtr remember(const std::string& service_sid, const std::string& bytes, WebhookConfig config);
   Status replace(const std::string& service_sid, const std::string& bytes);
 
   FileSystem& fs_;
   std::string dir_;
+  ParseCache cache_;
 };
 
 }  // namespace webhookd

@@ -99,8 +99,8 @@ class Webhookd:
 
 
 class Nginx:
-    def __init__(self, prefix, port, socket_paths):
-        self.prefix, self.port, self.socket_paths = prefix, port, list(socket_paths)
+    def __init__(self, prefix, port, socket_paths, extra=""):
+        self.prefix, self.port, self.socket_paths, self.extra = prefix, port, list(socket_paths), extra
         self.proc = None
 
     def render(self):
@@ -113,6 +113,7 @@ class Nginx:
         # One upstream server line per webhookd (several share one state dir).
         servers = "\n        ".join("server unix:%s;" % p for p in self.socket_paths)
         text = text.replace("server unix:@SOCKET@;", servers)
+        text = text.replace("# @EXTRA@", self.extra)
         for key, value in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)), ("@CONF_DIR@", CONF_DIR)):
             text = text.replace(key, value)
         path = os.path.join(self.prefix, "nginx.conf")

@@ -47,18 +47,46 @@ ino_t inode(const std::string& path) {
 
 BOOST_AUTO_TEST_SUITE(state_store)
 
+BOOST_AUTO_TEST_CASE(every_edit_is_seen_even_same_size_and_same_second) {
+  // The cache is keyed on the file's bytes, never on timestamps.
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  const std::string a = "account_sid: " + kAccount + "\nmethod: POST\n";
+  const std::string b = "account_sid: " + kAccount + "\nmethod: GET \n";  // same size
+  for (int i = 0; i < 20; ++i) {
+    write_file(dir.file(kSid + ".yaml"), i % 2 ? b : a);
+    BOOST_TEST(store.load(kSid).value()->config.method.value() == (i % 2 ? "GET" : "POST"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unchanged_bytes_are_not_parsed_again) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  auto first = store.load(kSid).value();
+  auto second = store.load(kSid).value();
+  BOOST_TEST(first.get() == second.get());  // the very same parsed state
+  BOOST_TEST(first->etag == config_etag(first->config));
+  write_file(dir.file(kSid + ".yaml"), kHandEdited + "# a comment\n");
+  auto third = store.load(kSid).value();
+  BOOST_TEST(third.get() != first.get());  // new bytes, parsed again
+  BOOST_TEST(third->etag == first->etag);  // same configuration, same ETag
+}
+
 BOOST_AUTO_TEST_CASE(load_missing_valid_and_invalid) {
   TempDir dir;
   PosixFileSystem fs;
   StateStore store(fs, dir.path());
   auto missing = store.load(kSid);
   BOOST_TEST_REQUIRE(missing.ok());
-  BOOST_TEST(!missing.value().has_value());
+  BOOST_TEST(!missing.value());
 
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
   auto loaded = store.load(kSid);
   BOOST_TEST_REQUIRE(loaded.ok());
-  BOOST_TEST(loaded.value()->method.value() == "POST");
+  BOOST_TEST(loaded.value()->config.method.value() == "POST");
 
   write_file(dir.file(kSid + ".yaml"), kHandEdited + "bogus: 1\n");
   auto invalid = store.load(kSid);
@@ -74,7 +102,7 @@ BOOST_AUTO_TEST_CASE(update_writes_canonical_bytes_atomically) {
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
   auto result = store.update(kSid, set_method("GET"));
   BOOST_TEST_REQUIRE(result.ok());
-  BOOST_TEST(result.value()->method.value() == "GET");
+  BOOST_TEST(result.value()->config.method.value() == "GET");
   WebhookConfig want;
   want.account_sid = kAccount;
   want.method = "GET";
@@ -88,7 +116,7 @@ BOOST_AUTO_TEST_CASE(update_of_missing_service_creates_nothing) {
   StateStore store(fs, dir.path());
   auto result = store.update(kSid, set_method("GET"));
   BOOST_TEST_REQUIRE(result.ok());
-  BOOST_TEST(!result.value().has_value());
+  BOOST_TEST(!result.value());
   BOOST_TEST(list_dir(dir.path()).empty());  // not even a lock file
 }
 
@@ -166,7 +194,7 @@ BOOST_AUTO_TEST_CASE(every_failing_step_leaves_the_old_file_and_no_temp) {
       // And the store still works once the disk does.
       fs.fail = Op::kNone;
       BOOST_TEST(store.update(kSid, set_method("GET")).ok());
-      BOOST_TEST(store.load(kSid).value()->method.value() == "GET");
+      BOOST_TEST(store.load(kSid).value()->config.method.value() == "GET");
     }
   }
 }
@@ -256,7 +284,7 @@ BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
   for (auto& t : threads) t.join();
   auto final = store.load(kSid);
   BOOST_TEST_REQUIRE(final.ok());
-  const WebhookConfig& c = *final.value();
+  const WebhookConfig& c = final.value()->config;
   BOOST_TEST(c.pre_webhook_url.value() == "https://pre/" + std::to_string(kRounds - 1));
   BOOST_TEST(c.post_webhook_url.value() == "https://post/" + std::to_string(kRounds - 1));
   BOOST_TEST(c.method.value() == ((kRounds - 1) % 2 ? "GET" : "POST"));
@@ -316,9 +344,9 @@ BOOST_AUTO_TEST_CASE(processes_and_threads_read_modify_write_without_loss) {
   StateStore store(fs, dir.path());
   auto final = store.load(kSid);
   BOOST_TEST_REQUIRE(final.ok());
-  std::set<std::string> got(final.value()->filters->begin(), final.value()->filters->end());
+  std::set<std::string> got(final.value()->config.filters->begin(), final.value()->config.filters->end());
   BOOST_TEST(got.size() == 20u);
-  BOOST_TEST(final.value()->filters->size() == 20u);
+  BOOST_TEST(final.value()->config.filters->size() == 20u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

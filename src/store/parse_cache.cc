@@ -1,0 +1,51 @@
+// Sharded LRU. Entries are shared_ptr<const>: a reader keeps its state alive
+// even if another thread evicts or replaces the entry meanwhile.
+#include "store/parse_cache.h"
+
+#include <functional>
+
+namespace webhookd {
+
+ParseCache::ParseCache(size_t capacity) : per_shard_(capacity / kShards > 0 ? capacity / kShards : 1) {}
+
+ParseCache::Shard& ParseCache::shard(const std::string& sid) {
+  return shards_[std::hash<std::string>{}(sid) % kShards];
+}
+
+ServiceStatePtr ParseCache::find(const std::string& sid, const std::string& bytes) {
+  Shard& s = shard(sid);
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.index.find(sid);
+  if (it == s.index.end() || it->second->bytes != bytes) return nullptr;
+  s.lru.splice(s.lru.begin(), s.lru, it->second);
+  return it->second->state;
+}
+
+void ParseCache::put(const std::string& sid, const std::string& bytes, ServiceStatePtr state) {
+  Shard& s = shard(sid);
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.index.find(sid);
+  if (it != s.index.end()) {
+    it->second->bytes = bytes;
+    it->second->state = std::move(state);
+    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    return;
+  }
+  s.lru.push_front(Entry{sid, bytes, std::move(state)});
+  s.index.emplace(sid, s.lru.begin());
+  if (s.lru.size() > per_shard_) {
+    s.index.erase(s.lru.back().sid);
+    s.lru.pop_back();
+  }
+}
+
+size_t ParseCache::size() {
+  size_t n = 0;
+  for (Shard& s : shards_) {
+    std::lock_guard<std::mutex> lock(s.mu);
+    n += s.lru.size();
+  }
+  return n;
+}
+
+}  // namespace webhookd

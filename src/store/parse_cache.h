@@ -1,0 +1,53 @@
+// ParseCache: the parsed form of state files webhookd has seen, keyed by SID
+// and checked against the file's exact bytes. A hit skips the YAML parse and
+// the ETag digest; any change to the bytes (a hand edit, another host's
+// write) is a miss. Timestamps are never trusted: two same-size edits within
+// the clock's granularity would look alike. Bounded (LRU), so memory does not
+// grow with the number of services.
+#pragma once
+
+#include <array>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "resource/webhook_config.h"
+
+namespace webhookd {
+
+struct ServiceState {
+  WebhookConfig config;
+  std::string etag;  // strong validator of config (see config_etag)
+};
+using ServiceStatePtr = std::shared_ptr<const ServiceState>;
+
+class ParseCache {
+ public:
+  explicit ParseCache(size_t capacity = 4096);
+  // The cached state if `bytes` are exactly the bytes it was parsed from.
+  ServiceStatePtr find(const std::string& sid, const std::string& bytes);
+  void put(const std::string& sid, const std::string& bytes, ServiceStatePtr state);
+  size_t size();
+
+ private:
+  struct Entry {
+    std::string sid;
+    std::string bytes;
+    ServiceStatePtr state;
+  };
+  // Sharded by SID so that worker threads rarely wait on one another.
+  struct Shard {
+    std::mutex mu;
+    std::list<Entry> lru;  // most recently used first
+    std::unordered_map<std::string, std::list<Entry>::iterator> index;
+  };
+  static constexpr size_t kShards = 8;
+  Shard& shard(const std::string& sid);
+
+  size_t per_shard_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace webhookd

@@ -1,0 +1,66 @@
+#define BOOST_TEST_DYN_LINK
+#include "store/parse_cache.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "test_support.h"
+
+using namespace webhookd;
+
+namespace {
+
+ServiceStatePtr state(const std::string& method) {
+  auto s = std::make_shared<ServiceState>();
+  s->config.method = method;
+  return s;
+}
+
+std::string sid(int i) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "IS%032x", i);
+  return buf;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(parse_cache)
+
+BOOST_AUTO_TEST_CASE(hits_only_on_the_exact_bytes) {
+  ParseCache cache(64);
+  cache.put(sid(1), "method: GET\n", state("GET"));
+  struct Case {
+    std::string sid, bytes;
+    bool hit;
+  } cases[] = {
+      {sid(1), "method: GET\n", true},
+      {sid(1), "method: GET \n", false},  // one byte more
+      {sid(1), "method: PUT\n", false},   // same size
+      {sid(1), "", false},
+      {sid(2), "method: GET\n", false},   // another service
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.sid << " " << c.bytes) { BOOST_TEST((cache.find(c.sid, c.bytes) != nullptr) == c.hit); }
+  }
+  cache.put(sid(1), "method: POST\n", state("POST"));  // replaced, not added
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(cache.find(sid(1), "method: POST\n")->config.method.value() == "POST");
+  BOOST_TEST(cache.find(sid(1), "method: GET\n") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(is_bounded_and_evicts_the_least_recently_used) {
+  ParseCache cache(64);  // 8 shards of 8
+  for (int i = 0; i < 10000; ++i) cache.put(sid(i), "x", state("GET"));
+  BOOST_TEST(cache.size() <= 64u);
+  BOOST_TEST(cache.find(sid(9999), "x") != nullptr);  // the newest stays
+  BOOST_TEST(cache.find(sid(0), "x") == nullptr);     // the oldest went
+}
+
+BOOST_AUTO_TEST_CASE(a_reader_keeps_its_state_after_eviction) {
+  ParseCache cache(8);
+  cache.put(sid(1), "x", state("GET"));
+  ServiceStatePtr held = cache.find(sid(1), "x");
+  for (int i = 2; i < 100; ++i) cache.put(sid(i), "x", state("POST"));
+  BOOST_TEST(held->config.method.value() == "GET");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
