@@ -67,8 +67,8 @@ def wrk(url, connections, script=None, sids_file=None, post_every=0, headers=Tru
     if non2xx or "Socket errors" in out:
         raise RuntimeError("wrk saw errors:\n" + out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": seconds_of(re.search(r"50%\s+(\S+)", out).group(1)),
-            "p99": seconds_of(re.search(r"99%\s+(\S+)", out).group(1))}
+            "p50": seconds_of(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+            "p99": seconds_of(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))}
 
 
 def peak_rss_kb(pid):
@@ -141,7 +141,9 @@ class Bench:
             for c in (1, 16, 64):
                 fcgi[c] = self.add("minimal libfcgi responder, %d conn" % c, wrk(self.url, c), static[c], "of static")
         finally:
-            baseline.terminate()
+            # SIGKILL: libfcgi turns SIGTERM into a shutdown flag that threads
+            # blocked in accept() never see (the trap webhookd works around).
+            baseline.kill()
             baseline.wait()
 
         w, start_1 = self.start_webhookd(state_1)
