@@ -23,40 +23,69 @@
 namespace webhookd {
 namespace {
 
-std::string param(const FCGX_Request& req, const char* name) {
-  // envp dies with the request: copy.
-  const char* v = FCGX_GetParam(name, req.envp);
-  return v ? std::string(v) : std::string();
+// The FastCGI params webhookd reads, taken in one pass over envp (instead
+// of one FCGX_GetParam scan each). Views into envp: valid until the request
+// is finished, so read_request copies what it keeps. The first of duplicate
+// params wins, as with FCGX_GetParam.
+struct Params {
+  std::string_view method, document_uri, request_uri, scheme, https, host, server_name, server_port,
+      authorization, content_type, content_length, if_match, if_none_match;
+};
+
+Params read_params(char** envp) {
+  Params p;
+  struct Name {
+    std::string_view name;
+    std::string_view Params::*field;
+  };
+  static constexpr Name kNames[] = {
+      {"REQUEST_METHOD", &Params::method},        {"DOCUMENT_URI", &Params::document_uri},
+      {"REQUEST_URI", &Params::request_uri},      {"REQUEST_SCHEME", &Params::scheme},
+      {"HTTPS", &Params::https},                  {"HTTP_HOST", &Params::host},
+      {"SERVER_NAME", &Params::server_name},      {"SERVER_PORT", &Params::server_port},
+      {"HTTP_AUTHORIZATION", &Params::authorization}, {"CONTENT_TYPE", &Params::content_type},
+      {"CONTENT_LENGTH", &Params::content_length}, {"HTTP_IF_MATCH", &Params::if_match},
+      {"HTTP_IF_NONE_MATCH", &Params::if_none_match},
+  };
+  unsigned seen = 0;
+  for (char** e = envp; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = kv.substr(0, eq);
+    for (unsigned i = 0; i < sizeof kNames / sizeof kNames[0]; ++i) {
+      if (kNames[i].name == name && !(seen & (1u << i))) {
+        seen |= 1u << i;
+        p.*kNames[i].field = kv.substr(eq + 1);
+        break;
+      }
+    }
+  }
+  return p;
 }
 
 HttpRequest read_request(FCGX_Request& req) {
+  const Params p = read_params(req.envp);
   HttpRequest r;
-  r.method = param(req, "REQUEST_METHOD");
+  r.method = std::string(p.method);
   // DOCUMENT_URI is nginx's decoded, normalized $uri: the string its location
   // matched. REQUEST_URI is raw (%49S..., /x/../v1/...) and would disagree.
-  r.path = param(req, "DOCUMENT_URI");
-  if (r.path.empty()) {
-    r.path = param(req, "REQUEST_URI");
-    r.path = r.path.substr(0, r.path.find('?'));
-  }
-  std::string scheme = param(req, "REQUEST_SCHEME");
-  r.scheme = !scheme.empty() ? scheme : (param(req, "HTTPS") == "on" ? "https" : "http");
+  r.path = std::string(!p.document_uri.empty() ? p.document_uri : p.request_uri.substr(0, p.request_uri.find('?')));
+  r.scheme = !p.scheme.empty() ? std::string(p.scheme) : (p.https == "on" ? "https" : "http");
   // Debian's stock fastcgi_params sends HTTP_HOST as $host, which drops the
   // port: put back nginx's own port when it is not the scheme's default.
-  r.host = param(req, "HTTP_HOST");
-  if (r.host.empty()) r.host = param(req, "SERVER_NAME");
-  std::string port = param(req, "SERVER_PORT");
+  r.host = std::string(!p.host.empty() ? p.host : p.server_name);
   bool has_port = r.host.find(':') != std::string::npos && r.host.back() != ']';
-  bool default_port = port.empty() || (r.scheme == "https" ? port == "443" : port == "80");
-  if (!r.host.empty() && !has_port && !default_port) r.host += ":" + port;
-  r.authorization = param(req, "HTTP_AUTHORIZATION");
-  r.content_type = param(req, "CONTENT_TYPE");
-  r.if_match = param(req, "HTTP_IF_MATCH");
-  r.if_none_match = param(req, "HTTP_IF_NONE_MATCH");
+  bool default_port = p.server_port.empty() || (r.scheme == "https" ? p.server_port == "443" : p.server_port == "80");
+  if (!r.host.empty() && !has_port && !default_port) r.host += ":" + std::string(p.server_port);
+  r.authorization = std::string(p.authorization);
+  r.content_type = std::string(p.content_type);
+  r.if_match = std::string(p.if_match);
+  r.if_none_match = std::string(p.if_none_match);
 
   // Read the body only for a parsable CONTENT_LENGTH (nginx sends it empty on
   // GET, and not at all for python's bodiless POST) and only up to the limit.
-  std::string length = param(req, "CONTENT_LENGTH");
+  const std::string length(p.content_length);
   if (!length.empty()) {
     char* end = nullptr;
     errno = 0;

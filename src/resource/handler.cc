@@ -63,10 +63,14 @@ bool etag_list_matches(std::string_view list, const std::string& etag) {
 }
 
 HttpResponse resource_response(const ServiceState& state, const std::string& sid, const std::string& url) {
-  auto body = render_config(state.config, sid, url);
-  if (!body.ok()) return error_response(body.error());
   HttpResponse r;
-  r.body = std::move(body.value());
+  if (!state.json_head.empty()) {
+    r.body = state.json_head + render_config_tail(url);
+  } else {
+    auto body = render_config(state.config, sid, url);
+    if (!body.ok()) return error_response(body.error());
+    r.body = std::move(body.value());
+  }
   r.set_header("ETag", state.etag);
   return r;
 }

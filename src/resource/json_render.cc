@@ -26,8 +26,7 @@ bool put_optional(JsonWriter& w, const char* key, const std::optional<std::strin
 
 }  // namespace
 
-Result<std::string> render_config(const WebhookConfig& c, const std::string& service_sid,
-                                  const std::string& url) {
+Result<std::string> render_config_head(const WebhookConfig& c, const std::string& service_sid) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   bool ok = w.StartObject() && put_key(w, "account_sid") && put_string(w, c.account_sid) &&
@@ -41,9 +40,43 @@ Result<std::string> render_config(const WebhookConfig& c, const std::string& ser
   } else if (ok) {
     ok = w.Null();
   }
-  ok = ok && put_optional(w, "method", c.method) && put_key(w, "url") && put_string(w, url) && w.EndObject();
+  // Stop after the "url" key: the writer is left mid-object on purpose.
+  ok = ok && put_optional(w, "method", c.method) && put_key(w, "url");
   if (!ok) return Error::internal("render_config: a value is not valid UTF-8 for " + service_sid);
-  return std::string(buf.GetString(), buf.GetSize());
+  // RapidJSON writes a key's ':' only with its value, which comes later.
+  return std::string(buf.GetString(), buf.GetSize()) + ":";
+}
+
+std::string render_config_tail(std::string_view url) {
+  // Almost always plain printable ASCII, which JSON takes as it is.
+  bool plain = true;
+  for (char ch : url) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    std::string out;
+    out.reserve(url.size() + 3);
+    out += '"';
+    out.append(url.data(), url.size());
+    out += "\"}";
+    return out;
+  }
+  // A Host header is not trusted to be UTF-8: replace what is not.
+  const std::string clean = sanitize_utf8(url);
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  put_string(w, clean);
+  return std::string(buf.GetString(), buf.GetSize()) + "}";
+}
+
+Result<std::string> render_config(const WebhookConfig& c, const std::string& service_sid, const std::string& url) {
+  auto head = render_config_head(c, service_sid);
+  if (!head.ok()) return head.error();
+  return head.value() + render_config_tail(url);
 }
 
 std::string render_error(const Error& error) {

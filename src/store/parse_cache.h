@@ -19,7 +19,8 @@ namespace webhookd {
 
 struct ServiceState {
   WebhookConfig config;
-  std::string etag;  // strong validator of config (see config_etag)
+  std::string etag;       // strong validator of config (see config_etag)
+  std::string json_head;  // the resource's JSON up to "url" (render_config_head)
 };
 using ServiceStatePtr = std::shared_ptr<const ServiceState>;
 

@@ -93,8 +93,64 @@ void emit_optional(std::string& out, const char* key, const std::optional<std::s
 
 }  // namespace
 
+// The fast path for what webhookd itself writes: a line-by-line read of the
+// canonical form, accepted only if the same rules hold and emitting the
+// result gives back exactly these bytes, so it can never disagree with the
+// YAML reader. Anything else (hand edits, quoted URLs) returns nullopt and
+// goes through yaml-cpp.
+static std::optional<WebhookConfig> parse_canonical(std::string_view text) {
+  auto line = [&](std::string_view key, std::string_view* value) {
+    if (text.substr(0, key.size()) != key) return false;
+    size_t nl = text.find('\n', key.size());
+    if (nl == std::string_view::npos) return false;
+    *value = text.substr(key.size(), nl - key.size());
+    text.remove_prefix(nl + 1);
+    return true;
+  };
+  auto url = [](std::string_view v, std::optional<std::string>* out) {
+    if (v == "null") return true;
+    if (!is_webhook_url(v)) return false;
+    *out = std::string(v);
+    return true;
+  };
+  WebhookConfig c;
+  std::string_view v;
+  if (!line("account_sid: ", &v) || !is_account_sid(v)) return std::nullopt;
+  c.account_sid = std::string(v);
+  if (!line("pre_webhook_url: ", &v) || !url(v, &c.pre_webhook_url)) return std::nullopt;
+  if (!line("post_webhook_url: ", &v) || !url(v, &c.post_webhook_url)) return std::nullopt;
+  if (line("filters: ", &v)) {
+    if (v == "[]") {
+      c.filters = std::vector<std::string>{};
+    } else if (v != "null") {
+      return std::nullopt;
+    }
+  } else if (line("filters:", &v) && v.empty()) {
+    c.filters = std::vector<std::string>{};
+    while (line("  - ", &v)) {
+      if (!is_filter_name(v)) return std::nullopt;
+      c.filters->emplace_back(v);
+    }
+    if (c.filters->empty()) return std::nullopt;
+    c.filters = dedupe_filters(*c.filters);  // as the YAML reader does; the emit check then sends repeats there
+  } else {
+    return std::nullopt;
+  }
+  if (!line("method: ", &v)) return std::nullopt;
+  if (v == "GET" || v == "POST") {
+    c.method = std::string(v);
+  } else if (v != "null") {
+    return std::nullopt;
+  }
+  if (!text.empty()) return std::nullopt;
+  return c;
+}
+
 Result<WebhookConfig> parse_state_file(std::string_view text, const std::string& source) {
   if (!is_valid_utf8(text)) return Error::internal(source + ": not UTF-8");
+  if (std::optional<WebhookConfig> fast = parse_canonical(text)) {
+    if (emit_state_file(*fast) == text) return std::move(*fast);
+  }
   return interpret_yaml<WebhookConfig>(text, source, interpret);
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "resource/json_render.h"
 #include "store/filename.h"
 #include "store/state_file.h"
 
@@ -30,6 +31,10 @@ Result<std::optional<StateStore::Stored>> StateStore::read(const std::string& si
 ServiceStatePtr StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config) {
   auto state = std::make_shared<ServiceState>();
   state->etag = config_etag(config);
+  // Cannot fail for a parsed file (the loader refuses what is not UTF-8);
+  // an empty head makes the handler render in full and report it.
+  auto head = render_config_head(config, sid);
+  if (head.ok()) state->json_head = std::move(head.value());
   state->config = std::move(config);
   cache_.put(sid, bytes, state);
   return state;

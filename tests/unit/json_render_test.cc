@@ -54,6 +54,22 @@ BOOST_AUTO_TEST_CASE(renders_resources_in_twilio_order) {
              std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(the_url_tail_is_escaped_when_it_must_be) {
+  struct Case {
+    std::string url, want;
+  } cases[] = {
+      {"http://h:8080/v1/x", R"("http://h:8080/v1/x"})"},
+      {"http://h\"x/", R"("http://h\"x/"})"},
+      {"http://h\\x/", R"("http://h\\x/"})"},
+      {"http://caf\xC3\xA9/", "\"http://caf\xC3\xA9/\"}"},
+      {"http://h\xFF/", "\"http://h\xEF\xBF\xBD/\"}"},  // not UTF-8: replaced
+      {"http://h\x01/", R"("http://h\u0001/"})"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.url) { BOOST_TEST(render_config_tail(c.url) == c.want); }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(invalid_utf8_is_an_internal_error_not_broken_json) {
   WebhookConfig bad;
   bad.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

@@ -138,6 +138,38 @@ BOOST_AUTO_TEST_CASE(urls_round_trip_through_yaml) {
   }
 }
 
+// webhookd's own files take a fast path (no yaml-cpp); a leading comment
+// forces the YAML reader. Both must always agree, on valid and invalid input.
+BOOST_AUTO_TEST_CASE(the_fast_path_agrees_with_the_yaml_reader) {
+  const std::string a = "account_sid: " + kAccount + "\n";
+  const std::string nulls = "pre_webhook_url: null\npost_webhook_url: null\n";
+  const std::string cases[] = {
+      kReferenceFile,
+      a + nulls + "filters: null\nmethod: null\n",
+      a + nulls + "filters: []\nmethod: GET\n",
+      a + "pre_webhook_url: https://x/a#b\npost_webhook_url: null\nfilters:\n  - onMessageAdded\nmethod: POST\n",
+      a + "pre_webhook_url: \"https://x/a:\"\npost_webhook_url: null\nfilters: null\nmethod: null\n",  // quoted
+      a + nulls + "filters:\n  - onMessageAdded\n  - onMessageAdded\nmethod: POST\n",  // duplicate filter
+      a + nulls + "filters:\n  - onBogus\nmethod: POST\n",
+      a + nulls + "filters:\nmethod: POST\n",
+      a + nulls + "filters: null\nmethod: PUT\n",
+      a + nulls + "filters: null\nmethod: post\n",
+      a + "pre_webhook_url: ftp://x\npost_webhook_url: null\nfilters: null\nmethod: null\n",
+      a + "pre_webhook_url: https://x/ #c\npost_webhook_url: null\nfilters: null\nmethod: null\n",
+      a + nulls + "filters: null\nmethod: null\nextra: 1\n",
+      a + nulls + "filters: null\nmethod: null",  // no final newline
+      "account_sid: ACxyz\n" + nulls + "filters: null\nmethod: null\n",
+  };
+  for (const std::string& text : cases) {
+    BOOST_TEST_CONTEXT(text) {
+      auto fast = parse_state_file(text, "x");
+      auto yaml = parse_state_file("# force the YAML reader\n" + text, "x");
+      BOOST_TEST(fast.ok() == yaml.ok());
+      if (fast.ok() && yaml.ok()) BOOST_TEST((fast.value() == yaml.value()));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(etag_follows_the_configuration_not_the_formatting) {
   auto a = parse_state_file(kReferenceFile, "x");
   auto b = parse_state_file("# a comment\nmethod: post\n" + kReferenceFile.substr(0, kReferenceFile.find("method:")), "x");
