@@ -39,7 +39,8 @@ FUZZ_TARGETS = $(patsubst tests/fuzz/%_fuzz.cc,$(BUILD)/fuzz/%_fuzzer,$(wildcard
 FUZZ_SECONDS ?= 60
 
 SOAK_SECONDS ?= 300
-BENCH_SECONDS ?= 10
+BENCH_SECONDS ?= 5
+BENCH_ROUNDS ?= 3
 
 .PHONY: all run test unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean
 
@@ -104,7 +105,7 @@ $(BUILD)/bench/%: tests/bench/%.c
 # webhookd against the ceilings of nginx, nginx + FastCGI and durable writes, in one run.
 bench: deps-test
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/bench/fcgi_minimal $(BUILD)/bench/durable_write
-	@BENCH_SECONDS=$(BENCH_SECONDS) $(PYTHON) tests/bench/bench.py
+	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/bench.py
 
 run: deps-run
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd

@@ -27,7 +27,8 @@ from e2e.support import ACCOUNT, TOKEN, write_config  # noqa: E402
 from harness.stack import Nginx, Webhookd, free_port, wait_for  # noqa: E402
 
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(os.path.dirname(os.path.dirname(HERE)), "build"))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "16"))
 AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
 MIXED = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
@@ -83,6 +84,7 @@ class Bench:
         self.port = free_port()
         self.sock = os.path.join(self.tmp, "app.sock")
         self.rows = []
+        self.peak_rss = 0
         static_dir = os.path.join(self.tmp, "static")
         os.makedirs(static_dir)
         with open(os.path.join(static_dir, "static.json"), "w") as f:
@@ -99,8 +101,8 @@ class Bench:
         body = text[text.index("\\r\\n\\r\\n\"") + 7:text.index("\";\n\nstatic void")]
         return re.sub(r'"\s*\n\s*"', "", body).replace('\\"', '"')
 
-    def add(self, name, result, ceiling=None, ceiling_name=""):
-        row = dict(result, name=name, ceiling=ceiling, ceiling_name=ceiling_name)
+    def add(self, name, result, ceiling=None, ceiling_name="", note="ceiling"):
+        row = dict(result, name=name, ceiling=ceiling, ceiling_name=ceiling_name, note=note)
         self.rows.append(row)
         ratio = " %.2fx %s" % (result["rps"] / ceiling["rps"], ceiling_name) if ceiling else ""
         print("  %-44s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms%s" % (
@@ -114,9 +116,46 @@ class Bench:
                      log_path=os.path.join(self.tmp, "webhookd.log")).start()
         return w, time.monotonic() - started
 
+    def serve(self, responder, state_dir=None):
+        """Starts the responder behind the socket: "minimal" or "webhookd"; returns a stop function."""
+        if responder == "minimal":
+            proc = subprocess.Popen([os.path.join(BUILD, "bench", "fcgi_minimal"), self.sock, str(WORKERS)])
+            wait_for(lambda: os.path.exists(self.sock), 5, "baseline socket")
+            os.chmod(self.sock, 0o666)
+
+            def stop():
+                # SIGKILL: libfcgi turns SIGTERM into a shutdown flag that threads
+                # blocked in accept() never see (the trap webhookd works around).
+                proc.kill()
+                proc.wait()
+            return stop, None
+        w, startup = self.start_webhookd(state_dir)
+
+        def stop():
+            self.peak_rss = max(self.peak_rss, peak_rss_kb(w.proc.pid))  # VmHWM: the peak, read before it exits
+            w.stop()
+        return stop, startup
+
+    def interleaved(self, runs):
+        """runs: [(key, responder, state_dir, wrk kwargs)]. Runs them in turn,
+        ROUNDS times over, so that a noisy moment of this shared machine hits
+        all of them alike; returns {key: the median round}."""
+        results = {key: [] for key, *_ in runs}
+        for _ in range(ROUNDS):
+            for key, responder, state_dir, kw in runs:
+                stop = None
+                if responder:
+                    stop, _ = self.serve(responder, state_dir)
+                try:
+                    results[key].append(wrk(**kw))
+                finally:
+                    if stop:
+                        stop()
+        return {k: sorted(v, key=lambda r: r["rps"])[len(v) // 2] for k, v in results.items()}
+
     def run(self):
-        print("make bench: %d s per run, %d workers, nginx worker_processes 1, %s, %d cores" % (
-            SECONDS, WORKERS, platform.node(), os.cpu_count()), flush=True)
+        print("make bench: %d rounds of %d s per run, %d workers, nginx worker_processes 1, %s, %d cores" % (
+            ROUNDS, SECONDS, WORKERS, platform.node(), os.cpu_count()), flush=True)
         state_1 = os.path.join(self.tmp, "state-1")
         state_10k = os.path.join(self.tmp, "state-10k")
         state_100k = os.path.join(self.tmp, "state-100k")
@@ -128,60 +167,65 @@ class Bench:
             files[name] = os.path.join(self.tmp, "sids-" + name)
             with open(files[name], "w") as f:
                 f.write("\n".join(sids) + "\n")
-
-        # The same nginx for everything; only the responder behind the socket changes.
-        baseline = subprocess.Popen([os.path.join(BUILD, "bench", "fcgi_minimal"), self.sock, str(WORKERS)])
-        wait_for(lambda: os.path.exists(self.sock), 5, "baseline socket")
-        os.chmod(self.sock, 0o666)
         self.nginx.start()
-        static, fcgi = {}, {}
-        try:
-            for c in (1, 16, 64):
-                static[c] = self.add("nginx static file, %d conn" % c, wrk(self.base + "/static.json", c, headers=False))
-            for c in (1, 16, 64):
-                fcgi[c] = self.add("minimal libfcgi responder, %d conn" % c, wrk(self.url, c), static[c], "of static")
-        finally:
-            # SIGKILL: libfcgi turns SIGTERM into a shutdown flag that threads
-            # blocked in accept() never see (the trap webhookd works around).
-            baseline.kill()
-            baseline.wait()
+        static_url = self.base + "/static.json"
 
-        w, start_1 = self.start_webhookd(state_1)
-        try:
-            get = {}
-            for c in (1, 16, 64):
-                get[c] = self.add("webhookd GET one service, %d conn" % c, wrk(self.url, c), fcgi[c], "of minimal libfcgi")
-            get_script = self.add("webhookd GET one service (wrk script), 16 conn",
-                                  wrk(self.base, 16, MIXED, files["1"], 0), fcgi[16], "of minimal libfcgi")
-        finally:
-            w.stop()
+        # 1-3. GET: nginx alone, nginx + minimal FastCGI, nginx + webhookd, at 1, 16 and 64 connections.
+        for c in (1, 16, 64):
+            m = self.interleaved([
+                ("static", None, None, dict(url=static_url, connections=c, headers=False)),
+                ("minimal", "minimal", None, dict(url=self.url, connections=c)),
+                ("webhookd", "webhookd", state_1, dict(url=self.url, connections=c))])
+            self.add("nginx static file, %d conn" % c, m["static"])
+            self.add("minimal libfcgi responder, %d conn" % c, m["minimal"], m["static"], "of static")
+            self.add("webhookd GET one service, %d conn" % c, m["webhookd"], m["minimal"], "of minimal libfcgi")
 
-        w, start_10k = self.start_webhookd(state_10k)
-        try:
-            self.add("webhookd GET over 10,000 services, 16 conn", wrk(self.base, 16, MIXED, files["10k"], 0),
-                     get_script, "of GET one (script)")
-            durable = self.durable_loop(state_10k)
-            post_one = self.add("webhookd POST one service, 16 conn", wrk(self.base, 16, MIXED, files["1"], 1),
-                                durable, "of durable-write loop")
-            self.add("webhookd POST over 10,000 services, 16 conn", wrk(self.base, 16, MIXED, files["10k"], 1),
-                     post_one, "of POST one")
-            self.add("webhookd 90% GET / 10% POST, 10,000 services, 16 conn",
-                     wrk(self.base, 16, MIXED, files["10k"], 10), fcgi[16], "of minimal libfcgi")
-        finally:
-            w.stop()
+        # GET spread over many services, against GET of one with the same wrk script.
+        script = dict(url=self.base, connections=16, script=MIXED, post_every=0)
+        m = self.interleaved([
+            ("one", "webhookd", state_1, dict(script, sids_file=files["1"])),
+            ("10k", "webhookd", state_10k, dict(script, sids_file=files["10k"])),
+            ("100k", "webhookd", state_100k, dict(script, sids_file=files["100k"]))])
+        self.add("webhookd GET one service (wrk script), 16 conn", m["one"], note="reference for the next two")
+        self.add("webhookd GET over 10,000 services, 16 conn", m["10k"], m["one"], "of GET one (script)")
+        self.add("webhookd GET over 100,000 services, 16 conn", m["100k"], m["one"], "of GET one (script)")
 
-        w, start_100k = self.start_webhookd(state_100k)
-        try:
-            self.add("webhookd GET over 100,000 services, 16 conn", wrk(self.base, 16, MIXED, files["100k"], 0),
-                     get_script, "of GET one (script)")
-            self.peak_rss = peak_rss_kb(w.proc.pid)
-        finally:
-            w.stop()
-        self.startup = {"1": start_1, "10k": start_10k, "100k": start_100k}
+        # 4. POST: the durable-write loop, POST to one service, POST over many.
+        post = dict(url=self.base, connections=16, script=MIXED, post_every=1)
+        durable, posts = [], []
+        for _ in range(ROUNDS):
+            durable.append(self.durable_loop(state_10k))
+            posts.append(self.interleaved_once(post, files, state_10k))
+        med = lambda rows: sorted(rows, key=lambda r: r["rps"])[len(rows) // 2]
+        durable_m = med(durable)
+        post_one = med([p["one"] for p in posts])
+        self.add("durable-write loop (C, one file)", durable_m)
+        self.add("webhookd POST one service, 16 conn", post_one, durable_m, "of durable-write loop")
+        self.add("webhookd POST over 10,000 services, 16 conn", med([p["many"] for p in posts]), post_one, "of POST one")
+        self.add("webhookd 90% GET / 10% POST, 10,000 services, 16 conn", med([p["mix"] for p in posts]), note="(no ceiling: mixed)")
+
+        # Start-up time and peak memory with 1, 10,000 and 100,000 services.
+        self.startup = {}
+        for name, state in (("1", state_1), ("10k", state_10k), ("100k", state_100k)):
+            times = []
+            for _ in range(3):
+                stop, startup = self.serve("webhookd", state)
+                stop()
+                times.append(startup)
+            self.startup[name] = sorted(times)[1]
         self.nginx.stop()
-        print("  webhookd peak RSS (after 100,000 services): %.1f MB" % (self.peak_rss / 1024))
+        print("  webhookd peak RSS over all runs: %.1f MB" % (self.peak_rss / 1024))
         print("  start-up to socket ready: 1 service %.0f ms, 10,000 %.0f ms, 100,000 %.0f ms" % tuple(
             self.startup[k] * 1e3 for k in ("1", "10k", "100k")))
+
+    def interleaved_once(self, post, files, state_10k):
+        stop, _ = self.serve("webhookd", state_10k)
+        try:
+            return {"one": wrk(**dict(post, sids_file=files["1"])),
+                    "many": wrk(**dict(post, sids_file=files["10k"])),
+                    "mix": wrk(**dict(post, sids_file=files["10k"], post_every=10))}
+        finally:
+            stop()
 
     def durable_loop(self, state_dir):
         out = subprocess.run([os.path.join(BUILD, "bench", "durable_write"), state_dir, str(SECONDS)],
@@ -189,17 +233,19 @@ class Bench:
         v = dict(kv.split("=") for kv in out.split())
         result = {"rps": int(v["ops"]) / float(v["seconds"]), "p50": float(v["p50_us"]) / 1e6,
                   "p99": float(v["p99_us"]) / 1e6}
-        return self.add("durable-write loop (C, one file)", result)
+        return result
 
     def markdown(self):
-        lines = ["Last run: %s on %s (%d cores, %s), %d s per run, webhookd with %d workers." % (
-            time.strftime("%Y-%m-%d"), platform.node(), os.cpu_count(), platform.platform(), SECONDS, WORKERS),
+        lines = ["Last run: %s on %s (%d cores, %s); each figure the median of %d rounds of %d s, the runs "
+                 "compared interleaved; webhookd with %d workers." % (
+                     time.strftime("%Y-%m-%d"), platform.node(), os.cpu_count(), platform.platform(), ROUNDS, SECONDS,
+                     WORKERS),
             "", "| run | requests/s | p50 | p99 | ratio |", "| --- | ---: | ---: | ---: | --- |"]
         for r in self.rows:
             ratio = "%.2f x %s (p99 %.2f x)" % (r["rps"] / r["ceiling"]["rps"], r["ceiling_name"],
-                                                r["p99"] / r["ceiling"]["p99"]) if r["ceiling"] else "ceiling"
+                                                r["p99"] / r["ceiling"]["p99"]) if r["ceiling"] else r["note"]
             lines.append("| %s | %.0f | %.2f ms | %.2f ms | %s |" % (r["name"], r["rps"], r["p50"] * 1e3, r["p99"] * 1e3, ratio))
-        lines += ["", "webhookd peak RSS after serving 100,000 services: %.1f MB. Start-up to socket ready: "
+        lines += ["", "webhookd peak RSS over all runs (up to 100,000 services): %.1f MB. Start-up to socket ready: "
                   "%.0f ms with 1 service, %.0f ms with 10,000, %.0f ms with 100,000." % (
                       self.peak_rss / 1024, self.startup["1"] * 1e3, self.startup["10k"] * 1e3, self.startup["100k"] * 1e3)]
         return "\n".join(lines) + "\n"
