@@ -3,6 +3,8 @@
 // invalid. URLs are written plain when that is unambiguous YAML, else quoted.
 #include "store/state_file.h"
 
+#include <array>
+
 #include "base/sha256.h"
 #include "base/text.h"
 #include "store/strict_yaml.h"
@@ -58,11 +60,18 @@ WebhookConfig interpret(const YamlNode& root) {
 // A URL can stand as a plain scalar when it holds only URL characters and
 // cannot be read as anything else; otherwise it is double-quoted.
 bool plain_safe(const std::string& s) {
+  // The characters of a URL that need no quoting in a block scalar.
+  static const auto kSafe = [] {
+    std::array<bool, 256> safe{};
+    for (int c = 'a'; c <= 'z'; ++c) safe[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) safe[c] = true;
+    for (int c = '0'; c <= '9'; ++c) safe[c] = true;
+    for (char c : std::string_view("-._~:/?#[]@!$&()*+,;=%")) safe[static_cast<unsigned char>(c)] = true;
+    return safe;
+  }();
   if (s.empty() || s.back() == ':') return false;
   for (unsigned char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("-._~:/?#[]@!$&()*+,;=%").find(static_cast<char>(c)) != std::string_view::npos;
-    if (!ok) return false;
+    if (!kSafe[c]) return false;
   }
   return true;
 }
@@ -146,10 +155,14 @@ static std::optional<WebhookConfig> parse_canonical(std::string_view text) {
   return c;
 }
 
-Result<WebhookConfig> parse_state_file(std::string_view text, const std::string& source) {
+Result<WebhookConfig> parse_state_file(std::string_view text, const std::string& source, bool* canonical) {
+  if (canonical) *canonical = false;
   if (!is_valid_utf8(text)) return Error::internal(source + ": not UTF-8");
   if (std::optional<WebhookConfig> fast = parse_canonical(text)) {
-    if (emit_state_file(*fast) == text) return std::move(*fast);
+    if (emit_state_file(*fast) == text) {
+      if (canonical) *canonical = true;
+      return std::move(*fast);
+    }
   }
   return interpret_yaml<WebhookConfig>(text, source, interpret);
 }
@@ -172,8 +185,10 @@ std::string emit_state_file(const WebhookConfig& c) {
   return out;
 }
 
-std::string config_etag(const WebhookConfig& config) {
-  return "\"" + sha256_hex(emit_state_file(config)).substr(0, 32) + "\"";
+std::string etag_of_canonical(std::string_view canonical_bytes) {
+  return "\"" + sha256_hex(canonical_bytes).substr(0, 32) + "\"";
 }
+
+std::string config_etag(const WebhookConfig& config) { return etag_of_canonical(emit_state_file(config)); }
 
 }  // namespace webhookd

@@ -22,15 +22,17 @@ Result<std::optional<StateStore::Stored>> StateStore::read(const std::string& si
   if (!bytes.value()) return std::optional<Stored>{};
   std::string& text = *bytes.value();
   if (ServiceStatePtr cached = cache_.find(sid, text)) return std::optional<Stored>{Stored{std::move(text), cached}};
-  auto config = parse_state_file(text, path);
+  bool canonical = false;
+  auto config = parse_state_file(text, path, &canonical);
   if (!config.ok()) return config.error();
-  ServiceStatePtr state = remember(sid, text, std::move(config.value()));
+  ServiceStatePtr state = remember(sid, text, std::move(config.value()), canonical);
   return std::optional<Stored>{Stored{std::move(text), std::move(state)}};
 }
 
-ServiceStatePtr StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config) {
+ServiceStatePtr StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config,
+                                     bool canonical) {
   auto state = std::make_shared<ServiceState>();
-  state->etag = config_etag(config);
+  state->etag = canonical ? etag_of_canonical(bytes) : config_etag(config);
   // Cannot fail for a parsed file (the loader refuses what is not UTF-8);
   // an empty head makes the handler render in full and report it.
   auto head = render_config_head(config, sid);
@@ -88,7 +90,7 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
     if (!restored.ok()) e.detail += "; restoring the old file also failed: " + restored.error().detail;
     return e;
   }
-  return remember(sid, bytes, std::move(next.value()));
+  return remember(sid, bytes, std::move(next.value()), /*canonical=*/true);
 }
 
 Result<StateStore::CleanUp> StateStore::clean_up() {

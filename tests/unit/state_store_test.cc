@@ -73,6 +73,10 @@ BOOST_AUTO_TEST_CASE(unchanged_bytes_are_not_parsed_again) {
   auto third = store.load(kSid).value();
   BOOST_TEST(third.get() != first.get());  // new bytes, parsed again
   BOOST_TEST(third->etag == first->etag);  // same configuration, same ETag
+  write_file(dir.file(kSid + ".yaml"), emit_state_file(first->config));  // canonical: the ETag comes from the bytes
+  auto fourth = store.load(kSid).value();
+  BOOST_TEST(fourth.get() != third.get());
+  BOOST_TEST(fourth->etag == first->etag);
 }
 
 BOOST_AUTO_TEST_CASE(load_missing_valid_and_invalid) {
