@@ -104,7 +104,7 @@ $(BUILD)/bench/%: tests/bench/%.c
 
 # webhookd against the ceilings of nginx, nginx + FastCGI and durable writes, in one run.
 bench: deps-test
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/bench/fcgi_minimal $(BUILD)/bench/durable_write
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/bench/fcgi_minimal $(BUILD)/bench/durable_write $(BUILD)/bench/read_loop
 	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/bench.py
 
 run: deps-run
