@@ -25,9 +25,11 @@ function request()
   local sid = sids[(counter % #sids) + 1]
   local path = "/v1/Services/" .. sid .. "/Configuration/Webhooks"
   if post_every > 0 and counter % post_every == 0 then
-    local method = math.floor(counter / post_every) % 2 == 0 and "GET" or "POST"
+    -- A value no other request sends: every POST is a real, durable write
+    -- (a repeated value would be answered as a no-op, without touching disk).
+    local url = "https%3A%2F%2Fload.example%2F" .. id .. "%2F" .. counter
     return wrk.format("POST", path, {["Authorization"] = auth,
-      ["Content-Type"] = "application/x-www-form-urlencoded"}, "Method=" .. method)
+      ["Content-Type"] = "application/x-www-form-urlencoded"}, "PreWebhookUrl=" .. url)
   end
   return wrk.format("GET", path, {["Authorization"] = auth})
 end
