@@ -70,7 +70,8 @@ HttpRequest read_request(FCGX_Request& req) {
   r.method = std::string(p.method);
   // DOCUMENT_URI is nginx's decoded, normalized $uri: the string its location
   // matched. REQUEST_URI is raw (%49S..., /x/../v1/...) and would disagree.
-  r.path = std::string(!p.document_uri.empty() ? p.document_uri : p.request_uri.substr(0, p.request_uri.find('?')));
+  r.raw_path = std::string(p.request_uri.substr(0, p.request_uri.find('?')));
+  r.path = !p.document_uri.empty() ? std::string(p.document_uri) : r.raw_path;
   r.scheme = !p.scheme.empty() ? std::string(p.scheme) : (p.https == "on" ? "https" : "http");
   // Debian's stock fastcgi_params sends HTTP_HOST as $host, which drops the
   // port: put back nginx's own port when it is not the scheme's default.

@@ -16,6 +16,7 @@ constexpr size_t kMaxBodyBytes = 64 * 1024;
 struct HttpRequest {
   std::string method;         // REQUEST_METHOD
   std::string path;           // DOCUMENT_URI: decoded and normalized by nginx
+  std::string raw_path;       // REQUEST_URI without the query, as the client sent it
   std::string scheme;         // "http" or "https"
   std::string host;           // Host header
   std::string authorization;  // Authorization header

@@ -124,6 +124,10 @@ HttpResponse route(const HttpRequest& req, const Config& config, StateStore& sto
   const Error not_found{ErrorKind::kNotFound, {resource_name(req.path)}, {}};
   std::optional<std::string> sid = service_segment(req.path);
   if (!sid || !is_service_sid(*sid)) return error_response(not_found);
+  // Routing is on nginx's normalized path, the string its location matched;
+  // a request that names the resource only after normalization (%49S…,
+  // /x/../v1/…, //v1/…) is not a name of it, and is refused.
+  if (!req.raw_path.empty() && req.raw_path != req.path) return error_response(not_found);
 
   if (req.method == "GET" || req.method == "HEAD") return fetch(req, config, store, *sid, account.value(), not_found);
   if (req.method == "POST") return update(req, config, store, *sid, account.value(), not_found);

@@ -44,6 +44,8 @@ class HostileInputTest(StackCase):
             ("traversal ..%2F", ["--path-as-is"], "/v1/Services/..%2F..%2Fetc%2Fpasswd/Configuration/Webhooks", True, 404, 20404),
             ("traversal ../ in path", ["--path-as-is"], sid_path + "/../../../../etc/passwd", True, 404, 20404),
             ("traversal into the sid", ["--path-as-is"], "/v1/Services/../Services/ISx/Configuration/Webhooks", True, 404, 20404),
+            ("encoded SID", ["--path-as-is"], "/v1/Services/%49S" + SID[2:] + "/Configuration/Webhooks", True, 404, 20404),
+            ("encoded SID, POST", ["--path-as-is"] + post + ["--data-raw", "Method=GET"], "/v1/Services/%49S" + SID[2:] + "/Configuration/Webhooks", True, 404, 20404),
             ("NUL in the sid", ["--path-as-is"], "/v1/Services/IS%00" + "a" * 31 + "/Configuration/Webhooks", True, 400, 400),
             ("very long path", [], "/v1/Services/" + "a" * 9000 + "/Configuration/Webhooks", True, 414, 414),
             ("long sid under the limit", [], "/v1/Services/IS" + "a" * 4000 + "/Configuration/Webhooks", True, 404, 20404),

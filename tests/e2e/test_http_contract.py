@@ -55,15 +55,16 @@ class FetchTest(StackCase):
         r = self.curl("-H", "Host: conversations.example.org")
         self.assertEqual(json.loads(r.body)["url"], "http://conversations.example.org:%d%s" % (self.stack.port, resource_path()))
 
-    def test_nginx_normalized_paths_reach_the_same_service(self):
-        # nginx decodes and resolves the path before its location matches; webhookd
-        # routes on that same string (DOCUMENT_URI), so these agree with nginx.
+    def test_only_the_canonical_path_names_the_resource(self):
+        # nginx decodes and resolves the path before its location matches;
+        # webhookd routes on that string (DOCUMENT_URI) but answers only a
+        # request that named the resource as it is: the rest get the JSON 404.
         for path in ("/v1/Services/%49Saaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks",
-                     "/x/../v1/Services/%s/Configuration/Webhooks" % SID):
+                     "/x/../v1/Services/%s/Configuration/Webhooks" % SID,
+                     "//v1/Services/%s/Configuration/Webhooks" % SID):
             with self.subTest(path=path):
-                r = self.curl("--path-as-is", path=path)
-                self.assertEqual(r.status, 200, r.body)
-                self.assertEqual(json.loads(r.body)["chat_service_sid"], SID)
+                self.assertTwilioError(self.curl("--path-as-is", path=path), 404, 20404, not_found(SID))
+        self.assertEqual(self.curl(path=resource_path() + "?x=1").status, 200)  # a query string is fine
 
 
 class NotFoundAndMethodTest(StackCase):

@@ -194,6 +194,31 @@ BOOST_AUTO_TEST_CASE(authentication_rows) {
   BOOST_TEST(call(bad_sid).status == 401);
 }
 
+BOOST_AUTO_TEST_CASE(only_the_canonical_path_names_the_resource) {
+  struct Case {
+    const char* name;
+    std::string raw;
+    int status;
+  } cases[] = {
+      {"as sent", kPath, 200},
+      {"no raw path (not behind nginx)", "", 200},
+      {"encoded SID", "/v1/Services/%49Saaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks", 404},
+      {"dot segments", "/x/.." + kPath, 404},
+      {"double slash", "/" + kPath, 404},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      HttpRequest req = request("GET");
+      req.raw_path = c.raw;
+      BOOST_TEST(call(req).status == c.status);
+      HttpRequest post = request("POST", kPath, "Method=GET");
+      post.raw_path = c.raw;
+      BOOST_TEST(call(post).status == c.status);
+      write_file(dir.file(kSid + ".yaml"), kStored);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(update_applies_partially_and_persists) {
   HttpResponse r = call(request("POST", kPath, "Method=get&Filters=onMessageAdded&Filters=onMessageAdded&Unknown=1"));
   BOOST_TEST(r.status == 200);
