@@ -62,15 +62,11 @@ bool etag_list_matches(std::string_view list, const std::string& etag) {
   return false;
 }
 
-HttpResponse resource_response(const ServiceState& state, const std::string& sid, const std::string& url) {
+// The stored part of the JSON was rendered once, when the file was parsed;
+// only the URL depends on the request.
+HttpResponse resource_response(const ServiceState& state, const std::string& url) {
   HttpResponse r;
-  if (!state.json_head.empty()) {
-    r.body = state.json_head + render_config_tail(url);
-  } else {
-    auto body = render_config(state.config, sid, url);
-    if (!body.ok()) return error_response(body.error());
-    r.body = std::move(body.value());
-  }
+  r.body = state.json_head + render_config_tail(url);
   r.set_header("ETag", state.etag);
   return r;
 }
@@ -88,7 +84,7 @@ HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& sto
     r.set_header("ETag", current.etag);
     return r;
   }
-  return resource_response(current, sid, resource_url(req, config, sid));
+  return resource_response(current, resource_url(req, config, sid));
 }
 
 HttpResponse update(const HttpRequest& req, const Config& config, StateStore& store, const std::string& sid,
@@ -113,7 +109,7 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
   });
   if (!result.ok()) return error_response(result.error());
   if (!result.value()) return error_response(not_found);
-  return resource_response(*result.value(), sid, resource_url(req, config, sid));
+  return resource_response(*result.value(), resource_url(req, config, sid));
 }
 
 HttpResponse route(const HttpRequest& req, const Config& config, StateStore& store, std::string* account_out) {

@@ -25,21 +25,22 @@ Result<std::optional<StateStore::Stored>> StateStore::read(const std::string& si
   bool canonical = false;
   auto config = parse_state_file(text, path, &canonical);
   if (!config.ok()) return config.error();
-  ServiceStatePtr state = remember(sid, text, std::move(config.value()), canonical);
-  return std::optional<Stored>{Stored{std::move(text), std::move(state)}};
+  auto state = remember(sid, text, std::move(config.value()), canonical);
+  if (!state.ok()) return state.error();
+  return std::optional<Stored>{Stored{std::move(text), std::move(state.value())}};
 }
 
-ServiceStatePtr StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config,
-                                     bool canonical) {
+Result<ServiceStatePtr> StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config,
+                                             bool canonical) {
+  // Fails only for text that is not UTF-8, which the loader already refuses.
+  auto head = render_config_head(config, sid);
+  if (!head.ok()) return head.error();
   auto state = std::make_shared<ServiceState>();
   state->etag = canonical ? etag_of_canonical(bytes) : config_etag(config);
-  // Cannot fail for a parsed file (the loader refuses what is not UTF-8);
-  // an empty head makes the handler render in full and report it.
-  auto head = render_config_head(config, sid);
-  if (head.ok()) state->json_head = std::move(head.value());
+  state->json_head = std::move(head.value());
   state->config = std::move(config);
   cache_.put(sid, bytes, state);
-  return state;
+  return ServiceStatePtr(std::move(state));
 }
 
 Result<ServiceStatePtr> StateStore::load(const std::string& sid) {

@@ -48,8 +48,8 @@ class StateStore {
     ServiceStatePtr state;
   };
   Result<std::optional<Stored>> read(const std::string& service_sid);
-  ServiceStatePtr remember(const std::string& service_sid, const std::string& bytes, WebhookConfig config,
-                           bool canonical);
+  Result<ServiceStatePtr> remember(const std::string& service_sid, const std::string& bytes, WebhookConfig config,
+                                   bool canonical);
   Status replace(const std::string& service_sid, const std::string& bytes);
 
   FileSystem& fs_;
