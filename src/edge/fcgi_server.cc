@@ -114,17 +114,36 @@ HttpRequest read_request(FCGX_Request& req) {
 // would be taken for the start of the next request, a protocol error, and
 // libfcgi would drop the connection (seen under load, when the end record
 // arrives in a later packet than the params). A body too large to be worth
-// reading closes the connection instead.
-void drain_stdin(FCGX_Request& req) {
+// reading closes the connection instead. True when the end record was read:
+// nginx then has nothing more to send on this request.
+bool drain_stdin(FCGX_Request& req) {
   constexpr size_t kDrainLimit = 1 << 20;
   char buf[4096];
   size_t total = 0;
   while (total < kDrainLimit) {
     int n = FCGX_GetStr(buf, sizeof buf, req.in);
-    if (n <= 0) return;
+    if (n <= 0) return FCGX_GetError(req.in) == 0;
     total += static_cast<size_t>(n);
   }
   req.keepConnection = 0;
+  return false;
+}
+
+// Ends the request and, unless nginx keeps the connection, closes it.
+// libfcgi's own close lingers: shutdown(SHUT_WR), then poll and read until
+// nginx closes its end, so that unread input cannot turn the close into a
+// reset. That costs three system calls and a sleep per request. When stdin
+// was read to its end record nothing is left unread (nginx sends nothing
+// after it), so a plain close is just as safe; otherwise libfcgi's way.
+void finish_request(FCGX_Request& req, bool input_fully_read) {
+  const bool close_here = input_fully_read && !req.keepConnection;
+  if (close_here) req.keepConnection = 1;  // FCGX_Finish_r then frees the request but leaves the fd
+  FCGX_Finish_r(&req);
+  // libfcgi closed it itself (ipcFd -1) if writing the answer failed.
+  if (close_here && req.ipcFd >= 0) {
+    ::close(req.ipcFd);
+    req.ipcFd = -1;
+  }
 }
 
 bool write_response(FCGX_Request& req, const HttpResponse& resp) {
@@ -270,9 +289,9 @@ void FcgiServer::worker_loop() {
       response.set_header("Content-Type", "application/json; charset=utf-8");
       response.log_detail = "exception escaped the handler";
     }
-    drain_stdin(req);
+    const bool input_fully_read = drain_stdin(req);
     write_response(req, response);
-    FCGX_Finish_r(&req);
+    finish_request(req, input_fully_read);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     log_request(request, response, ms);
   }

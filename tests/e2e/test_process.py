@@ -106,6 +106,24 @@ class SignalsTest(ProcessCase):
         self.assertEqual(daemon.proc.wait(5), 0)
         conn.close()
 
+    def test_a_served_connection_is_closed_whole_at_once(self):
+        # libfcgi's own close only half-closes (shutdown SHUT_WR) and then
+        # waits up to 2 s for nginx to close first; webhookd closes outright
+        # once it has read the request to its end, so the peer sees the socket
+        # gone at once: a write to it fails.
+        self.start(workers=2)
+        conn = fcgi_client.Connection(self.sock)
+        try:
+            status, _, body = fcgi_client.parse(conn.request(params()))
+            self.assertEqual(status, 200, body)
+            self.assertEqual(conn.sock.recv(1), b"")
+            with self.assertRaises((BrokenPipeError, ConnectionResetError)):
+                for _ in range(50):  # 0.5 s: far below libfcgi's 2 s linger
+                    conn.sock.send(b"\1")
+                    time.sleep(0.01)
+        finally:
+            conn.close()
+
     def test_sighup_reloads_and_refuses_a_bad_config(self):
         daemon = self.start()
         self.assertTrue(json.loads(self.fetch()[2])["url"].startswith("http://api.example/"))
