@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -146,26 +147,43 @@ void finish_request(FCGX_Request& req, bool input_fully_read) {
   }
 }
 
-bool write_response(FCGX_Request& req, const HttpResponse& resp) {
-  // Built by hand and written with FCGX_PutStr: FCGX_FPrintF has its own
-  // printf, which silently mangles %zu.
-  std::string out;
-  out.reserve(256 + resp.body.size());
-  out += "Status: " + status_line(resp.status) + "\r\n";
-  for (const auto& h : resp.headers) out += h.first + ": " + h.second + "\r\n";
-  out += "\r\n";
-  out += resp.body;
-  return FCGX_PutStr(out.data(), static_cast<int>(out.size()), req.out) == static_cast<int>(out.size());
+bool put(FCGX_Request& req, std::string_view text) {
+  return FCGX_PutStr(text.data(), static_cast<int>(text.size()), req.out) == static_cast<int>(text.size());
 }
 
-void log_request(const HttpRequest& req, const HttpResponse& resp, double ms) {
+// Written piece by piece into libfcgi's own output buffer (a memcpy each),
+// not assembled in a string first. FCGX_PutStr, not FCGX_FPrintF: libfcgi's
+// own printf silently mangles %zu.
+bool write_response(FCGX_Request& req, const HttpResponse& resp) {
+  bool ok = put(req, "Status: ") && put(req, status_line(resp.status)) && put(req, "\r\n");
+  for (const auto& h : resp.headers) ok = ok && put(req, h.first) && put(req, ": ") && put(req, h.second) && put(req, "\r\n");
+  return ok && put(req, "\r\n") && put(req, resp.body);
+}
+
+void append_number(std::string& out, unsigned long long n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+void log_request(const HttpRequest& req, const HttpResponse& resp, std::chrono::nanoseconds took) {
+  // Each thread keeps its line buffer: no allocation per request once warm.
+  thread_local std::string line;
+  line.clear();
   const std::string* id = resp.header("Twilio-Request-Id");
-  char dur[32];
-  std::snprintf(dur, sizeof dur, "%.3fms", ms);
-  std::string line = req.method + " " + req.path + " " + std::to_string(resp.status) + " account=" +
-                     (resp.account_sid.empty() ? "-" : resp.account_sid) + " request_id=" + (id ? *id : "-") +
-                     " duration=" + dur;
-  if (!resp.log_detail.empty()) line += " error=\"" + resp.log_detail + "\"";
+  line.append(req.method).append(" ").append(req.path).append(" ");
+  append_number(line, static_cast<unsigned>(resp.status));
+  line.append(" account=").append(resp.account_sid.empty() ? "-" : resp.account_sid);
+  line.append(" request_id=").append(id ? *id : "-");
+  // duration=<ms>.<3 digits>ms, without printf's floating point.
+  const unsigned long long us = static_cast<unsigned long long>((took.count() + 500) / 1000);
+  line.append(" duration=");
+  append_number(line, us / 1000);
+  const unsigned frac = static_cast<unsigned>(us % 1000);
+  const char millis[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                          static_cast<char>('0' + frac % 10)};
+  line.append(millis, 4).append("ms");
+  if (!resp.log_detail.empty()) line.append(" error=\"").append(resp.log_detail).append("\"");
   for (char& c : line) {
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';  // one request, one journal line
   }
@@ -292,8 +310,7 @@ void FcgiServer::worker_loop() {
     const bool input_fully_read = drain_stdin(req);
     write_response(req, response);
     finish_request(req, input_fully_read);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    log_request(request, response, ms);
+    log_request(request, response, std::chrono::steady_clock::now() - started);
   }
   if (req.ipcFd >= 0) {
     ::close(req.ipcFd);
