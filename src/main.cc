@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "base/sha256.h"
 #include "config.h"
 #include "edge/fcgi_server.h"
 #include "resource/handler.h"
@@ -143,6 +144,9 @@ int run(const Options& o) {
   // with 16 workers that is most of the resident memory. Two are plenty for
   // requests this short, and keep RSS flat whatever the worker count.
   mallopt(M_ARENA_MAX, 2);
+  // OpenSSL reads its config file and loads its providers on first use:
+  // millions of instructions that would otherwise land on the first request.
+  sha256_digest("");
 
   PosixFileSystem fs;
   std::shared_ptr<Runtime> runtime = std::make_shared<Runtime>(std::move(config.value()), fs);

@@ -9,7 +9,7 @@
 
 namespace webhookd {
 
-std::string sha256_raw(std::string_view data) {
+Sha256Digest sha256_digest(std::string_view data) {
   // OpenSSL 3 looks the algorithm up through its providers on every
   // EVP_Digest(EVP_sha256()) and every SHA256() call: several thousand
   // instructions, most of a request's hashing (measured with callgrind).
@@ -20,13 +20,19 @@ std::string sha256_raw(std::string_view data) {
     ~Ctx() { EVP_MD_CTX_free(ctx); }
   };
   thread_local Ctx local;
-  unsigned char md[EVP_MAX_MD_SIZE];
+  Sha256Digest md;
   unsigned int len = 0;
   if (!kSha256 || !local.ctx || EVP_DigestInit_ex2(local.ctx, kSha256, nullptr) != 1 ||
-      EVP_DigestUpdate(local.ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(local.ctx, md, &len) != 1) {
+      EVP_DigestUpdate(local.ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(local.ctx, md.data(), &len) != 1 ||
+      len != md.size()) {
     throw std::runtime_error("SHA-256 failed");  // only on OOM inside OpenSSL
   }
-  return std::string(reinterpret_cast<const char*>(md), len);
+  return md;
+}
+
+std::string sha256_raw(std::string_view data) {
+  const Sha256Digest md = sha256_digest(data);
+  return std::string(reinterpret_cast<const char*>(md.data()), md.size());
 }
 
 std::string to_hex(std::string_view bytes) {

@@ -2,12 +2,15 @@
 // configuration. Hex is lower case.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 
 namespace webhookd {
 
-std::string sha256_raw(std::string_view data);  // 32 bytes
+using Sha256Digest = std::array<unsigned char, 32>;
+Sha256Digest sha256_digest(std::string_view data);  // no allocation: for every request's credential check
+std::string sha256_raw(std::string_view data);  // the same 32 bytes, as a string
 std::string sha256_hex(std::string_view data);  // 64 hex digits
 std::string to_hex(std::string_view bytes);
 // Decodes exactly 2*n hex digits (either case); false on anything else.

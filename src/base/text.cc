@@ -73,10 +73,24 @@ std::string sanitize_utf8(std::string_view s) {
   return out;
 }
 
+namespace {
+// Value of each byte as a hex digit, -1 if none. A table: SIDs are checked
+// several times on every request, 32 digits each.
+struct HexTable {
+  signed char value[256];
+  constexpr HexTable() : value() {
+    for (int c = 0; c < 256; ++c) {
+      value[c] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    }
+  }
+};
+constexpr HexTable kHex;
+}  // namespace
+
 bool is_sid(std::string_view s, std::string_view prefix) {
   if (s.size() != prefix.size() + 32 || s.substr(0, prefix.size()) != prefix) return false;
   for (size_t i = prefix.size(); i < s.size(); ++i) {
-    if (hex_digit_value(s[i]) < 0) return false;
+    if (kHex.value[static_cast<unsigned char>(s[i])] < 0) return false;
   }
   return true;
 }
@@ -86,17 +100,16 @@ bool is_account_sid(std::string_view s) { return is_sid(s, "AC"); }
 bool is_api_key_sid(std::string_view s) { return is_sid(s, "SK"); }
 
 int hex_digit_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+  return kHex.value[static_cast<unsigned char>(c)];
 }
 
 bool iequals(std::string_view a, std::string_view b) {
+  // ASCII only, as HTTP's case-insensitive tokens are; std::tolower would
+  // consult the locale for every byte.
+  auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; };
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
   }
   return true;
 }

@@ -11,20 +11,31 @@
 namespace webhookd {
 namespace {
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+// Value of each byte as a base64 digit, -1 if none (a table: every request
+// decodes its Authorization header).
+struct Base64Table {
+  signed char value[256];
+  constexpr Base64Table() : value() {
+    for (int c = 0; c < 256; ++c) {
+      value[c] = c >= 'A' && c <= 'Z' ? c - 'A'
+                 : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                 : c >= '0' && c <= '9' ? c - '0' + 52
+                 : c == '+' ? 62
+                 : c == '/' ? 63
+                 : -1;
+    }
+  }
+};
+constexpr Base64Table kBase64;
+
+int base64_value(char c) { return kBase64.value[static_cast<unsigned char>(c)]; }
 
 // RFC 4648 base64; padding optional, nothing else tolerated.
 bool decode_base64(std::string_view in, std::string* out) {
   while (!in.empty() && in.back() == '=') in.remove_suffix(1);
   if (in.size() % 4 == 1) return false;
-  out->clear();
+  out->resize(in.size() * 3 / 4);  // exact: 4 digits -> 3 bytes, 3 -> 2, 2 -> 1
+  size_t n = 0;
   unsigned bits = 0;
   int nbits = 0;
   for (char c : in) {
@@ -34,15 +45,14 @@ bool decode_base64(std::string_view in, std::string* out) {
     nbits += 6;
     if (nbits >= 8) {
       nbits -= 8;
-      *out += static_cast<char>((bits >> nbits) & 0xFF);
+      (*out)[n++] = static_cast<char>((bits >> nbits) & 0xFF);
     }
   }
-  return true;
+  return n == out->size();
 }
 
-bool digest_equals(const std::string& expected, const std::string& actual) {
-  return expected.size() == actual.size() &&
-         CRYPTO_memcmp(expected.data(), actual.data(), expected.size()) == 0;
+bool digest_equals(const std::string& expected, const Sha256Digest& actual) {
+  return expected.size() == actual.size() && CRYPTO_memcmp(expected.data(), actual.data(), actual.size()) == 0;
 }
 
 }  // namespace
@@ -53,11 +63,11 @@ std::optional<BasicCredentials> parse_basic_auth(std::string_view header) {
   std::string_view encoded = header.substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  std::string decoded;
-  if (encoded.empty() || !decode_base64(encoded, &decoded)) return std::nullopt;
-  size_t colon = decoded.find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  return BasicCredentials{decoded.substr(0, colon), decoded.substr(colon + 1)};
+  BasicCredentials out;
+  if (encoded.empty() || !decode_base64(encoded, &out.decoded)) return std::nullopt;
+  out.colon = out.decoded.find(':');
+  if (out.colon == std::string::npos) return std::nullopt;
+  return out;
 }
 
 Result<std::string> authenticate(std::string_view authorization, const Credentials& credentials) {
@@ -65,25 +75,26 @@ Result<std::string> authenticate(std::string_view authorization, const Credentia
   const Error denied{ErrorKind::kUnauthenticated, {}, {}};
   std::optional<BasicCredentials> basic = parse_basic_auth(authorization);
   if (!basic) return denied;
-  const std::string actual = sha256_raw(basic->password);
+  const Sha256Digest actual = sha256_digest(basic->password());
+  const std::string_view user = basic->user();
   const std::string* expected = &kDummyDigest;
-  std::string account;
-  if (is_account_sid(basic->user)) {
-    auto it = credentials.account_token_digest.find(basic->user);
+  const std::string* account = nullptr;
+  if (is_account_sid(user)) {
+    auto it = credentials.account_token_digest.find(user);
     if (it != credentials.account_token_digest.end()) {
       expected = &it->second;
-      account = it->first;
+      account = &it->first;
     }
-  } else if (is_api_key_sid(basic->user)) {
-    auto it = credentials.api_keys.find(basic->user);
+  } else if (is_api_key_sid(user)) {
+    auto it = credentials.api_keys.find(user);
     if (it != credentials.api_keys.end()) {
       expected = &it->second.secret_digest;
-      account = it->second.account_sid;
+      account = &it->second.account_sid;
     }
   }
   bool match = digest_equals(*expected, actual);
-  if (!match || account.empty()) return denied;
-  return account;
+  if (!match || !account) return denied;
+  return *account;
 }
 
 }  // namespace webhookd

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <map>
 
 #include "base/errors.h"
 
@@ -14,17 +14,21 @@ namespace webhookd {
 
 struct Credentials {
   // Account SID -> raw 32-byte SHA-256 of its auth token.
-  std::unordered_map<std::string, std::string> account_token_digest;
+  // std::less<>: looked up by the string_view of each request, without a copy.
+  std::map<std::string, std::string, std::less<>> account_token_digest;
   struct ApiKey {
     std::string account_sid;
     std::string secret_digest;  // raw 32 bytes
   };
-  std::unordered_map<std::string, ApiKey> api_keys;  // by SK... SID
+  std::map<std::string, ApiKey, std::less<>> api_keys;  // by SK... SID
 };
 
+// The decoded "user:password"; user() and password() are views into it.
 struct BasicCredentials {
-  std::string user;
-  std::string password;
+  std::string decoded;
+  size_t colon = 0;
+  std::string_view user() const { return std::string_view(decoded).substr(0, colon); }
+  std::string_view password() const { return std::string_view(decoded).substr(colon + 1); }
 };
 
 // "Basic base64(user:password)"; scheme in any case. nullopt when the header

@@ -42,9 +42,15 @@ std::optional<std::string> service_segment(std::string_view path) {
 }
 
 std::string resource_url(const HttpRequest& req, const Config& config, const std::string& sid) {
-  std::string base = config.public_base_url;
-  if (base.empty()) base = (req.scheme == "https" ? "https://" : "http://") + req.host;
-  return base + std::string(kPrefix) + sid + std::string(kSuffix);
+  std::string url;
+  url.reserve(config.public_base_url.size() + req.host.size() + 8 + kPrefix.size() + sid.size() + kSuffix.size());
+  if (!config.public_base_url.empty()) {
+    url.append(config.public_base_url);
+  } else {
+    url.append(req.scheme == "https" ? "https://" : "http://").append(req.host);
+  }
+  url.append(kPrefix).append(sid).append(kSuffix);
+  return url;
 }
 
 // If-Match / If-None-Match lists: "*" or comma-separated entity tags.
@@ -66,17 +72,22 @@ bool etag_list_matches(std::string_view list, const std::string& etag) {
 // only the URL depends on the request.
 HttpResponse resource_response(const ServiceState& state, const std::string& url) {
   HttpResponse r;
-  r.body = state.json_head + render_config_tail(url);
+  r.body.reserve(state.json_head.size() + url.size() + 3);
+  r.body.append(state.json_head);
+  append_config_tail(&r.body, url);
   r.set_header("ETag", state.etag);
   return r;
 }
 
+// Built only when it is the answer: it copies the path into its message.
+Error not_found(const HttpRequest& req) { return Error{ErrorKind::kNotFound, {resource_name(req.path)}, {}}; }
+
 HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& store, const std::string& sid,
-                   const std::string& account, const Error& not_found) {
+                   const std::string& account) {
   auto loaded = store.load(sid);
   if (!loaded.ok()) return error_response(loaded.error());
   // A foreign service answers exactly like a missing one: no existence leak.
-  if (!loaded.value() || loaded.value()->config.account_sid != account) return error_response(not_found);
+  if (!loaded.value() || loaded.value()->config.account_sid != account) return error_response(not_found(req));
   const ServiceState& current = *loaded.value();
   if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag)) {
     HttpResponse r;
@@ -88,7 +99,7 @@ HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& sto
 }
 
 HttpResponse update(const HttpRequest& req, const Config& config, StateStore& store, const std::string& sid,
-                    const std::string& account, const Error& not_found) {
+                    const std::string& account) {
   if (req.body_too_large || req.body.size() > kMaxBodyBytes) return error_response(Error{ErrorKind::kBodyTooLarge, {}, {}});
   // An empty body is an empty update whatever its type (python's client
   // sends a bodiless POST for an empty filter list).
@@ -101,14 +112,14 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
   if (!changes.ok()) return error_response(changes.error());
 
   auto result = store.update(sid, [&](const WebhookConfig& current) -> Result<WebhookConfig> {
-    if (current.account_sid != account) return not_found;
+    if (current.account_sid != account) return not_found(req);
     if (!req.if_match.empty() && !etag_list_matches(req.if_match, config_etag(current))) {
       return Error{ErrorKind::kPreconditionFailed, {}, {}};
     }
     return apply(current, changes.value());
   });
   if (!result.ok()) return error_response(result.error());
-  if (!result.value()) return error_response(not_found);
+  if (!result.value()) return error_response(not_found(req));
   return resource_response(*result.value(), resource_url(req, config, sid));
 }
 
@@ -117,16 +128,15 @@ HttpResponse route(const HttpRequest& req, const Config& config, StateStore& sto
   if (!account.ok()) return error_response(account.error());
   *account_out = account.value();
 
-  const Error not_found{ErrorKind::kNotFound, {resource_name(req.path)}, {}};
   std::optional<std::string> sid = service_segment(req.path);
-  if (!sid || !is_service_sid(*sid)) return error_response(not_found);
+  if (!sid || !is_service_sid(*sid)) return error_response(not_found(req));
   // Routing is on nginx's normalized path, the string its location matched;
   // a request that names the resource only after normalization (%49S…,
   // /x/../v1/…, //v1/…) is not a name of it, and is refused.
-  if (!req.raw_path.empty() && req.raw_path != req.path) return error_response(not_found);
+  if (!req.raw_path.empty() && req.raw_path != req.path) return error_response(not_found(req));
 
-  if (req.method == "GET" || req.method == "HEAD") return fetch(req, config, store, *sid, account.value(), not_found);
-  if (req.method == "POST") return update(req, config, store, *sid, account.value(), not_found);
+  if (req.method == "GET" || req.method == "HEAD") return fetch(req, config, store, *sid, account.value());
+  if (req.method == "POST") return update(req, config, store, *sid, account.value());
   HttpResponse r = error_response(Error{ErrorKind::kMethodNotAllowed, {resource_name(req.path), req.method}, {}});
   r.set_header("Allow", "GET, POST");
   return r;
@@ -143,6 +153,7 @@ HttpResponse handle(const HttpRequest& req, const Config& config, StateStore& st
     r = error_response(Error::internal(std::string("unexpected exception: ") + e.what()));
   }
   r.account_sid = account;
+  r.headers.reserve(r.headers.size() + 3);
   r.set_header("Twilio-Request-Id", new_request_id());
   r.set_header("Content-Type", "application/json; charset=utf-8");
   r.set_header("Content-Length", std::to_string(r.body.size()));

@@ -71,6 +71,12 @@ Result<std::string> render_config_head(const WebhookConfig& c, const std::string
 }
 
 std::string render_config_tail(std::string_view url) {
+  std::string out;
+  append_config_tail(&out, url);
+  return out;
+}
+
+void append_config_tail(std::string* out, std::string_view url) {
   // Almost always plain printable ASCII, which JSON takes as it is.
   bool plain = true;
   for (char ch : url) {
@@ -81,19 +87,18 @@ std::string render_config_tail(std::string_view url) {
     }
   }
   if (plain) {
-    std::string out;
-    out.reserve(url.size() + 3);
-    out += '"';
-    out.append(url.data(), url.size());
-    out += "\"}";
-    return out;
+    out->reserve(out->size() + url.size() + 3);
+    *out += '"';
+    out->append(url.data(), url.size());
+    *out += "\"}";
+    return;
   }
   // A Host header is not trusted to be UTF-8: replace what is not.
   const std::string clean = sanitize_utf8(url);
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   put_string(w, clean);
-  return std::string(buf.GetString(), buf.GetSize()) + "}";
+  out->append(buf.GetString(), buf.GetSize()).append("}");
 }
 
 Result<std::string> render_config(const WebhookConfig& c, const std::string& service_sid, const std::string& url) {

@@ -20,6 +20,7 @@ Result<std::string> render_config(const WebhookConfig& config, const std::string
 // the head is everything up to `"url":`, the tail the URL string and `}`.
 Result<std::string> render_config_head(const WebhookConfig& config, const std::string& service_sid);
 std::string render_config_tail(std::string_view url);
+void append_config_tail(std::string* out, std::string_view url);  // the same, appended to *out
 std::string render_error(const Error& error);
 
 }  // namespace webhookd

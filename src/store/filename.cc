@@ -9,25 +9,28 @@
 namespace webhookd {
 namespace {
 
-std::string join(const std::string& dir, const std::string& name) {
-  return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
-}
-
-const std::string& checked(const std::string& sid) {
+// dir + "/" + prefix + sid + suffix, built in one allocation (on every request).
+std::string join(const std::string& dir, std::string_view prefix, const std::string& sid, std::string_view suffix) {
   if (!is_service_sid(sid)) throw std::invalid_argument("not a service SID: " + sid);
-  return sid;
+  const bool slash = !dir.empty() && dir.back() != '/';
+  std::string path;
+  path.reserve(dir.size() + 1 + prefix.size() + sid.size() + suffix.size());
+  path.append(dir);
+  if (slash) path += '/';
+  path.append(prefix).append(sid).append(suffix);
+  return path;
 }
 
 }  // namespace
 
 std::string state_file_path(const std::string& dir, const std::string& sid) {
-  return join(dir, checked(sid) + ".yaml");
+  return join(dir, "", sid, ".yaml");
 }
 std::string lock_file_path(const std::string& dir, const std::string& sid) {
-  return join(dir, "." + checked(sid) + ".lock");
+  return join(dir, ".", sid, ".lock");
 }
 std::string temp_file_prefix(const std::string& dir, const std::string& sid) {
-  return join(dir, "." + checked(sid) + ".tmp.");
+  return join(dir, ".", sid, ".tmp.");
 }
 
 StateFileKind classify_state_dir_name(const std::string& name, std::string* sid) {

@@ -78,8 +78,8 @@ BOOST_AUTO_TEST_CASE(parses_basic_headers) {
       auto got = parse_basic_auth(c.header);
       BOOST_TEST(got.has_value() == c.ok);
       if (got && c.ok) {
-        BOOST_TEST(got->user == c.user);
-        BOOST_TEST(got->password == c.password);
+        BOOST_TEST(std::string(got->user()) == c.user);
+        BOOST_TEST(std::string(got->password()) == c.password);
       }
     }
   }
