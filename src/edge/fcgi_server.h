@@ -31,6 +31,10 @@ class FcgiServer {
  private:
   void worker_loop();
 
+  // How long an idle worker waits in accept() before it looks at the stop
+  // flag: the most a stop waits for idle workers.
+  static constexpr long kStopCheckMicros = 200 * 1000;
+
   int listen_fd_;
   int workers_;
   RequestHandler handler_;
