@@ -30,8 +30,8 @@ Result<std::optional<StateStore::Stored>> StateStore::read(const std::string& si
   return std::optional<Stored>{Stored{std::move(text), std::move(state.value())}};
 }
 
-Result<ServiceStatePtr> StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config,
-                                             bool canonical) {
+Result<ServiceStatePtr> StateStore::make_state(const std::string& sid, const std::string& bytes, WebhookConfig config,
+                                               bool canonical) {
   // Fails only for text that is not UTF-8, which the loader already refuses.
   auto head = render_config_head(config, sid);
   if (!head.ok()) return head.error();
@@ -39,8 +39,14 @@ Result<ServiceStatePtr> StateStore::remember(const std::string& sid, const std::
   state->etag = canonical ? etag_of_canonical(bytes) : config_etag(config);
   state->json_head = std::move(head.value());
   state->config = std::move(config);
-  cache_.put(sid, bytes, state);
   return ServiceStatePtr(std::move(state));
+}
+
+Result<ServiceStatePtr> StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config,
+                                             bool canonical) {
+  auto state = make_state(sid, bytes, std::move(config), canonical);
+  if (state.ok()) cache_.put(sid, bytes, state.value());
+  return state;
 }
 
 Result<ServiceStatePtr> StateStore::load(const std::string& sid) {
@@ -63,35 +69,108 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   if (!guess.ok()) return guess.error();
   if (guess.value() == seen->config) return seen;
 
-  // The lock is a separate file: a lock on the state file itself would be
-  // lost the moment rename replaces its inode.
-  auto lock = fs_.lock(lock_file_path(dir_, sid));
-  if (!lock.ok()) return lock.error();
+  // Queue behind the write in progress, if any. The first in an empty queue
+  // leads: it takes everyone queued so far as one group, commits it, and
+  // hands the lead to the first who queued meanwhile. Under load a group is
+  // many updates for one write, lock and fsync.
+  Waiter me{&mutate};
+  std::unique_lock<std::mutex> lk(queues_mu_);
+  Queue& queue = queues_[sid];  // unordered_map nodes stay put as others are added
+  queue.waiting.push_back(&me);
+  if (queue.waiting.size() > 1) queue.changed.wait(lk, [&] { return me.done || me.leads; });
+  if (me.done) return std::move(me.result);
+  std::vector<Waiter*> group = queue.waiting;
+  lk.unlock();
+  commit_group(sid, group);
+  lk.lock();
+  for (Waiter* w : group) w->done = true;
+  queue.waiting.erase(queue.waiting.begin(), queue.waiting.begin() + static_cast<std::ptrdiff_t>(group.size()));
+  if (!queue.waiting.empty()) queue.waiting.front()->leads = true;
+  // Waiting threads may be destroyed with the queue once notified (they
+  // re-check their own Waiter, not the queue).
+  queue.changed.notify_all();
+  if (queue.waiting.empty()) queues_.erase(sid);
+  return std::move(me.result);
+}
 
-  // Read again under the lock: another writer may have come first, and its
-  // fields must survive. An invalid file (a person's broken edit) is
-  // reported, never overwritten.
-  auto stored = read(sid);
-  if (!stored.ok()) return stored.error();
-  if (!stored.value()) return ServiceStatePtr{};
-  const Stored& current = *stored.value();
+size_t StateStore::queued_updates(const std::string& sid) {
+  std::lock_guard<std::mutex> lk(queues_mu_);
+  auto it = queues_.find(sid);
+  return it == queues_.end() ? 0 : it->second.waiting.size();
+}
 
-  auto next = mutate(current.state->config);
-  if (!next.ok()) return next.error();
-  if (next.value() == current.state->config) return current.state;
+void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
+  // Every waiter must get a final result, whatever happens here: the ones
+  // not led would otherwise wait for ever.
+  auto fail_all = [&](const Error& e) {
+    for (Waiter* w : group) w->result = e;
+  };
+  try {
+    // The lock is a separate file: a lock on the state file itself would be
+    // lost the moment rename replaces its inode.
+    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    if (!lock.ok()) return fail_all(lock.error());
 
-  const std::string bytes = emit_state_file(next.value());
-  Status written = replace(sid, bytes);
-  if (!written.ok()) return written.error();
-  Status durable = fs_.sync_dir(dir_);
-  if (!durable.ok()) {
-    // The client will hear 500, so the old configuration must stand.
-    Status restored = replace(sid, current.bytes);
-    Error e = durable.error();
-    if (!restored.ok()) e.detail += "; restoring the old file also failed: " + restored.error().detail;
-    return e;
+    // Read again under the lock: another writer may have come first, and its
+    // fields must survive. An invalid file (a person's broken edit) is
+    // reported, never overwritten.
+    auto stored = read(sid);
+    if (!stored.ok()) return fail_all(stored.error());
+    if (!stored.value()) {
+      for (Waiter* w : group) w->result = ServiceStatePtr{};
+      return;
+    }
+    const Stored& current = *stored.value();
+
+    // Each mutation sees the state the ones before it produced; a refused
+    // one leaves it as it was for the next.
+    ServiceStatePtr state = current.state;
+    bool changed = false;
+    for (Waiter* w : group) {
+      auto next = (*w->mutate)(state->config);
+      if (!next.ok()) {
+        w->result = next.error();
+        continue;
+      }
+      if (!(next.value() == state->config)) {
+        const std::string bytes = emit_state_file(next.value());  // before next is moved from
+        auto made = make_state(sid, bytes, std::move(next.value()), /*canonical=*/true);
+        if (!made.ok()) {
+          w->result = made.error();
+          continue;
+        }
+        state = made.value();
+        changed = true;
+      }
+      w->result = state;
+    }
+    if (!changed) return;
+
+    const std::string bytes = emit_state_file(state->config);
+    Status written = replace(sid, bytes);
+    if (written.ok()) {
+      Status durable = fs_.sync_dir(dir_);
+      if (!durable.ok()) {
+        // The clients will hear 500, so the old configuration must stand.
+        Status restored = replace(sid, current.bytes);
+        Error e = durable.error();
+        if (!restored.ok()) e.detail += "; restoring the old file also failed: " + restored.error().detail;
+        written = e;
+      }
+    }
+    if (!written.ok()) {
+      // Nothing of the group is on disk: none of it may be reported done.
+      for (Waiter* w : group) {
+        if (w->result.ok()) w->result = written.error();
+      }
+      return;
+    }
+    cache_.put(sid, bytes, state);
+  } catch (const std::exception& e) {
+    fail_all(Error::internal(std::string("update: ") + e.what()));
+  } catch (...) {
+    fail_all(Error::internal("update: unknown exception"));
   }
-  return remember(sid, bytes, std::move(next.value()), /*canonical=*/true);
 }
 
 Result<StateStore::CleanUp> StateStore::clean_up() {

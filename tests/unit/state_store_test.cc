@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -36,6 +37,56 @@ StateStore::Mutation set_method(const std::string& method) {
     next.method = method;
     return next;
   };
+}
+
+// The real file system, except that the first fsync of a temp file waits
+// until the test opens the gate, and fsyncs from the n-th on fail: so a test
+// can queue updates behind a write in progress, then see what the next write
+// carries or what its failure does.
+class GatedFileSystem : public PosixFileSystem {
+ public:
+  std::atomic<int> syncs{0}, renames{0};
+  std::atomic<bool> at_gate{false}, open{false};
+  int fail_from_sync = 0;  // 0: never
+
+  Status sync(int fd) override {
+    int n = ++syncs;
+    if (n == 1) {
+      at_gate = true;
+      while (!open) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (fail_from_sync && n >= fail_from_sync) return Error::internal("injected: fsync EIO");
+    return PosixFileSystem::sync(fd);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    ++renames;
+    return PosixFileSystem::rename(from, to);
+  }
+};
+
+StateStore::Mutation add_filter(const std::string& name, std::atomic<int>* calls = nullptr) {
+  return [name, calls](const WebhookConfig& c) -> Result<WebhookConfig> {
+    if (calls) ++*calls;
+    WebhookConfig next = c;
+    std::vector<std::string> filters = c.filters.value_or(std::vector<std::string>{});
+    filters.push_back(name);
+    next.filters = filters;
+    return next;
+  };
+}
+
+// Starts a write that stops at the gate, then `names.size()` updates that
+// queue behind it; returns once all of them are queued.
+void queue_behind_a_write(StateStore& store, GatedFileSystem& fs, const std::vector<std::string>& names,
+                          std::vector<std::thread>* threads, std::vector<Result<ServiceStatePtr>>* results) {
+  results->assign(names.size() + 1, Result<ServiceStatePtr>(ServiceStatePtr{}));
+  threads->emplace_back([&store, results] { (*results)[0] = store.update(kSid, set_method("GET")); });
+  while (!fs.at_gate) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (size_t i = 0; i < names.size(); ++i) {
+    threads->emplace_back(
+        [&store, results, i, name = names[i]] { (*results)[i + 1] = store.update(kSid, add_filter(name)); });
+  }
+  while (store.queued_updates(kSid) != names.size() + 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 ino_t inode(const std::string& path) {
@@ -293,6 +344,78 @@ BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
   BOOST_TEST(c.post_webhook_url.value() == "https://post/" + std::to_string(kRounds - 1));
   BOOST_TEST(c.method.value() == ((kRounds - 1) % 2 ? "GET" : "POST"));
   BOOST_TEST(c.filters->at(0) == ((kRounds - 1) % 2 ? "onMessageUpdated" : "onMessageAdded"));
+}
+
+BOOST_AUTO_TEST_CASE(updates_queued_behind_a_write_are_committed_by_one_write) {
+  TempDir dir;
+  GatedFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nmethod: POST\n");
+  const std::vector<std::string> names = {"onMessageAdd", "onMessageAdded", "onMessageUpdate", "onMessageUpdated",
+                                          "onMessageRemove", "onMessageRemoved"};
+  std::vector<std::thread> threads;
+  std::vector<Result<ServiceStatePtr>> results;
+  queue_behind_a_write(store, fs, names, &threads, &results);
+  BOOST_TEST(fs.renames == 0);  // the first write is still at the gate
+  fs.open = true;
+  for (auto& t : threads) t.join();
+
+  // One write for the first update, one for all those queued behind it.
+  BOOST_TEST(fs.renames == 2);
+  BOOST_TEST(list_dir(dir.path()) == (std::set<std::string>{kSid + ".yaml", "." + kSid + ".lock"}));
+  auto final = store.load(kSid);
+  BOOST_TEST_REQUIRE(final.ok());
+  BOOST_TEST(final.value()->config.method.value() == "GET");
+  std::set<std::string> on_disk(final.value()->config.filters->begin(), final.value()->config.filters->end());
+  BOOST_TEST(on_disk == std::set<std::string>(names.begin(), names.end()));
+  // Each caller got the state its own update produced: its filter and those
+  // applied before it, so the group's results have 1, 2, ... n filters.
+  std::set<size_t> sizes;
+  for (size_t i = 1; i < results.size(); ++i) {
+    BOOST_TEST_REQUIRE(results[i].ok());
+    const auto& filters = *results[i].value()->config.filters;
+    BOOST_TEST((std::find(filters.begin(), filters.end(), names[i - 1]) != filters.end()));
+    sizes.insert(filters.size());
+    if (filters.size() == names.size()) BOOST_TEST(results[i].value()->etag == final.value()->etag);
+  }
+  BOOST_TEST(sizes.size() == names.size());
+  BOOST_TEST(*sizes.rbegin() == names.size());
+  // The ETag the store reports is the one a fresh reader of the file finds.
+  PosixFileSystem plain;
+  StateStore fresh(plain, dir.path());
+  auto reread = fresh.load(kSid);
+  BOOST_TEST_REQUIRE(reread.ok());
+  BOOST_TEST(reread.value()->etag == final.value()->etag);
+  BOOST_TEST(reread.value()->etag == config_etag(final.value()->config));
+}
+
+BOOST_AUTO_TEST_CASE(a_group_whose_write_fails_reports_the_error_to_every_member) {
+  TempDir dir;
+  GatedFileSystem fs;
+  fs.fail_from_sync = 2;  // the first write succeeds, the group's fails
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nmethod: POST\n");
+  const std::vector<std::string> names = {"onMessageAdd", "onMessageAdded", "onMessageUpdate"};
+  std::vector<std::thread> threads;
+  std::vector<Result<ServiceStatePtr>> results;
+  queue_behind_a_write(store, fs, names, &threads, &results);
+  fs.open = true;
+  for (auto& t : threads) t.join();
+
+  BOOST_TEST(results[0].ok());
+  for (size_t i = 1; i < results.size(); ++i) {
+    BOOST_TEST_REQUIRE(!results[i].ok());
+    BOOST_TEST(results[i].error().kind == ErrorKind::kInternal);
+  }
+  // Only the first update is on disk, and no temp file is left.
+  PosixFileSystem plain;
+  StateStore fresh(plain, dir.path());
+  auto now = fresh.load(kSid);
+  BOOST_TEST_REQUIRE(now.ok());
+  BOOST_TEST(now.value()->config.method.value() == "GET");
+  BOOST_TEST(now.value()->config.filters.value_or(std::vector<std::string>{}).empty());
+  BOOST_TEST(list_dir(dir.path()) == (std::set<std::string>{kSid + ".yaml", "." + kSid + ".lock"}));
+  BOOST_TEST(store.queued_updates(kSid) == 0u);
 }
 
 // N processes x M threads of read-modify-write updates on one service, each
