@@ -80,19 +80,21 @@ Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const std::string& lock_
   }
 }
 
-Result<std::vector<std::string>> PosixFileSystem::list_dir(const std::string& dir) {
+Status PosixFileSystem::list_dir(const std::string& dir, const std::function<void(const std::string& name)>& visit) {
   DIR* d = ::opendir(dir.c_str());
   if (!d) return os_error("opendir", dir, errno);
-  std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
+  std::string name;
+  for (;;) {
+    errno = 0;  // readdir's only way to tell an error from the end
+    struct dirent* e = ::readdir(d);
+    if (!e) break;
+    name = e->d_name;
+    if (name != "." && name != "..") visit(name);
   }
   int err = errno;
   ::closedir(d);
   if (err != 0) return os_error("readdir", dir, err);
-  return names;
+  return ok_status();
 }
 
 Result<int> PosixFileSystem::create_temp(const std::string& path_prefix, std::string* temp_path) {

@@ -3,6 +3,7 @@
 // of them fail. PosixFileSystem is the only code that touches the disk.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,8 +28,9 @@ class FileSystem {
   // The lock is always on the file the path names when it is granted, so a
   // lock file may be removed by whoever holds its lock.
   virtual Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) = 0;
-  // Names in a directory, without "." and "..".
-  virtual Result<std::vector<std::string>> list_dir(const std::string& dir) = 0;
+  // Calls visit with each name in a directory, without "." and "..": a
+  // visitor, not a list, so that 100,000 names never sit in memory at once.
+  virtual Status list_dir(const std::string& dir, const std::function<void(const std::string& name)>& visit) = 0;
   // A new, uniquely named file whose name starts with path_prefix.
   virtual Result<int> create_temp(const std::string& path_prefix, std::string* temp_path) = 0;
   virtual Status write_all(int fd, const std::string& data) = 0;
@@ -43,7 +45,7 @@ class PosixFileSystem : public FileSystem {
  public:
   Result<std::optional<std::string>> read_file(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override;
-  Result<std::vector<std::string>> list_dir(const std::string& dir) override;
+  Status list_dir(const std::string& dir, const std::function<void(const std::string& name)>& visit) override;
   Result<int> create_temp(const std::string& path_prefix, std::string* temp_path) override;
   Status write_all(int fd, const std::string& data) override;
   Status sync(int fd) override;

@@ -174,38 +174,44 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
 }
 
 Result<StateStore::CleanUp> StateStore::clean_up() {
-  auto names = fs_.list_dir(dir_);
-  if (!names.ok()) return names.error();
+  // One pass over the directory that keeps only what is to be removed (crash
+  // leftovers, rare): the directory may hold 100,000 services, and their
+  // names must not sit in memory.
   std::map<std::string, std::vector<std::string>> temps;  // by SID
-  std::set<std::string> states, locks;
-  for (const std::string& name : names.value()) {
+  std::set<std::string> orphan_locks;                     // lock files whose service was missing
+  auto missing = [&](const std::string& sid) {
+    auto exists = fs_.read_file(state_file_path(dir_, sid));
+    return exists.ok() && !exists.value();
+  };
+  Status listed = fs_.list_dir(dir_, [&](const std::string& name) {
     std::string sid;
     switch (classify_state_dir_name(name, &sid)) {
-      case StateFileKind::kState: states.insert(sid); break;
-      case StateFileKind::kLock: locks.insert(sid); break;
+      case StateFileKind::kLock:
+        if (missing(sid)) orphan_locks.insert(sid);
+        break;
       case StateFileKind::kTemp: temps[sid].push_back(name); break;
+      case StateFileKind::kState:
       case StateFileKind::kOther: break;
     }
-  }
+  });
+  if (!listed.ok()) return listed.error();
   CleanUp done;
   for (const auto& [sid, files] : temps) {
     // A live writer holds the lock for as long as its temp file exists.
     auto lock = fs_.lock(lock_file_path(dir_, sid));
     if (!lock.ok()) return lock.error();
-    locks.insert(sid);
     for (const std::string& f : files) {
       Status removed = fs_.remove(dir_ + "/" + f);
       if (!removed.ok()) return removed.error();
       ++done.temp_files_removed;
     }
+    if (missing(sid)) orphan_locks.insert(sid);  // taking the lock made one
   }
-  for (const std::string& sid : locks) {
-    if (states.count(sid)) continue;
+  for (const std::string& sid : orphan_locks) {
     auto lock = fs_.lock(lock_file_path(dir_, sid));
     if (!lock.ok()) return lock.error();
     // Checked again under the lock: the service may have been created since.
-    auto exists = fs_.read_file(state_file_path(dir_, sid));
-    if (exists.ok() && !exists.value()) {
+    if (missing(sid)) {
       Status removed = fs_.remove(lock_file_path(dir_, sid));  // safe: lock() re-checks the inode
       if (!removed.ok()) return removed.error();
       ++done.lock_files_removed;

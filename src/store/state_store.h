@@ -20,7 +20,7 @@ namespace webhookd {
 
 class StateStore {
  public:
-  StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = 4096)
+  StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = ParseCache::kDefaultCapacity)
       : fs_(fs), dir_(std::move(dir)), cache_(cache_capacity) {}
 
   const std::string& dir() const { return dir_; }

@@ -18,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto basic = webhookd::parse_basic_auth(header);
   auto account = webhookd::authenticate(header, credentials);
   if (account.ok()) {
-    bool right = basic && ((basic->user == "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic->password == "token123") ||
-                           (basic->user == "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic->password == "key"));
+    bool right = basic && ((basic->user() == "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic->password() == "token123") ||
+                           (basic->user() == "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic->password() == "key"));
     if (!right) std::abort();
   }
   return 0;

@@ -26,12 +26,13 @@ class MemFileSystem : public FileSystem {
     files.emplace(path, "");
     return std::unique_ptr<FileLock>(new FileLock());
   }
-  Result<std::vector<std::string>> list_dir(const std::string& dir) override {
-    std::vector<std::string> names;
+  Status list_dir(const std::string& dir, const std::function<void(const std::string& name)>& visit) override {
+    std::vector<std::string> names;  // collected first: visit may touch files
     for (const auto& f : files) {
       if (f.first.rfind(dir + "/", 0) == 0) names.push_back(f.first.substr(dir.size() + 1));
     }
-    return names;
+    for (const auto& n : names) visit(n);
+    return ok_status();
   }
   Result<int> create_temp(const std::string& prefix, std::string* path) override {
     int fd = next_fd_++;
