@@ -165,7 +165,7 @@ void append_number(std::string& out, unsigned long long n) {
   out.append(digits, end);
 }
 
-void log_request(const HttpRequest& req, const HttpResponse& resp, std::chrono::nanoseconds took) {
+void log_request(RequestLog& log, const HttpRequest& req, const HttpResponse& resp, std::chrono::nanoseconds took) {
   // Each thread keeps its line buffer: no allocation per request once warm.
   thread_local std::string line;
   line.clear();
@@ -187,9 +187,7 @@ void log_request(const HttpRequest& req, const HttpResponse& resp, std::chrono::
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';  // one request, one journal line
   }
   line += '\n';
-  // One write(2) per line so that lines from different threads never mix.
-  ssize_t ignored = ::write(2, line.data(), line.size());
-  (void)ignored;
+  log.append(line);
 }
 
 }  // namespace
@@ -213,7 +211,10 @@ Result<int> open_listener(const std::string& spec) {
 }
 
 FcgiServer::FcgiServer(int listen_fd, int workers, RequestHandler handler)
-    : listen_fd_(listen_fd), workers_(workers), handler_(std::move(handler)) {}
+    : listen_fd_(listen_fd),
+      workers_(workers),
+      handler_(std::move(handler)),
+      log_([](std::string_view lines) { write_lines(2, lines); }) {}
 
 FcgiServer::~FcgiServer() {
   stop();
@@ -252,6 +253,7 @@ void FcgiServer::stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  log_.stop();  // the lines of the last requests, before the caller logs "stopped"
 }
 
 void FcgiServer::worker_loop() {
@@ -300,7 +302,7 @@ void FcgiServer::worker_loop() {
     const bool input_fully_read = drain_stdin(req);
     write_response(req, response);
     finish_request(req, input_fully_read);
-    log_request(request, response, std::chrono::steady_clock::now() - started);
+    log_request(log_, request, response, std::chrono::steady_clock::now() - started);
   }
   if (req.ipcFd >= 0) {
     ::close(req.ipcFd);

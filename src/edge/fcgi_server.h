@@ -11,6 +11,7 @@
 
 #include "base/errors.h"
 #include "edge/http.h"
+#include "edge/request_log.h"
 
 namespace webhookd {
 
@@ -41,6 +42,7 @@ class FcgiServer {
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
+  RequestLog log_;  // one line per request on stderr
 };
 
 }  // namespace webhookd

@@ -7,6 +7,7 @@ import subprocess
 import urllib.parse
 
 from e2e.support import ACCOUNT, REFERENCE_STATE, SID, TOKEN, StackCase, read, resource_path
+from harness.stack import wait_for
 
 
 def _post_many(base, field, values):
@@ -47,8 +48,10 @@ class HandEditTest(StackCase):
         self.assertTwilioError(r, 500, 20500, "Internal Server Error")
         self.assertNotIn(b"duplicate", r.body)
         self.assertEqual(read(self.state_file()).decode(), broken)
-        # The details went to the log, naming file, line and problem.
-        self.assertIn("%s.yaml:8:1: duplicate key 'method'" % SID, self.stack.webhookd.log())
+        # The details went to the log (batched: within milliseconds), naming
+        # file, line and problem.
+        wanted = "%s.yaml:8:1: duplicate key 'method'" % SID
+        wait_for(lambda: wanted in self.stack.webhookd.log(), 5, "the log line")
         self.write_state(REFERENCE_STATE)  # fixed by hand: works again at once
         self.assertEqual(self.curl().status, 200)
 

@@ -1,0 +1,117 @@
+#define BOOST_TEST_DYN_LINK
+#include "edge/request_log.h"
+
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "test_support.h"
+
+using namespace webhookd;
+
+BOOST_AUTO_TEST_SUITE(request_log)
+
+BOOST_AUTO_TEST_CASE(lines_from_many_threads_arrive_whole_once_in_order_and_batched) {
+  std::mutex mu;
+  std::string written;
+  int writes = 0;
+  const int kThreads = 8, kLines = 2000;
+  {
+    RequestLog log([&](std::string_view lines) {
+      std::lock_guard<std::mutex> lk(mu);
+      BOOST_TEST((!lines.empty() && lines.back() == '\n'));  // whole lines only
+      written.append(lines);
+      ++writes;
+    });
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&log, t] {
+        for (int i = 0; i < kLines; ++i) log.append("GET t" + std::to_string(t) + " n" + std::to_string(i) + "\n");
+      });
+    }
+    for (auto& th : threads) th.join();
+  }  // the destructor flushes
+  std::map<int, int> next;  // thread -> next line number expected
+  std::istringstream in(written);
+  std::string line;
+  int count = 0;
+  while (std::getline(in, line)) {
+    int t = -1, n = -1;
+    BOOST_TEST_REQUIRE(std::sscanf(line.c_str(), "GET t%d n%d", &t, &n) == 2);
+    BOOST_TEST(n == next[t]);
+    next[t] = n + 1;
+    ++count;
+  }
+  BOOST_TEST(count == kThreads * kLines);
+  BOOST_TEST(writes < count / 10);  // one write carries many requests
+}
+
+BOOST_AUTO_TEST_CASE(a_line_reaches_the_sink_soon_without_more_traffic_and_stop_flushes) {
+  std::mutex mu;
+  std::string written;
+  RequestLog log([&](std::string_view lines) {
+    std::lock_guard<std::mutex> lk(mu);
+    written.append(lines);
+  });
+  log.append("one\n");
+  for (int i = 0; i < 2000; ++i) {  // up to 2 s; kFlushDelay is 2 ms
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (!written.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    BOOST_TEST(written == "one\n");
+  }
+  log.append("two\n");
+  log.stop();
+  BOOST_TEST(written == "one\ntwo\n");
+}
+
+BOOST_AUTO_TEST_CASE(chunks_end_at_line_ends_and_fit_the_limit) {
+  struct Case {
+    std::string text;
+    size_t limit;
+    std::vector<std::string> chunks;
+  } cases[] = {
+      {"", 10, {}},
+      {"a\n", 10, {"a\n"}},
+      {"aaa\nbbb\n", 10, {"aaa\nbbb\n"}},
+      {"aaa\nbbb\nccc\n", 10, {"aaa\nbbb\n", "ccc\n"}},
+      {"aaaaaaaaa\n", 10, {"aaaaaaaaa\n"}},          // exactly the limit
+      {"aaaaaaaaaaaa\nb\n", 10, {"aaaaaaaaaaaa\n", "b\n"}},  // a line longer than the limit stands alone
+      {"a\nbbbbbbbbbbbb\n", 10, {"a\n", "bbbbbbbbbbbb\n"}},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.text) {
+      auto got = split_at_lines(c.text, c.limit);
+      std::vector<std::string> strings(got.begin(), got.end());
+      BOOST_TEST(strings == c.chunks, boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(write_lines_writes_everything_to_the_fd) {
+  int fds[2];
+  BOOST_TEST_REQUIRE(::pipe(fds) == 0);
+  std::string lines;
+  for (int i = 0; i < 500; ++i) lines += "GET /v1/Services/x 200 request_id=" + std::to_string(i) + "\n";
+  std::string got;
+  std::thread reader([&] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+  });
+  write_lines(fds[1], lines);
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  BOOST_TEST(got == lines);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
