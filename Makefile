@@ -40,7 +40,7 @@ FUZZ_SECONDS ?= 60
 
 SOAK_SECONDS ?= 300
 BENCH_SECONDS ?= 5
-BENCH_ROUNDS ?= 3
+BENCH_ROUNDS ?= 5
 
 .PHONY: all run test unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean
 
