@@ -72,11 +72,13 @@ bool parse_args(int argc, char** argv, Options* o) {
 }
 
 // What a request needs, swapped whole on SIGHUP; requests in flight keep the
-// one they started with.
+// one they started with. The store (its parse cache, its write queues) is
+// kept across a reload that leaves state_dir as it was: a reload costs no
+// cold cache, and a worker still holding the old runtime holds no second one.
 struct Runtime {
-  Runtime(Config c, FileSystem& fs) : config(std::move(c)), store(fs, config.state_dir) {}
+  Runtime(Config c, std::shared_ptr<StateStore> s) : config(std::move(c)), store(std::move(s)) {}
   Config config;
-  StateStore store;
+  std::shared_ptr<StateStore> store;
 };
 
 void log_line(const std::string& s) {
@@ -149,7 +151,8 @@ int run(const Options& o) {
   sha256_digest("");
 
   PosixFileSystem fs;
-  std::shared_ptr<Runtime> runtime = std::make_shared<Runtime>(std::move(config.value()), fs);
+  auto first_store = std::make_shared<StateStore>(fs, config.value().state_dir);
+  std::shared_ptr<Runtime> runtime = std::make_shared<Runtime>(std::move(config.value()), std::move(first_store));
   // Block the signals before any thread exists, so that only sigwait() below
   // receives them; SIGPIPE (nginx gone mid-answer) must not kill us.
   ::signal(SIGPIPE, SIG_IGN);
@@ -171,9 +174,20 @@ int run(const Options& o) {
     listen_fd = inherited_listener();
   }
 
-  FcgiServer server(listen_fd, o.workers, [&runtime](const HttpRequest& request) {
-    std::shared_ptr<Runtime> rt = std::atomic_load(&runtime);
-    return handle(request, rt->config, rt->store);
+  // Bumped after each reload. A worker keeps its own reference to the
+  // runtime and takes the new one only when the generation moved:
+  // libstdc++'s atomic shared_ptr load takes a mutex that every worker
+  // would otherwise contend on, on every request.
+  std::atomic<uint64_t> generation{0};
+  FcgiServer server(listen_fd, o.workers, [&runtime, &generation](const HttpRequest& request) {
+    thread_local std::shared_ptr<Runtime> mine;
+    thread_local uint64_t seen = ~uint64_t{0};
+    const uint64_t now = generation.load(std::memory_order_acquire);
+    if (now != seen) {
+      mine = std::atomic_load(&runtime);
+      seen = now;
+    }
+    return handle(request, mine->config, *mine->store);
   });
   Status started = server.start();
   if (!started.ok()) {
@@ -188,7 +202,7 @@ int run(const Options& o) {
   // grows with the number of services, start-up must not. Safe alongside
   // requests: every removal happens under the service's lock.
   std::thread cleaner([rt = runtime] {
-    auto cleaned = rt->store.clean_up();
+    auto cleaned = rt->store->clean_up();
     if (!cleaned.ok()) {
       log_line("webhookd: cleaning up " + rt->config.state_dir + ": " + cleaned.error().detail);
     } else if (cleaned.value().temp_files_removed || cleaned.value().lock_files_removed) {
@@ -205,7 +219,11 @@ int run(const Options& o) {
       notify_systemd("RELOADING=1");
       auto fresh = load(o);
       if (fresh.ok()) {
-        std::atomic_store(&runtime, std::make_shared<Runtime>(std::move(fresh.value()), fs));
+        std::shared_ptr<StateStore> store = fresh.value().state_dir == runtime->config.state_dir
+                                                ? runtime->store
+                                                : std::make_shared<StateStore>(fs, fresh.value().state_dir);
+        std::atomic_store(&runtime, std::make_shared<Runtime>(std::move(fresh.value()), std::move(store)));
+        generation.fetch_add(1, std::memory_order_release);
         log_line("webhookd: reloaded " + o.config_path);
       } else {
         log_line("webhookd: reload refused, keeping the old config: " + fresh.error().detail);
