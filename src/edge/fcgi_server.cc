@@ -1,6 +1,6 @@
 // Threads accept connections themselves (a blocking accept4 that gives up
-// every kStopCheck to look at the stop flag) and hand each connection to
-// libfcgi. Why not FCGX_Accept_r's own accept: it blocks for good, a thread
+// every kStopCheckMicros to look at the stop flag) and hand each connection
+// to libfcgi. Why not FCGX_Accept_r's own accept: it blocks for good, a thread
 // in accept() only wakes on a signal, and FCGX_ShutdownPending() makes every
 // later libfcgi read fail with EINTR, cutting short the requests in flight.
 #include "edge/fcgi_server.h"

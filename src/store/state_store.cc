@@ -86,8 +86,10 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   for (Waiter* w : group) w->done = true;
   queue.waiting.erase(queue.waiting.begin(), queue.waiting.begin() + static_cast<std::ptrdiff_t>(group.size()));
   if (!queue.waiting.empty()) queue.waiting.front()->leads = true;
-  // Waiting threads may be destroyed with the queue once notified (they
-  // re-check their own Waiter, not the queue).
+  // The queue (and its condition variable) may go once its waiters are all
+  // notified: the standard allows it, glibc confirms each wake-up before the
+  // waiter takes the mutex back, and a woken waiter then looks only at its
+  // own Waiter.
   queue.changed.notify_all();
   if (queue.waiting.empty()) queues_.erase(sid);
   return std::move(me.result);
