@@ -7,7 +7,6 @@
 #include "base/text.h"
 #include "edge/form_parser.h"
 #include "resource/json_render.h"
-#include "store/state_file.h"
 
 namespace webhookd {
 namespace {
@@ -111,12 +110,12 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
   auto changes = parse_update(form.value());
   if (!changes.ok()) return error_response(changes.error());
 
-  auto result = store.update(sid, [&](const WebhookConfig& current) -> Result<WebhookConfig> {
-    if (current.account_sid != account) return not_found(req);
-    if (!req.if_match.empty() && !etag_list_matches(req.if_match, config_etag(current))) {
+  auto result = store.update(sid, [&](const ServiceState& current) -> Result<WebhookConfig> {
+    if (current.config.account_sid != account) return not_found(req);
+    if (!req.if_match.empty() && !etag_list_matches(req.if_match, current.etag)) {
       return Error{ErrorKind::kPreconditionFailed, {}, {}};
     }
-    return apply(current, changes.value());
+    return apply(current.config, changes.value());
   });
   if (!result.ok()) return error_response(result.error());
   if (!result.value()) return error_response(not_found(req));

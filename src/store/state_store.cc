@@ -65,7 +65,7 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   if (!unlocked.ok()) return unlocked.error();
   if (!unlocked.value()) return ServiceStatePtr{};
   const ServiceStatePtr& seen = unlocked.value()->state;
-  auto guess = mutate(seen->config);
+  auto guess = mutate(*seen);
   if (!guess.ok()) return guess.error();
   if (guess.value() == seen->config) return seen;
 
@@ -127,28 +127,27 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
     // Each mutation sees the state the ones before it produced; a refused
     // one leaves it as it was for the next.
     ServiceStatePtr state = current.state;
-    bool changed = false;
+    std::string bytes;  // of `state`, once a mutation changed it: what is written
     for (Waiter* w : group) {
-      auto next = (*w->mutate)(state->config);
+      auto next = (*w->mutate)(*state);
       if (!next.ok()) {
         w->result = next.error();
         continue;
       }
       if (!(next.value() == state->config)) {
-        const std::string bytes = emit_state_file(next.value());  // before next is moved from
-        auto made = make_state(sid, bytes, std::move(next.value()), /*canonical=*/true);
+        std::string next_bytes = emit_state_file(next.value());  // before next is moved from
+        auto made = make_state(sid, next_bytes, std::move(next.value()), /*canonical=*/true);
         if (!made.ok()) {
           w->result = made.error();
           continue;
         }
         state = made.value();
-        changed = true;
+        bytes = std::move(next_bytes);
       }
       w->result = state;
     }
-    if (!changed) return;
+    if (bytes.empty()) return;  // nothing changed (emitted state is never empty)
 
-    const std::string bytes = emit_state_file(state->config);
     Status written = replace(sid, bytes);
     if (written.ok()) {
       Status durable = fs_.sync_dir(dir_);

@@ -37,7 +37,9 @@ class StateStore {
   // in arrival order, each to the result of the one before, and made durable
   // by one write; each returns only once its change is on disk, with the
   // state its own mutation produced.
-  using Mutation = std::function<Result<WebhookConfig>(const WebhookConfig& current)>;
+  // The mutation sees the stored state whole, so a precondition can use its
+  // ETag instead of computing one again.
+  using Mutation = std::function<Result<WebhookConfig>(const ServiceState& current)>;
   Result<ServiceStatePtr> update(const std::string& service_sid, const Mutation& mutate);
 
   // Updates of the service in its write queue, the one writing included.

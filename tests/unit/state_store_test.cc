@@ -32,7 +32,8 @@ const std::string kHandEdited =
     "# owned by the messaging team\naccount_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nmethod: post   # why not\n";
 
 StateStore::Mutation set_method(const std::string& method) {
-  return [method](const WebhookConfig& c) -> Result<WebhookConfig> {
+  return [method](const ServiceState& s) -> Result<WebhookConfig> {
+    const WebhookConfig& c = s.config;
     WebhookConfig next = c;
     next.method = method;
     return next;
@@ -65,7 +66,8 @@ class GatedFileSystem : public PosixFileSystem {
 };
 
 StateStore::Mutation add_filter(const std::string& name, std::atomic<int>* calls = nullptr) {
-  return [name, calls](const WebhookConfig& c) -> Result<WebhookConfig> {
+  return [name, calls](const ServiceState& s) -> Result<WebhookConfig> {
+    const WebhookConfig& c = s.config;
     if (calls) ++*calls;
     WebhookConfig next = c;
     std::vector<std::string> filters = c.filters.value_or(std::vector<std::string>{});
@@ -206,7 +208,7 @@ BOOST_AUTO_TEST_CASE(a_refused_mutation_writes_nothing) {
   FaultyFileSystem fs;
   StateStore store(fs, dir.path());
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
-  auto result = store.update(kSid, [](const WebhookConfig&) -> Result<WebhookConfig> {
+  auto result = store.update(kSid, [](const ServiceState&) -> Result<WebhookConfig> {
     return Error{ErrorKind::kPreconditionFailed, {}, {}};
   });
   BOOST_TEST_REQUIRE(!result.ok());
@@ -310,7 +312,8 @@ BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
     for (int i = 0; i < kRounds; ++i)
-      store.update(kSid, [i](const WebhookConfig& c) -> Result<WebhookConfig> {
+      store.update(kSid, [i](const ServiceState& s) -> Result<WebhookConfig> {
+        const WebhookConfig& c = s.config;
         WebhookConfig n = c;
         n.pre_webhook_url = "https://pre/" + std::to_string(i);
         return n;
@@ -318,7 +321,8 @@ BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
   });
   threads.emplace_back([&] {
     for (int i = 0; i < kRounds; ++i)
-      store.update(kSid, [i](const WebhookConfig& c) -> Result<WebhookConfig> {
+      store.update(kSid, [i](const ServiceState& s) -> Result<WebhookConfig> {
+        const WebhookConfig& c = s.config;
         WebhookConfig n = c;
         n.post_webhook_url = "https://post/" + std::to_string(i);
         return n;
@@ -330,7 +334,8 @@ BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
   threads.emplace_back([&] {
     const char* names[] = {"onMessageAdded", "onMessageUpdated"};
     for (int i = 0; i < kRounds; ++i)
-      store.update(kSid, [&, i](const WebhookConfig& c) -> Result<WebhookConfig> {
+      store.update(kSid, [&, i](const ServiceState& s) -> Result<WebhookConfig> {
+        const WebhookConfig& c = s.config;
         WebhookConfig n = c;
         n.filters = std::vector<std::string>{names[i % 2]};
         return n;
@@ -443,7 +448,8 @@ BOOST_AUTO_TEST_CASE(processes_and_threads_read_modify_write_without_loss) {
         threads.emplace_back([&, name = std::string(names[p * kThreads + t])] {
           for (int i = 0; i < kToggles; ++i) {
             bool present = i % 2 == 1;  // remove, add, remove, ..., ends added
-            auto r = store.update(kSid, [&](const WebhookConfig& c) -> Result<WebhookConfig> {
+            auto r = store.update(kSid, [&](const ServiceState& s) -> Result<WebhookConfig> {
+              const WebhookConfig& c = s.config;
               WebhookConfig n = c;
               std::vector<std::string> filters;
               for (const auto& f : *c.filters) {
