@@ -4,22 +4,22 @@
 // the config (a bad one is refused and the old one kept).
 #include <malloc.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "api/handler.h"
 #include "base/sha256.h"
-#include "config.h"
+#include "base/version.h"
 #include "edge/fcgi_server.h"
-#include "resource/handler.h"
+#include "edge/systemd.h"
+#include "store/config_file.h"
 #include "store/file_system.h"
 #include "store/state_store.h"
 
@@ -37,11 +37,17 @@ struct Options {
 const char kUsage[] =
     "usage: webhookd --config FILE [--listen unix:PATH | HOST:PORT] [--workers N]\n"
     "                [--state-dir DIR] [--check]\n"
-    "Without --listen the FastCGI socket is taken from fd 0 (systemd StandardInput=socket,\n"
-    "spawn-fcgi) or from systemd socket activation (LISTEN_FDS).\n"
-    "--check loads the config and exits: 0 if it is valid.\n";
+    "       webhookd --version | --help\n"
+    "Serves Twilio's Conversations Per-Service Webhook Configuration API over FastCGI.\n"
+    "Without --listen the FastCGI socket is taken from systemd socket activation\n"
+    "(LISTEN_FDS) or from fd 0 (StandardInput=socket, spawn-fcgi).\n"
+    "--check loads the config and exits: 0 if it is valid, 2 if not.\n"
+    "Signals: SIGHUP reloads the config (a bad one is refused), SIGTERM stops after\n"
+    "the requests in flight.\n";
 
-bool parse_args(int argc, char** argv, Options* o) {
+enum class Parsed { kRun, kExit0, kUsageError };
+
+Parsed parse_args(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&](std::string* out) {
@@ -50,25 +56,36 @@ bool parse_args(int argc, char** argv, Options* o) {
       return true;
     };
     std::string n;
-    if (a == "--config") {
-      if (!next(&o->config_path)) return false;
+    if (a == "--version") {
+      std::printf("webhookd %s\n", kVersion);
+      return Parsed::kExit0;
+    } else if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return Parsed::kExit0;
+    } else if (a == "--config") {
+      if (!next(&o->config_path)) return Parsed::kUsageError;
     } else if (a == "--listen") {
-      if (!next(&o->listen)) return false;
+      if (!next(&o->listen)) return Parsed::kUsageError;
     } else if (a == "--state-dir") {
-      if (!next(&o->state_dir)) return false;
+      if (!next(&o->state_dir)) return Parsed::kUsageError;
     } else if (a == "--workers") {
-      if (!next(&n)) return false;
+      if (!next(&n)) return Parsed::kUsageError;
       char* end = nullptr;
       long w = std::strtol(n.c_str(), &end, 10);
-      if (!end || *end || w < 1 || w > 1024) return false;
+      if (!end || *end || w < 1 || w > 1024) return Parsed::kUsageError;
       o->workers = static_cast<int>(w);
     } else if (a == "--check") {
       o->check_only = true;
     } else {
-      return false;
+      return Parsed::kUsageError;
     }
   }
-  return !o->config_path.empty();
+  return o->config_path.empty() ? Parsed::kUsageError : Parsed::kRun;
+}
+
+void log_line(const std::string& s) {
+  std::string line = s + "\n";
+  (void)!::write(2, line.data(), line.size());
 }
 
 // What a request needs, swapped whole on SIGHUP; requests in flight keep the
@@ -81,78 +98,104 @@ struct Runtime {
   std::shared_ptr<StateStore> store;
 };
 
-void log_line(const std::string& s) {
-  std::string line = s + "\n";
-  ssize_t ignored = ::write(2, line.data(), line.size());
-  (void)ignored;
-}
-
-// systemd's sd_notify protocol, without linking libsystemd: one datagram to
-// $NOTIFY_SOCKET. A no-op when not started by systemd with Type=notify.
-void notify_systemd(const char* state) {
-  const char* path = std::getenv("NOTIFY_SOCKET");
-  if (!path || (path[0] != '/' && path[0] != '@')) return;
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  struct sockaddr_un addr;
-  std::memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  size_t len = std::strlen(path);
-  if (len < sizeof addr.sun_path) {
-    std::memcpy(addr.sun_path, path, len);
-    if (path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
-    ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-             static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + len));
-  }
-  ::close(fd);
-}
-
-// systemd socket activation hands the socket over as fd 3 with LISTEN_FDS;
-// StandardInput=socket and spawn-fcgi hand it over as fd 0.
-int inherited_listener() {
-  const char* pid = std::getenv("LISTEN_PID");
-  const char* fds = std::getenv("LISTEN_FDS");
-  if (pid && fds && std::atol(pid) == static_cast<long>(::getpid()) && std::atoi(fds) >= 1) {
-    ::unsetenv("LISTEN_PID");
-    ::unsetenv("LISTEN_FDS");
-    ::unsetenv("LISTEN_FDNAMES");
-    return 3;
-  }
-  return 0;
-}
-
-Result<Config> load(const Options& o) {
-  auto config = load_config(o.config_path);
-  if (config.ok() && !o.state_dir.empty()) config.value().state_dir = o.state_dir;
+// The config as --config and --state-dir say, refused (at start-up and on
+// reload alike) when its state_dir cannot be served from.
+Result<Config> load(FileSystem& fs, const Options& o) {
+  auto config = load_config(fs, o.config_path);
+  if (!config.ok()) return config;
+  if (!o.state_dir.empty()) config.value().state_dir = o.state_dir;
+  Status usable = check_state_dir(fs, config.value());
+  if (!usable.ok()) return usable.error();
   return config;
 }
 
+// Crash leftovers are tidied while already serving: the directory scan
+// grows with the number of services, start-up must not. Safe alongside
+// requests: every removal happens under the service's lock.
+std::thread start_clean_up(std::shared_ptr<Runtime> rt) {
+  return std::thread([rt = std::move(rt)] {
+    auto cleaned = rt->store->clean_up();
+    if (!cleaned.ok()) {
+      log_line("webhookd: cleaning up " + rt->config.state_dir + ": " + cleaned.error().message);
+    } else if (cleaned.value().temp_files_removed || cleaned.value().lock_files_removed) {
+      log_line("webhookd: removed " + std::to_string(cleaned.value().temp_files_removed) +
+               " leftover temp file(s) and " + std::to_string(cleaned.value().lock_files_removed) +
+               " lock file(s) of services that no longer exist in " + rt->config.state_dir);
+    }
+  });
+}
+
+// The runtime every worker reads, and how they learn it changed. A worker
+// keeps its own reference and takes the new one only when the generation
+// moved: libstdc++'s atomic shared_ptr load takes a mutex that every worker
+// would otherwise contend on, on every request.
+class RuntimeSlot {
+ public:
+  explicit RuntimeSlot(std::shared_ptr<Runtime> rt) : runtime_(std::move(rt)) {}
+  std::shared_ptr<Runtime> get() const { return std::atomic_load(&runtime_); }
+  void set(std::shared_ptr<Runtime> rt) {
+    std::atomic_store(&runtime_, std::move(rt));
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  HttpResponse handle(const HttpRequest& request) const {
+    thread_local std::shared_ptr<Runtime> mine;
+    thread_local uint64_t seen = ~uint64_t{0};
+    const uint64_t now = generation_.load(std::memory_order_acquire);
+    if (now != seen) {
+      mine = get();
+      seen = now;
+    }
+    return webhookd::handle(request, mine->config, *mine->store);
+  }
+
+ private:
+  std::shared_ptr<Runtime> runtime_;  // only through atomic_load/atomic_store
+  std::atomic<uint64_t> generation_{0};
+};
+
+// SIGHUP: the new config replaces the old only if it loads whole. A new
+// state_dir gets its own store and its own clean-up of crash leftovers.
+void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std::thread>& cleaners) {
+  notify_systemd("RELOADING=1");
+  auto fresh = load(fs, o);
+  if (!fresh.ok()) {
+    log_line("webhookd: reload refused, keeping the old config: " + fresh.error().message);
+  } else {
+    std::shared_ptr<Runtime> old = slot.get();
+    const bool moved = fresh.value().state_dir != old->config.state_dir;
+    auto store = moved ? std::make_shared<StateStore>(fs, fresh.value().state_dir) : old->store;
+    auto rt = std::make_shared<Runtime>(std::move(fresh.value()), std::move(store));
+    slot.set(rt);
+    if (moved) cleaners.push_back(start_clean_up(rt));
+    log_line("webhookd: reloaded " + o.config_path + (moved ? ", state now in " + rt->config.state_dir : ""));
+  }
+  notify_systemd("READY=1");
+}
+
+Result<int> listening_socket(const Options& o) {
+  if (o.listen.empty()) return inherited_listener();
+  return open_listener(o.listen);
+}
+
 int run(const Options& o) {
-  auto config = load(o);
+  PosixFileSystem fs;
+  auto config = load(fs, o);
   if (!config.ok()) {
-    log_line("webhookd: bad config: " + config.error().detail);
+    log_line("webhookd: bad config: " + config.error().message);
     return 2;
   }
   if (o.check_only) {
     log_line("webhookd: " + o.config_path + " is valid");
     return 0;
   }
-  if (::access(config.value().state_dir.c_str(), R_OK | W_OK | X_OK) != 0) {
-    log_line("webhookd: state_dir " + config.value().state_dir + ": " + std::strerror(errno));
-    return 2;
-  }
-
   // glibc gives each thread that allocates its own arena (up to 8 per core);
   // with 16 workers that is most of the resident memory. Two are plenty for
   // requests this short, and keep RSS flat whatever the worker count.
   mallopt(M_ARENA_MAX, 2);
   // OpenSSL reads its config file and loads its providers on first use:
   // millions of instructions that would otherwise land on the first request.
-  sha256_digest("");
+  (void)sha256_digest("");
 
-  PosixFileSystem fs;
-  auto first_store = std::make_shared<StateStore>(fs, config.value().state_dir);
-  std::shared_ptr<Runtime> runtime = std::make_shared<Runtime>(std::move(config.value()), std::move(first_store));
   // Block the signals before any thread exists, so that only sigwait() below
   // receives them; SIGPIPE (nginx gone mid-answer) must not kill us.
   ::signal(SIGPIPE, SIG_IGN);
@@ -161,84 +204,36 @@ int run(const Options& o) {
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  int listen_fd;
-  bool own_socket = !o.listen.empty();
-  if (own_socket) {
-    auto fd = open_listener(o.listen);
-    if (!fd.ok()) {
-      log_line("webhookd: " + fd.error().detail);
-      return 2;
-    }
-    listen_fd = fd.value();
-  } else {
-    listen_fd = inherited_listener();
-  }
-
-  // Bumped after each reload. A worker keeps its own reference to the
-  // runtime and takes the new one only when the generation moved:
-  // libstdc++'s atomic shared_ptr load takes a mutex that every worker
-  // would otherwise contend on, on every request.
-  std::atomic<uint64_t> generation{0};
-  FcgiServer server(listen_fd, o.workers, [&runtime, &generation](const HttpRequest& request) {
-    thread_local std::shared_ptr<Runtime> mine;
-    thread_local uint64_t seen = ~uint64_t{0};
-    const uint64_t now = generation.load(std::memory_order_acquire);
-    if (now != seen) {
-      mine = std::atomic_load(&runtime);
-      seen = now;
-    }
-    return handle(request, mine->config, *mine->store);
-  });
-  Status started = server.start();
-  if (!started.ok()) {
-    log_line("webhookd: " + started.error().detail);
+  auto listen_fd = listening_socket(o);
+  if (!listen_fd.ok()) {
+    log_line("webhookd: " + listen_fd.error().message);
     return 2;
   }
-  log_line("webhookd: serving " + (own_socket ? o.listen : std::string("the inherited socket")) + " with " +
-           std::to_string(o.workers) + " workers, state in " + runtime->config.state_dir);
+  auto store = std::make_shared<StateStore>(fs, config.value().state_dir);
+  RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store)));
+  FcgiServer server(listen_fd.value(), o.workers, [&slot](const HttpRequest& r) { return slot.handle(r); });
+  Status started = server.start();
+  if (!started.ok()) {
+    log_line("webhookd: " + started.error().message);
+    return 2;
+  }
+  log_line("webhookd " + std::string(kVersion) + ": serving " +
+           (o.listen.empty() ? std::string("the inherited socket") : o.listen) + " with " +
+           std::to_string(o.workers) + " workers, state in " + slot.get()->config.state_dir);
   notify_systemd("READY=1");
+  std::vector<std::thread> cleaners;
+  cleaners.push_back(start_clean_up(slot.get()));
 
-  // Crash leftovers are tidied while already serving: the directory scan
-  // grows with the number of services, start-up must not. Safe alongside
-  // requests: every removal happens under the service's lock.
-  std::thread cleaner([rt = runtime] {
-    auto cleaned = rt->store->clean_up();
-    if (!cleaned.ok()) {
-      log_line("webhookd: cleaning up " + rt->config.state_dir + ": " + cleaned.error().detail);
-    } else if (cleaned.value().temp_files_removed || cleaned.value().lock_files_removed) {
-      log_line("webhookd: removed " + std::to_string(cleaned.value().temp_files_removed) +
-               " leftover temp file(s) and " + std::to_string(cleaned.value().lock_files_removed) +
-               " lock file(s) of services that no longer exist");
-    }
-  });
-
-  for (;;) {
-    int sig = 0;
+  for (int sig = 0; sig != SIGTERM && sig != SIGINT;) {
     if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      notify_systemd("RELOADING=1");
-      auto fresh = load(o);
-      if (fresh.ok()) {
-        std::shared_ptr<StateStore> store = fresh.value().state_dir == runtime->config.state_dir
-                                                ? runtime->store
-                                                : std::make_shared<StateStore>(fs, fresh.value().state_dir);
-        std::atomic_store(&runtime, std::make_shared<Runtime>(std::move(fresh.value()), std::move(store)));
-        generation.fetch_add(1, std::memory_order_release);
-        log_line("webhookd: reloaded " + o.config_path);
-      } else {
-        log_line("webhookd: reload refused, keeping the old config: " + fresh.error().detail);
-      }
-      notify_systemd("READY=1");
-      continue;
-    }
-    break;
+    if (sig == SIGHUP) reload(fs, o, slot, cleaners);
   }
   notify_systemd("STOPPING=1");
   log_line("webhookd: stopping; finishing requests in flight");
   server.stop();
-  cleaner.join();
+  for (auto& t : cleaners) t.join();
   // A socket we created is ours to remove; an inherited one belongs to systemd.
-  if (own_socket && o.listen.rfind("unix:", 0) == 0) ::unlink(o.listen.substr(5).c_str());
+  if (o.listen.rfind("unix:", 0) == 0) ::unlink(o.listen.substr(5).c_str());
   log_line("webhookd: stopped");
   return 0;
 }
@@ -248,9 +243,10 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   webhookd::Options options;
-  if (!webhookd::parse_args(argc, argv, &options)) {
-    std::fputs(webhookd::kUsage, stderr);
-    return 2;
+  switch (webhookd::parse_args(argc, argv, &options)) {
+    case webhookd::Parsed::kExit0: return 0;
+    case webhookd::Parsed::kUsageError: std::fputs(webhookd::kUsage, stderr); return 2;
+    case webhookd::Parsed::kRun: break;
   }
   return webhookd::run(options);
 }

@@ -36,8 +36,13 @@ def run_unit(label, binary, extra=()):
         passed = failed = 0
         try:
             cases = list(ET.parse(report).getroot().iter("testcase"))
-        except (ET.ParseError, FileNotFoundError):
-            cases = []
+        except (ET.ParseError, FileNotFoundError) as e:
+            # No readable report is a failure whatever the exit code: a run
+            # that reported nothing proved nothing.
+            print("FAIL %s: no readable test report (%s)" % (label, e))
+            print(proc.stdout)
+            print("%s: 0 passed, 1 failed" % label, flush=True)
+            return 0, 1
         for case in cases:
             name = "%s/%s" % (case.get("classname"), case.get("name"))
             if case.find("failure") is not None or case.find("error") is not None:
@@ -48,6 +53,9 @@ def run_unit(label, binary, extra=()):
         if proc.returncode != 0 and failed == 0:
             failed = 1  # crashed before reporting, or a sanitizer stopped it
             print("FAIL %s: the binary exited %d" % (label, proc.returncode))
+        if passed + failed == 0:
+            failed = 1
+            print("FAIL %s: the report lists no test case" % label)
         if failed:
             print(proc.stdout)
         print("%s: %d passed, %d failed" % (label, passed, failed), flush=True)
@@ -74,12 +82,15 @@ def run_e2e(label, build, patterns):
 def run_fuzz(build, seconds):
     fuzz_dir = os.path.join(build, "fuzz")
     passed = failed = 0
-    if not os.path.isdir(fuzz_dir):
-        return 0, 0
-    for target in sorted(os.listdir(fuzz_dir)):
-        if not target.endswith("_fuzzer"):
+    # Every target in tests/fuzz must have been built: a missing one is a
+    # failure, never a silent "0 passed, 0 failed".
+    expected = sorted(f[:-len("_fuzz.cc")] for f in os.listdir(os.path.join(HERE, "fuzz")) if f.endswith("_fuzz.cc"))
+    for name in expected:
+        target = name + "_fuzzer"
+        if not os.path.isfile(os.path.join(fuzz_dir, target)):
+            failed += 1
+            print("FAIL fuzz %s: %s was not built" % (name, os.path.join(fuzz_dir, target)))
             continue
-        name = target[:-len("_fuzzer")]
         corpus = os.path.join(HERE, "fuzz", "corpus", name)
         with tempfile.TemporaryDirectory() as work:
             proc = subprocess.run([os.path.join(fuzz_dir, target), "-max_total_time=%d" % seconds,
@@ -120,7 +131,8 @@ def main():
     else:
         add(run_unit("unit", os.path.join(build, "unit_tests")))
         add(run_unit("unit/asan", os.path.join(build, "asan", "unit_tests")))
-        add(run_unit("unit/tsan", os.path.join(build, "tsan", "unit_tests"), ["--run_test=state_store,file_system"]))
+        add(run_unit("unit/tsan", os.path.join(build, "tsan", "unit_tests"),
+                     ["--run_test=state_store,file_system,parse_cache,request_log"]))
         add(run_e2e("e2e", build, ["test_*.py"]))
         add(run_e2e("e2e/asan", os.path.join(build, "asan"),
                     ["test_http_contract.py", "test_state_files.py", "test_process.py", "test_python_client.py"]))

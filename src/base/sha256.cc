@@ -48,17 +48,16 @@ std::string to_hex(std::string_view bytes) {
 
 std::string sha256_hex(std::string_view data) { return to_hex(sha256_raw(data)); }
 
-bool from_hex(std::string_view hex, std::string* bytes) {
-  if (hex.size() % 2 != 0) return false;
+Result<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return Error::invalid_argument("an odd number of hex digits");
   std::string out;
   out.reserve(hex.size() / 2);
   for (size_t i = 0; i < hex.size(); i += 2) {
     int hi = hex_digit_value(hex[i]), lo = hex_digit_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
+    if (hi < 0 || lo < 0) return Error::invalid_argument("not a hex digit");
     out += static_cast<char>(hi * 16 + lo);
   }
-  *bytes = std::move(out);
-  return true;
+  return out;
 }
 
 }  // namespace webhookd

@@ -6,6 +6,7 @@
 #include "edge/fcgi_server.h"
 
 #include "base/request_id.h"
+#include "edge/fcgi_params.h"
 
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -15,98 +16,28 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 
 namespace webhookd {
 namespace {
 
-// The FastCGI params webhookd reads, taken in one pass over envp (instead
-// of one FCGX_GetParam scan each). Views into envp: valid until the request
-// is finished, so read_request copies what it keeps. The first of duplicate
-// params wins, as with FCGX_GetParam.
-struct Params {
-  std::string_view method, document_uri, request_uri, scheme, https, host, server_name, server_port,
-      authorization, content_type, content_length, if_match, if_none_match;
-};
-
-Params read_params(char** envp) {
-  Params p;
-  struct Name {
-    std::string_view name;
-    std::string_view Params::*field;
-  };
-  static constexpr Name kNames[] = {
-      {"REQUEST_METHOD", &Params::method},        {"DOCUMENT_URI", &Params::document_uri},
-      {"REQUEST_URI", &Params::request_uri},      {"REQUEST_SCHEME", &Params::scheme},
-      {"HTTPS", &Params::https},                  {"HTTP_HOST", &Params::host},
-      {"SERVER_NAME", &Params::server_name},      {"SERVER_PORT", &Params::server_port},
-      {"HTTP_AUTHORIZATION", &Params::authorization}, {"CONTENT_TYPE", &Params::content_type},
-      {"CONTENT_LENGTH", &Params::content_length}, {"HTTP_IF_MATCH", &Params::if_match},
-      {"HTTP_IF_NONE_MATCH", &Params::if_none_match},
-  };
-  unsigned seen = 0;
-  for (char** e = envp; e && *e; ++e) {
-    std::string_view kv(*e);
-    size_t eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    std::string_view name = kv.substr(0, eq);
-    for (unsigned i = 0; i < sizeof kNames / sizeof kNames[0]; ++i) {
-      if (kNames[i].name == name && !(seen & (1u << i))) {
-        seen |= 1u << i;
-        p.*kNames[i].field = kv.substr(eq + 1);
-        break;
-      }
-    }
-  }
-  return p;
-}
-
+// The request from libfcgi's params and stdin. The params are views into
+// libfcgi's envp, which dies with the request: request_from_params copies.
 HttpRequest read_request(FCGX_Request& req) {
-  const Params p = read_params(req.envp);
-  HttpRequest r;
-  r.method = std::string(p.method);
-  // DOCUMENT_URI is nginx's decoded, normalized $uri: the string its location
-  // matched. REQUEST_URI is raw (%49S..., /x/../v1/...) and would disagree.
-  r.raw_path = std::string(p.request_uri.substr(0, p.request_uri.find('?')));
-  r.path = !p.document_uri.empty() ? std::string(p.document_uri) : r.raw_path;
-  r.scheme = !p.scheme.empty() ? std::string(p.scheme) : (p.https == "on" ? "https" : "http");
-  // Debian's stock fastcgi_params sends HTTP_HOST as $host, which drops the
-  // port: put back nginx's own port when it is not the scheme's default.
-  r.host = std::string(!p.host.empty() ? p.host : p.server_name);
-  bool has_port = r.host.find(':') != std::string::npos && r.host.back() != ']';
-  bool default_port = p.server_port.empty() || (r.scheme == "https" ? p.server_port == "443" : p.server_port == "80");
-  if (!r.host.empty() && !has_port && !default_port) r.host += ":" + std::string(p.server_port);
-  r.authorization = std::string(p.authorization);
-  r.content_type = std::string(p.content_type);
-  r.if_match = std::string(p.if_match);
-  r.if_none_match = std::string(p.if_none_match);
-
-  // Read the body only for a parsable CONTENT_LENGTH (nginx sends it empty on
-  // GET, and not at all for python's bodiless POST) and only up to the limit.
-  const std::string length(p.content_length);
-  if (!length.empty()) {
-    char* end = nullptr;
-    errno = 0;
-    unsigned long long n = std::strtoull(length.c_str(), &end, 10);
-    if (errno == 0 && end && *end == '\0' && length[0] != '-') {
-      if (n > kMaxBodyBytes) {
-        r.body_too_large = true;
-      } else {
-        r.body.resize(n);
-        size_t got = 0;
-        while (got < n) {
-          int k = FCGX_GetStr(&r.body[got], static_cast<int>(n - got), req.in);
-          if (k <= 0) break;  // less than asked: end of input
-          got += static_cast<size_t>(k);
-        }
-        r.body.resize(got);
-      }
+  RequestHead head = request_from_params(req.envp);
+  HttpRequest& r = head.request;
+  if (head.body_length > 0) {
+    r.body.resize(head.body_length);
+    size_t got = 0;
+    while (got < head.body_length) {
+      int k = FCGX_GetStr(&r.body[got], static_cast<int>(head.body_length - got), req.in);
+      if (k <= 0) break;  // less than asked: end of input
+      got += static_cast<size_t>(k);
     }
+    r.body.resize(got);
   }
-  return r;
+  return std::move(head.request);
 }
 
 // Reads stdin to its end record. On a connection nginx keeps open, the next
@@ -153,41 +84,24 @@ bool put(FCGX_Request& req, std::string_view text) {
 // Written piece by piece into libfcgi's own output buffer (a memcpy each),
 // not assembled in a string first. FCGX_PutStr, not FCGX_FPrintF: libfcgi's
 // own printf silently mangles %zu.
-bool write_response(FCGX_Request& req, const HttpResponse& resp) {
+[[nodiscard]] bool write_response(FCGX_Request& req, const HttpResponse& resp) {
   bool ok = put(req, "Status: ") && put(req, status_line(resp.status)) && put(req, "\r\n");
   for (const auto& h : resp.headers) ok = ok && put(req, h.first) && put(req, ": ") && put(req, h.second) && put(req, "\r\n");
   return ok && put(req, "\r\n") && put(req, resp.body);
 }
 
-void append_number(std::string& out, unsigned long long n) {
-  char digits[24];
-  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, end);
-}
-
-void log_request(RequestLog& log, const HttpRequest& req, const HttpResponse& resp, std::chrono::nanoseconds took) {
-  // Each thread keeps its line buffer: no allocation per request once warm.
-  thread_local std::string line;
-  line.clear();
-  const std::string* id = resp.header("Twilio-Request-Id");
-  line.append(req.method).append(" ").append(req.path).append(" ");
-  append_number(line, static_cast<unsigned>(resp.status));
-  line.append(" account=").append(resp.account_sid.empty() ? "-" : resp.account_sid);
-  line.append(" request_id=").append(id ? *id : "-");
-  // duration=<ms>.<3 digits>ms, without printf's floating point.
-  const unsigned long long us = static_cast<unsigned long long>((took.count() + 500) / 1000);
-  line.append(" duration=");
-  append_number(line, us / 1000);
-  const unsigned frac = static_cast<unsigned>(us % 1000);
-  const char millis[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
-                          static_cast<char>('0' + frac % 10)};
-  line.append(millis, 4).append("ms");
-  if (!resp.log_detail.empty()) line.append(" error=\"").append(resp.log_detail).append("\"");
-  for (char& c : line) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';  // one request, one journal line
-  }
-  line += '\n';
-  log.append(line);
+// The answer when even building one failed: the handler never throws, so
+// this is reached only if reading the request did (out of memory, say).
+HttpResponse last_resort_response(const char* why) {
+  HttpResponse response;
+  response.status = 500;
+  response.body = R"({"code":20500,"message":"Internal Server Error",)"
+                  R"("more_info":"https://www.twilio.com/docs/errors/20500","status":500})";
+  response.set_header("Twilio-Request-Id", new_request_id());
+  response.set_header("Content-Type", "application/json; charset=utf-8");
+  response.set_header("Content-Length", std::to_string(response.body.size()));
+  response.log_detail = why;
+  return response;
 }
 
 }  // namespace
@@ -201,10 +115,10 @@ Result<int> open_listener(const std::string& spec) {
     // A stale socket from a previous run would make bind fail.
     if (::lstat(address.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(address.c_str());
   } else if (spec.find(':') == std::string::npos) {
-    return Error::internal("--listen " + spec + ": expected unix:PATH or HOST:PORT");
+    return Error::invalid_argument("--listen " + spec + ": expected unix:PATH or HOST:PORT");
   }
   int fd = FCGX_OpenSocket(address.c_str(), 1024);
-  if (fd < 0) return Error::internal("cannot listen on " + spec + ": " + std::strerror(errno));
+  if (fd < 0) return Error::io("cannot listen on " + spec + ": " + std::strerror(errno), errno);
   // nginx's workers may run as another user; the API itself asks for credentials.
   if (unix_socket) ::chmod(address.c_str(), 0666);
   return fd;
@@ -225,7 +139,7 @@ FcgiServer::~FcgiServer() {
 
 Status FcgiServer::start() {
   if (FCGX_Init() != 0) return Error::internal("FCGX_Init failed");
-  if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) return Error::internal(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) return Error::io(std::string("pipe: ") + std::strerror(errno), errno);
   // Workers sleep in a blocking accept(): the kernel wakes exactly one per
   // connection and hands it over in the same call. (Non-blocking accept plus
   // epoll cost two more system calls and a wasted wake-up whenever the queue
@@ -237,7 +151,7 @@ Status FcgiServer::start() {
   const struct timeval stop_check = {0, kStopCheckMicros};
   if (flags < 0 || ::fcntl(listen_fd_, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
       ::setsockopt(listen_fd_, SOL_SOCKET, SO_RCVTIMEO, &stop_check, sizeof stop_check) != 0) {
-    return Error::internal(std::string("listening socket: ") + std::strerror(errno));
+    return Error::io(std::string("listening socket: ") + std::strerror(errno), errno);
   }
   for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { worker_loop(); });
   return ok_status();
@@ -285,24 +199,27 @@ void FcgiServer::worker_loop() {
     if (FCGX_Accept_r(&req) < 0) continue;
 
     auto started = std::chrono::steady_clock::now();
-    HttpRequest request = read_request(req);
+    // Nothing thrown by one request may end the process: reading it is
+    // guarded as well as handling it.
+    HttpRequest request;
     HttpResponse response;
     try {
+      request = read_request(req);
       response = handler_(request);
+    } catch (const std::exception& e) {
+      response = last_resort_response(e.what());
     } catch (...) {
-      // The handler catches its own; this is the last line of defence.
-      response = HttpResponse{};
-      response.status = 500;
-      response.body = R"({"code":20500,"message":"Internal Server Error",)"
-                      R"("more_info":"https://www.twilio.com/docs/errors/20500","status":500})";
-      response.set_header("Twilio-Request-Id", new_request_id());
-      response.set_header("Content-Type", "application/json; charset=utf-8");
-      response.log_detail = "exception escaped the handler";
+      response = last_resort_response("unknown exception");
     }
     const bool input_fully_read = drain_stdin(req);
-    write_response(req, response);
+    if (!write_response(req, response)) {
+      // nginx went away mid-answer; the log says so, the status stays what we meant to send.
+      response.log_detail += response.log_detail.empty() ? "answer not delivered" : "; answer not delivered";
+    }
     finish_request(req, input_fully_read);
-    log_request(log_, request, response, std::chrono::steady_clock::now() - started);
+    thread_local std::string line;  // each worker keeps its buffer: no allocation per request once warm
+    format_request_line(&line, request, response, std::chrono::steady_clock::now() - started);
+    log_.append(line);
   }
   if (req.ipcFd >= 0) {
     ::close(req.ipcFd);

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "base/errors.h"
-#include "edge/http.h"
+#include "api/http.h"
+#include "base/result.h"
 #include "edge/request_log.h"
 
 namespace webhookd {

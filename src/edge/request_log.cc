@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 
 namespace webhookd {
 namespace {
@@ -20,8 +21,8 @@ RequestLog::RequestLog(Sink sink) : sink_(std::move(sink)), thread_([this] { run
 RequestLog::~RequestLog() { stop(); }
 
 void RequestLog::append(std::string_view line) {
-  std::unique_lock<std::mutex> lk(mu_);
-  drained_.wait(lk, [&] { return pending_.size() < kMaxPending || stopping_; });
+  MutexLock lk(&mu_);
+  mu_.wait(drained_, [&]() REQUIRES(mu_) { return pending_.size() < kMaxPending || stopping_; });
   const bool was_empty = pending_.empty();
   pending_.append(line);
   lk.unlock();
@@ -30,7 +31,7 @@ void RequestLog::append(std::string_view line) {
 
 void RequestLog::stop() {
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    MutexLock lk(&mu_);
     stopping_ = true;
   }
   wake_.notify_one();
@@ -40,11 +41,11 @@ void RequestLog::stop() {
 
 void RequestLog::run() {
   std::string batch;
-  std::unique_lock<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   for (;;) {
-    wake_.wait(lk, [&] { return !pending_.empty() || stopping_; });
+    mu_.wait(wake_, [&]() REQUIRES(mu_) { return !pending_.empty() || stopping_; });
     // Let the lines of the requests now in flight join this write.
-    if (!stopping_) wake_.wait_for(lk, kFlushDelay, [&] { return stopping_; });
+    if (!stopping_) (void)mu_.wait_for(wake_, kFlushDelay, [&]() REQUIRES(mu_) { return stopping_; });
     batch.swap(pending_);
     const bool last = stopping_;
     lk.unlock();
@@ -85,6 +86,39 @@ void write_lines(int fd, std::string_view lines) {
       chunk.remove_prefix(static_cast<size_t>(n));
     }
   }
+}
+
+namespace {
+void append_number(std::string& out, unsigned long long n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+}  // namespace
+
+void format_request_line(std::string* out, const HttpRequest& req, const HttpResponse& resp,
+                         std::chrono::nanoseconds took) {
+  std::string& line = *out;
+  line.clear();
+  const std::string* id = resp.header("Twilio-Request-Id");
+  line.append(req.method).append(" ").append(req.path).append(" ");
+  append_number(line, static_cast<unsigned>(resp.status));
+  line.append(" account=").append(resp.account_sid.empty() ? "-" : resp.account_sid);
+  line.append(" request_id=").append(id ? *id : "-");
+  // duration=<ms>.<3 digits>ms, without printf's floating point.
+  const long long ns = took.count() < 0 ? 0 : static_cast<long long>(took.count());
+  const unsigned long long us = static_cast<unsigned long long>((ns + 500) / 1000);
+  line.append(" duration=");
+  append_number(line, us / 1000);
+  const unsigned frac = static_cast<unsigned>(us % 1000);
+  const char millis[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                          static_cast<char>('0' + frac % 10)};
+  line.append(millis, 4).append("ms");
+  if (!resp.log_detail.empty()) line.append(" error=\"").append(resp.log_detail).append("\"");
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';  // one request, one journal line
+  }
+  line += '\n';
 }
 
 }  // namespace webhookd

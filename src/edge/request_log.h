@@ -7,11 +7,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "api/http.h"
+#include "base/mutex.h"
 
 namespace webhookd {
 
@@ -27,21 +29,28 @@ class RequestLog {
   RequestLog& operator=(const RequestLog&) = delete;
 
   // One line, ending in '\n'. Blocks only when the sink has fallen far
-  // behind (a stalled stderr), as a write(2) of its own would.
-  void append(std::string_view line);
+  // behind (a stalled stderr), as a write(2) of its own would. Any thread.
+  void append(std::string_view line) EXCLUDES(mu_);
   // Hands everything appended so far to the sink and stops the thread.
-  void stop();
+  void stop() EXCLUDES(mu_);
 
  private:
-  void run();
+  void run() EXCLUDES(mu_);
 
-  Sink sink_;
-  std::mutex mu_;
+  const Sink sink_;
+  Mutex mu_;
   std::condition_variable wake_, drained_;
-  std::string pending_;
-  bool stopping_ = false;
+  std::string pending_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
+
+// The request's log line, ending in '\n', into *line (cleared first):
+//   METHOD PATH STATUS account=AC… request_id=RQ… duration=1.234ms [error="…"]
+// One line whatever the input (control characters become spaces). Never the
+// Authorization header or a body: nothing secret reaches the journal.
+void format_request_line(std::string* line, const HttpRequest& request, const HttpResponse& response,
+                         std::chrono::nanoseconds took);
 
 // Splits text made of whole lines into chunks of at most `limit` bytes that
 // end at a line's end (a longer line is a chunk of its own): each chunk is

@@ -17,7 +17,7 @@ namespace webhookd {
 namespace {
 
 Error os_error(const std::string& what, const std::string& path, int err) {
-  return Error::internal(what + " " + path + ": " + std::strerror(err));
+  return Error::io(what + " " + path + ": " + std::strerror(err), err);
 }
 
 class FlockLock : public FileLock {
@@ -31,10 +31,10 @@ class FlockLock : public FileLock {
 
 }  // namespace
 
-Result<std::optional<std::string>> PosixFileSystem::read_file(const std::string& path) {
+Result<std::string> PosixFileSystem::read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>{};
+    if (errno == ENOENT) return Error::not_found(path + ": no such file");
     return os_error("open", path, errno);
   }
   std::string data;
@@ -51,11 +51,11 @@ Result<std::optional<std::string>> PosixFileSystem::read_file(const std::string&
     data.append(buf, static_cast<size_t>(n));
     if (data.size() > (1u << 20)) {  // a state file is a few hundred bytes
       ::close(fd);
-      return Error::internal("read " + path + ": larger than 1 MiB");
+      return Error::io("read " + path + ": larger than 1 MiB", EFBIG);
     }
   }
   ::close(fd);
-  return std::optional<std::string>{std::move(data)};
+  return data;
 }
 
 Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const std::string& lock_path) {
@@ -149,6 +149,14 @@ Status PosixFileSystem::sync_dir(const std::string& dir) {
 
 Status PosixFileSystem::remove(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return os_error("unlink", path, errno);
+  return ok_status();
+}
+
+Status PosixFileSystem::check_writable_dir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return os_error("stat", dir, errno);
+  if (!S_ISDIR(st.st_mode)) return os_error("stat", dir, ENOTDIR);
+  if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) return os_error("access", dir, errno);
   return ok_status();
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "base/errors.h"
+#include "base/result.h"
 
 namespace webhookd {
 
@@ -22,8 +22,8 @@ class FileLock {
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
-  // nullopt when the file does not exist.
-  virtual Result<std::optional<std::string>> read_file(const std::string& path) = 0;
+  // kNotFound when the file does not exist.
+  virtual Result<std::string> read_file(const std::string& path) = 0;
   // Exclusive lock on a separate lock file (created if missing); blocks.
   // The lock is always on the file the path names when it is granted, so a
   // lock file may be removed by whoever holds its lock.
@@ -39,11 +39,13 @@ class FileSystem {
   virtual Status rename(const std::string& from, const std::string& to) = 0;
   virtual Status sync_dir(const std::string& dir) = 0;
   virtual Status remove(const std::string& path) = 0;
+  // OK when dir is a directory this process may read, write and search.
+  virtual Status check_writable_dir(const std::string& dir) = 0;
 };
 
 class PosixFileSystem : public FileSystem {
  public:
-  Result<std::optional<std::string>> read_file(const std::string& path) override;
+  Result<std::string> read_file(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override;
   Status list_dir(const std::string& dir, const std::function<void(const std::string& name)>& visit) override;
   Result<int> create_temp(const std::string& path_prefix, std::string* temp_path) override;
@@ -53,6 +55,7 @@ class PosixFileSystem : public FileSystem {
   Status rename(const std::string& from, const std::string& to) override;
   Status sync_dir(const std::string& dir) override;
   Status remove(const std::string& path) override;
+  Status check_writable_dir(const std::string& dir) override;
 };
 
 }  // namespace webhookd

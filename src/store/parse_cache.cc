@@ -14,7 +14,7 @@ ParseCache::Shard& ParseCache::shard(const std::string& sid) {
 
 ServiceStatePtr ParseCache::find(const std::string& sid, const std::string& bytes) {
   Shard& s = shard(sid);
-  std::lock_guard<std::mutex> lock(s.mu);
+  MutexLock lock(&s.mu);
   auto it = s.index.find(sid);
   if (it == s.index.end() || it->second->bytes != bytes) return nullptr;
   s.lru.splice(s.lru.begin(), s.lru, it->second);
@@ -23,7 +23,7 @@ ServiceStatePtr ParseCache::find(const std::string& sid, const std::string& byte
 
 void ParseCache::put(const std::string& sid, const std::string& bytes, ServiceStatePtr state) {
   Shard& s = shard(sid);
-  std::lock_guard<std::mutex> lock(s.mu);
+  MutexLock lock(&s.mu);
   auto it = s.index.find(sid);
   if (it != s.index.end()) {
     it->second->bytes = bytes;
@@ -42,7 +42,7 @@ void ParseCache::put(const std::string& sid, const std::string& bytes, ServiceSt
 size_t ParseCache::size() {
   size_t n = 0;
   for (Shard& s : shards_) {
-    std::lock_guard<std::mutex> lock(s.mu);
+    MutexLock lock(&s.mu);
     n += s.lru.size();
   }
   return n;

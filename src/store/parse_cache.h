@@ -9,24 +9,20 @@
 #include <array>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
-#include "resource/webhook_config.h"
+#include "base/mutex.h"
+#include "model/state_file.h"
 
 namespace webhookd {
 
-struct ServiceState {
-  WebhookConfig config;
-  std::string etag;       // strong validator of config (see config_etag)
-  std::string json_head;  // the resource's JSON up to "url" (render_config_head)
-};
 using ServiceStatePtr = std::shared_ptr<const ServiceState>;
 
+// Thread-safe: any number of threads may find and put at once.
 class ParseCache {
  public:
-  // About 1.4 KB an entry (measured): 12,288 entries keep webhookd within
+  // About 1.3 KB an entry (measured): 12,288 entries keep webhookd within
   // its 32 MB memory goal, with room for 10,000 services to stay parsed.
   static constexpr size_t kDefaultCapacity = 12288;
   explicit ParseCache(size_t capacity = kDefaultCapacity);
@@ -43,14 +39,14 @@ class ParseCache {
   };
   // Sharded by SID so that worker threads rarely wait on one another.
   struct Shard {
-    std::mutex mu;
-    std::list<Entry> lru;  // most recently used first
-    std::unordered_map<std::string, std::list<Entry>::iterator> index;
+    Mutex mu;
+    std::list<Entry> lru GUARDED_BY(mu);  // most recently used first
+    std::unordered_map<std::string, std::list<Entry>::iterator> index GUARDED_BY(mu);
   };
   static constexpr size_t kShards = 8;
   Shard& shard(const std::string& sid);
 
-  size_t per_shard_;
+  const size_t per_shard_;
   std::array<Shard, kShards> shards_;
 };
 

@@ -9,51 +9,29 @@
 #include <set>
 #include <vector>
 
-#include "resource/json_render.h"
+#include "base/text.h"
 #include "store/filename.h"
-#include "store/state_file.h"
 
 namespace webhookd {
 
-Result<std::optional<StateStore::Stored>> StateStore::read(const std::string& sid) {
+Result<StateStore::Stored> StateStore::read(const std::string& sid) {
+  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
   const std::string path = state_file_path(dir_, sid);
   auto bytes = fs_.read_file(path);
   if (!bytes.ok()) return bytes.error();
-  if (!bytes.value()) return std::optional<Stored>{};
-  std::string& text = *bytes.value();
-  if (ServiceStatePtr cached = cache_.find(sid, text)) return std::optional<Stored>{Stored{std::move(text), cached}};
-  bool canonical = false;
-  auto config = parse_state_file(text, path, &canonical);
-  if (!config.ok()) return config.error();
-  auto state = remember(sid, text, std::move(config.value()), canonical);
-  if (!state.ok()) return state.error();
-  return std::optional<Stored>{Stored{std::move(text), std::move(state.value())}};
-}
-
-Result<ServiceStatePtr> StateStore::make_state(const std::string& sid, const std::string& bytes, WebhookConfig config,
-                                               bool canonical) {
-  // Fails only for text that is not UTF-8, which the loader already refuses.
-  auto head = render_config_head(config, sid);
-  if (!head.ok()) return head.error();
-  auto state = std::make_shared<ServiceState>();
-  state->etag = canonical ? etag_of_canonical(bytes) : config_etag(config);
-  state->json_head = std::move(head.value());
-  state->config = std::move(config);
-  return ServiceStatePtr(std::move(state));
-}
-
-Result<ServiceStatePtr> StateStore::remember(const std::string& sid, const std::string& bytes, WebhookConfig config,
-                                             bool canonical) {
-  auto state = make_state(sid, bytes, std::move(config), canonical);
-  if (state.ok()) cache_.put(sid, bytes, state.value());
-  return state;
+  std::string& text = bytes.value();
+  if (ServiceStatePtr cached = cache_.find(sid, text)) return Stored{std::move(text), cached};
+  auto parsed = read_state_file(text, path);
+  if (!parsed.ok()) return parsed.error();
+  auto state = std::make_shared<const ServiceState>(std::move(parsed.value()));
+  cache_.put(sid, text, state);
+  return Stored{std::move(text), std::move(state)};
 }
 
 Result<ServiceStatePtr> StateStore::load(const std::string& sid) {
   auto stored = read(sid);
   if (!stored.ok()) return stored.error();
-  if (!stored.value()) return ServiceStatePtr{};
-  return stored.value()->state;
+  return std::move(stored.value().state);
 }
 
 Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutation& mutate) {
@@ -63,8 +41,7 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   // see), so it creates no lock file and waits for no writer.
   auto unlocked = read(sid);
   if (!unlocked.ok()) return unlocked.error();
-  if (!unlocked.value()) return ServiceStatePtr{};
-  const ServiceStatePtr& seen = unlocked.value()->state;
+  const ServiceStatePtr& seen = unlocked.value().state;
   auto guess = mutate(*seen);
   if (!guess.ok()) return guess.error();
   if (guess.value() == seen->config) return seen;
@@ -74,29 +51,30 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   // hands the lead to the first who queued meanwhile. Under load a group is
   // many updates for one write, lock and fsync.
   Waiter me{&mutate};
-  std::unique_lock<std::mutex> lk(queues_mu_);
+  MutexLock lk(&queues_mu_);
   Queue& queue = queues_[sid];  // unordered_map nodes stay put as others are added
   queue.waiting.push_back(&me);
-  if (queue.waiting.size() > 1) queue.changed.wait(lk, [&] { return me.done || me.leads; });
+  if (queue.waiting.size() > 1) queues_mu_.wait(queue.changed, [&] { return me.done || me.leads; });
   if (me.done) return std::move(me.result);
   std::vector<Waiter*> group = queue.waiting;
   lk.unlock();
   commit_group(sid, group);
   lk.lock();
   for (Waiter* w : group) w->done = true;
-  queue.waiting.erase(queue.waiting.begin(), queue.waiting.begin() + static_cast<std::ptrdiff_t>(group.size()));
-  if (!queue.waiting.empty()) queue.waiting.front()->leads = true;
+  Queue& same = queues_[sid];  // the same node: it is erased only when empty, below
+  same.waiting.erase(same.waiting.begin(), same.waiting.begin() + static_cast<std::ptrdiff_t>(group.size()));
+  if (!same.waiting.empty()) same.waiting.front()->leads = true;
   // The queue (and its condition variable) may go once its waiters are all
   // notified: the standard allows it, glibc confirms each wake-up before the
   // waiter takes the mutex back, and a woken waiter then looks only at its
   // own Waiter.
-  queue.changed.notify_all();
-  if (queue.waiting.empty()) queues_.erase(sid);
+  same.changed.notify_all();
+  if (same.waiting.empty()) queues_.erase(sid);
   return std::move(me.result);
 }
 
 size_t StateStore::queued_updates(const std::string& sid) {
-  std::lock_guard<std::mutex> lk(queues_mu_);
+  MutexLock lk(&queues_mu_);
   auto it = queues_.find(sid);
   return it == queues_.end() ? 0 : it->second.waiting.size();
 }
@@ -115,14 +93,10 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
 
     // Read again under the lock: another writer may have come first, and its
     // fields must survive. An invalid file (a person's broken edit) is
-    // reported, never overwritten.
+    // reported, never overwritten; a removed one is kNotFound for all.
     auto stored = read(sid);
     if (!stored.ok()) return fail_all(stored.error());
-    if (!stored.value()) {
-      for (Waiter* w : group) w->result = ServiceStatePtr{};
-      return;
-    }
-    const Stored& current = *stored.value();
+    const Stored& current = stored.value();
 
     // Each mutation sees the state the ones before it produced; a refused
     // one leaves it as it was for the next.
@@ -134,15 +108,14 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
         w->result = next.error();
         continue;
       }
-      if (!(next.value() == state->config)) {
-        std::string next_bytes = emit_state_file(next.value());  // before next is moved from
-        auto made = make_state(sid, next_bytes, std::move(next.value()), /*canonical=*/true);
-        if (!made.ok()) {
-          w->result = made.error();
+      if (next.value() != state->config) {
+        auto encoded = encode_state(std::move(next.value()));
+        if (!encoded.ok()) {
+          w->result = encoded.error();
           continue;
         }
-        state = made.value();
-        bytes = std::move(next_bytes);
+        state = std::make_shared<const ServiceState>(std::move(encoded.value().state));
+        bytes = std::move(encoded.value().bytes);
       }
       w->result = state;
     }
@@ -155,7 +128,7 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
         // The clients will hear 500, so the old configuration must stand.
         Status restored = replace(sid, current.bytes);
         Error e = durable.error();
-        if (!restored.ok()) e.detail += "; restoring the old file also failed: " + restored.error().detail;
+        if (!restored.ok()) e.message += "; restoring the old file also failed: " + restored.error().message;
         written = e;
       }
     }
@@ -182,7 +155,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
   std::set<std::string> orphan_locks;                     // lock files whose service was missing
   auto missing = [&](const std::string& sid) {
     auto exists = fs_.read_file(state_file_path(dir_, sid));
-    return exists.ok() && !exists.value();
+    return !exists.ok() && exists.error().is_not_found();
   };
   Status listed = fs_.list_dir(dir_, [&](const std::string& name) {
     std::string sid;
@@ -230,7 +203,7 @@ Status StateStore::replace(const std::string& sid, const std::string& bytes) {
   Status closed = fs_.close(fd.value());
   if (s.ok()) s = closed;
   if (s.ok()) s = fs_.rename(temp, state_file_path(dir_, sid));
-  if (!s.ok()) fs_.remove(temp);  // best effort; the error reported is the first one
+  if (!s.ok()) (void)fs_.remove(temp);  // best effort; the error reported is the first one
   return s;
 }
 

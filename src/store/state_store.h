@@ -5,14 +5,13 @@
 
 #include <condition_variable>
 #include <functional>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "base/errors.h"
-#include "resource/webhook_config.h"
+#include "base/mutex.h"
+#include "base/result.h"
+#include "model/state_file.h"
 #include "store/file_system.h"
 #include "store/parse_cache.h"
 
@@ -25,25 +24,36 @@ class StateStore {
 
   const std::string& dir() const { return dir_; }
 
-  // nullptr: no state file, so no such service. An unreadable or invalid
-  // file is kInternal with the details. The file is read every time (so an
-  // edit is seen at once); it is parsed only when its bytes changed.
+  // kNotFound: no state file, so no such service. kInvalidArgument: not a
+  // service SID. An unreadable file is kIOError, an invalid one kCorruption
+  // with file:line:column. The file is read every time (so an edit is seen
+  // at once); it is parsed only when its bytes changed. Thread-safe.
   Result<ServiceStatePtr> load(const std::string& service_sid);
 
-  // Reads the current configuration under the lock, asks `mutate` for the
-  // next one (its Error is passed back untouched), and writes it unless it is
-  // equal to the current one. nullptr: no such service. Updates of one
-  // service that queue up behind a write are committed as a group: applied
-  // in arrival order, each to the result of the one before, and made durable
-  // by one write; each returns only once its change is on disk, with the
-  // state its own mutation produced.
-  // The mutation sees the stored state whole, so a precondition can use its
-  // ETag instead of computing one again.
+  // A mutation gets the stored state and returns the next configuration, or
+  // an Error that update() passes back untouched (a foreign account as
+  // kNotFound, a failed precondition as kConflict).
+  //
+  // Its contract: it may run more than once for one update (once on an
+  // unlocked read, then again under the lock on the state it must apply to,
+  // which may be another caller's result), so it must be pure: no side
+  // effects, the same answer for the same state. It runs on the calling
+  // thread or on the thread of another update of the same service.
   using Mutation = std::function<Result<WebhookConfig>(const ServiceState& current)>;
-  Result<ServiceStatePtr> update(const std::string& service_sid, const Mutation& mutate);
 
-  // Updates of the service in its write queue, the one writing included.
-  size_t queued_updates(const std::string& service_sid);
+  // Reads the current state under the service's lock, asks `mutate` for the
+  // next configuration and writes it unless it equals the current one. A
+  // configuration that breaks a rule is kInvalidArgument, never written.
+  //
+  // Concurrency: any number of threads and processes (and hosts sharing the
+  // directory through flock) may update one service at once; none loses
+  // another's fields. Updates of one service that queue up in this process
+  // behind a write are committed as a group: applied in arrival order, each
+  // to the result of the one before, and made durable by one write; each
+  // returns only once its change is on disk, with the state its own
+  // mutation produced, or the write's error (then nothing of the group is on
+  // disk).
+  Result<ServiceStatePtr> update(const std::string& service_sid, const Mutation& mutate);
 
   // Start-up tidying after a crash: removes temp files (never state: a crash
   // mid-write leaves one) and the lock files of services that no longer
@@ -56,21 +66,21 @@ class StateStore {
   Result<CleanUp> clean_up();
 
  private:
+  friend struct StateStoreTestPeer;  // the unit tests watch the write queues
+
   struct Stored {
     std::string bytes;  // exactly as on disk, to put back if a write cannot be made durable
     ServiceStatePtr state;
   };
-  Result<std::optional<Stored>> read(const std::string& service_sid);
-  Result<ServiceStatePtr> remember(const std::string& service_sid, const std::string& bytes, WebhookConfig config,
-                                   bool canonical);
+  Result<Stored> read(const std::string& service_sid);
   Status replace(const std::string& service_sid, const std::string& bytes);
-  Result<ServiceStatePtr> make_state(const std::string& service_sid, const std::string& bytes, WebhookConfig config,
-                                     bool canonical);
 
-  // One update waiting for its group; it lives on its caller's stack.
+  // One update waiting for its group; it lives on its caller's stack. The
+  // leader writes `result` before setting `done` under queues_mu_; the owner
+  // reads it only after seeing `done`.
   struct Waiter {
     const Mutation* mutate;
-    Result<ServiceStatePtr> result{ServiceStatePtr{}};
+    Result<ServiceStatePtr> result{Error::internal("update not committed")};
     bool done = false;   // result is final
     bool leads = false;  // this caller writes the next group
   };
@@ -80,13 +90,14 @@ class StateStore {
     std::condition_variable changed;
   };
   void commit_group(const std::string& service_sid, const std::vector<Waiter*>& group);
+  size_t queued_updates(const std::string& service_sid) EXCLUDES(queues_mu_);
 
   FileSystem& fs_;
-  std::string dir_;
+  const std::string dir_;
   ParseCache cache_;
   // Held only to queue and hand over; never across file I/O.
-  std::mutex queues_mu_;
-  std::unordered_map<std::string, Queue> queues_;  // services with a write in progress
+  Mutex queues_mu_;
+  std::unordered_map<std::string, Queue> queues_ GUARDED_BY(queues_mu_);  // services with a write in progress
 };
 
 }  // namespace webhookd

@@ -221,7 +221,17 @@ class ConditionalRequestTest(StackCase):
         self.assertEqual(r.status, 304)
         self.assertEqual(r.body, b"")
         self.assertRegex(r.headers.get("twilio-request-id", ""), r"^RQ[0-9a-f]{32}$")
+        self.assertEqual(r.headers.get("etag"), etag)
+        # RFC 9110 15.4.5: no Content-Length on a 304 but the 200's; webhookd sends none.
+        self.assertNotIn("content-length", r.headers)
         self.assertEqual(self.curl("-H", 'If-None-Match: "other"').status, 200)
+
+    def test_if_none_match_compares_weakly_and_if_match_strongly(self):
+        etag = self.curl().headers["etag"]
+        self.assertEqual(self.curl("-H", "If-None-Match: W/" + etag).status, 304)
+        self.assertEqual(self.curl("-H", 'If-None-Match: "x", W/' + etag).status, 304)
+        self.assertTwilioError(self.curl("-H", "If-Match: W/" + etag, "--data-raw", "Method=GET"), 412, 412)
+        self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
 
     def test_if_match_guards_updates(self):
         etag = self.curl().headers["etag"]

@@ -141,6 +141,46 @@ class SignalsTest(ProcessCase):
         self.assertEqual(status, 200)
         self.assertTrue(json.loads(body)["url"].startswith("https://conversations.example.com/"))
 
+    def test_sighup_refuses_a_config_whose_state_dir_is_missing(self):
+        daemon = self.start()
+        write_config(self.tmp, os.path.join(self.tmp, "no-such-dir"))
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in daemon.log(), 5, "refusal")
+        self.assertRegex(daemon.log(), r"reload refused, keeping the old config: .*webhookd\.yaml: state_dir: .*no-such-dir")
+        status, _, body = self.fetch()
+        self.assertEqual(status, 200, body)  # still served from the old state_dir, not 404
+
+    def test_a_reload_that_moves_state_dir_cleans_up_the_new_one(self):
+        daemon = self.start()
+        moved = os.path.join(self.tmp, "moved")
+        seed_state(moved)
+        leftover = os.path.join(moved, "." + SID + ".tmp.CRASH0")  # a crash leftover in the new directory
+        with open(leftover, "w") as f:
+            f.write("half a file")
+        write_config(self.tmp, moved)
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "state now in " + moved in daemon.log(), 5, "reload")
+        wait_for(lambda: not os.path.exists(leftover), 5, "clean-up of the new state_dir")
+        self.assertIn("leftover temp file(s)", daemon.log())
+        conn = fcgi_client.Connection(self.sock)
+        try:
+            status, _, body = fcgi_client.parse(conn.request(params("POST", body=b"Method=GET"), body=b"Method=GET"))
+        finally:
+            conn.close()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["method"], "GET")
+        with open(os.path.join(moved, SID + ".yaml")) as f:
+            self.assertIn("method: GET", f.read())
+
+    def test_version_and_help_exit_0(self):
+        for flag, says in (("--version", r"^webhookd \d+\.\d+\.\d+$"), ("--help", r"usage: webhookd --config FILE")):
+            got = subprocess.run([WEBHOOKD, flag], capture_output=True, text=True, timeout=10)
+            self.assertEqual(got.returncode, 0, got.stderr)
+            self.assertRegex(got.stdout.strip().splitlines()[0], says)
+        bad = subprocess.run([WEBHOOKD, "--no-such-flag"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("usage:", bad.stderr)
+
     def test_one_log_line_per_request(self):
         daemon = self.start()
         _, headers, _ = self.fetch()
@@ -210,7 +250,8 @@ class InheritedSocketTest(ProcessCase):
             self.assertEqual(status, 200, body)
             self.assertEqual(notify.recv(100), b"READY=1")
             proc.send_signal(signal.SIGHUP)
-            self.assertEqual(notify.recv(100), b"RELOADING=1")
+            # systemd asks RELOADING=1 to carry the monotonic clock (Type=notify-reload).
+            self.assertRegex(notify.recv(100), rb"^RELOADING=1\nMONOTONIC_USEC=\d+$")
             self.assertEqual(notify.recv(100), b"READY=1")
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(notify.recv(100), b"STOPPING=1")

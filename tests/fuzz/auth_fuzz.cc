@@ -5,7 +5,7 @@
 #include <string>
 
 #include "base/sha256.h"
-#include "edge/auth.h"
+#include "api/auth.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const webhookd::Credentials credentials = [] {
@@ -18,8 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto basic = webhookd::parse_basic_auth(header);
   auto account = webhookd::authenticate(header, credentials);
   if (account.ok()) {
-    bool right = basic && ((basic->user() == "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic->password() == "token123") ||
-                           (basic->user() == "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic->password() == "key"));
+    bool right = basic.ok() &&
+                 ((basic.value().user() == "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic.value().password() == "token123") ||
+                  (basic.value().user() == "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && basic.value().password() == "key"));
     if (!right) std::abort();
   }
   return 0;

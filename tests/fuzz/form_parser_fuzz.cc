@@ -5,8 +5,8 @@
 #include <string_view>
 
 #include "base/text.h"
-#include "edge/form_parser.h"
-#include "resource/webhook_config.h"
+#include "api/form_parser.h"
+#include "model/webhook_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
@@ -16,6 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& [key, value] : form.value()) {
     if (!webhookd::is_valid_utf8(key) || !webhookd::is_valid_utf8(value)) std::abort();
   }
-  webhookd::parse_update(form.value());
+  (void)webhookd::parse_update(form.value());
   return 0;
 }

@@ -9,8 +9,8 @@
 
 #include "base/sha256.h"
 #include "mem_file_system.h"
-#include "resource/handler.h"
-#include "store/state_file.h"
+#include "api/handler.h"
+#include "model/state_file.h"
 
 using namespace webhookd;
 
@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   HttpResponse r = handle(req, config, store);
   switch (r.status) {
-    case 200: case 304: case 400: case 401: case 404: case 405: case 412: case 413: case 415: case 500: break;
+    case 200: case 304: case 400: case 401: case 403: case 404: case 405: case 412: case 413: case 415: case 500: break;
     default: std::abort();
   }
   if (!r.header("Twilio-Request-Id")) std::abort();
@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (r.status == 500) std::abort();  // the seeded files are valid: a 500 here is a bug
   for (const std::string& f : {a, b}) {
-    if (!parse_state_file(fs.files[f], f).ok()) std::abort();
+    if (!read_state_file(fs.files[f], f).ok()) std::abort();
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 // millions of updates without fsync. Single-threaded, like libFuzzer.
 #pragma once
 
+#include <cerrno>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,10 +18,10 @@ class MemFileSystem : public FileSystem {
  public:
   std::map<std::string, std::string> files;
 
-  Result<std::optional<std::string>> read_file(const std::string& path) override {
+  Result<std::string> read_file(const std::string& path) override {
     auto it = files.find(path);
-    if (it == files.end()) return std::optional<std::string>{};
-    return std::optional<std::string>{it->second};
+    if (it == files.end()) return Error::not_found(path + ": no such file");
+    return it->second;
   }
   Result<std::unique_ptr<FileLock>> lock(const std::string& path) override {
     files.emplace(path, "");
@@ -52,7 +53,7 @@ class MemFileSystem : public FileSystem {
   }
   Status rename(const std::string& from, const std::string& to) override {
     auto it = files.find(from);
-    if (it == files.end()) return Error::internal("rename: no " + from);
+    if (it == files.end()) return Error::io("rename: no " + from, ENOENT);
     files[to] = it->second;
     files.erase(from);
     return ok_status();
@@ -62,6 +63,7 @@ class MemFileSystem : public FileSystem {
     files.erase(path);
     return ok_status();
   }
+  Status check_writable_dir(const std::string&) override { return ok_status(); }
 
  private:
   int next_fd_ = 100;

@@ -6,22 +6,34 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "config.h"
-#include "store/state_file.h"
+#include "model/config.h"
+#include "model/state_file.h"
+
+namespace {
+webhookd::Result<webhookd::WebhookConfig> parse_state_file(std::string_view text, const std::string& source) {
+  auto read = webhookd::read_state_file(text, source);
+  if (!read.ok()) return read.error();
+  // The ETag always comes with the value, whichever reader made it.
+  if (read.value().etag != webhookd::config_etag(read.value().config)) std::abort();
+  return read.value().config;
+}
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  webhookd::parse_config(text, "fuzz.yaml");
-  auto config = webhookd::parse_state_file(text, "fuzz.yaml");
+  (void)webhookd::parse_config(text, "fuzz.yaml");
+  auto config = parse_state_file(text, "fuzz.yaml");
   if (!config.ok()) return 0;
+  // What the reader accepts, the writer accepts: the store can always write it back.
+  if (!webhookd::encode_state(config.value()).ok()) std::abort();
   if (webhookd::emit_state_file(config.value()) == text) {
     // Canonical bytes may have taken the fast path, which skips yaml-cpp; a
     // leading comment forces yaml-cpp, which must read the same.
-    auto yaml = webhookd::parse_state_file("#\n" + std::string(text), "fuzz.yaml");
+    auto yaml = parse_state_file("#\n" + std::string(text), "fuzz.yaml");
     if (!yaml.ok() || yaml.value() != config.value()) std::abort();
   }
   std::string bytes = webhookd::emit_state_file(config.value());
-  auto again = webhookd::parse_state_file(bytes, "emitted.yaml");
+  auto again = parse_state_file(bytes, "emitted.yaml");
   if (!again.ok() || again.value() != config.value()) std::abort();
   if (webhookd::emit_state_file(again.value()) != bytes) std::abort();
   return 0;

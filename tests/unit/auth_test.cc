@@ -1,5 +1,5 @@
 #define BOOST_TEST_DYN_LINK
-#include "edge/auth.h"
+#include "api/auth.h"
 
 #include <boost/test/unit_test.hpp>
 
@@ -76,10 +76,12 @@ BOOST_AUTO_TEST_CASE(parses_basic_headers) {
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.header) {
       auto got = parse_basic_auth(c.header);
-      BOOST_TEST(got.has_value() == c.ok);
-      if (got && c.ok) {
-        BOOST_TEST(std::string(got->user()) == c.user);
-        BOOST_TEST(std::string(got->password()) == c.password);
+      BOOST_TEST(got.ok() == c.ok);
+      if (got.ok() && c.ok) {
+        BOOST_TEST(std::string(got.value().user()) == c.user);
+        BOOST_TEST(std::string(got.value().password()) == c.password);
+      } else if (!got.ok()) {
+        BOOST_TEST((got.error().code == ErrorCode::kInvalidArgument));
       }
     }
   }
@@ -114,7 +116,7 @@ BOOST_AUTO_TEST_CASE(authenticates_accounts_and_keys) {
         BOOST_TEST(got.value() == c.account);
       } else {
         BOOST_TEST_REQUIRE(!got.ok());
-        BOOST_TEST(got.error().kind == ErrorKind::kUnauthenticated);
+        BOOST_TEST(got.error().kind == ApiErrorKind::kUnauthenticated);
       }
     }
   }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -20,8 +21,8 @@ BOOST_AUTO_TEST_CASE(read_write_rename_remove) {
   TempDir dir;
   PosixFileSystem fs;
   auto missing = fs.read_file(dir.file("nope"));
-  BOOST_TEST_REQUIRE(missing.ok());
-  BOOST_TEST(!missing.value().has_value());
+  BOOST_TEST_REQUIRE(!missing.ok());
+  BOOST_TEST((missing.error().code == ErrorCode::kNotFound));
 
   std::string temp;
   auto fd = fs.create_temp(dir.file(".x.tmp."), &temp);
@@ -35,12 +36,15 @@ BOOST_AUTO_TEST_CASE(read_write_rename_remove) {
   BOOST_TEST((st.st_mode & 0777) == 0644u);  // readable by people and git
   BOOST_TEST(fs.rename(temp, dir.file("x")).ok());
   BOOST_TEST(fs.sync_dir(dir.path()).ok());
-  BOOST_TEST(*fs.read_file(dir.file("x")).value() == "hello");
+  BOOST_TEST(fs.read_file(dir.file("x")).value() == "hello");
   BOOST_TEST(fs.remove(dir.file("x")).ok());
   BOOST_TEST(fs.remove(dir.file("x")).ok());  // already gone is fine
   BOOST_TEST(!fs.rename(dir.file("x"), dir.file("y")).ok());
   BOOST_TEST(!fs.sync_dir(dir.file("no-such-dir")).ok());
-  BOOST_TEST(!fs.read_file(dir.path()).ok());  // a directory is not a state file
+  auto directory = fs.read_file(dir.path());  // a directory is not a state file
+  BOOST_TEST_REQUIRE(!directory.ok());
+  BOOST_TEST((directory.error().code == ErrorCode::kIOError));
+  BOOST_TEST(directory.error().os_errno == EISDIR);
 }
 
 BOOST_AUTO_TEST_CASE(locks_exclude_other_threads) {

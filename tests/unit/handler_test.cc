@@ -1,5 +1,5 @@
 #define BOOST_TEST_DYN_LINK
-#include "resource/handler.h"
+#include "api/handler.h"
 
 #include <boost/test/unit_test.hpp>
 #include <regex>
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(status_code_and_headers_for_every_row) {
     const char* name;
     HttpRequest req;
     int status, code;
-    const char* message;  // substring; "" to skip
+    const char* message;  // a substring of the message every row must have
   } cases[] = {
       {"PUT", request("PUT"), 405, 20004,
        "The requested resource /Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks does not support the attempted HTTP method PUT"},
@@ -129,15 +129,19 @@ BOOST_AUTO_TEST_CASE(status_code_and_headers_for_every_row) {
       {"OPTIONS", request("OPTIONS"), 405, 20004, "method OPTIONS"},
       {"malformed sid", request("GET", path_of("ISnotfound")), 404, 20404,
        "The requested resource /Services/ISnotfound/Configuration/Webhooks was not found"},
-      {"sid lower-case prefix", request("GET", path_of("isaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")), 404, 20404, ""},
-      {"sid too long", request("GET", path_of(kSid + "a")), 404, 20404, ""},
+      {"sid lower-case prefix", request("GET", path_of("isaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")), 404, 20404,
+       "The requested resource /Services/isaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks was not found"},
+      {"sid too long", request("GET", path_of(kSid + "a")), 404, 20404,
+       "The requested resource /Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks was not found"},
       {"other path", request("GET", "/v1/Services/" + kSid), 404, 20404, "/Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa was not found"},
       {"no state file", request("GET", path_of("ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")), 404, 20404,
        "/Services/ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee/Configuration/Webhooks was not found"},
       {"another account's", request("GET", path_of(kForeignSid)), 404, 20404,
        "/Services/IScccccccccccccccccccccccccccccccc/Configuration/Webhooks was not found"},
-      {"POST to another account's", request("POST", path_of(kForeignSid), "Method=GET"), 404, 20404, ""},
-      {"POST to a missing service", request("POST", path_of("ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), "Method=GET"), 404, 20404, ""},
+      {"POST to another account's", request("POST", path_of(kForeignSid), "Method=GET"), 404, 20404,
+       "The requested resource /Services/IScccccccccccccccccccccccccccccccc/Configuration/Webhooks was not found"},
+      {"POST to a missing service", request("POST", path_of("ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), "Method=GET"), 404, 20404,
+       "The requested resource /Services/ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee/Configuration/Webhooks was not found"},
       {"invalid state file", request("GET", path_of(kBrokenSid)), 500, 20500, "Internal Server Error"},
       {"bad pre url", request("POST", kPath, "PreWebhookUrl=nope"), 400, 50077, "Invalid pre-webhook url"},
       {"bad post url", request("POST", kPath, "PostWebhookUrl=ftp%3A%2F%2Fx"), 400, 50078, "Invalid post-webhook url"},
@@ -148,6 +152,7 @@ BOOST_AUTO_TEST_CASE(status_code_and_headers_for_every_row) {
   };
   for (auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
+      BOOST_TEST_REQUIRE(std::string(c.message).size() > 0u);  // no row may assert nothing
       HttpResponse r = call(c.req);
       BOOST_TEST(r.status == c.status);
       BOOST_TEST(code_of(r) == c.code, r.body);
@@ -228,9 +233,14 @@ BOOST_AUTO_TEST_CASE(update_applies_partially_and_persists) {
              "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\npre_webhook_url: https://www.example.com/pre\n"
              "post_webhook_url: https://www.example.com/post\nfilters:\n  - onMessageAdded\nmethod: GET\n");
   HttpResponse cleared = call(request("POST", kPath, "PreWebhookUrl=&Filters="));
-  BOOST_TEST(cleared.body.find(R"("pre_webhook_url":null)") != std::string::npos);
-  BOOST_TEST(cleared.body.find(R"("filters":[])") != std::string::npos);
-  BOOST_TEST(call(request("GET")).body == cleared.body.substr(0, cleared.body.size()));
+  BOOST_TEST(cleared.body ==
+             R"({"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","chat_service_sid":"ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
+             R"("pre_webhook_url":null,"post_webhook_url":"https://www.example.com/post","filters":[],"method":"GET",)"
+             R"("url":"http://127.0.0.1:8080/v1/Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks"})");
+  // What a POST answers is what the next GET reads back from the disk.
+  HttpResponse reread = call(request("GET"));
+  BOOST_TEST(reread.body == cleared.body);
+  BOOST_TEST(*reread.header("ETag") == *cleared.header("ETag"));
 }
 
 BOOST_AUTO_TEST_CASE(bodiless_posts_are_empty_updates) {
@@ -284,6 +294,9 @@ BOOST_AUTO_TEST_CASE(conditional_requests) {
   HttpResponse r = call(cached);
   BOOST_TEST(r.status == 304);
   BOOST_TEST(r.body.empty());
+  BOOST_TEST(*r.header("ETag") == etag);
+  // RFC 9110 15.4.5: a 304 carries no Content-Length but the 200's; we send none.
+  BOOST_TEST(r.header("Content-Length") == nullptr);
   cached.if_none_match = "\"other\"";
   BOOST_TEST(call(cached).status == 200);
 
@@ -331,6 +344,52 @@ BOOST_AUTO_TEST_CASE(disk_failures_answer_500_and_keep_the_old_file) {
       for (const auto& name : webhookd_test::list_dir(dir.path())) BOOST_TEST(name.find(".tmp.") == std::string::npos, name);
     }
   }
+}
+
+// If-None-Match compares weakly (RFC 9110 13.1.2), If-Match strongly (13.1.1).
+BOOST_AUTO_TEST_CASE(etag_comparison_weak_for_if_none_match_strong_for_if_match) {
+  const std::string etag = *call(request("GET")).header("ETag");
+  struct Case {
+    std::string list;
+    bool weak, strong;
+  } cases[] = {
+      {etag, true, true},
+      {"W/" + etag, true, false},
+      {"\"x\", W/" + etag, true, false},
+      {"\"x\",  " + etag + " ", true, true},
+      {"*", true, true},
+      {"W/\"x\"", false, false},
+      {etag.substr(1, etag.size() - 2), false, false},  // unquoted
+      {"", false, false},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.list) {
+      BOOST_TEST(etag_list_matches(c.list, etag, EtagComparison::kWeak) == c.weak);
+      BOOST_TEST(etag_list_matches(c.list, etag, EtagComparison::kStrong) == c.strong);
+    }
+  }
+  HttpRequest weak_get = request("GET");
+  weak_get.if_none_match = "W/" + etag;
+  BOOST_TEST(call(weak_get).status == 304);
+  HttpRequest weak_post = request("POST", kPath, "Method=GET");
+  weak_post.if_match = "W/" + etag;
+  BOOST_TEST(call(weak_post).status == 412);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+}
+
+BOOST_AUTO_TEST_CASE(api_writes_deny_refuses_posts_and_serves_reads) {
+  config.api_writes = false;
+  HttpResponse r = call(request("POST", kPath, "Method=GET"));
+  BOOST_TEST(r.status == 403);
+  BOOST_TEST(r.body ==
+             R"({"code":20403,"message":"Forbidden: this configuration is managed in git",)"
+             R"("more_info":"https://www.twilio.com/docs/errors/20403","status":403})");
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+  BOOST_TEST(call(request("GET")).status == 200);
+  BOOST_TEST(call(request("HEAD")).status == 200);
+  HttpRequest unauthenticated = request("POST", kPath, "Method=GET");
+  unauthenticated.authorization.clear();
+  BOOST_TEST(call(unauthenticated).status == 401);  // who you are is checked first
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,5 @@
 #define BOOST_TEST_DYN_LINK
-#include "edge/http.h"
+#include "api/http.h"
 
 #include <boost/test/unit_test.hpp>
 

@@ -12,7 +12,7 @@
 
 using namespace webhookd;
 
-BOOST_AUTO_TEST_SUITE(request_log)
+BOOST_AUTO_TEST_SUITE(request_log, *boost::unit_test::timeout(120))
 
 BOOST_AUTO_TEST_CASE(lines_from_many_threads_arrive_whole_once_in_order_and_batched) {
   std::mutex mu;
@@ -112,6 +112,46 @@ BOOST_AUTO_TEST_CASE(write_lines_writes_everything_to_the_fd) {
   reader.join();
   ::close(fds[0]);
   BOOST_TEST(got == lines);
+}
+
+// The journal line of one request: its fields, one line whatever the
+// input, and never a credential or a body.
+BOOST_AUTO_TEST_CASE(format_request_line_fields_and_secrets) {
+  struct Case {
+    const char* name;
+    std::string method, path;
+    int status;
+    std::string account, detail;
+    long long ns;
+    std::string want;
+  } cases[] = {
+      {"ok", "GET", "/v1/Services/ISa/Configuration/Webhooks", 200, "ACa", "", 1234567,
+       "GET /v1/Services/ISa/Configuration/Webhooks 200 account=ACa request_id=RQ1 duration=1.235ms\n"},
+      {"unauthenticated", "POST", "/p", 401, "", "", 999, "POST /p 401 account=- request_id=RQ1 duration=0.001ms\n"},
+      {"internal error detail", "GET", "/p", 500, "ACa", "f.yaml:2:1: duplicate key", 0,
+       "GET /p 500 account=ACa request_id=RQ1 duration=0.000ms error=\"f.yaml:2:1: duplicate key\"\n"},
+      {"control characters", "GET", "/p\r\nX-Injected: 1", 404, "ACa", "a\nb", 2000000000,
+       "GET /p  X-Injected: 1 404 account=ACa request_id=RQ1 duration=2000.000ms error=\"a b\"\n"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      HttpRequest req;
+      req.method = c.method;
+      req.path = c.path;
+      req.authorization = "Basic QUNhOnNlY3JldC10b2tlbg==";  // ACa:secret-token
+      req.body = "PreWebhookUrl=https%3A%2F%2Fsecret";
+      HttpResponse resp;
+      resp.status = c.status;
+      resp.account_sid = c.account;
+      resp.log_detail = c.detail;
+      resp.set_header("Twilio-Request-Id", "RQ1");
+      std::string line = "left over from the last request";
+      format_request_line(&line, req, resp, std::chrono::nanoseconds(c.ns));
+      BOOST_TEST(line == c.want);
+      BOOST_TEST(line.find("QUNh") == std::string::npos);
+      BOOST_TEST(line.find("secret") == std::string::npos);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -27,11 +27,14 @@ BOOST_AUTO_TEST_CASE(known_digests) {
 }
 
 BOOST_AUTO_TEST_CASE(hex_round_trip_and_rejects) {
-  std::string raw;
-  BOOST_TEST(from_hex("00ffA0", &raw));
-  BOOST_TEST(to_hex(raw) == "00ffa0");
-  BOOST_TEST(!from_hex("abc", &raw));  // odd length
-  BOOST_TEST(!from_hex("zz", &raw));
+  auto raw = from_hex("00ffA0");
+  BOOST_TEST_REQUIRE(raw.ok());
+  BOOST_TEST(to_hex(raw.value()) == "00ffa0");
+  for (const char* bad : {"abc", "zz", "0g"}) {  // odd length, not hex
+    auto refused = from_hex(bad);
+    BOOST_TEST_REQUIRE(!refused.ok(), bad);
+    BOOST_TEST((refused.error().code == ErrorCode::kInvalidArgument));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

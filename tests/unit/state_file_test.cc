@@ -1,5 +1,5 @@
 #define BOOST_TEST_DYN_LINK
-#include "store/state_file.h"
+#include "model/state_file.h"
 
 #include <boost/test/unit_test.hpp>
 
@@ -21,6 +21,14 @@ const std::string kReferenceFile =
     "method: POST\n";
 
 }  // namespace
+
+// The configuration alone, as most cases here look at it; the ETag that
+// comes with it is checked in its own cases below.
+Result<WebhookConfig> parse_state_file(std::string_view text, const std::string& source) {
+  auto read = read_state_file(text, source);
+  if (!read.ok()) return read.error();
+  return read.value().config;
+}
 
 BOOST_AUTO_TEST_SUITE(state_file)
 
@@ -46,7 +54,7 @@ BOOST_AUTO_TEST_CASE(loads_valid_files) {
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       auto got = parse_state_file(c.text, "IS.yaml");
-      BOOST_TEST_REQUIRE(got.ok(), (got.ok() ? "" : got.error().detail));
+      BOOST_TEST_REQUIRE(got.ok(), (got.ok() ? "" : got.error().message));
       BOOST_TEST(got.value().account_sid == kAccount);
       BOOST_TEST((got.value().pre_webhook_url == c.pre));
       BOOST_TEST((got.value().method == c.method));
@@ -87,8 +95,8 @@ BOOST_AUTO_TEST_CASE(refuses_invalid_files_naming_line_and_problem) {
     BOOST_TEST_CONTEXT(c.name) {
       auto got = parse_state_file(c.text, "f.yaml");
       BOOST_TEST_REQUIRE(!got.ok());
-      BOOST_TEST((got.error().kind == ErrorKind::kInternal));
-      BOOST_TEST(got.error().detail.find(c.where_and_what) != std::string::npos, got.error().detail);
+      BOOST_TEST((got.error().code == ErrorCode::kCorruption));
+      BOOST_TEST(got.error().message.find(c.where_and_what) != std::string::npos, got.error().message);
     }
   }
 }
@@ -131,7 +139,7 @@ BOOST_AUTO_TEST_CASE(urls_round_trip_through_yaml) {
       c.filters = std::vector<std::string>{"onMessageAdded"};
       std::string bytes = emit_state_file(c);
       auto back = parse_state_file(bytes, "x");
-      BOOST_TEST_REQUIRE(back.ok(), (back.ok() ? "" : back.error().detail) << "\n" << bytes);
+      BOOST_TEST_REQUIRE(back.ok(), (back.ok() ? "" : back.error().message) << "\n" << bytes);
       BOOST_TEST((back.value() == c));
       BOOST_TEST(emit_state_file(back.value()) == bytes);  // stable
     }
@@ -181,6 +189,49 @@ BOOST_AUTO_TEST_CASE(etag_follows_the_configuration_not_the_formatting) {
   BOOST_TEST(config_etag(changed) != config_etag(a.value()));
   BOOST_TEST(config_etag(changed).size() == 34u);
   BOOST_TEST(config_etag(changed).front() == '"');
+}
+
+// Both readers hand out the ETag with the value: the digest of the
+// canonical bytes, whatever the file looked like.
+BOOST_AUTO_TEST_CASE(the_etag_comes_with_the_value) {
+  const std::string hand = "# a comment\nmethod: post\n" + kReferenceFile.substr(0, kReferenceFile.find("method:"));
+  for (const std::string& text : {kReferenceFile, hand}) {
+    auto read = read_state_file(text, "x");
+    BOOST_TEST_REQUIRE(read.ok());
+    BOOST_TEST(read.value().etag == config_etag(read.value().config));
+  }
+}
+
+// encode_state is what the store writes: it refuses any configuration the
+// reader would refuse, so nothing written can fail to load.
+BOOST_AUTO_TEST_CASE(encode_refuses_what_the_reader_would_refuse) {
+  WebhookConfig good;
+  good.account_sid = kAccount;
+  good.pre_webhook_url = "https://x/pre";
+  auto encoded = encode_state(good);
+  BOOST_TEST_REQUIRE(encoded.ok());
+  BOOST_TEST(encoded.value().bytes == emit_state_file(good));
+  BOOST_TEST(encoded.value().state.etag == config_etag(good));
+  auto back = read_state_file(encoded.value().bytes, "x");
+  BOOST_TEST_REQUIRE(back.ok());
+  BOOST_TEST((back.value().config == good));
+
+  struct Case {
+    const char* name;
+    WebhookConfig config;
+  } bad[] = {
+      {"newline in a URL", [] { WebhookConfig c; c.account_sid = kAccount; c.pre_webhook_url = "https://x/\nmethod: GET"; return c; }()},
+      {"no account", [] { WebhookConfig c; c.method = "GET"; return c; }()},
+      {"unknown filter", [] { WebhookConfig c; c.account_sid = kAccount; c.filters = std::vector<std::string>{"onX"}; return c; }()},
+  };
+  for (const auto& c : bad) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto refused = encode_state(c.config);
+      BOOST_TEST_REQUIRE(!refused.ok());
+      BOOST_TEST((refused.error().code == ErrorCode::kInvalidArgument));
+      BOOST_TEST(!read_state_file(emit_state_file(c.config), "x").ok());  // what it would have written
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

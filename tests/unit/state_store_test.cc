@@ -1,6 +1,7 @@
 #define BOOST_TEST_DYN_LINK
 #include "store/state_store.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +13,7 @@
 #include <chrono>
 #include <thread>
 
-#include "store/state_file.h"
+#include "model/state_file.h"
 #include "test_support.h"
 
 using namespace webhookd;
@@ -22,6 +23,15 @@ using webhookd_test::TempDir;
 using webhookd_test::write_file;
 using webhookd_test::FaultyFileSystem;
 using webhookd_test::Op;
+using webhookd_test::wait_until;
+
+namespace webhookd {
+// The unit tests' one window into the store's private state: how many
+// updates of a service wait in its write queue, the one writing included.
+struct StateStoreTestPeer {
+  static size_t queued_updates(StateStore& store, const std::string& sid) { return store.queued_updates(sid); }
+};
+}  // namespace webhookd
 
 namespace {
 
@@ -54,9 +64,10 @@ class GatedFileSystem : public PosixFileSystem {
     int n = ++syncs;
     if (n == 1) {
       at_gate = true;
-      while (!open) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      // Bounded: a test that never opens the gate fails instead of hanging.
+      if (!wait_until([&] { return open.load(); })) return Error::io("gate never opened", ETIMEDOUT);
     }
-    if (fail_from_sync && n >= fail_from_sync) return Error::internal("injected: fsync EIO");
+    if (fail_from_sync && n >= fail_from_sync) return Error::io("injected: fsync EIO", EIO);
     return PosixFileSystem::sync(fd);
   }
   Status rename(const std::string& from, const std::string& to) override {
@@ -81,14 +92,16 @@ StateStore::Mutation add_filter(const std::string& name, std::atomic<int>* calls
 // queue behind it; returns once all of them are queued.
 void queue_behind_a_write(StateStore& store, GatedFileSystem& fs, const std::vector<std::string>& names,
                           std::vector<std::thread>* threads, std::vector<Result<ServiceStatePtr>>* results) {
-  results->assign(names.size() + 1, Result<ServiceStatePtr>(ServiceStatePtr{}));
+  results->assign(names.size() + 1, Result<ServiceStatePtr>(Error::internal("not run")));
   threads->emplace_back([&store, results] { (*results)[0] = store.update(kSid, set_method("GET")); });
-  while (!fs.at_gate) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  BOOST_TEST_REQUIRE(wait_until([&] { return fs.at_gate.load(); }), "the first write never reached fsync");
   for (size_t i = 0; i < names.size(); ++i) {
     threads->emplace_back(
         [&store, results, i, name = names[i]] { (*results)[i + 1] = store.update(kSid, add_filter(name)); });
   }
-  while (store.queued_updates(kSid) != names.size() + 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  BOOST_TEST_REQUIRE(
+      wait_until([&] { return StateStoreTestPeer::queued_updates(store, kSid) == names.size() + 1; }),
+      "the updates never queued behind the write");
 }
 
 ino_t inode(const std::string& path) {
@@ -98,7 +111,9 @@ ino_t inode(const std::string& path) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(state_store)
+// Every case has its own deadlines; the suite-wide timeout is the last
+// resort against a hang nobody foresaw.
+BOOST_AUTO_TEST_SUITE(state_store, *boost::unit_test::timeout(300))
 
 BOOST_AUTO_TEST_CASE(every_edit_is_seen_even_same_size_and_same_second) {
   // The cache is keyed on the file's bytes, never on timestamps.
@@ -137,8 +152,11 @@ BOOST_AUTO_TEST_CASE(load_missing_valid_and_invalid) {
   PosixFileSystem fs;
   StateStore store(fs, dir.path());
   auto missing = store.load(kSid);
-  BOOST_TEST_REQUIRE(missing.ok());
-  BOOST_TEST(!missing.value());
+  BOOST_TEST_REQUIRE(!missing.ok());
+  BOOST_TEST((missing.error().code == ErrorCode::kNotFound));
+  auto not_a_sid = store.load("../etc/passwd");
+  BOOST_TEST_REQUIRE(!not_a_sid.ok());
+  BOOST_TEST((not_a_sid.error().code == ErrorCode::kInvalidArgument));
 
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
   auto loaded = store.load(kSid);
@@ -148,8 +166,9 @@ BOOST_AUTO_TEST_CASE(load_missing_valid_and_invalid) {
   write_file(dir.file(kSid + ".yaml"), kHandEdited + "bogus: 1\n");
   auto invalid = store.load(kSid);
   BOOST_TEST_REQUIRE(!invalid.ok());
-  BOOST_TEST(invalid.error().detail.find(kSid + ".yaml:4:1: unknown key 'bogus'") != std::string::npos,
-             invalid.error().detail);
+  BOOST_TEST((invalid.error().code == ErrorCode::kCorruption));
+  BOOST_TEST(invalid.error().message.find(kSid + ".yaml:4:1: unknown key 'bogus'") != std::string::npos,
+             invalid.error().message);
 }
 
 BOOST_AUTO_TEST_CASE(update_writes_canonical_bytes_atomically) {
@@ -172,8 +191,8 @@ BOOST_AUTO_TEST_CASE(update_of_missing_service_creates_nothing) {
   PosixFileSystem fs;
   StateStore store(fs, dir.path());
   auto result = store.update(kSid, set_method("GET"));
-  BOOST_TEST_REQUIRE(result.ok());
-  BOOST_TEST(!result.value());
+  BOOST_TEST_REQUIRE(!result.ok());
+  BOOST_TEST((result.error().code == ErrorCode::kNotFound));
   BOOST_TEST(list_dir(dir.path()).empty());  // not even a lock file
 }
 
@@ -198,7 +217,7 @@ BOOST_AUTO_TEST_CASE(an_invalid_file_is_never_overwritten) {
   write_file(dir.file(kSid + ".yaml"), broken);
   auto result = store.update(kSid, set_method("GET"));
   BOOST_TEST_REQUIRE(!result.ok());
-  BOOST_TEST((result.error().kind == ErrorKind::kInternal));
+  BOOST_TEST((result.error().code == ErrorCode::kCorruption));
   BOOST_TEST(fs.temps_created == 0);
   BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == broken);
 }
@@ -209,15 +228,16 @@ BOOST_AUTO_TEST_CASE(a_refused_mutation_writes_nothing) {
   StateStore store(fs, dir.path());
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
   auto result = store.update(kSid, [](const ServiceState&) -> Result<WebhookConfig> {
-    return Error{ErrorKind::kPreconditionFailed, {}, {}};
+    return Error::conflict("precondition");
   });
   BOOST_TEST_REQUIRE(!result.ok());
-  BOOST_TEST((result.error().kind == ErrorKind::kPreconditionFailed));
+  BOOST_TEST((result.error().code == ErrorCode::kConflict));
+  BOOST_TEST(result.error().message == "precondition");  // passed back untouched
   BOOST_TEST(fs.temps_created == 0);
   BOOST_TEST(list_dir(dir.path()).count("." + kSid + ".lock") == 0u);  // decided without the lock
 }
 
-// The store under injected failures: the client hears 500 (kInternal), the
+// The store under injected failures: the caller gets kIOError (a 500), the
 // old file is intact byte for byte, and no temp file is left behind.
 BOOST_AUTO_TEST_CASE(every_failing_step_leaves_the_old_file_and_no_temp) {
   struct Case {
@@ -242,8 +262,8 @@ BOOST_AUTO_TEST_CASE(every_failing_step_leaves_the_old_file_and_no_temp) {
       write_file(dir.file(kSid + ".yaml"), kHandEdited);
       auto result = store.update(kSid, set_method("GET"));
       BOOST_TEST_REQUIRE(!result.ok());
-      BOOST_TEST((result.error().kind == ErrorKind::kInternal));
-      BOOST_TEST(result.error().detail.find(c.detail) != std::string::npos, result.error().detail);
+      BOOST_TEST((result.error().code == ErrorCode::kIOError));
+      BOOST_TEST(result.error().message.find(c.detail) != std::string::npos, result.error().message);
       BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);
       std::set<std::string> left = list_dir(dir.path());
       left.erase("." + kSid + ".lock");
@@ -290,16 +310,18 @@ BOOST_AUTO_TEST_CASE(clean_up_waits_for_a_writer_holding_the_lock) {
   write_file(temp, "being written");
   auto held = fs.lock(dir.file("." + kSid + ".lock"));  // a writer, mid-write
   BOOST_TEST_REQUIRE(held.ok());
-  std::atomic<bool> finished{false};
-  std::thread cleaner([&] {
-    store.clean_up();
+  std::atomic<bool> finished{false}, cleaned{false};
+  std::thread cleaner([&] {  // no BOOST_TEST here: Boost.Test is not thread-safe
+    cleaned = store.clean_up().ok();
     finished = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   BOOST_TEST(!finished.load());
   BOOST_TEST(list_dir(dir.path()).count("." + kSid + ".tmp.LIVE00") == 1u);  // not pulled from under the writer
   held.value().reset();
+  BOOST_TEST_REQUIRE(wait_until([&] { return finished.load(); }), "clean_up never finished after the lock was freed");
   cleaner.join();
+  BOOST_TEST(cleaned.load());
   BOOST_TEST(list_dir(dir.path()).count("." + kSid + ".tmp.LIVE00") == 0u);
 }
 
@@ -309,39 +331,41 @@ BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
   StateStore store(fs, dir.path());
   write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\n");
   const int kRounds = 40;
+  std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
     for (int i = 0; i < kRounds; ++i)
-      store.update(kSid, [i](const ServiceState& s) -> Result<WebhookConfig> {
+      failures += !store.update(kSid, [i](const ServiceState& s) -> Result<WebhookConfig> {
         const WebhookConfig& c = s.config;
         WebhookConfig n = c;
         n.pre_webhook_url = "https://pre/" + std::to_string(i);
         return n;
-      });
+      }).ok();
   });
   threads.emplace_back([&] {
     for (int i = 0; i < kRounds; ++i)
-      store.update(kSid, [i](const ServiceState& s) -> Result<WebhookConfig> {
+      failures += !store.update(kSid, [i](const ServiceState& s) -> Result<WebhookConfig> {
         const WebhookConfig& c = s.config;
         WebhookConfig n = c;
         n.post_webhook_url = "https://post/" + std::to_string(i);
         return n;
-      });
+      }).ok();
   });
   threads.emplace_back([&] {
-    for (int i = 0; i < kRounds; ++i) store.update(kSid, set_method(i % 2 ? "GET" : "POST"));
+    for (int i = 0; i < kRounds; ++i) failures += !store.update(kSid, set_method(i % 2 ? "GET" : "POST")).ok();
   });
   threads.emplace_back([&] {
     const char* names[] = {"onMessageAdded", "onMessageUpdated"};
     for (int i = 0; i < kRounds; ++i)
-      store.update(kSid, [&, i](const ServiceState& s) -> Result<WebhookConfig> {
+      failures += !store.update(kSid, [&, i](const ServiceState& s) -> Result<WebhookConfig> {
         const WebhookConfig& c = s.config;
         WebhookConfig n = c;
         n.filters = std::vector<std::string>{names[i % 2]};
         return n;
-      });
+      }).ok();
   });
   for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
   auto final = store.load(kSid);
   BOOST_TEST_REQUIRE(final.ok());
   const WebhookConfig& c = final.value()->config;
@@ -410,7 +434,7 @@ BOOST_AUTO_TEST_CASE(a_group_whose_write_fails_reports_the_error_to_every_member
   BOOST_TEST(results[0].ok());
   for (size_t i = 1; i < results.size(); ++i) {
     BOOST_TEST_REQUIRE(!results[i].ok());
-    BOOST_TEST(results[i].error().kind == ErrorKind::kInternal);
+    BOOST_TEST((results[i].error().code == ErrorCode::kIOError));
   }
   // Only the first update is on disk, and no temp file is left.
   PosixFileSystem plain;
@@ -420,7 +444,7 @@ BOOST_AUTO_TEST_CASE(a_group_whose_write_fails_reports_the_error_to_every_member
   BOOST_TEST(now.value()->config.method.value() == "GET");
   BOOST_TEST(now.value()->config.filters.value_or(std::vector<std::string>{}).empty());
   BOOST_TEST(list_dir(dir.path()) == (std::set<std::string>{kSid + ".yaml", "." + kSid + ".lock"}));
-  BOOST_TEST(store.queued_updates(kSid) == 0u);
+  BOOST_TEST(StateStoreTestPeer::queued_updates(store, kSid) == 0u);
 }
 
 // N processes x M threads of read-modify-write updates on one service, each
@@ -470,7 +494,12 @@ BOOST_AUTO_TEST_CASE(processes_and_threads_read_modify_write_without_loss) {
   }
   for (pid_t pid : children) {
     int status = 0;
-    BOOST_TEST_REQUIRE(waitpid(pid, &status, 0) == pid);
+    const bool exited = wait_until([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 60);
+    if (!exited) {
+      kill(pid, SIGKILL);
+      (void)waitpid(pid, &status, 0);
+    }
+    BOOST_TEST_REQUIRE(exited, "a writer process did not finish within 60 s");
     BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
   }
   PosixFileSystem fs;

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
 #include <fstream>
 #include <ostream>
 #include <set>
@@ -13,13 +17,15 @@
 #include <stdexcept>
 #include <string>
 
-#include "base/errors.h"
+#include "api/api_error.h"
+#include "base/result.h"
 #include "store/file_system.h"
 
 namespace webhookd {
-// So that BOOST_TEST can print an ErrorKind when a comparison fails.
-inline std::ostream& operator<<(std::ostream& out, ErrorKind kind) {
-  return out << "ErrorKind(" << static_cast<int>(kind) << ")";
+// So that BOOST_TEST can print a code or kind when a comparison fails.
+inline std::ostream& operator<<(std::ostream& out, ErrorCode code) { return out << error_code_name(code); }
+inline std::ostream& operator<<(std::ostream& out, ApiErrorKind kind) {
+  return out << "ApiErrorKind(" << static_cast<int>(kind) << ")";
 }
 }  // namespace webhookd
 
@@ -66,6 +72,19 @@ inline std::set<std::string> list_dir(const std::string& dir) {
 
 using namespace webhookd;
 
+// Polls pred() every millisecond for at most `seconds`: every wait of a test
+// on a gate, a thread or a process is bounded, so a regression fails with a
+// message instead of hanging CI.
+template <typename Pred>
+bool wait_until(Pred pred, double seconds = 10.0) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 enum class Op { kNone, kCreateTemp, kWrite, kSync, kClose, kRename, kSyncDir, kLock };
 
 // The real file system, with one chosen operation failing the way the disk
@@ -76,36 +95,36 @@ class FaultyFileSystem : public webhookd::PosixFileSystem {
   int temps_created = 0;
 
   Result<std::unique_ptr<FileLock>> lock(const std::string& p) override {
-    if (fail == Op::kLock) return Error::internal("injected: lock ENOLCK");
+    if (fail == Op::kLock) return Error::io("injected: lock ENOLCK", ENOLCK);
     return PosixFileSystem::lock(p);
   }
   Result<int> create_temp(const std::string& prefix, std::string* path) override {
-    if (fail == Op::kCreateTemp) return Error::internal("injected: mkstemp EMFILE");
+    if (fail == Op::kCreateTemp) return Error::io("injected: mkstemp EMFILE", EMFILE);
     ++temps_created;
     return PosixFileSystem::create_temp(prefix, path);
   }
   Status write_all(int fd, const std::string& data) override {
     if (fail == Op::kWrite) {
-      PosixFileSystem::write_all(fd, data.substr(0, data.size() / 2));  // torn temp file
-      return Error::internal("injected: write ENOSPC");
+      (void)PosixFileSystem::write_all(fd, data.substr(0, data.size() / 2));  // torn temp file
+      return Error::io("injected: write ENOSPC", ENOSPC);
     }
     return PosixFileSystem::write_all(fd, data);
   }
   Status sync(int fd) override {
-    if (fail == Op::kSync) return Error::internal("injected: fsync EIO");
+    if (fail == Op::kSync) return Error::io("injected: fsync EIO", EIO);
     return PosixFileSystem::sync(fd);
   }
   Status close(int fd) override {
     Status s = PosixFileSystem::close(fd);
-    if (fail == Op::kClose) return Error::internal("injected: close EIO");
+    if (fail == Op::kClose) return Error::io("injected: close EIO", EIO);
     return s;
   }
   Status rename(const std::string& from, const std::string& to) override {
-    if (fail == Op::kRename) return Error::internal("injected: rename EXDEV");
+    if (fail == Op::kRename) return Error::io("injected: rename EXDEV", EXDEV);
     return PosixFileSystem::rename(from, to);
   }
   Status sync_dir(const std::string& dir) override {
-    if (fail == Op::kSyncDir) return Error::internal("injected: directory fsync EIO");
+    if (fail == Op::kSyncDir) return Error::io("injected: directory fsync EIO", EIO);
     return PosixFileSystem::sync_dir(dir);
   }
 };

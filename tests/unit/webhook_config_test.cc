@@ -1,5 +1,5 @@
 #define BOOST_TEST_DYN_LINK
-#include "resource/webhook_config.h"
+#include "model/webhook_config.h"
 
 #include <boost/test/unit_test.hpp>
 
@@ -8,10 +8,9 @@
 using namespace webhookd;
 
 namespace {
-
 using Strings = std::vector<std::string>;
 
-WebhookConfig stored() {
+WebhookConfig valid() {
   WebhookConfig c;
   c.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   c.pre_webhook_url = "https://old/pre";
@@ -20,104 +19,96 @@ WebhookConfig stored() {
   c.method = "POST";
   return c;
 }
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(webhook_config)
 
-// Every row of the contract's update table, valid side: params -> stored result.
-BOOST_AUTO_TEST_CASE(valid_updates_apply) {
+BOOST_AUTO_TEST_CASE(the_twenty_filter_names_and_which_are_pre_events) {
   struct Case {
     const char* name;
-    FormParams params;
-    std::optional<std::string> pre, post, method;
-    std::optional<Strings> filters;
+    bool pre;
   } cases[] = {
-      {"nothing sent keeps all", {}, "https://old/pre", "https://old/post", "POST", Strings{"onMessageAdded"}},
-      {"unknown params ignored", {{"FriendlyName", "x"}, {"LogEnabled", "true"}}, "https://old/pre", "https://old/post", "POST", Strings{"onMessageAdded"}},
-      {"pre url set", {{"PreWebhookUrl", "https://new/pre"}}, "https://new/pre", "https://old/post", "POST", Strings{"onMessageAdded"}},
-      {"post url set", {{"PostWebhookUrl", "http://new:8080/post?x=1"}}, "https://old/pre", "http://new:8080/post?x=1", "POST", Strings{"onMessageAdded"}},
-      {"empty pre clears", {{"PreWebhookUrl", ""}}, std::nullopt, "https://old/post", "POST", Strings{"onMessageAdded"}},
-      {"empty post clears", {{"PostWebhookUrl", ""}}, "https://old/pre", std::nullopt, "POST", Strings{"onMessageAdded"}},
-      {"method lower case", {{"Method", "get"}}, "https://old/pre", "https://old/post", "GET", Strings{"onMessageAdded"}},
-      {"method mixed case", {{"Method", "PoSt"}}, "https://old/pre", "https://old/post", "POST", Strings{"onMessageAdded"}},
-      {"repeated filters", {{"Filters", "onMessageAdd"}, {"Filters", "onParticipantAdded"}}, "https://old/pre", "https://old/post", "POST", Strings{"onMessageAdd", "onParticipantAdded"}},
-      {"duplicate filters dropped, first order kept",
-       {{"Filters", "onMessageUpdated"}, {"Filters", "onMessageAdd"}, {"Filters", "onMessageUpdated"}},
-       "https://old/pre", "https://old/post", "POST", Strings{"onMessageUpdated", "onMessageAdd"}},
-      {"single empty Filters sets []", {{"Filters", ""}}, "https://old/pre", "https://old/post", "POST", Strings{}},
-      {"last scalar wins", {{"Method", "GET"}, {"Method", "post"}}, "https://old/pre", "https://old/post", "POST", Strings{"onMessageAdded"}},
-      {"all at once",
-       {{"PreWebhookUrl", "https://example.com/filtering-and-permissions"},
-        {"PostWebhookUrl", "https://example.com/archive-every-action"},
-        {"Filters", "onConversationUpdated"}, {"Filters", "onMessageRemoved"}, {"Method", "POST"}},
-       "https://example.com/filtering-and-permissions", "https://example.com/archive-every-action", "POST",
-       Strings{"onConversationUpdated", "onMessageRemoved"}},
+      {"onParticipantAdd", true},       {"onParticipantAdded", false},  {"onDeliveryUpdated", false},
+      {"onConversationUpdated", false}, {"onConversationRemove", true}, {"onParticipantRemove", true},
+      {"onConversationUpdate", true},   {"onMessageAdd", true},         {"onMessageRemoved", false},
+      {"onParticipantUpdated", false},  {"onConversationAdded", false}, {"onMessageAdded", false},
+      {"onConversationAdd", true},      {"onConversationRemoved", false}, {"onParticipantUpdate", true},
+      {"onMessageRemove", true},        {"onMessageUpdated", false},    {"onParticipantRemoved", false},
+      {"onMessageUpdate", true},        {"onConversationStateUpdated", false},
+  };
+  BOOST_TEST(kFilterNames.size() == 20u);
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      BOOST_TEST(is_filter_name(c.name));
+      BOOST_TEST(is_pre_event(c.name) == c.pre);
+    }
+  }
+  for (const char* bad : {"", "onmessageadded", "onMessage", "onMessageAdded ", "onNothing"}) {
+    BOOST_TEST(!is_filter_name(bad), bad);
+    BOOST_TEST(!is_pre_event(bad), bad);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(methods_normalize_to_upper_case) {
+  struct Case {
+    const char* in;
+    std::optional<std::string> out;
+  } cases[] = {{"GET", "GET"}, {"get", "GET"}, {"PoSt", "POST"}, {"PUT", std::nullopt}, {"", std::nullopt},
+               {"POST ", std::nullopt}};
+  for (const auto& c : cases) BOOST_TEST((normalize_method(c.in) == c.out), c.in);
+}
+
+BOOST_AUTO_TEST_CASE(dedupe_keeps_first_order) {
+  BOOST_TEST((dedupe_filters({"b", "a", "b", "c", "a"}) == Strings{"b", "a", "c"}));
+  BOOST_TEST(dedupe_filters({}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(validate_names_the_broken_rule) {
+  struct Case {
+    const char* name;
+    void (*change)(WebhookConfig&);
+    const char* says;  // "" = valid
+  } cases[] = {
+      {"valid", [](WebhookConfig&) {}, ""},
+      {"nulls are valid",
+       [](WebhookConfig& c) {
+         c.pre_webhook_url.reset();
+         c.post_webhook_url.reset();
+         c.filters.reset();
+         c.method.reset();
+       },
+       ""},
+      {"empty filters valid", [](WebhookConfig& c) { c.filters = Strings{}; }, ""},
+      {"account not AC", [](WebhookConfig& c) { c.account_sid = "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; }, "account_sid"},
+      {"pre url with newline", [](WebhookConfig& c) { c.pre_webhook_url = "https://x/\nmethod: GET"; }, "pre_webhook_url"},
+      {"post url relative", [](WebhookConfig& c) { c.post_webhook_url = "/post"; }, "post_webhook_url"},
+      {"method lower case", [](WebhookConfig& c) { c.method = "get"; }, "method"},
+      {"unknown filter", [](WebhookConfig& c) { c.filters = Strings{"onNothing"}; }, "unknown filter 'onNothing'"},
+      {"repeated filter", [](WebhookConfig& c) { c.filters = Strings{"onMessageAdd", "onMessageAdd"}; }, "repeated"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
-      auto update = parse_update(c.params);
-      BOOST_TEST_REQUIRE(update.ok());
-      WebhookConfig next = apply(stored(), update.value());
-      BOOST_TEST(next.account_sid == stored().account_sid);
-      BOOST_TEST((next.pre_webhook_url == c.pre));
-      BOOST_TEST((next.post_webhook_url == c.post));
-      BOOST_TEST((next.method == c.method));
-      BOOST_TEST((next.filters == c.filters));
+      WebhookConfig config = valid();
+      c.change(config);
+      Status s = validate_config(config);
+      BOOST_TEST(s.ok() == (std::string(c.says).empty()));
+      if (!s.ok()) {
+        BOOST_TEST((s.error().code == ErrorCode::kInvalidArgument));
+        BOOST_TEST(s.error().message.find(c.says) != std::string::npos, s.error().message);
+      }
     }
   }
 }
 
-BOOST_AUTO_TEST_CASE(every_filter_name_of_the_contract_is_accepted) {
-  const char* names[] = {"onParticipantAdd", "onParticipantAdded", "onDeliveryUpdated", "onConversationUpdated",
-                         "onConversationRemove", "onParticipantRemove", "onConversationUpdate", "onMessageAdd",
-                         "onMessageRemoved", "onParticipantUpdated", "onConversationAdded", "onMessageAdded",
-                         "onConversationAdd", "onConversationRemoved", "onParticipantUpdate", "onMessageRemove",
-                         "onMessageUpdated", "onParticipantRemoved", "onMessageUpdate", "onConversationStateUpdated"};
-  FormParams all;
-  for (const char* n : names) {
-    BOOST_TEST(is_filter_name(n), n);
-    all.emplace_back("Filters", n);
-  }
-  auto update = parse_update(all);
-  BOOST_TEST_REQUIRE(update.ok());
-  BOOST_TEST(update.value().filters->size() == 20u);
-}
-
-// Every row of the contract's update table, invalid side.
-BOOST_AUTO_TEST_CASE(invalid_updates_fail_with_twilio_codes) {
-  struct Case {
-    const char* name;
-    FormParams params;
-    ErrorKind kind;
-    std::string arg;
-  } cases[] = {
-      {"pre not a url", {{"PreWebhookUrl", "not a url"}}, ErrorKind::kInvalidPreWebhookUrl, ""},
-      {"pre ftp", {{"PreWebhookUrl", "ftp://x/y"}}, ErrorKind::kInvalidPreWebhookUrl, ""},
-      {"pre javascript", {{"PreWebhookUrl", "javascript:alert(1)"}}, ErrorKind::kInvalidPreWebhookUrl, ""},
-      {"pre no host", {{"PreWebhookUrl", "https:///x"}}, ErrorKind::kInvalidPreWebhookUrl, ""},
-      {"pre with space", {{"PreWebhookUrl", "https://x/a b"}}, ErrorKind::kInvalidPreWebhookUrl, ""},
-      {"pre with CRLF", {{"PreWebhookUrl", "https://x/\r\nSet-Cookie: a"}}, ErrorKind::kInvalidPreWebhookUrl, ""},
-      {"pre too long", {{"PreWebhookUrl", "https://x/" + std::string(2040, 'a')}}, ErrorKind::kInvalidPreWebhookUrl, ""},
-      {"post relative", {{"PostWebhookUrl", "/post"}}, ErrorKind::kInvalidPostWebhookUrl, ""},
-      {"post file", {{"PostWebhookUrl", "file:///etc/passwd"}}, ErrorKind::kInvalidPostWebhookUrl, ""},
-      {"method PUT", {{"Method", "PUT"}}, ErrorKind::kInvalidMethod, ""},
-      {"method empty", {{"Method", ""}}, ErrorKind::kInvalidMethod, ""},
-      {"method with space", {{"Method", "POST "}}, ErrorKind::kInvalidMethod, ""},
-      {"unknown filter", {{"Filters", "onNothing"}}, ErrorKind::kInvalidFilter, "onNothing"},
-      {"filter wrong case", {{"Filters", "onmessageadded"}}, ErrorKind::kInvalidFilter, "onmessageadded"},
-      {"second filter bad", {{"Filters", "onMessageAdded"}, {"Filters", "bogus"}}, ErrorKind::kInvalidFilter, "bogus"},
-      {"empty among others", {{"Filters", "onMessageAdded"}, {"Filters", ""}}, ErrorKind::kInvalidFilter, ""},
-      {"pre checked before method", {{"Method", "PUT"}, {"PreWebhookUrl", "x"}}, ErrorKind::kInvalidPreWebhookUrl, ""},
-  };
-  for (const auto& c : cases) {
-    BOOST_TEST_CONTEXT(c.name) {
-      auto update = parse_update(c.params);
-      BOOST_TEST_REQUIRE(!update.ok());
-      BOOST_TEST((update.error().kind == c.kind));
-      if (c.kind == ErrorKind::kInvalidFilter) BOOST_TEST(update.error().args.at(0) == c.arg);
-    }
-  }
+BOOST_AUTO_TEST_CASE(apply_sets_only_what_the_update_names) {
+  WebhookUpdate clear_pre;
+  clear_pre.pre_webhook_url = std::optional<std::string>{};
+  WebhookConfig next = apply(valid(), clear_pre);
+  BOOST_TEST(!next.pre_webhook_url.has_value());
+  BOOST_TEST(next.post_webhook_url.value() == "https://old/post");
+  BOOST_TEST(next.method.value() == "POST");
+  BOOST_TEST((next.filters.value() == Strings{"onMessageAdded"}));
+  BOOST_TEST((apply(valid(), WebhookUpdate{}) == valid()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,5 @@
 // HttpRequest and HttpResponse: the plain values between the FastCGI edge and
-// the handler. Only what the resource needs is carried; nothing here reads
+// the handler (the edge builds the one and writes the other). Only what the resource needs is carried; nothing here reads
 // the environment or a socket.
 #pragma once
 

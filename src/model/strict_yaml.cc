@@ -1,7 +1,7 @@
 // yaml-cpp's event API rather than YAML::Load: events carry marks and show
 // anchors, aliases and tags, which the node API hides. Every yaml-cpp
 // exception is caught here and becomes a YamlProblem.
-#include "store/strict_yaml.h"
+#include "model/strict_yaml.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
@@ -15,6 +15,11 @@ namespace webhookd {
 namespace {
 
 constexpr size_t kMaxDepth = 16;
+
+struct YamlProblem {
+  int line = 0, column = 0;  // 1-based; 0 when unknown
+  std::string message;
+};
 
 struct Refusal {
   YamlProblem problem;
@@ -142,7 +147,8 @@ std::string yaml_problem_text(const std::string& source, int line, int column, c
   return where + ": " + message;
 }
 
-bool parse_strict_yaml(std::string_view text, YamlNode* root, YamlProblem* problem) {
+Result<YamlNode> parse_strict_yaml(std::string_view text, const std::string& source) {
+  YamlProblem problem;
   try {
     std::istringstream in{std::string(text)};
     YAML::Parser parser(in);
@@ -150,19 +156,19 @@ bool parse_strict_yaml(std::string_view text, YamlNode* root, YamlProblem* probl
     parser.HandleNextDocument(builder);
     TreeBuilder second;
     if (parser.HandleNextDocument(second)) {
-      *problem = YamlProblem{0, 0, "more than one YAML document"};
-      return false;
+      problem = YamlProblem{0, 0, "more than one YAML document"};
+    } else {
+      return builder.have_root ? std::move(builder.root) : YamlNode{};
     }
-    *root = builder.have_root ? std::move(builder.root) : YamlNode{};
-    return true;
   } catch (const Refusal& r) {
-    *problem = r.problem;
+    problem = r.problem;
   } catch (const YAML::Exception& e) {
-    *problem = YamlProblem{e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1, e.msg};
+    // yaml-cpp's marks are 0-based.
+    problem = YamlProblem{e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1, e.msg};
   } catch (const std::exception& e) {
-    *problem = YamlProblem{0, 0, e.what()};
+    problem = YamlProblem{0, 0, e.what()};
   }
-  return false;
+  return Error::corruption(yaml_problem_text(source, problem.line, problem.column, problem.message));
 }
 
 }  // namespace webhookd

@@ -1,5 +1,7 @@
-// The resource's value (WebhookConfig), an update to it (WebhookUpdate) built
-// from form parameters with every validation rule of the contract, and apply.
+// The configuration of one service (WebhookConfig), a change to it
+// (WebhookUpdate), and the rules every value must keep: SIDs, webhook URLs,
+// the two methods and the 20 event names. No HTTP, no Twilio codes: the API
+// and webhookctl both build on these.
 #pragma once
 
 #include <optional>
@@ -7,8 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "base/errors.h"
-#include "edge/form_parser.h"
+#include "base/result.h"
 
 namespace webhookd {
 
@@ -27,8 +28,8 @@ struct WebhookConfig {
   bool operator!=(const WebhookConfig& o) const { return !(*this == o); }
 };
 
-// Each field: not sent (nullopt) keeps the stored value; sent sets it.
-// For the URLs the inner nullopt means "sent empty": clear to null.
+// Each field: not given (nullopt) keeps the stored value; given sets it.
+// For the URLs the inner nullopt means "clear to null".
 struct WebhookUpdate {
   std::optional<std::optional<std::string>> pre_webhook_url;
   std::optional<std::optional<std::string>> post_webhook_url;
@@ -36,16 +37,20 @@ struct WebhookUpdate {
   std::optional<std::string> method;
 };
 
+// The 20 event names, in Twilio's documentation order.
+extern const std::vector<std::string_view> kFilterNames;
 bool is_filter_name(std::string_view s);
+// A pre-event (onMessageAdd, ...) is sent to pre_webhook_url before the
+// action and may stop it; the others (onMessageAdded, ...) after it.
+bool is_pre_event(std::string_view filter_name);
 // "get"/"Post"... -> "GET"/"POST"; nullopt for anything else.
 std::optional<std::string> normalize_method(std::string_view s);
 // Drops repeats, keeping the first occurrence's order.
 std::vector<std::string> dedupe_filters(const std::vector<std::string>& filters);
 
-// Validates in the order PreWebhookUrl, PostWebhookUrl, Method, Filters and
-// fails with the first problem (400 with Twilio's code). Unknown parameters
-// are ignored; a scalar parameter sent twice takes its last value.
-Result<WebhookUpdate> parse_update(const FormParams& params);
+// Every rule of a stored configuration; kInvalidArgument naming the first
+// one broken. What is written must pass it, so it can always be read back.
+Status validate_config(const WebhookConfig& config);
 
 WebhookConfig apply(const WebhookConfig& current, const WebhookUpdate& update);
 

@@ -1,7 +1,7 @@
 // Credential check. The secret is hashed and compared with CRYPTO_memcmp, and
 // an unknown user is compared against a dummy digest, so the time taken says
 // nothing about which part was wrong.
-#include "edge/auth.h"
+#include "api/auth.h"
 
 #include <openssl/crypto.h>
 
@@ -57,26 +57,28 @@ bool digest_equals(const std::string& expected, const Sha256Digest& actual) {
 
 }  // namespace
 
-std::optional<BasicCredentials> parse_basic_auth(std::string_view header) {
+Result<BasicCredentials> parse_basic_auth(std::string_view header) {
   while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
-  if (header.size() < 6 || !iequals(header.substr(0, 5), "basic") || header[5] != ' ') return std::nullopt;
+  if (header.size() < 6 || !iequals(header.substr(0, 5), "basic") || header[5] != ' ') {
+    return Error::invalid_argument("not Basic credentials");
+  }
   std::string_view encoded = header.substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
   BasicCredentials out;
-  if (encoded.empty() || !decode_base64(encoded, &out.decoded)) return std::nullopt;
+  if (encoded.empty() || !decode_base64(encoded, &out.decoded)) return Error::invalid_argument("not base64");
   out.colon = out.decoded.find(':');
-  if (out.colon == std::string::npos) return std::nullopt;
+  if (out.colon == std::string::npos) return Error::invalid_argument("no colon between user and password");
   return out;
 }
 
-Result<std::string> authenticate(std::string_view authorization, const Credentials& credentials) {
+ApiResult<std::string> authenticate(std::string_view authorization, const Credentials& credentials) {
   static const std::string kDummyDigest(32, '\0');
-  const Error denied{ErrorKind::kUnauthenticated, {}, {}};
-  std::optional<BasicCredentials> basic = parse_basic_auth(authorization);
-  if (!basic) return denied;
-  const Sha256Digest actual = sha256_digest(basic->password());
-  const std::string_view user = basic->user();
+  const ApiError denied{ApiErrorKind::kUnauthenticated, {}, {}};
+  auto basic = parse_basic_auth(authorization);
+  if (!basic.ok()) return denied;
+  const Sha256Digest actual = sha256_digest(basic.value().password());
+  const std::string_view user = basic.value().user();
   const std::string* expected = &kDummyDigest;
   const std::string* account = nullptr;
   if (is_account_sid(user)) {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "base/errors.h"
+#include "base/result.h"
 
 namespace webhookd {
 
@@ -25,13 +25,9 @@ struct YamlNode {
   const YamlNode& value_at(size_t i) const { return items[2 * i + 1]; }
 };
 
-struct YamlProblem {
-  int line = 0, column = 0;  // 1-based; 0 when unknown
-  std::string message;
-};
-
-// An empty text is a kNull root. Keys are always scalars.
-bool parse_strict_yaml(std::string_view text, YamlNode* root, YamlProblem* problem);
+// An empty text is a kNull root. Keys are always scalars. Any problem is
+// kCorruption with "<source>:<line>:<column>: <problem>".
+Result<YamlNode> parse_strict_yaml(std::string_view text, const std::string& source);
 
 const char* yaml_kind_name(YamlNode::Kind kind);
 
@@ -48,18 +44,16 @@ const std::string& yaml_scalar(const YamlNode& node, const std::string& what);
 std::string yaml_problem_text(const std::string& source, int line, int column, const std::string& message);
 
 // Parses `text` strictly and hands the root to `interpret`; every problem,
-// syntax or meaning, becomes kInternal with yaml_problem_text as detail.
+// syntax or meaning, becomes kCorruption with yaml_problem_text as message.
+// The YamlInvalid a reader throws stops here: nothing above sees exceptions.
 template <typename T, typename Interpret>
 Result<T> interpret_yaml(std::string_view text, const std::string& source, Interpret interpret) {
-  YamlNode root;
-  YamlProblem problem;
-  if (!parse_strict_yaml(text, &root, &problem)) {
-    return Error::internal(yaml_problem_text(source, problem.line, problem.column, problem.message));
-  }
+  auto root = parse_strict_yaml(text, source);
+  if (!root.ok()) return root.error();
   try {
-    return interpret(root);
+    return interpret(root.value());
   } catch (const YamlInvalid& e) {
-    return Error::internal(yaml_problem_text(source, e.line, e.column, e.message));
+    return Error::corruption(yaml_problem_text(source, e.line, e.column, e.message));
   }
 }
 

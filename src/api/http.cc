@@ -1,5 +1,5 @@
 // Header helpers and the reason phrases of the statuses webhookd answers.
-#include "edge/http.h"
+#include "api/http.h"
 
 #include "base/text.h"
 
@@ -29,6 +29,7 @@ std::string status_line(int status) {
     case 304: reason = "Not Modified"; break;
     case 400: reason = "Bad Request"; break;
     case 401: reason = "Unauthorized"; break;
+    case 403: reason = "Forbidden"; break;
     case 404: reason = "Not Found"; break;
     case 405: reason = "Method Not Allowed"; break;
     case 412: reason = "Precondition Failed"; break;

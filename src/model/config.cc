@@ -1,13 +1,12 @@
 // Config file rules, strict like the state files: unknown keys, duplicate
 // keys, anchors, wrong types and malformed SIDs or digests are all errors.
-#include "config.h"
+#include "model/config.h"
 
 #include <set>
 
 #include "base/sha256.h"
 #include "base/text.h"
-#include "store/file_system.h"
-#include "store/strict_yaml.h"
+#include "model/strict_yaml.h"
 
 namespace webhookd {
 namespace {
@@ -38,9 +37,9 @@ std::vector<std::pair<std::string, const YamlNode*>> fields(const YamlNode& map,
 
 std::string digest(const YamlNode& n, const std::string& key) {
   const std::string& hex = yaml_scalar(n, key);
-  std::string raw;
-  if (hex.size() != 64 || !from_hex(hex, &raw)) yaml_invalid(n, key + " must be 64 hex digits (a SHA-256 digest)");
-  return raw;
+  auto raw = from_hex(hex);
+  if (hex.size() != 64 || !raw.ok()) yaml_invalid(n, key + " must be 64 hex digits (a SHA-256 digest)");
+  return raw.value();
 }
 
 std::string directory_of(const std::string& path) {
@@ -53,9 +52,13 @@ Config interpret(const YamlNode& root, const std::string& source) {
   Config config;
   config.source = source;
   std::vector<const YamlNode*> api_key_nodes;
-  for (const auto& [key, node] : fields(root, {"state_dir", "public_base_url", "accounts", "api_keys"},
+  for (const auto& [key, node] : fields(root, {"state_dir", "public_base_url", "accounts", "api_keys", "api_writes"},
                                         {"state_dir", "accounts"}, "the config")) {
-    if (key == "state_dir") {
+    if (key == "api_writes") {
+      const std::string& mode = yaml_scalar(*node, key);
+      if (mode != "allow" && mode != "deny") yaml_invalid(*node, "api_writes must be allow or deny");
+      config.api_writes = mode == "allow";
+    } else if (key == "state_dir") {
       config.state_dir = yaml_scalar(*node, key);
       if (config.state_dir.empty()) yaml_invalid(*node, "state_dir is empty");
       if (config.state_dir[0] != '/') config.state_dir = directory_of(source) + "/" + config.state_dir;
@@ -66,6 +69,7 @@ Config interpret(const YamlNode& root, const std::string& source) {
       if (!is_webhook_url(url)) yaml_invalid(*node, "public_base_url must be an absolute http(s) URL");
       config.public_base_url = url;
     } else if (key == "accounts") {
+      if (node->kind == YamlNode::Kind::kNull) continue;  // "accounts:" alone: nobody is let in yet
       for (const YamlNode& a : need_kind(*node, YamlNode::Kind::kSequence, "accounts").items) {
         std::string sid, token;
         for (const auto& [k, v] : fields(a, {"sid", "auth_token_sha256"}, {"sid", "auth_token_sha256"}, "an account")) {
@@ -106,14 +110,6 @@ Config interpret(const YamlNode& root, const std::string& source) {
 
 Result<Config> parse_config(std::string_view text, const std::string& source) {
   return interpret_yaml<Config>(text, source, [&](const YamlNode& root) { return interpret(root, source); });
-}
-
-Result<Config> load_config(const std::string& path) {
-  PosixFileSystem fs;
-  auto bytes = fs.read_file(path);
-  if (!bytes.ok()) return bytes.error();
-  if (!bytes.value()) return Error::internal(path + ": no such file");
-  return parse_config(*bytes.value(), path);
 }
 
 }  // namespace webhookd

@@ -1,0 +1,173 @@
+// Request flow: authenticate -> route and check the SID -> method -> load or
+// validate-and-update -> render. Every exit goes through handle(), which puts
+// the headers every answer carries.
+#include "api/handler.h"
+
+#include "api/auth.h"
+#include "api/form_parser.h"
+#include "api/json_render.h"
+#include "base/request_id.h"
+#include "base/text.h"
+
+namespace webhookd {
+namespace {
+
+constexpr std::string_view kPrefix = "/v1/Services/";
+constexpr std::string_view kSuffix = "/Configuration/Webhooks";
+
+HttpResponse error_response(const ApiError& error) {
+  HttpResponse r;
+  r.status = api_error_spec(error.kind).http_status;
+  r.body = render_error(error);
+  r.log_detail = error.detail;
+  if (error.kind == ApiErrorKind::kUnauthenticated) r.set_header("WWW-Authenticate", "Basic realm=\"Twilio API\"");
+  return r;
+}
+
+// "/Services/{sid}/Configuration/Webhooks" as Twilio names it in messages.
+std::string resource_name(std::string_view path) {
+  if (path.substr(0, 3) == "/v1") path.remove_prefix(3);
+  return std::string(path);
+}
+
+// The SID segment of a well-formed path, or "" (never a SID).
+std::string_view service_segment(std::string_view path) {
+  if (path.size() <= kPrefix.size() + kSuffix.size() || path.substr(0, kPrefix.size()) != kPrefix ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    return {};
+  }
+  return path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+}
+
+std::string resource_url(const HttpRequest& req, const Config& config, const std::string& sid) {
+  std::string url;
+  url.reserve(config.public_base_url.size() + req.host.size() + 8 + kPrefix.size() + sid.size() + kSuffix.size());
+  if (!config.public_base_url.empty()) {
+    url.append(config.public_base_url);
+  } else {
+    url.append(req.scheme == "https" ? "https://" : "http://").append(req.host);
+  }
+  url.append(kPrefix).append(sid).append(kSuffix);
+  return url;
+}
+
+HttpResponse resource_response(const ServiceState& state, const HttpRequest& req, const Config& config,
+                               const std::string& sid) {
+  auto body = render_config(state.config, sid, resource_url(req, config, sid));
+  if (!body.ok()) return error_response(body.error());
+  HttpResponse r;
+  r.body = std::move(body.value());
+  r.set_header("ETag", state.etag);
+  return r;
+}
+
+ApiError not_found(const HttpRequest& req) { return ApiError{ApiErrorKind::kNotFound, {resource_name(req.path)}, {}}; }
+
+HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& store, const std::string& sid,
+                   const std::string& account) {
+  auto loaded = store.load(sid);
+  if (!loaded.ok()) return error_response(from_error(loaded.error(), resource_name(req.path)));
+  const ServiceState& current = *loaded.value();
+  // A foreign service answers exactly like a missing one: no existence leak.
+  if (current.config.account_sid != account) return error_response(not_found(req));
+  if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag, EtagComparison::kWeak)) {
+    HttpResponse r;
+    r.status = 304;
+    r.set_header("ETag", current.etag);
+    return r;
+  }
+  return resource_response(current, req, config, sid);
+}
+
+HttpResponse update(const HttpRequest& req, const Config& config, StateStore& store, const std::string& sid,
+                    const std::string& account) {
+  if (!config.api_writes) return error_response(ApiError{ApiErrorKind::kForbiddenManagedInGit, {}, {}});
+  if (req.body_too_large || req.body.size() > kMaxBodyBytes) {
+    return error_response(ApiError{ApiErrorKind::kBodyTooLarge, {}, {}});
+  }
+  // An empty body is an empty update whatever its type (python's client
+  // sends a bodiless POST for an empty filter list).
+  if (!req.body.empty() && !is_form_content_type(req.content_type)) {
+    return error_response(ApiError{ApiErrorKind::kUnsupportedMediaType, {}, {}});
+  }
+  auto form = parse_form(req.body);
+  if (!form.ok()) return error_response(form.error());
+  auto changes = parse_update(form.value());
+  if (!changes.ok()) return error_response(changes.error());
+
+  // Pure, as the store requires: it may run more than once.
+  auto result = store.update(sid, [&](const ServiceState& current) -> Result<WebhookConfig> {
+    if (current.config.account_sid != account) return Error::not_found("another account's service");
+    if (!req.if_match.empty() && !etag_list_matches(req.if_match, current.etag, EtagComparison::kStrong)) {
+      return Error::conflict("If-Match does not match the current ETag");
+    }
+    return apply(current.config, changes.value());
+  });
+  if (!result.ok()) return error_response(from_error(result.error(), resource_name(req.path)));
+  return resource_response(*result.value(), req, config, sid);
+}
+
+HttpResponse route(const HttpRequest& req, const Config& config, StateStore& store, std::string* account_out) {
+  auto account = authenticate(req.authorization, config.credentials);
+  if (!account.ok()) return error_response(account.error());
+  *account_out = account.value();
+
+  const std::string_view segment = service_segment(req.path);
+  if (!is_service_sid(segment)) return error_response(not_found(req));
+  // Routing is on nginx's normalized path, the string its location matched;
+  // a request that names the resource only after normalization (%49S…,
+  // /x/../v1/…, //v1/…) is not a name of it, and is refused.
+  if (!req.raw_path.empty() && req.raw_path != req.path) return error_response(not_found(req));
+  const std::string sid(segment);
+
+  if (req.method == "GET" || req.method == "HEAD") return fetch(req, config, store, sid, account.value());
+  if (req.method == "POST") return update(req, config, store, sid, account.value());
+  HttpResponse r = error_response(ApiError{ApiErrorKind::kMethodNotAllowed, {resource_name(req.path), req.method}, {}});
+  r.set_header("Allow", "GET, POST");
+  return r;
+}
+
+}  // namespace
+
+bool etag_list_matches(std::string_view list, const std::string& etag, EtagComparison comparison) {
+  size_t pos = 0;
+  while (pos < list.size()) {
+    size_t comma = list.find(',', pos);
+    std::string_view item = list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == "*") return true;
+    // Our own ETags are always strong; a weak tag matches only weakly.
+    if (item.substr(0, 2) == "W/") {
+      if (comparison == EtagComparison::kWeak && item.substr(2) == etag) return true;
+    } else if (item == etag) {
+      return true;
+    }
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+HttpResponse handle(const HttpRequest& req, const Config& config, StateStore& store) {
+  std::string account;
+  HttpResponse r;
+  try {
+    r = route(req, config, store, &account);
+  } catch (const std::exception& e) {
+    r = error_response(ApiError::internal(std::string("unexpected exception: ") + e.what()));
+  } catch (...) {
+    r = error_response(ApiError::internal("unexpected exception"));
+  }
+  r.account_sid = account;
+  r.headers.reserve(r.headers.size() + 3);
+  r.set_header("Twilio-Request-Id", new_request_id());
+  r.set_header("Content-Type", "application/json; charset=utf-8");
+  // A 304 has no body and, by RFC 9110 15.4.5, no Content-Length but the 200's:
+  // none is sent at all.
+  if (r.status != 304) r.set_header("Content-Length", std::to_string(r.body.size()));
+  if (req.method == "HEAD") r.body.clear();  // same headers as GET, Content-Length included
+  return r;
+}
+
+}  // namespace webhookd

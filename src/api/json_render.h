@@ -1,0 +1,20 @@
+// JSON bodies shaped exactly like Twilio's: the resource with its keys in
+// Twilio's order, and the error body {code, message, more_info, status}.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "api/api_error.h"
+#include "model/webhook_config.h"
+
+namespace webhookd {
+
+// The resource's JSON, keys in Twilio's order. Fails (kInternal) only if a
+// value is not valid UTF-8, which the state-file reader already refuses; the
+// check stays so a bug cannot emit broken JSON.
+ApiResult<std::string> render_config(const WebhookConfig& config, const std::string& service_sid,
+                                     std::string_view url);
+std::string render_error(const ApiError& error);
+
+}  // namespace webhookd

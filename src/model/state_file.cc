@@ -1,0 +1,241 @@
+// State file rules: account_sid required; pre/post_webhook_url, filters and
+// method optional or null; any other key, type or value makes the file
+// invalid. The keys and the rule of each value are in kFields, which both
+// readers and the emitter walk, so a new field is one row and one case.
+#include "model/state_file.h"
+
+#include <array>
+
+#include "base/sha256.h"
+#include "base/text.h"
+#include "model/strict_yaml.h"
+
+namespace webhookd {
+namespace {
+
+enum class Field { kAccountSid, kPreWebhookUrl, kPostWebhookUrl, kFilters, kMethod };
+struct FieldSpec {
+  Field field;
+  std::string_view key;
+};
+// Canonical order, the contract's.
+constexpr FieldSpec kFields[] = {
+    {Field::kAccountSid, "account_sid"}, {Field::kPreWebhookUrl, "pre_webhook_url"},
+    {Field::kPostWebhookUrl, "post_webhook_url"}, {Field::kFilters, "filters"}, {Field::kMethod, "method"},
+};
+
+std::optional<std::string>* optional_scalar(WebhookConfig& c, Field f) {
+  switch (f) {
+    case Field::kPreWebhookUrl: return &c.pre_webhook_url;
+    case Field::kPostWebhookUrl: return &c.post_webhook_url;
+    case Field::kMethod: return &c.method;
+    default: return nullptr;
+  }
+}
+const std::optional<std::string>* optional_scalar(const WebhookConfig& c, Field f) {
+  return optional_scalar(const_cast<WebhookConfig&>(c), f);
+}
+
+// Sets a scalar field from its text; the problem, or "" when it is valid.
+// The one rule of each scalar value, for both readers.
+std::string set_scalar(WebhookConfig& c, Field f, std::string_view v) {
+  switch (f) {
+    case Field::kAccountSid:
+      if (!is_account_sid(v)) return "account_sid must be AC followed by 32 hex digits";
+      c.account_sid = std::string(v);
+      return "";
+    case Field::kPreWebhookUrl:
+    case Field::kPostWebhookUrl:
+      if (!is_webhook_url(v)) {
+        return std::string(f == Field::kPreWebhookUrl ? "pre" : "post") + "_webhook_url is not an absolute http(s) URL";
+      }
+      *optional_scalar(c, f) = std::string(v);
+      return "";
+    case Field::kMethod:
+      c.method = normalize_method(v);
+      return c.method ? "" : "method must be GET or POST";
+    case Field::kFilters: break;
+  }
+  return "filters must be a list";
+}
+
+std::string add_filter(WebhookConfig& c, std::string_view name) {
+  if (!is_filter_name(name)) return "unknown filter '" + std::string(name) + "'";
+  c.filters->emplace_back(name);
+  return "";
+}
+
+WebhookConfig interpret(const YamlNode& root) {
+  if (root.kind != YamlNode::Kind::kMap) yaml_invalid(root, "the file must be a mapping with account_sid");
+  WebhookConfig config;
+  bool have_account = false;
+  for (size_t i = 0; i < root.map_size(); ++i) {
+    const std::string& key = root.key(i).value;
+    const YamlNode& v = root.value_at(i);
+    const FieldSpec* spec = nullptr;
+    for (const FieldSpec& s : kFields) {
+      if (s.key == key) spec = &s;
+    }
+    if (!spec) yaml_invalid(root.key(i), "unknown key '" + key + "'");
+    if (spec->field == Field::kAccountSid) have_account = true;
+    if (v.kind == YamlNode::Kind::kNull && spec->field != Field::kAccountSid) continue;
+    if (spec->field == Field::kFilters) {
+      if (v.kind != YamlNode::Kind::kSequence) {
+        yaml_invalid(v, std::string("filters must be a list, not ") + yaml_kind_name(v.kind));
+      }
+      config.filters.emplace();
+      for (const YamlNode& f : v.items) {
+        std::string problem = add_filter(config, yaml_scalar(f, "each filter"));
+        if (!problem.empty()) yaml_invalid(f, problem);
+      }
+      config.filters = dedupe_filters(*config.filters);
+      continue;
+    }
+    std::string problem = set_scalar(config, spec->field, yaml_scalar(v, key));
+    if (!problem.empty()) yaml_invalid(v, problem);
+  }
+  if (!have_account) yaml_invalid(root, "account_sid is missing");
+  return config;
+}
+
+// A URL can stand as a plain scalar when it holds only URL characters and
+// cannot be read as anything else; otherwise it is double-quoted.
+bool plain_safe(const std::string& s) {
+  static const auto kSafe = [] {
+    std::array<bool, 256> safe{};
+    for (int c = 'a'; c <= 'z'; ++c) safe[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) safe[c] = true;
+    for (int c = '0'; c <= '9'; ++c) safe[c] = true;
+    for (char c : std::string_view("-._~:/?#[]@!$&()*+,;=%")) safe[static_cast<unsigned char>(c)] = true;
+    return safe;
+  }();
+  if (s.empty() || s.back() == ':') return false;
+  for (unsigned char c : s) {
+    if (!kSafe[c]) return false;
+  }
+  return true;
+}
+
+void emit_string(std::string& out, const std::string& s) {
+  if (plain_safe(s)) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;  // values hold no control characters (validate_config); UTF-8 stands as is
+  }
+  out += '"';
+}
+
+// The fast path for what webhookd itself writes: a line-by-line read of the
+// canonical form along kFields, accepted only if emitting the result gives
+// back exactly these bytes, so it can never disagree with the YAML reader.
+// Anything else (hand edits, quoted URLs) returns nullopt and goes through
+// yaml-cpp.
+std::optional<WebhookConfig> read_canonical(std::string_view text) {
+  auto line = [&](std::string_view key, std::string_view sep, std::string_view* value) {
+    if (text.size() < key.size() + sep.size() || text.substr(0, key.size()) != key ||
+        text.substr(key.size(), sep.size()) != sep) {
+      return false;
+    }
+    size_t start = key.size() + sep.size();
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) return false;
+    *value = text.substr(start, nl - start);
+    text.remove_prefix(nl + 1);
+    return true;
+  };
+  WebhookConfig c;
+  std::string_view v;
+  for (const FieldSpec& spec : kFields) {
+    if (spec.field == Field::kFilters) {
+      if (line(spec.key, ": ", &v)) {
+        if (v == "[]") {
+          c.filters.emplace();
+        } else if (v != "null") {
+          return std::nullopt;
+        }
+      } else if (line(spec.key, ":", &v) && v.empty()) {
+        c.filters.emplace();
+        while (line("  -", " ", &v)) {
+          if (!add_filter(c, v).empty()) return std::nullopt;
+        }
+        if (c.filters->empty()) return std::nullopt;
+        c.filters = dedupe_filters(*c.filters);  // as the YAML reader does; the emit check then sends repeats there
+      } else {
+        return std::nullopt;
+      }
+      continue;
+    }
+    if (!line(spec.key, ": ", &v)) return std::nullopt;
+    if (v == "null" && spec.field != Field::kAccountSid) continue;
+    if (!set_scalar(c, spec.field, v).empty()) return std::nullopt;
+  }
+  if (!text.empty()) return std::nullopt;
+  return c;
+}
+
+std::string etag_of_canonical(std::string_view canonical_bytes) {
+  return "\"" + sha256_hex(canonical_bytes).substr(0, 32) + "\"";
+}
+
+}  // namespace
+
+Result<ServiceState> read_state_file(std::string_view text, const std::string& source) {
+  if (!is_valid_utf8(text)) return Error::corruption(source + ": not UTF-8");
+  if (std::optional<WebhookConfig> fast = read_canonical(text)) {
+    // Repeats or a non-canonical spelling fail this check and are read (and
+    // reported, or accepted) by the YAML reader below.
+    if (emit_state_file(*fast) == text) return ServiceState{std::move(*fast), etag_of_canonical(text)};
+  }
+  auto config = interpret_yaml<WebhookConfig>(text, source, interpret);
+  if (!config.ok()) return config.error();
+  std::string etag = config_etag(config.value());
+  return ServiceState{std::move(config.value()), std::move(etag)};
+}
+
+std::string emit_state_file(const WebhookConfig& c) {
+  std::string out;
+  out.reserve(256);
+  for (const FieldSpec& spec : kFields) {
+    out.append(spec.key);
+    if (spec.field == Field::kAccountSid) {
+      out.append(": ").append(c.account_sid).append("\n");
+    } else if (spec.field == Field::kFilters) {
+      if (!c.filters) {
+        out += ": null\n";
+      } else if (c.filters->empty()) {
+        out += ": []\n";
+      } else {
+        out += ":\n";
+        for (const auto& f : *c.filters) out.append("  - ").append(f).append("\n");
+      }
+    } else {
+      const std::optional<std::string>* v = optional_scalar(c, spec.field);
+      out += ": ";
+      if (*v) {
+        emit_string(out, **v);
+      } else {
+        out += "null";
+      }
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+std::string config_etag(const WebhookConfig& config) { return etag_of_canonical(emit_state_file(config)); }
+
+Result<EncodedState> encode_state(WebhookConfig config) {
+  Status valid = validate_config(config);
+  if (!valid.ok()) return valid.error();
+  EncodedState out;
+  out.bytes = emit_state_file(config);
+  out.state.etag = etag_of_canonical(out.bytes);
+  out.state.config = std::move(config);
+  return out;
+}
+
+}  // namespace webhookd

@@ -1,0 +1,69 @@
+// The rules of a configuration value and the 20 event names Twilio accepts.
+#include "model/webhook_config.h"
+
+#include <algorithm>
+
+#include "base/text.h"
+
+namespace webhookd {
+
+const std::vector<std::string_view> kFilterNames = {
+    "onParticipantAdd",      "onParticipantAdded",   "onDeliveryUpdated",   "onConversationUpdated",
+    "onConversationRemove",  "onParticipantRemove",  "onConversationUpdate", "onMessageAdd",
+    "onMessageRemoved",      "onParticipantUpdated", "onConversationAdded", "onMessageAdded",
+    "onConversationAdd",     "onConversationRemoved", "onParticipantUpdate", "onMessageRemove",
+    "onMessageUpdated",      "onParticipantRemoved", "onMessageUpdate",     "onConversationStateUpdated",
+};
+
+bool is_filter_name(std::string_view s) {
+  return std::find(kFilterNames.begin(), kFilterNames.end(), s) != kFilterNames.end();
+}
+
+bool is_pre_event(std::string_view name) {
+  // Pre-events are the present-tense names (onMessageAdd, onConversationUpdate,
+  // onParticipantRemove); every post-event is past tense, ending in "ed".
+  return is_filter_name(name) && name.substr(name.size() - 2) != "ed";
+}
+
+std::optional<std::string> normalize_method(std::string_view s) {
+  if (iequals(s, "GET")) return std::string("GET");
+  if (iequals(s, "POST")) return std::string("POST");
+  return std::nullopt;
+}
+
+std::vector<std::string> dedupe_filters(const std::vector<std::string>& filters) {
+  std::vector<std::string> out;
+  for (const auto& f : filters) {
+    if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+  }
+  return out;
+}
+
+Status validate_config(const WebhookConfig& c) {
+  if (!is_account_sid(c.account_sid)) return Error::invalid_argument("account_sid must be AC followed by 32 hex digits");
+  if (c.pre_webhook_url && !is_webhook_url(*c.pre_webhook_url)) {
+    return Error::invalid_argument("pre_webhook_url is not an absolute http(s) URL");
+  }
+  if (c.post_webhook_url && !is_webhook_url(*c.post_webhook_url)) {
+    return Error::invalid_argument("post_webhook_url is not an absolute http(s) URL");
+  }
+  if (c.method && *c.method != "GET" && *c.method != "POST") return Error::invalid_argument("method must be GET or POST");
+  if (c.filters) {
+    for (const auto& f : *c.filters) {
+      if (!is_filter_name(f)) return Error::invalid_argument("unknown filter '" + f + "'");
+    }
+    if (dedupe_filters(*c.filters).size() != c.filters->size()) return Error::invalid_argument("a filter is repeated");
+  }
+  return ok_status();
+}
+
+WebhookConfig apply(const WebhookConfig& current, const WebhookUpdate& update) {
+  WebhookConfig next = current;
+  if (update.pre_webhook_url) next.pre_webhook_url = *update.pre_webhook_url;
+  if (update.post_webhook_url) next.post_webhook_url = *update.post_webhook_url;
+  if (update.filters) next.filters = *update.filters;
+  if (update.method) next.method = *update.method;
+  return next;
+}
+
+}  // namespace webhookd
