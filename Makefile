@@ -19,7 +19,8 @@ JOBS      ?= $(shell nproc)
 # Debian packages: building, serving through nginx, testing.
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev
 PKGS_RUN   = nginx python3 curl
-PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev
+PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
+             mmdebstrap systemd-container
 
 # One archive per layer (src/base, model, store, api, edge), each built only
 # from its own folder, so a program links just the layers it stands on: the
@@ -49,7 +50,21 @@ SOAK_SECONDS ?= 300
 BENCH_SECONDS ?= 5
 BENCH_ROUNDS ?= 5
 
-.PHONY: all run test unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean thread-safety
+# Where `make install` puts things (GNU conventions; DESTDIR for staging).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SYSCONFDIR  ?= /etc
+DOCDIR      ?= $(PREFIX)/share/doc/webhookd
+SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+STATEDIR    ?= /var/lib/webhookd
+NGINXDIR    ?= $(SYSCONFDIR)/nginx
+# The paths written in the shipped files, and what they become when installed.
+INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
+              -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
+
+.PHONY: all run test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean thread-safety
 
 all: $(BUILD)/webhookd $(BUILD)/webhookctl
 
@@ -146,6 +161,45 @@ test: deps-test
 	@$(MAKE) --no-print-directory sanitizers
 	@$(MAKE) --no-print-directory fuzzers
 	@$(PYTHON) tests/run_all.py --build $(BUILD)
+
+# Installs the programs, the units (with the installed paths written in), the
+# sysusers.d and tmpfiles.d entries, the nginx snippets and an example site
+# (not enabled), a config that lets nobody in (never over an existing one),
+# and the README. Builds nothing as root that was not built before: run
+# `make` first as yourself if you like.
+install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BUILD)/webhookd $(BUILD)/webhookctl $(DESTDIR)$(BINDIR)/
+	sed $(INSTALL_SED) systemd/webhookd.service > $(DESTDIR)$(SYSTEMDDIR)/webhookd.service
+	sed $(INSTALL_SED) systemd/webhookd.socket > $(DESTDIR)$(SYSTEMDDIR)/webhookd.socket
+	sed $(INSTALL_SED) systemd/webhookd.sysusers > $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf
+	sed $(INSTALL_SED) systemd/webhookd.tmpfiles > $(DESTDIR)$(TMPFILESDIR)/webhookd.conf
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/webhookd.service $(DESTDIR)$(SYSTEMDDIR)/webhookd.socket \
+	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf
+	install -m 0644 conf/webhookd.locations.conf conf/webhookd.errors.conf $(DESTDIR)$(NGINXDIR)/snippets/
+	install -m 0644 conf/webhookd.site $(DESTDIR)$(NGINXDIR)/sites-available/webhookd
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/webhookd
+	@# A config already there is the admin's: never overwritten.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webhookd/webhookd.yaml ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/webhookd/webhookd.yaml"; \
+	else \
+	  sed $(INSTALL_SED) conf/webhookd.default.yaml > $(DESTDIR)$(SYSCONFDIR)/webhookd/webhookd.yaml && \
+	  chmod 0640 $(DESTDIR)$(SYSCONFDIR)/webhookd/webhookd.yaml; \
+	fi
+	@# Owner and group come from tmpfiles.d (the webhookd group may not exist yet).
+	@echo "installed; next: systemd-sysusers && systemd-tmpfiles --create && systemctl daemon-reload"
+
+# Removes what install put, except the config and the state (the admin's data).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/webhookd $(DESTDIR)$(BINDIR)/webhookctl \
+	  $(DESTDIR)$(SYSTEMDDIR)/webhookd.service $(DESTDIR)$(SYSTEMDDIR)/webhookd.socket \
+	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf \
+	  $(DESTDIR)$(NGINXDIR)/snippets/webhookd.locations.conf $(DESTDIR)$(NGINXDIR)/snippets/webhookd.errors.conf \
+	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@echo "kept $(SYSCONFDIR)/webhookd and $(STATEDIR): remove them by hand if you mean to"
 
 clean:
 	rm -rf $(BUILD)

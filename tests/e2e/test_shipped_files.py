@@ -34,6 +34,15 @@ class SystemdUnitsTest(unittest.TestCase):
                 # verify checks that the binary exists: point it at the one just built.
                 with open(os.path.join(tmp, name), "w") as f:
                     f.write(text.replace("/usr/local/bin/webhookd", WEBHOOKD))
+            # and at the README that Documentation= names.
+            doc = os.path.join(tmp, "README.md")
+            shutil.copy(os.path.join(REPO, "README.md"), doc)
+            for name in ("webhookd.service",):
+                path = os.path.join(tmp, name)
+                with open(path) as f:
+                    text = f.read()
+                with open(path, "w") as f:
+                    f.write(text.replace("/usr/local/share/doc/webhookd/README.md", doc))
             r = subprocess.run(["systemd-analyze", "verify", "webhookd.socket", "webhookd.service"], cwd=tmp,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             # verify exits 0 even for directives it ignores: any output is a problem.
@@ -57,6 +66,63 @@ class SystemdUnitsTest(unittest.TestCase):
         self.assertEqual(unit_lines("webhookd.socket", "ListenStream"), ["/run/webhookd/webhookd.sock"])
         self.assertEqual(unit_lines("webhookd.service", "StandardInput"), ["socket"])
         self.assertEqual(unit_lines("webhookd.service", "Type"), ["notify"])
+
+
+class InstallTest(unittest.TestCase):
+    """make install / uninstall into a staging DESTDIR, with other PREFIX and
+    SYSCONFDIR than the defaults (the container test covers the defaults)."""
+
+    def make(self, target, destdir):
+        return subprocess.run(["make", "-s", "-C", REPO, target, "DESTDIR=" + destdir, "PREFIX=/opt/wh",
+                               "SYSCONFDIR=/opt/etc"], capture_output=True, text=True, timeout=600)
+
+    def test_install_puts_everything_in_place_and_uninstall_keeps_the_admins_data(self):
+        with tempfile.TemporaryDirectory() as dest:
+            r = self.make("install", dest)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            expected = {
+                "opt/wh/bin/webhookd": 0o755, "opt/wh/bin/webhookctl": 0o755,
+                "opt/wh/lib/systemd/system/webhookd.service": 0o644, "opt/wh/lib/systemd/system/webhookd.socket": 0o644,
+                "opt/wh/lib/sysusers.d/webhookd.conf": 0o644, "opt/wh/lib/tmpfiles.d/webhookd.conf": 0o644,
+                "opt/etc/nginx/snippets/webhookd.locations.conf": 0o644,
+                "opt/etc/nginx/snippets/webhookd.errors.conf": 0o644,
+                "opt/etc/nginx/sites-available/webhookd": 0o644,
+                "opt/etc/webhookd/webhookd.yaml": 0o640, "opt/wh/share/doc/webhookd/README.md": 0o644,
+            }
+            for rel, mode in expected.items():
+                path = os.path.join(dest, rel)
+                self.assertTrue(os.path.isfile(path), rel)
+                self.assertEqual(os.stat(path).st_mode & 0o777, mode, rel)
+            with open(os.path.join(dest, "opt/wh/lib/systemd/system/webhookd.service")) as f:
+                unit = f.read()
+            self.assertIn("ExecStart=/opt/wh/bin/webhookd --config /opt/etc/webhookd/webhookd.yaml", unit)
+            self.assertIn("Documentation=file:///opt/wh/share/doc/webhookd/README.md", unit)
+            directives = "\n".join(l for l in unit.splitlines() if not l.startswith("#"))
+            self.assertNotIn("/usr/local", directives)
+            with open(os.path.join(dest, "opt/wh/lib/tmpfiles.d/webhookd.conf")) as f:
+                self.assertIn("z /opt/etc/webhookd/webhookd.yaml 0640 root webhookd -", f.read())
+            # The installed config is valid and lets nobody in.
+            config = os.path.join(dest, "opt/etc/webhookd/webhookd.yaml")
+            with open(config) as f:
+                text = f.read()
+            self.assertRegex(text, r"(?m)^accounts:\s*$")
+            self.assertNotIn("auth_token_sha256", text)
+            r = subprocess.run([WEBHOOKD, "--config", config, "--state-dir", dest, "--check"], capture_output=True,
+                               text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # An admin's config is never overwritten by a second install.
+            with open(config, "a") as f:
+                f.write("# the admin's edit\n")
+            r = self.make("install", dest)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("keeping", r.stdout)
+            with open(config) as f:
+                self.assertIn("# the admin's edit", f.read())
+            # Uninstall removes what install put, but the config.
+            r = self.make("uninstall", dest)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            left = sorted(os.path.relpath(os.path.join(d, f), dest) for d, _, fs in os.walk(dest) for f in fs)
+            self.assertEqual(left, ["opt/etc/webhookd/webhookd.yaml"])
 
 
 class DemoFilesTest(unittest.TestCase):

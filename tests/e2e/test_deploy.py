@@ -1,0 +1,252 @@
+"""The README's "Deploy on a Debian server", done as a person would, on a real
+systemd: a minimal Debian 12 root (mmdebstrap, cached under build/container/
+keyed by its package list) boots in systemd-nspawn with a private network;
+`make install DESTDIR=<root>` stands in for the README's `make install`, and
+every other command of the README's deploy block runs inside the container,
+word for word. Then, through nginx: the official python client, reloads good
+and bad, a restart under a stream of GETs, the journal, the exposure rating,
+and the sandbox. The container is stopped and removed whatever happens."""
+import base64
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness.stack import REPO
+
+ACCOUNT, TOKEN = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "token-7f3a1c"
+SECOND, SECOND_TOKEN = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "second-9d2e44"
+SID = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+PATH = "/v1/Services/%s/Configuration/Webhooks" % SID
+# What the root holds: systemd, nginx, webhookd's runtime libraries, and the
+# tools the checks use (the official python client, curl).
+PACKAGES = ["systemd", "systemd-sysv", "dbus", "nginx-light", "libfcgi0ldbl", "libyaml-cpp0.7", "libssl3",
+            "python3-twilio", "curl", "ca-certificates"]
+CACHE = os.path.join(REPO, "build", "container")
+
+
+def readme_deploy_steps():
+    """The commands of the README's deploy block (after <!-- deploy-steps -->)."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    block = re.search(r"<!-- deploy-steps -->\s*```sh\n(.*?)```", text, re.S)
+    assert block, "README.md has no deploy-steps block"
+    return [l.strip() for l in block.group(1).splitlines() if l.strip() and not l.strip().startswith("#")]
+
+
+def root_tarball():
+    """A bookworm root with PACKAGES, built once per package list."""
+    key = hashlib.sha256(" ".join(["bookworm", "minbase"] + PACKAGES).encode()).hexdigest()[:16]
+    tarball = os.path.join(CACHE, "root-%s.tar" % key)
+    if not os.path.exists(tarball):
+        os.makedirs(CACHE, exist_ok=True)
+        partial = tarball + ".partial"
+        print("building the container root with mmdebstrap (about a minute, cached in %s)" % CACHE, flush=True)
+        subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=" + ",".join(PACKAGES), "bookworm",
+                        partial], check=True, timeout=900)
+        os.rename(partial, tarball)
+    return tarball
+
+
+class Container:
+    """A booted systemd-nspawn container; run() executes inside it."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="webhookd-deploy-")
+        self.root = os.path.join(self.dir, "root")
+        self.proc = None
+        self.init_pid = None
+
+    def boot(self):
+        console = open(os.path.join(self.dir, "console.log"), "w")
+        # --register=no --keep-unit: no systemd (machined) needed on the host.
+        self.proc = subprocess.Popen(
+            ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--private-network", "--quiet",
+             "-D", self.root, "--machine=webhookd-test-%d" % os.getpid()],
+            stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while self.init_pid is None and time.monotonic() < deadline:
+            children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+            if children:
+                self.init_pid = children[0]
+            elif self.proc.poll() is not None:
+                raise RuntimeError("systemd-nspawn exited: " + self.console())
+            time.sleep(0.1)
+        if self.init_pid is None:
+            raise RuntimeError("the container's init never started: " + self.console())
+        state = self.run("systemctl is-system-running --wait", check=False, timeout=90).stdout.strip()
+        if state not in ("running", "degraded"):
+            raise RuntimeError("the container did not boot (%s): %s" % (state, self.console()))
+
+    def console(self):
+        with open(os.path.join(self.dir, "console.log"), errors="replace") as f:
+            return f.read()[-3000:]
+
+    def run(self, command, check=True, timeout=60, input=None):
+        r = subprocess.run(["nsenter", "-t", self.init_pid, "-a", "sh", "-c", command], capture_output=True, text=True,
+                           timeout=timeout, input=input)
+        if check and r.returncode != 0:
+            raise AssertionError("in the container, `%s` exited %d:\n%s%s" % (command, r.returncode, r.stdout, r.stderr))
+        return r
+
+    def write(self, path, text):
+        self.run("cat > %s" % path, input=text)
+
+    def destroy(self):
+        if self.proc and self.proc.poll() is None:
+            # nspawn asks the container's systemd to power off on SIGTERM.
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "booting a container needs root (CI runs as root)")
+class DeployOnDebianTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.box = Container()
+        cls.addClassCleanup(cls.box.destroy)
+        os.mkdir(cls.box.root)
+        subprocess.run(["tar", "-xf", root_tarball(), "-C", cls.box.root], check=True)
+        # The README's `make install`, into the container's root.
+        subprocess.run(["make", "-s", "-C", REPO, "install", "DESTDIR=" + cls.box.root], check=True,
+                       stdout=subprocess.DEVNULL)
+        cls.box.boot()
+        # What the README assumes a person has: the account's token in a file.
+        cls.box.write("/root/token", TOKEN + "\n")
+        cls.box.run("chmod 0600 /root/token")
+        for step in readme_deploy_steps():
+            if step == "make install":
+                continue  # done above, from the host
+            cls.box.run(step)
+
+    def curl(self, user=ACCOUNT, token=TOKEN, *args):
+        r = self.box.run("curl -s -o /dev/null -w '%%{http_code}' -u %s:%s %s http://127.0.0.1%s" % (
+            user, token, " ".join(args), PATH), check=False)
+        return r.stdout.strip()
+
+    def test_1_python_client_get_and_post_through_nginx(self):
+        script = (
+            "from twilio.rest import Client\n"
+            "c = Client(%r, %r)\n"
+            "c.conversations.base_url = 'http://127.0.0.1'\n"
+            "w = c.conversations.v1.services(%r).configuration.webhooks()\n"
+            "u = w.update(pre_webhook_url='https://hooks.example.com/pre', filters=['onMessageAdd'], method='GET')\n"
+            "f = w.fetch()\n"
+            "print(u.pre_webhook_url, ','.join(u.filters), u.method, f.method, f.pre_webhook_url)\n"
+            % (ACCOUNT, TOKEN, SID))
+        r = self.box.run("python3 -", input=script)
+        self.assertEqual(r.stdout.split(), ["https://hooks.example.com/pre", "onMessageAdd", "GET", "GET",
+                                            "https://hooks.example.com/pre"])
+        state = self.box.run("cat /var/lib/webhookd/%s.yaml" % SID).stdout
+        self.assertIn("method: GET", state)
+
+    def test_2_reload_adds_an_account_at_once(self):
+        self.assertEqual(self.curl(SECOND, SECOND_TOKEN), "401")
+        self.box.run("printf %%s %s | webhookctl hash-secret --account %s >> /etc/webhookd/webhookd.yaml" % (
+            SECOND_TOKEN, SECOND))
+        self.box.run("printf 'account_sid: %s\\n' | install -o webhookd -g webhookd -m 0644 /dev/stdin "
+                     "/var/lib/webhookd/ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.yaml" % SECOND)
+        self.box.run("systemctl reload webhookd")
+        r = self.box.run("curl -s -o /dev/null -w '%%{http_code}' -u %s:%s "
+                         "http://127.0.0.1/v1/Services/ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Configuration/Webhooks" % (
+                             SECOND, SECOND_TOKEN))
+        self.assertEqual(r.stdout, "200")
+        self.assertEqual(self.curl(), "200")
+
+    def test_3_a_bad_config_is_a_failed_reload_and_the_old_one_stays(self):
+        good = self.box.run("cat /etc/webhookd/webhookd.yaml").stdout
+        self.box.run("echo 'bogus_key: 1' >> /etc/webhookd/webhookd.yaml")
+        try:
+            reload = self.box.run("systemctl reload webhookd", check=False)
+            self.assertNotEqual(reload.returncode, 0, "a bad config must fail the reload")
+            self.assertEqual(self.box.run("systemctl is-active webhookd", check=False).stdout.strip(), "active")
+            self.assertEqual(self.curl(), "200")
+            journal = self.box.run("journalctl -u webhookd --no-pager -o cat").stdout
+            self.assertRegex(journal, r"webhookd\.yaml:\d+:1: unknown key 'bogus_key'")
+        finally:
+            self.box.write("/etc/webhookd/webhookd.yaml", good)
+
+    def test_4_restart_under_a_stream_of_gets_loses_nothing(self):
+        stream = (
+            "import base64, http.client, threading, time\n"
+            "auth = 'Basic ' + base64.b64encode(b'%s:%s').decode()\n"
+            "codes = {}\n"
+            "lock = threading.Lock()\n"
+            "def client():\n"
+            "    end = time.monotonic() + 5\n"
+            "    while time.monotonic() < end:\n"
+            "        try:\n"
+            "            c = http.client.HTTPConnection('127.0.0.1', 80, timeout=10)\n"
+            "            c.request('GET', %r, headers={'Authorization': auth})\n"
+            "            status = str(c.getresponse().status)\n"
+            "            c.close()\n"
+            "        except Exception as e:\n"
+            "            status = type(e).__name__\n"
+            "        with lock:\n"
+            "            codes[status] = codes.get(status, 0) + 1\n"
+            "threads = [threading.Thread(target=client) for _ in range(4)]\n"
+            "[t.start() for t in threads]\n"
+            "[t.join() for t in threads]\n"
+            "print(' '.join('%%s=%%d' %% kv for kv in sorted(codes.items())))\n" % (ACCOUNT, TOKEN, PATH))
+        self.box.write("/root/stream.py", stream)
+        r = self.box.run("python3 /root/stream.py & sleep 1; systemctl restart webhookd; sleep 1.5; "
+                         "systemctl restart webhookd; wait", timeout=60)
+        counts = dict(kv.split("=") for kv in r.stdout.split())
+        self.assertEqual(list(counts), ["200"], "every GET across two restarts answers 200: %s" % r.stdout)
+        self.assertGreater(int(counts["200"]), 100)
+        self.assertEqual(self.box.run("journalctl -u webhookd --no-pager -o cat | grep -c 'webhookd: stopped'",
+                                      check=False).stdout.strip(), "2")
+
+    def test_5_stop_finishes_and_the_socket_starts_it_again(self):
+        self.box.run("systemctl stop webhookd.service")
+        self.assertEqual(self.box.run("systemctl is-active webhookd.service", check=False).stdout.strip(), "inactive")
+        self.assertIn("webhookd: stopped", self.box.run("journalctl -u webhookd --no-pager -o cat").stdout)
+        self.assertEqual(self.curl(), "200")  # systemd holds the socket: the next request starts it
+        self.assertEqual(self.box.run("systemctl is-active webhookd.service", check=False).stdout.strip(), "active")
+
+    def test_6_journal_has_one_line_per_request_and_no_secret(self):
+        before = self.box.run("journalctl -u webhookd --no-pager -o cat | grep -c '^GET '", check=False).stdout.strip()
+        self.assertEqual(self.curl(), "200")
+        time.sleep(0.2)  # the request log writes within 2 ms; journald takes a moment more
+        journal = self.box.run("journalctl --no-pager -o cat").stdout  # every unit's lines
+        lines = [l for l in journal.splitlines() if l.startswith(("GET /v1/", "POST /v1/"))]
+        self.assertGreater(len(lines), int(before or 0))
+        self.assertRegex(lines[-1], r"^GET %s 200 account=%s request_id=RQ[0-9a-f]{32} duration=\d+\.\d{3}ms$" % (
+            re.escape(PATH), ACCOUNT))
+        for secret in (TOKEN, SECOND_TOKEN, base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()):
+            self.assertFalse(secret in journal, "a secret reached the journal: %s" % secret)
+        # No Authorization value of any kind ("Basic System" is systemd's own target).
+        leaked = re.findall(r"(?:Authorization|Basic [A-Za-z0-9+/]{8,}=*)", journal)
+        self.assertEqual(leaked, [])
+
+    def test_7_exposure_rating_is_2_or_lower(self):
+        r = self.box.run("systemd-analyze security --no-pager webhookd.service", check=False)
+        level = re.search(r"Overall exposure level for webhookd\.service: (\d+\.\d+)", r.stdout)
+        self.assertIsNotNone(level, r.stdout + r.stderr)
+        self.assertLessEqual(float(level.group(1)), 2.0, r.stdout)
+
+    def test_8_the_service_writes_nowhere_but_its_state_directory(self):
+        pid = self.box.run("systemctl show -p MainPID --value webhookd").stdout.strip()
+        self.assertNotEqual(pid, "0")
+        probe = ("for p in /var/lib/webhookd/.probe /etc/probe /usr/local/probe /var/lib/probe /var/tmp/probe "
+                 "/tmp/probe /dev/shm/probe /run/probe /root/probe /home/probe; do "
+                 "if (echo x > $p) 2>/dev/null; then echo writable $p; rm -f $p; else echo refused $p; fi; done")
+        # Inside the service's own namespaces, as its user.
+        r = self.box.run("nsenter -t %s -a -S $(id -u webhookd) -G $(id -g webhookd) sh -c '%s'" % (pid, probe))
+        writable = [l.split()[1] for l in r.stdout.splitlines() if l.startswith("writable")]
+        self.assertEqual(writable, ["/var/lib/webhookd/.probe"], r.stdout)
+        self.assertEqual(len(r.stdout.splitlines()), 10, r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
