@@ -6,6 +6,7 @@
 #include "api/auth.h"
 #include "api/form_parser.h"
 #include "api/json_render.h"
+#include "api/rendered_json_cache.h"
 #include "base/request_id.h"
 #include "base/text.h"
 
@@ -51,13 +52,25 @@ std::string resource_url(const HttpRequest& req, const Config& config, const std
   return url;
 }
 
-HttpResponse resource_response(const ServiceState& state, const HttpRequest& req, const Config& config,
+// One for the process: an entry is only ever used for the very ServiceState
+// it was rendered from, so stores and reloads cannot mix.
+RenderedJsonCache& rendered_json() {
+  static RenderedJsonCache cache;
+  return cache;
+}
+
+// The stored part of the JSON was rendered once per parsed state; only the
+// URL depends on the request.
+HttpResponse resource_response(const ServiceStatePtr& state, const HttpRequest& req, const Config& config,
                                const std::string& sid) {
-  auto body = render_config(state.config, sid, resource_url(req, config, sid));
-  if (!body.ok()) return error_response(body.error());
+  auto head = rendered_json().head(sid, state);
+  if (!head.ok()) return error_response(head.error());
+  const std::string url = resource_url(req, config, sid);
   HttpResponse r;
-  r.body = std::move(body.value());
-  r.set_header("ETag", state.etag);
+  r.body.reserve(head.value()->size() + url.size() + 3);
+  r.body.append(*head.value());
+  append_config_url(&r.body, url);
+  r.set_header("ETag", state->etag);
   return r;
 }
 
@@ -76,7 +89,7 @@ HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& sto
     r.set_header("ETag", current.etag);
     return r;
   }
-  return resource_response(current, req, config, sid);
+  return resource_response(loaded.value(), req, config, sid);
 }
 
 HttpResponse update(const HttpRequest& req, const Config& config, StateStore& store, const std::string& sid,
@@ -104,7 +117,7 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
     return apply(current.config, changes.value());
   });
   if (!result.ok()) return error_response(from_error(result.error(), resource_name(req.path)));
-  return resource_response(*result.value(), req, config, sid);
+  return resource_response(result.value(), req, config, sid);
 }
 
 HttpResponse route(const HttpRequest& req, const Config& config, StateStore& store, std::string* account_out) {

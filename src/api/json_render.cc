@@ -69,6 +69,15 @@ void append_url(std::string* out, std::string_view url) {
 }  // namespace
 
 ApiResult<std::string> render_config(const WebhookConfig& c, const std::string& service_sid, std::string_view url) {
+  auto head = render_config_head(c, service_sid);
+  if (!head.ok()) return head;
+  append_config_url(&head.value(), url);
+  return head;
+}
+
+void append_config_url(std::string* out, std::string_view url) { append_url(out, url); }
+
+ApiResult<std::string> render_config_head(const WebhookConfig& c, const std::string& service_sid) {
   const auto invalid = [&] { return ApiError::internal("render_config: a value is not valid UTF-8 for " + service_sid); };
   if (!all_utf8(c, service_sid)) return invalid();
   rapidjson::StringBuffer buf;
@@ -87,10 +96,9 @@ ApiResult<std::string> render_config(const WebhookConfig& c, const std::string& 
   ok = ok && put_optional(w, "method", c.method) && w.Key("url");
   if (!ok) return invalid();
   std::string out;
-  out.reserve(buf.GetSize() + url.size() + 4);
+  out.reserve(buf.GetSize() + 1);
   // RapidJSON writes a key's ':' only with its value.
   out.append(buf.GetString(), buf.GetSize()).append(":");
-  append_url(&out, url);
   return out;
 }
 

@@ -15,6 +15,13 @@ namespace webhookd {
 // check stays so a bug cannot emit broken JSON.
 ApiResult<std::string> render_config(const WebhookConfig& config, const std::string& service_sid,
                                      std::string_view url);
+
+// The same JSON in two parts, so that the part that depends only on the
+// stored configuration is rendered once per parsed state (see
+// RenderedJsonCache), not once per request: the head is everything up to
+// and including `"url":`; append_config_url adds the URL and the `}`.
+ApiResult<std::string> render_config_head(const WebhookConfig& config, const std::string& service_sid);
+void append_config_url(std::string* out, std::string_view url);
 std::string render_error(const ApiError& error);
 
 }  // namespace webhookd

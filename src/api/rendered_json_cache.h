@@ -1,0 +1,43 @@
+// The stored part of each resource's JSON, rendered once per parsed state and
+// not once per request. The store hands out the same ServiceState object for
+// as long as a file's bytes stay the same, so that object's identity is the
+// check: an entry holds its state (which keeps the address from being reused)
+// and is used only for the very same object. Bounded, sharded like the parse
+// cache; it lives in the API because the JSON is the API's.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "api/api_error.h"
+#include "base/mutex.h"
+#include "store/parse_cache.h"
+
+namespace webhookd {
+
+// Thread-safe: any number of workers at once.
+class RenderedJsonCache {
+ public:
+  static constexpr size_t kDefaultCapacity = ParseCache::kDefaultCapacity;
+  explicit RenderedJsonCache(size_t capacity = kDefaultCapacity);
+  // render_config_head of this state of this service.
+  ApiResult<std::shared_ptr<const std::string>> head(const std::string& sid, const ServiceStatePtr& state);
+  size_t size();
+
+ private:
+  struct Entry {
+    ServiceStatePtr state;
+    std::shared_ptr<const std::string> head;
+  };
+  struct Shard {
+    Mutex mu;
+    std::unordered_map<std::string, Entry> entries GUARDED_BY(mu);
+  };
+  static constexpr size_t kShards = 8;
+  const size_t per_shard_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace webhookd

@@ -1,0 +1,66 @@
+#define BOOST_TEST_DYN_LINK
+#include "api/rendered_json_cache.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "api/json_render.h"
+#include "test_support.h"
+
+using namespace webhookd;
+
+namespace {
+
+ServiceStatePtr state(const std::string& method) {
+  auto s = std::make_shared<ServiceState>();
+  s->config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  s->config.method = method;
+  s->etag = config_etag(s->config);
+  return s;
+}
+
+const std::string kSid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(rendered_json_cache)
+
+BOOST_AUTO_TEST_CASE(one_render_per_parsed_state) {
+  RenderedJsonCache cache(64);
+  ServiceStatePtr get = state("GET");
+  auto first = cache.head(kSid, get);
+  BOOST_TEST_REQUIRE(first.ok());
+  BOOST_TEST(*first.value() == render_config_head(get->config, kSid).value());
+  auto again = cache.head(kSid, get);
+  BOOST_TEST(again.value().get() == first.value().get());  // the very same rendering
+  // Another state object, even with equal contents, is rendered anew: the
+  // object's identity is the check, never a comparison that could be wrong.
+  ServiceStatePtr post = state("POST");
+  auto changed = cache.head(kSid, post);
+  BOOST_TEST(changed.value().get() != first.value().get());
+  BOOST_TEST(changed.value()->find("\"method\":\"POST\"") != std::string::npos);
+  BOOST_TEST(cache.head(kSid, get).value()->find("\"method\":\"GET\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(is_bounded) {
+  RenderedJsonCache cache(16);
+  ServiceStatePtr s = state("GET");
+  for (int i = 0; i < 1000; ++i) {
+    char sid[40];
+    std::snprintf(sid, sizeof sid, "IS%032x", i);
+    BOOST_TEST_REQUIRE(cache.head(sid, s).ok());
+  }
+  BOOST_TEST(cache.size() <= 16u);
+}
+
+BOOST_AUTO_TEST_CASE(a_value_that_is_not_utf8_is_an_error_not_cached) {
+  RenderedJsonCache cache(16);
+  auto bad = std::make_shared<ServiceState>();
+  bad->config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  bad->config.pre_webhook_url = "https://x/\xFF";
+  auto got = cache.head(kSid, bad);
+  BOOST_TEST_REQUIRE(!got.ok());
+  BOOST_TEST((got.error().kind == ApiErrorKind::kInternal));
+  BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
