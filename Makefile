@@ -20,7 +20,7 @@ JOBS      ?= $(shell nproc)
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             mmdebstrap systemd-container
+             mmdebstrap systemd-container pre-commit
 
 # One archive per layer (src/base, model, store, api, edge), each built only
 # from its own folder, so a program links just the layers it stands on: the
@@ -53,6 +53,7 @@ BENCH_ROUNDS ?= 5
 # Where `make install` puts things (GNU conventions; DESTDIR for staging).
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
+LIBEXECDIR  ?= $(PREFIX)/libexec
 SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/webhookd
 SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
@@ -61,7 +62,8 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 STATEDIR    ?= /var/lib/webhookd
 NGINXDIR    ?= $(SYSCONFDIR)/nginx
 # The paths written in the shipped files, and what they become when installed.
-INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
+INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/|$(LIBEXECDIR)/|g' \
+              -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
               -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
 
 .PHONY: all run test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean thread-safety
@@ -100,8 +102,9 @@ $(BUILD)/webhookd: $(BUILD)/src/main.o $(LIBS_ALL)
 $(BUILD)/unit_tests: $(TEST_OBJS) $(LIBS_ALL)
 	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
 
-# webhookctl stands on the store, the model and base only.
-$(BUILD)/webhookctl: $(BUILD)/src/webhookctl.o $(LIBS_STORE)
+# webhookctl stands on the API (its form rules and JSON), the store, the
+# model and base: never the edge, never libfcgi.
+$(BUILD)/webhookctl: $(BUILD)/src/webhookctl.o $(BUILD)/libapi.a $(LIBS_STORE)
 	$(CXX) $(CXXFLAGS) $^ $(LDLIBS_STORE) -o $@
 
 # Proof that the store stands without the API and the edge: a program on
@@ -168,14 +171,19 @@ test: deps-test
 # and the README. Builds nothing as root that was not built before: run
 # `make` first as yourself if you like.
 install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/webhookd $(BUILD)/webhookctl $(DESTDIR)$(BINDIR)/
 	sed $(INSTALL_SED) systemd/webhookd.service > $(DESTDIR)$(SYSTEMDDIR)/webhookd.service
 	sed $(INSTALL_SED) systemd/webhookd.socket > $(DESTDIR)$(SYSTEMDDIR)/webhookd.socket
+	sed $(INSTALL_SED) systemd/webhookd-sync.service > $(DESTDIR)$(SYSTEMDDIR)/webhookd-sync.service
+	sed $(INSTALL_SED) systemd/webhookd-sync.timer > $(DESTDIR)$(SYSTEMDDIR)/webhookd-sync.timer
+	sed $(INSTALL_SED) systemd/webhookd-sync > $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync
 	sed $(INSTALL_SED) systemd/webhookd.sysusers > $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf
 	sed $(INSTALL_SED) systemd/webhookd.tmpfiles > $(DESTDIR)$(TMPFILESDIR)/webhookd.conf
 	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/webhookd.service $(DESTDIR)$(SYSTEMDDIR)/webhookd.socket \
+	  $(DESTDIR)$(SYSTEMDDIR)/webhookd-sync.service $(DESTDIR)$(SYSTEMDDIR)/webhookd-sync.timer \
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf
 	install -m 0644 conf/webhookd.locations.conf conf/webhookd.errors.conf $(DESTDIR)$(NGINXDIR)/snippets/
 	install -m 0644 conf/webhookd.site $(DESTDIR)$(NGINXDIR)/sites-available/webhookd
@@ -195,10 +203,12 @@ install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/webhookd $(DESTDIR)$(BINDIR)/webhookctl \
 	  $(DESTDIR)$(SYSTEMDDIR)/webhookd.service $(DESTDIR)$(SYSTEMDDIR)/webhookd.socket \
+	  $(DESTDIR)$(SYSTEMDDIR)/webhookd-sync.service $(DESTDIR)$(SYSTEMDDIR)/webhookd-sync.timer \
+	  $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync \
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf \
 	  $(DESTDIR)$(NGINXDIR)/snippets/webhookd.locations.conf $(DESTDIR)$(NGINXDIR)/snippets/webhookd.errors.conf \
 	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md
-	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/webhookd and $(STATEDIR): remove them by hand if you mean to"
 
 clean:

@@ -65,37 +65,52 @@ std::string add_filter(WebhookConfig& c, std::string_view name) {
   return "";
 }
 
-WebhookConfig interpret(const YamlNode& root) {
-  if (root.kind != YamlNode::Kind::kMap) yaml_invalid(root, "the file must be a mapping with account_sid");
+// Reads the fields of a parsed state file. Each key is read on its own, and
+// a problem with it goes to on_problem: read_state_file stops at the first
+// (it rethrows), state_file_problems collects them all. One reader either way.
+template <typename OnProblem>
+WebhookConfig read_fields(const YamlNode& root, OnProblem on_problem) {
+  if (root.kind != YamlNode::Kind::kMap) {
+    on_problem(YamlInvalid{root.line, root.column, "the file must be a mapping with account_sid"});
+    return {};
+  }
   WebhookConfig config;
   bool have_account = false;
   for (size_t i = 0; i < root.map_size(); ++i) {
-    const std::string& key = root.key(i).value;
-    const YamlNode& v = root.value_at(i);
-    const FieldSpec* spec = nullptr;
-    for (const FieldSpec& s : kFields) {
-      if (s.key == key) spec = &s;
-    }
-    if (!spec) yaml_invalid(root.key(i), "unknown key '" + key + "'");
-    if (spec->field == Field::kAccountSid) have_account = true;
-    if (v.kind == YamlNode::Kind::kNull && spec->field != Field::kAccountSid) continue;
-    if (spec->field == Field::kFilters) {
-      if (v.kind != YamlNode::Kind::kSequence) {
-        yaml_invalid(v, std::string("filters must be a list, not ") + yaml_kind_name(v.kind));
+    try {
+      const std::string& key = root.key(i).value;
+      const YamlNode& v = root.value_at(i);
+      const FieldSpec* spec = nullptr;
+      for (const FieldSpec& s : kFields) {
+        if (s.key == key) spec = &s;
       }
-      config.filters.emplace();
-      for (const YamlNode& f : v.items) {
-        std::string problem = add_filter(config, yaml_scalar(f, "each filter"));
-        if (!problem.empty()) yaml_invalid(f, problem);
+      if (!spec) yaml_invalid(root.key(i), "unknown key '" + key + "'");
+      if (spec->field == Field::kAccountSid) have_account = true;
+      if (v.kind == YamlNode::Kind::kNull && spec->field != Field::kAccountSid) continue;
+      if (spec->field == Field::kFilters) {
+        if (v.kind != YamlNode::Kind::kSequence) {
+          yaml_invalid(v, std::string("filters must be a list, not ") + yaml_kind_name(v.kind));
+        }
+        config.filters.emplace();
+        for (const YamlNode& f : v.items) {
+          std::string problem = add_filter(config, yaml_scalar(f, "each filter"));
+          if (!problem.empty()) yaml_invalid(f, problem);
+        }
+        config.filters = dedupe_filters(*config.filters);
+        continue;
       }
-      config.filters = dedupe_filters(*config.filters);
-      continue;
+      std::string problem = set_scalar(config, spec->field, yaml_scalar(v, key));
+      if (!problem.empty()) yaml_invalid(v, problem);
+    } catch (const YamlInvalid& e) {
+      on_problem(e);
     }
-    std::string problem = set_scalar(config, spec->field, yaml_scalar(v, key));
-    if (!problem.empty()) yaml_invalid(v, problem);
   }
-  if (!have_account) yaml_invalid(root, "account_sid is missing");
+  if (!have_account) on_problem(YamlInvalid{root.line, root.column, "account_sid is missing"});
   return config;
+}
+
+WebhookConfig interpret(const YamlNode& root) {
+  return read_fields(root, [](const YamlInvalid& e) { throw e; });
 }
 
 // A URL can stand as a plain scalar when it holds only URL characters and
@@ -227,6 +242,17 @@ std::string emit_state_file(const WebhookConfig& c) {
 }
 
 std::string config_etag(const WebhookConfig& config) { return etag_of_canonical(emit_state_file(config)); }
+
+std::vector<std::string> state_file_problems(std::string_view text, const std::string& source) {
+  if (!is_valid_utf8(text)) return {source + ": not UTF-8"};
+  auto root = parse_strict_yaml(text, source);
+  if (!root.ok()) return {root.error().message};
+  std::vector<std::string> problems;
+  (void)read_fields(root.value(), [&](const YamlInvalid& e) {
+    problems.push_back(yaml_problem_text(source, e.line, e.column, e.message));
+  });
+  return problems;
+}
 
 Result<EncodedState> encode_state(WebhookConfig config) {
   Status valid = validate_config(config);

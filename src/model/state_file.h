@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "model/webhook_config.h"
@@ -23,6 +24,11 @@ struct ServiceState {
 // refuse: YAML syntax, unknown or duplicate keys, aliases, wrong types, bad
 // values, text that is not UTF-8.
 Result<ServiceState> read_state_file(std::string_view bytes, const std::string& source);
+
+// Every problem of a state file, each as "<source>:<line>:<column>: <problem>"
+// (one for a file that is not YAML at all); empty when read_state_file
+// would accept it. For webhookctl check: the same reader, collecting.
+std::vector<std::string> state_file_problems(std::string_view bytes, const std::string& source);
 
 // What a write puts on disk: the canonical bytes and the state they hold.
 // kInvalidArgument when the configuration breaks a rule: the store never

@@ -31,6 +31,19 @@ class FlockLock : public FileLock {
 
 }  // namespace
 
+Status replace_file(FileSystem& fs, const std::string& temp_prefix, const std::string& path, const std::string& bytes) {
+  std::string temp;
+  auto fd = fs.create_temp(temp_prefix, &temp);
+  if (!fd.ok()) return fd.error();
+  Status s = fs.write_all(fd.value(), bytes);
+  if (s.ok()) s = fs.sync(fd.value());  // before the rename: a crash must not publish a file with no data
+  Status closed = fs.close(fd.value());
+  if (s.ok()) s = closed;
+  if (s.ok()) s = fs.rename(temp, path);
+  if (!s.ok()) (void)fs.remove(temp);  // best effort; the error reported is the first one
+  return s;
+}
+
 Result<std::string> PosixFileSystem::read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -43,6 +43,12 @@ class FileSystem {
   virtual Status check_writable_dir(const std::string& dir) = 0;
 };
 
+// Replaces `path` atomically with `bytes`: a temp file named from
+// temp_prefix (in path's directory, so rename never crosses file systems) ->
+// write -> fsync -> close -> rename. On any failure the temp file is removed
+// and `path` is untouched. Durable only once the caller fsyncs the directory.
+Status replace_file(FileSystem& fs, const std::string& temp_prefix, const std::string& path, const std::string& bytes);
+
 class PosixFileSystem : public FileSystem {
  public:
   Result<std::string> read_file(const std::string& path) override;

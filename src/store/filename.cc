@@ -2,6 +2,7 @@
 // assertion: a path is never built from an unchecked string.
 #include "store/filename.h"
 
+#include <cctype>
 #include <stdexcept>
 
 #include "base/text.h"
@@ -47,6 +48,27 @@ StateFileKind classify_state_dir_name(const std::string& name, std::string* sid)
   }
   sid->clear();
   return StateFileKind::kOther;
+}
+
+std::string apply_record_path(const std::string& dir) { return dir + "/.webhookd-applied"; }
+std::string apply_lock_path(const std::string& dir) { return dir + "/.webhookd-apply.lock"; }
+
+std::string state_dir_name_problem(const std::string& name) {
+  std::string sid;
+  switch (classify_state_dir_name(name, &sid)) {
+    case StateFileKind::kState: return "";
+    case StateFileKind::kLock: return "a lock file of webhookd's: never state, never to be committed";
+    case StateFileKind::kTemp: return "a temp file of webhookd's (a write in progress or a crash leftover): never to be committed";
+    case StateFileKind::kOther: break;
+  }
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.size() == 34 + 5 && lower.compare(0, 2, "is") == 0 && lower.compare(34, 5, ".yaml") == 0 &&
+      is_sid("IS" + lower.substr(2, 32), "IS")) {
+    return "not a service file: the name differs from IS<32 hex digits>.yaml only in letter case "
+           "('IS' and '.yaml' must be exactly so)";
+  }
+  return "not a service file: a state file is named IS<32 hex digits>.yaml";
 }
 
 }  // namespace webhookd

@@ -195,16 +195,58 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
 }
 
 Status StateStore::replace(const std::string& sid, const std::string& bytes) {
-  std::string temp;
-  auto fd = fs_.create_temp(temp_file_prefix(dir_, sid), &temp);
-  if (!fd.ok()) return fd.error();
-  Status s = fs_.write_all(fd.value(), bytes);
-  if (s.ok()) s = fs_.sync(fd.value());
-  Status closed = fs_.close(fd.value());
-  if (s.ok()) s = closed;
-  if (s.ok()) s = fs_.rename(temp, state_file_path(dir_, sid));
-  if (!s.ok()) (void)fs_.remove(temp);  // best effort; the error reported is the first one
-  return s;
+  return replace_file(fs_, temp_file_prefix(dir_, sid), state_file_path(dir_, sid), bytes);
+}
+
+Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig config) {
+  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
+  auto encoded = encode_state(std::move(config));
+  if (!encoded.ok()) return encoded.error();
+  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  if (!lock.ok()) return lock.error();
+  // Under the lock: no writer of this service is mid-way, so a file that is
+  // there is a service that exists.
+  auto existing = fs_.read_file(state_file_path(dir_, sid));
+  if (existing.ok()) return Error::conflict(sid + " exists already");
+  if (!existing.error().is_not_found()) return existing.error();
+  Status written = replace(sid, encoded.value().bytes);
+  if (written.ok()) written = fs_.sync_dir(dir_);
+  if (!written.ok()) {
+    (void)fs_.remove(state_file_path(dir_, sid));  // a service the caller hears failed must not appear later
+    return written.error();
+  }
+  auto state = std::make_shared<const ServiceState>(std::move(encoded.value().state));
+  cache_.put(sid, encoded.value().bytes, state);
+  return ServiceStatePtr(state);
+}
+
+Status StateStore::remove(const std::string& sid, const std::string& expected_etag) {
+  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
+  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  if (!lock.ok()) return lock.error();
+  auto stored = read(sid);
+  if (!stored.ok()) {
+    // An invalid file has no ETag to compare: it is removed only on purpose
+    // (expected_etag empty, webhookctl apply --force).
+    if (stored.error().code != ErrorCode::kCorruption || !expected_etag.empty()) return stored.error();
+  } else if (stored.value().state->etag != expected_etag) {
+    return Error::conflict(sid + " changed: its ETag is " + stored.value().state->etag + ", not " + expected_etag);
+  }
+  // unlink is atomic for readers: they find the old file or none.
+  Status removed = fs_.remove(state_file_path(dir_, sid));
+  if (!removed.ok()) return removed;
+  Status durable = fs_.sync_dir(dir_);
+  if (!durable.ok()) return durable;
+  // The lock file goes too: we hold its lock, and lock() re-checks the inode
+  // it was granted on, so a waiter never holds a lock on a deleted file.
+  return fs_.remove(lock_file_path(dir_, sid));
+}
+
+Status StateStore::list_services(const std::function<void(const std::string& sid)>& visit) {
+  return fs_.list_dir(dir_, [&](const std::string& name) {
+    std::string sid;
+    if (classify_state_dir_name(name, &sid) == StateFileKind::kState) visit(sid);
+  });
 }
 
 }  // namespace webhookd

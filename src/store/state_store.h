@@ -55,6 +55,20 @@ class StateStore {
   // disk).
   Result<ServiceStatePtr> update(const std::string& service_sid, const Mutation& mutate);
 
+  // A new service, written as an update is (lock, temp, fsync, rename,
+  // directory fsync): kConflict if its state file exists already,
+  // kInvalidArgument if the configuration breaks a rule.
+  Result<ServiceStatePtr> create(const std::string& service_sid, WebhookConfig config);
+
+  // Removes a service under its lock if its stored ETag is still
+  // expected_etag (kConflict otherwise, kNotFound if it is gone). An empty
+  // expected_etag removes an invalid file too (apply --force). Readers see
+  // the file or no file, never a part of one.
+  Status remove(const std::string& service_sid, const std::string& expected_etag);
+
+  // The SID of every service in the directory, as a stream.
+  Status list_services(const std::function<void(const std::string& sid)>& visit);
+
   // Start-up tidying after a crash: removes temp files (never state: a crash
   // mid-write leaves one) and the lock files of services that no longer
   // exist, each under its service's lock so that a writer on another host

@@ -15,6 +15,7 @@ from harness.stack import REPO, Stack
 
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(REPO, "build"))
 WEBHOOKD = os.path.join(BUILD, "webhookd")
+WEBHOOKCTL = os.path.join(BUILD, "webhookctl")
 
 ACCOUNT, TOKEN = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "token123"
 OTHER_ACCOUNT, OTHER_TOKEN = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "other-token"
@@ -44,8 +45,10 @@ def sha(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_config(directory, state_dir, public_base_url=None):
+def write_config(directory, state_dir, public_base_url=None, api_writes=None):
     lines = ["state_dir: %s" % state_dir]
+    if api_writes:
+        lines.append("api_writes: %s" % api_writes)
     if public_base_url:
         lines.append("public_base_url: %s" % public_base_url)
     lines += ["accounts:",
@@ -84,13 +87,14 @@ class StackCase(unittest.TestCase):
     workers = 4
     instances = 1  # webhookd processes behind nginx, sharing the state dir
     public_base_url = None
+    api_writes = None
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="webhookd-e2e-")
         cls.state_dir = os.path.join(cls.tmp, "state")
         seed_state(cls.state_dir)
-        cls.config = write_config(cls.tmp, cls.state_dir, cls.public_base_url)
+        cls.config = write_config(cls.tmp, cls.state_dir, cls.public_base_url, cls.api_writes)
         cls.stack = Stack(cls.config, workers=cls.workers, build=BUILD, instances=cls.instances).start()
         cls.base = cls.stack.base_url
 

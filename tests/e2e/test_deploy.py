@@ -26,7 +26,7 @@ PATH = "/v1/Services/%s/Configuration/Webhooks" % SID
 # What the root holds: systemd, nginx, webhookd's runtime libraries, and the
 # tools the checks use (the official python client, curl).
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "nginx-light", "libfcgi0ldbl", "libyaml-cpp0.7", "libssl3",
-            "python3-twilio", "curl", "ca-certificates"]
+            "python3-twilio", "curl", "ca-certificates", "git"]
 CACHE = os.path.join(REPO, "build", "container")
 
 
@@ -45,7 +45,12 @@ def root_tarball():
     tarball = os.path.join(CACHE, "root-%s.tar" % key)
     if not os.path.exists(tarball):
         os.makedirs(CACHE, exist_ok=True)
-        partial = tarball + ".partial"
+        for old in os.listdir(CACHE):  # roots of other package lists: 280 MB each
+            if old.startswith("root-"):
+                shutil.rmtree(os.path.join(CACHE, old), ignore_errors=True) if os.path.isdir(
+                    os.path.join(CACHE, old)) else os.remove(os.path.join(CACHE, old))
+        # mmdebstrap takes the format from the name: it must end in .tar.
+        partial = os.path.join(CACHE, "partial-%s.tar" % key)
         print("building the container root with mmdebstrap (about a minute, cached in %s)" % CACHE, flush=True)
         subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=" + ",".join(PACKAGES), "bookworm",
                         partial], check=True, timeout=900)
@@ -234,6 +239,37 @@ class DeployOnDebianTest(unittest.TestCase):
         level = re.search(r"Overall exposure level for webhookd\.service: (\d+\.\d+)", r.stdout)
         self.assertIsNotNone(level, r.stdout + r.stderr)
         self.assertLessEqual(float(level.group(1)), 2.0, r.stdout)
+
+    def start_sync(self):
+        r = self.box.run("systemctl start webhookd-sync.service", check=False, timeout=120)
+        journal = self.box.run("journalctl -u webhookd-sync --no-pager -o cat | tail -20").stdout
+        self.assertEqual(r.returncode, 0, "webhookd-sync failed:\n" + journal)
+
+    def test_9_the_sync_unit_deploys_a_push_to_a_bare_repository(self):
+        # The GitOps repository: a bare one on this machine, seeded with an
+        # export of the live state (README: "Managing state with git").
+        git = "git -c user.name=ops -c user.email=ops@example.com"
+        self.box.run("git init --quiet --bare --initial-branch=main /srv/gitops.git && "
+                     "git clone --quiet /srv/gitops.git /root/gitops && mkdir /root/gitops/services && "
+                     "webhookctl export --config /etc/webhookd/webhookd.yaml /root/gitops/services && "
+                     "cd /root/gitops && %s add -A && %s commit --quiet -m export && git push --quiet origin main && "
+                     "chmod -R a+rX /srv/gitops.git" % (git, git))
+        self.box.write("/etc/webhookd/sync.env", "WEBHOOKD_SYNC_REPO=/srv/gitops.git\nWEBHOOKD_SYNC_PATH=services\n")
+        self.box.run("systemctl enable --now webhookd-sync.timer")
+        self.start_sync()
+        # A reviewed change, merged and pushed.
+        self.box.run("cd /root/gitops && sed -i 's|^pre_webhook_url: .*|pre_webhook_url: https://hooks.example.com/from-git|' "
+                     "services/%s.yaml && %s commit --quiet -am 'pre hook from git' && git push --quiet origin main" % (
+                         SID, git))
+        before = self.box.run("curl -s -u %s:%s http://127.0.0.1%s" % (ACCOUNT, TOKEN, PATH)).stdout
+        self.assertNotIn("from-git", before)
+        self.start_sync()
+        after = self.box.run("curl -s -u %s:%s http://127.0.0.1%s" % (ACCOUNT, TOKEN, PATH)).stdout
+        self.assertEqual(__import__("json").loads(after)["pre_webhook_url"], "https://hooks.example.com/from-git")
+        journal = self.box.run("journalctl -u webhookd-sync --no-pager -o cat").stdout
+        self.assertIn("webhookd-sync: applying main at", journal)
+        self.assertIn("updated %s" % SID, journal)
+        self.assertIn("webhookd-sync.timer", self.box.run("systemctl list-timers --all --no-pager").stdout)
 
     def test_8_the_service_writes_nowhere_but_its_state_directory(self):
         pid = self.box.run("systemctl show -p MainPID --value webhookd").stdout.strip()

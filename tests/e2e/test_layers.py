@@ -18,7 +18,7 @@ PROGRAMS_RANK = len(LAYERS)
 CONFINED = {
     "fcgiapp.h": ["edge/fcgi_server.cc"],
     "fcgi_stdio.h": [],
-    "rapidjson/": ["api/"],
+    "rapidjson/": ["api/", "programs"],
     "yaml-cpp/": ["model/strict_yaml.cc"],
     "curl/": ["programs"],
 }
@@ -86,6 +86,15 @@ class Layers(unittest.TestCase):
             self.assertTrue(any("model/m.h includes <rapidjson/writer.h>" in v for v in found), found)
             self.assertTrue(any("resource/r.h: not in a layer" in v for v in found), found)
             self.assertEqual(len(found), 4, found)
+
+    def test_webhookctl_never_links_the_edge(self):
+        binary = os.path.join(BUILD, "webhookctl")
+        if not os.path.exists(binary):
+            binary = os.path.join(REPO, "build", "webhookctl")
+        self.assertTrue(os.path.exists(binary), "make test builds build/webhookctl")
+        self.assertNotIn("libfcgi", subprocess.run(["ldd", binary], capture_output=True, text=True).stdout)
+        symbols = subprocess.run(["nm", "-C", binary], capture_output=True, text=True).stdout
+        self.assertNotIn("FcgiServer", symbols)
 
     def test_the_store_links_without_api_edge_or_libfcgi(self):
         binary = os.path.join(BUILD, "store_link_check")

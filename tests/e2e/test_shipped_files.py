@@ -28,22 +28,25 @@ class SystemdUnitsTest(unittest.TestCase):
         if not shutil.which("systemd-analyze"):
             self.skipTest("systemd-analyze is not installed")
         with tempfile.TemporaryDirectory() as tmp:
-            for name in ("webhookd.socket", "webhookd.service"):
+            units = ("webhookd.socket", "webhookd.service", "webhookd-sync.service", "webhookd-sync.timer")
+            for name in units:
                 with open(os.path.join(SYSTEMD, name)) as f:
                     text = f.read()
-                # verify checks that the binary exists: point it at the one just built.
+                # verify checks that the programs exist: point it at the ones here.
+                text = text.replace("/usr/local/bin/webhookd", WEBHOOKD).replace(
+                    "/usr/local/libexec/webhookd/webhookd-sync", os.path.join(SYSTEMD, "webhookd-sync"))
                 with open(os.path.join(tmp, name), "w") as f:
-                    f.write(text.replace("/usr/local/bin/webhookd", WEBHOOKD))
+                    f.write(text)
             # and at the README that Documentation= names.
             doc = os.path.join(tmp, "README.md")
             shutil.copy(os.path.join(REPO, "README.md"), doc)
-            for name in ("webhookd.service",):
+            for name in ("webhookd.service", "webhookd-sync.service"):
                 path = os.path.join(tmp, name)
                 with open(path) as f:
                     text = f.read()
                 with open(path, "w") as f:
                     f.write(text.replace("/usr/local/share/doc/webhookd/README.md", doc))
-            r = subprocess.run(["systemd-analyze", "verify", "webhookd.socket", "webhookd.service"], cwd=tmp,
+            r = subprocess.run(["systemd-analyze", "verify"] + list(units), cwd=tmp,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             # verify exits 0 even for directives it ignores: any output is a problem.
             self.assertEqual((r.returncode, r.stdout), (0, ""))
@@ -83,6 +86,9 @@ class InstallTest(unittest.TestCase):
             expected = {
                 "opt/wh/bin/webhookd": 0o755, "opt/wh/bin/webhookctl": 0o755,
                 "opt/wh/lib/systemd/system/webhookd.service": 0o644, "opt/wh/lib/systemd/system/webhookd.socket": 0o644,
+                "opt/wh/lib/systemd/system/webhookd-sync.service": 0o644,
+                "opt/wh/lib/systemd/system/webhookd-sync.timer": 0o644,
+                "opt/wh/libexec/webhookd/webhookd-sync": 0o755,
                 "opt/wh/lib/sysusers.d/webhookd.conf": 0o644, "opt/wh/lib/tmpfiles.d/webhookd.conf": 0o644,
                 "opt/etc/nginx/snippets/webhookd.locations.conf": 0o644,
                 "opt/etc/nginx/snippets/webhookd.errors.conf": 0o644,
@@ -99,6 +105,10 @@ class InstallTest(unittest.TestCase):
             self.assertIn("Documentation=file:///opt/wh/share/doc/webhookd/README.md", unit)
             directives = "\n".join(l for l in unit.splitlines() if not l.startswith("#"))
             self.assertNotIn("/usr/local", directives)
+            with open(os.path.join(dest, "opt/wh/lib/systemd/system/webhookd-sync.service")) as f:
+                self.assertIn("ExecStart=/opt/wh/libexec/webhookd/webhookd-sync", f.read())
+            with open(os.path.join(dest, "opt/wh/libexec/webhookd/webhookd-sync")) as f:
+                self.assertIn("webhookctl=${WEBHOOKCTL:-/opt/wh/bin/webhookctl}", f.read())
             with open(os.path.join(dest, "opt/wh/lib/tmpfiles.d/webhookd.conf")) as f:
                 self.assertIn("z /opt/etc/webhookd/webhookd.yaml 0640 root webhookd -", f.read())
             # The installed config is valid and lets nobody in.
@@ -132,11 +142,13 @@ class DemoFilesTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(os.path.exists(os.path.join(REPO, "state", "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml")))
 
-    def test_state_gitignore_covers_lock_and_temp_files_only(self):
+    def test_state_gitignore_covers_webhookds_own_files_only(self):
         def ignored(name):
             return subprocess.run(["git", "-C", os.path.join(REPO, "state"), "check-ignore", "-q", "--no-index", name]).returncode == 0
         self.assertTrue(ignored(".ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock"))
         self.assertTrue(ignored(".ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.tmp.Ab12Cd"))
+        self.assertTrue(ignored(".webhookd-applied"))
+        self.assertTrue(ignored(".webhookd-apply.lock"))
         self.assertFalse(ignored("ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml"))
 
 

@@ -23,6 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)webhookd::parse_config(text, "fuzz.yaml");
   auto config = parse_state_file(text, "fuzz.yaml");
+  // webhookctl check collects every problem with the same reader: it finds
+  // one exactly when the reader refuses, and the first is the reader's.
+  const std::vector<std::string> problems = webhookd::state_file_problems(text, "fuzz.yaml");
+  if (problems.empty() != config.ok()) std::abort();
+  if (!config.ok() && problems.front() != config.error().message) std::abort();
   if (!config.ok()) return 0;
   // What the reader accepts, the writer accepts: the store can always write it back.
   if (!webhookd::encode_state(config.value()).ok()) std::abort();

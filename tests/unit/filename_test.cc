@@ -73,4 +73,32 @@ BOOST_AUTO_TEST_CASE(classifies_names_of_the_state_directory) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(name_problems_for_check) {
+  const std::string sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  struct Case {
+    std::string name;
+    const char* says;  // "" for a service file
+  } cases[] = {
+      {sid + ".yaml", ""},
+      {"ISAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.yaml", ""},  // hex in either case is a SID
+      {"is" + sid.substr(2) + ".yaml", "only in letter case"},
+      {sid + ".YAML", "only in letter case"},
+      {"." + sid + ".lock", "a lock file of webhookd's"},
+      {"." + sid + ".tmp.Ab12Cd", "a temp file of webhookd's"},
+      {sid + ".yml", "a state file is named IS<32 hex digits>.yaml"},
+      {"README.md", "a state file is named"},
+      {"ISzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.yaml", "a state file is named"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const std::string got = state_dir_name_problem(c.name);
+      if (*c.says) {
+        BOOST_TEST(got.find(c.says) != std::string::npos, got);
+      } else {
+        BOOST_TEST(got.empty(), got);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -234,4 +234,30 @@ BOOST_AUTO_TEST_CASE(encode_refuses_what_the_reader_would_refuse) {
   }
 }
 
+// webhookctl check lists every problem of a file; read_state_file stops at
+// the first. Both are the same reader: the first problem is the same.
+BOOST_AUTO_TEST_CASE(every_problem_of_a_file) {
+  struct Case {
+    const char* name;
+    std::string text;
+    std::vector<std::string> problems;
+  } cases[] = {
+      {"valid", "account_sid: " + kAccount + "\n", {}},
+      {"three at once", "account_sid: " + kAccount + "\nbogus: 1\nmethod: PUT\nfilters: [onX, onMessageAdd]\n",
+       {"f:2:1: unknown key 'bogus'", "f:3:9: method must be GET or POST", "f:4:11: unknown filter 'onX'"}},
+      {"missing account and a bad url", "pre_webhook_url: nope\n",
+       {"f:1:18: pre_webhook_url is not an absolute http(s) URL", "f:1:1: account_sid is missing"}},
+      {"not a mapping", "- a\n", {"f:1:1: the file must be a mapping with account_sid"}},
+      {"syntax: one problem", "a: [\n", {"f:2:1: end of sequence flow not found"}},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      BOOST_TEST(state_file_problems(c.text, "f") == c.problems, boost::test_tools::per_element());
+      auto read = read_state_file(c.text, "f");
+      BOOST_TEST(read.ok() == c.problems.empty());
+      if (!read.ok()) BOOST_TEST(read.error().message == c.problems.front());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -511,4 +511,63 @@ BOOST_AUTO_TEST_CASE(processes_and_threads_read_modify_write_without_loss) {
   BOOST_TEST(final.value()->config.filters->size() == 20u);
 }
 
+BOOST_AUTO_TEST_CASE(create_refuses_an_existing_service_and_an_invalid_config) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  WebhookConfig config;
+  config.account_sid = kAccount;
+  auto created = store.create(kSid, config);
+  BOOST_TEST_REQUIRE(created.ok());
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == emit_state_file(config));
+  auto again = store.create(kSid, config);
+  BOOST_TEST_REQUIRE(!again.ok());
+  BOOST_TEST((again.error().code == ErrorCode::kConflict));
+  WebhookConfig bad = config;
+  bad.method = "PUT";
+  auto invalid = store.create("ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", bad);
+  BOOST_TEST_REQUIRE(!invalid.ok());
+  BOOST_TEST((invalid.error().code == ErrorCode::kInvalidArgument));
+  BOOST_TEST(list_dir(dir.path()).count("ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.yaml") == 0u);
+  // A failing disk: the service does not appear.
+  FaultyFileSystem faulty;
+  faulty.fail = Op::kSyncDir;
+  StateStore faulty_store(faulty, dir.path());
+  BOOST_TEST(!faulty_store.create("IScccccccccccccccccccccccccccccccc", config).ok());
+  BOOST_TEST(list_dir(dir.path()).count("IScccccccccccccccccccccccccccccccc.yaml") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(remove_compares_the_etag_first) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  const std::string etag = store.load(kSid).value()->etag;
+  Status stale = store.remove(kSid, "\"00000000000000000000000000000000\"");
+  BOOST_TEST_REQUIRE(!stale.ok());
+  BOOST_TEST((stale.error().code == ErrorCode::kConflict));
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);
+  BOOST_TEST(store.remove(kSid, etag).ok());
+  BOOST_TEST(list_dir(dir.path()).empty());  // the state file and its lock file
+  BOOST_TEST((store.load(kSid).error().code == ErrorCode::kNotFound));
+  BOOST_TEST((store.remove(kSid, etag).error().code == ErrorCode::kNotFound));
+  // An invalid file goes only on purpose (an empty ETag).
+  write_file(dir.file(kSid + ".yaml"), "account_sid: x\n");
+  BOOST_TEST((store.remove(kSid, etag).error().code == ErrorCode::kCorruption));
+  BOOST_TEST(store.remove(kSid, "").ok());
+}
+
+BOOST_AUTO_TEST_CASE(list_services_names_only_state_files) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  write_file(dir.file("." + kSid + ".lock"), "");
+  write_file(dir.file(".webhookd-applied"), "");
+  write_file(dir.file("README.md"), "");
+  std::vector<std::string> sids;
+  BOOST_TEST(store.list_services([&](const std::string& sid) { sids.push_back(sid); }).ok());
+  BOOST_TEST((sids == std::vector<std::string>{kSid}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,103 @@
+// Plans are computed from values alone; the drift rule is here in one place:
+// a live service may be overwritten or removed only if it is exactly what the
+// last apply left (same ETag).
+#include "model/service_plan.h"
+
+#include <set>
+
+namespace webhookd {
+namespace {
+
+std::string text_of(const std::optional<std::string>& v) { return v ? *v : "null"; }
+
+std::string text_of(const std::optional<std::vector<std::string>>& v) {
+  if (!v) return "null";
+  std::string out = "[";
+  for (size_t i = 0; i < v->size(); ++i) out += (i ? ", " : "") + (*v)[i];
+  return out + "]";
+}
+
+}  // namespace
+
+const char* plan_action_name(PlanAction action) {
+  switch (action) {
+    case PlanAction::kUnchanged: return "unchanged";
+    case PlanAction::kCreate: return "create";
+    case PlanAction::kUpdate: return "update";
+    case PlanAction::kRemove: return "remove";
+  }
+  return "?";
+}
+
+std::vector<FieldChange> diff_configs(const std::optional<WebhookConfig>& before,
+                                      const std::optional<WebhookConfig>& after) {
+  const WebhookConfig none;
+  const WebhookConfig& a = before ? *before : none;
+  const WebhookConfig& b = after ? *after : none;
+  std::vector<FieldChange> out;
+  auto add = [&](const char* field, const std::string& x, const std::string& y, bool present_a, bool present_b) {
+    if (x != y || present_a != present_b) out.push_back({field, present_a ? x : "null", present_b ? y : "null"});
+  };
+  add("account_sid", a.account_sid, b.account_sid, before.has_value(), after.has_value());
+  add("pre_webhook_url", text_of(a.pre_webhook_url), text_of(b.pre_webhook_url), true, true);
+  add("post_webhook_url", text_of(a.post_webhook_url), text_of(b.post_webhook_url), true, true);
+  add("filters", text_of(a.filters), text_of(b.filters), true, true);
+  add("method", text_of(a.method), text_of(b.method), true, true);
+  return out;
+}
+
+Plan make_plan(const std::map<std::string, ServiceState>& desired, const std::map<std::string, LiveService>& live,
+               const std::map<std::string, std::string>& applied, bool prune) {
+  std::set<std::string> sids;
+  for (const auto& d : desired) sids.insert(d.first);
+  if (prune) {
+    for (const auto& l : live) sids.insert(l.first);
+  }
+  Plan plan;
+  for (const std::string& sid : sids) {
+    ServicePlan s;
+    s.sid = sid;
+    auto d = desired.find(sid);
+    auto l = live.find(sid);
+    const bool is_live = l != live.end();
+    const bool readable = is_live && l->second.state.has_value();
+    if (readable) s.live_etag = l->second.state->etag;
+    if (d != desired.end()) s.desired = d->second.config;
+    std::optional<WebhookConfig> live_config;
+    if (readable) live_config = l->second.state->config;
+
+    if (!is_live) {
+      s.action = PlanAction::kCreate;
+    } else if (d == desired.end()) {
+      s.action = PlanAction::kRemove;
+    } else if (!readable || d->second.etag != s.live_etag) {
+      s.action = PlanAction::kUpdate;
+    }
+    if (s.action != PlanAction::kUnchanged) s.changes = diff_configs(live_config, s.desired);
+
+    if (s.action == PlanAction::kUpdate || s.action == PlanAction::kRemove) {
+      auto a = applied.find(sid);
+      if (!readable) {
+        s.drifted = true;
+        s.drift_reason = "the live file is invalid: " + l->second.problem;
+      } else if (a == applied.end()) {
+        s.drifted = true;
+        s.drift_reason = "never applied: nothing records that the live file came from git";
+      } else if (a->second != s.live_etag) {
+        s.drifted = true;
+        s.drift_reason = "changed since the last apply (an API write or a hand edit)";
+      }
+    }
+    switch (s.action) {
+      case PlanAction::kCreate: ++plan.creates; break;
+      case PlanAction::kUpdate: ++plan.updates; break;
+      case PlanAction::kRemove: ++plan.removes; break;
+      case PlanAction::kUnchanged: ++plan.unchanged; break;
+    }
+    if (s.drifted) ++plan.drifted;
+    plan.services.push_back(std::move(s));
+  }
+  return plan;
+}
+
+}  // namespace webhookd

@@ -1,0 +1,233 @@
+// The live directory is only ever changed through StateStore (create, update
+// with a compare-and-swap on the ETag, remove): readers through nginx see the
+// old file or the new one, never a missing or partial one, and an API write
+// that lands during an apply is never lost.
+#include "store/gitops.h"
+
+#include <algorithm>
+#include <set>
+
+#include "base/text.h"
+#include "store/filename.h"
+
+namespace webhookd {
+namespace {
+
+std::string base_name(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+Status write_apply_record(FileSystem& fs, const std::string& dir, const std::map<std::string, std::string>& record) {
+  std::string text = "# webhookctl apply: each service's ETag as the last apply left it. Do not edit.\n";
+  for (const auto& [sid, etag] : record) text += sid + " " + etag + "\n";
+  Status s = replace_file(fs, apply_record_path(dir) + ".tmp.", apply_record_path(dir), text);
+  return s.ok() ? fs.sync_dir(dir) : s;
+}
+
+}  // namespace
+
+std::vector<std::string> check_state_file(FileSystem& fs, const std::string& path, bool check_name) {
+  std::vector<std::string> problems;
+  if (check_name) {
+    std::string name_problem = state_dir_name_problem(base_name(path));
+    if (!name_problem.empty()) return {path + ": " + name_problem};
+  }
+  auto bytes = fs.read_file(path);
+  if (!bytes.ok()) return {path + ": " + bytes.error().message};
+  return state_file_problems(bytes.value(), path);
+}
+
+Result<SourceDir> read_source_dir(FileSystem& fs, const std::string& dir) {
+  std::vector<std::string> names;
+  Status listed = fs.list_dir(dir, [&](const std::string& name) { names.push_back(name); });
+  if (!listed.ok()) return listed.error();
+  std::sort(names.begin(), names.end());
+  SourceDir out;
+  std::map<std::string, ServiceState> services;
+  for (const std::string& name : names) {
+    std::string sid;
+    const StateFileKind kind = classify_state_dir_name(name, &sid);
+    if (name[0] == '.' && kind == StateFileKind::kOther) continue;  // .git, .gitignore, ...
+    const std::string path = join(dir, name);
+    std::vector<std::string> problems = check_state_file(fs, path, /*check_name=*/true);
+    if (!problems.empty()) {
+      out.problems.insert(out.problems.end(), problems.begin(), problems.end());
+      continue;
+    }
+    auto bytes = fs.read_file(path);
+    if (!bytes.ok()) return bytes.error();
+    auto state = read_state_file(bytes.value(), path);
+    if (!state.ok()) return state.error();  // check_state_file said it was valid: a race with an editor
+    services.emplace(sid, std::move(state.value()));
+  }
+  if (out.problems.empty()) out.services = std::move(services);
+  return out;
+}
+
+Result<std::map<std::string, LiveService>> read_live(StateStore& store) {
+  std::vector<std::string> sids;
+  Status listed = store.list_services([&](const std::string& sid) { sids.push_back(sid); });
+  if (!listed.ok()) return listed.error();
+  std::map<std::string, LiveService> live;
+  for (const std::string& sid : sids) {
+    auto loaded = store.load(sid);
+    if (loaded.ok()) {
+      live[sid].state = *loaded.value();
+    } else if (loaded.error().code == ErrorCode::kCorruption) {
+      live[sid].problem = loaded.error().message;
+    } else if (!loaded.error().is_not_found()) {  // removed since the listing: not live
+      return loaded.error();
+    }
+  }
+  return live;
+}
+
+Result<std::map<std::string, std::string>> read_apply_record(FileSystem& fs, const std::string& dir) {
+  std::map<std::string, std::string> record;
+  auto text = fs.read_file(apply_record_path(dir));
+  if (!text.ok()) {
+    if (text.error().is_not_found()) return record;
+    return text.error();
+  }
+  size_t pos = 0;
+  const std::string& t = text.value();
+  int line_no = 0;
+  while (pos < t.size()) {
+    size_t nl = t.find('\n', pos);
+    std::string line = t.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? t.size() : nl + 1;
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.find(' ');
+    std::string sid = line.substr(0, space);
+    std::string etag = space == std::string::npos ? "" : line.substr(space + 1);
+    if (!is_service_sid(sid) || etag.size() != 34 || etag.front() != '"' || etag.back() != '"') {
+      return Error::corruption(apply_record_path(dir) + ":" + std::to_string(line_no) + ":1: not '<SID> \"<ETag>\"'");
+    }
+    record[sid] = etag;
+  }
+  return record;
+}
+
+Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const Plan& plan, bool force,
+                                          const std::function<void(const ApplyStep&)>& progress) {
+  const std::string& dir = store.dir();
+  auto apply_lock = fs.lock(apply_lock_path(dir));  // one apply at a time: the record is read-modify-write
+  if (!apply_lock.ok()) return apply_lock.error();
+  if (!force) {
+    std::string drifted;
+    for (const ServicePlan& s : plan.services) {
+      if (s.drifted) drifted += (drifted.empty() ? "" : ", ") + s.sid;
+    }
+    if (!drifted.empty()) {
+      return Error::conflict("refusing to overwrite services changed since the last apply: " + drifted +
+                             " (see the plan; --force overwrites them)");
+    }
+  }
+  auto record = read_apply_record(fs, dir);
+  if (!record.ok()) return record.error();
+  std::map<std::string, std::string>& applied = record.value();
+
+  std::vector<ApplyStep> steps;
+  for (const ServicePlan& s : plan.services) {
+    ApplyStep step{s.sid, s.action, ok_status()};
+    switch (s.action) {
+      case PlanAction::kUnchanged:
+        applied[s.sid] = s.live_etag;  // it is what git says: adopt it
+        continue;
+      case PlanAction::kCreate: {
+        auto created = store.create(s.sid, *s.desired);
+        if (created.ok()) {
+          applied[s.sid] = created.value()->etag;
+        } else {
+          step.status = created.error();
+        }
+        break;
+      }
+      case PlanAction::kUpdate: {
+        if (s.live_etag.empty()) {
+          // The live file is invalid (only with force): it cannot be compared,
+          // so it is replaced whole, under the service's lock.
+          Status removed = store.remove(s.sid, "");
+          auto created = removed.ok() ? store.create(s.sid, *s.desired) : Result<ServiceStatePtr>(removed.error());
+          if (created.ok()) {
+            applied[s.sid] = created.value()->etag;
+          } else {
+            step.status = created.error();
+          }
+          break;
+        }
+        const WebhookConfig desired = *s.desired;
+        const std::string expected = s.live_etag;
+        // Pure, as the store requires: compare-and-swap on the ETag the plan saw.
+        auto updated = store.update(s.sid, [&](const ServiceState& current) -> Result<WebhookConfig> {
+          if (current.etag != expected) return Error::conflict(s.sid + " changed while applying; run apply again");
+          return desired;
+        });
+        if (updated.ok()) {
+          applied[s.sid] = updated.value()->etag;
+        } else {
+          step.status = updated.error();
+        }
+        break;
+      }
+      case PlanAction::kRemove: {
+        Status removed = store.remove(s.sid, s.live_etag);
+        if (removed.ok() || removed.error().is_not_found()) {
+          applied.erase(s.sid);
+          removed = ok_status();
+        }
+        step.status = removed;
+        break;
+      }
+    }
+    if (progress) progress(step);
+    steps.push_back(std::move(step));
+  }
+  Status recorded = write_apply_record(fs, dir, applied);
+  if (!recorded.ok()) return recorded.error();
+  return steps;
+}
+
+Result<ExportResult> export_live(StateStore& store, FileSystem& fs, const std::string& dest) {
+  auto live = read_live(store);
+  if (!live.ok()) return live.error();
+  for (const auto& [sid, service] : live.value()) {
+    if (!service.state) return Error::corruption("not exported, the live state has an invalid file: " + service.problem);
+  }
+  std::set<std::string> in_dest;
+  Status listed = fs.list_dir(dest, [&](const std::string& name) {
+    std::string sid;
+    if (classify_state_dir_name(name, &sid) == StateFileKind::kState) in_dest.insert(sid);
+  });
+  if (!listed.ok()) return listed.error();
+  ExportResult result;
+  for (const auto& [sid, service] : live.value()) {
+    const std::string path = join(dest, sid + ".yaml");
+    const std::string bytes = emit_state_file(service.state->config);
+    auto current = fs.read_file(path);
+    if (current.ok() && current.value() == bytes) {
+      ++result.unchanged;
+      continue;
+    }
+    Status written = replace_file(fs, join(dest, "." + sid + ".tmp."), path, bytes);
+    if (!written.ok()) return written.error();
+    result.written.push_back(sid);
+  }
+  for (const std::string& sid : in_dest) {
+    if (live.value().count(sid)) continue;
+    Status removed = fs.remove(join(dest, sid + ".yaml"));
+    if (!removed.ok()) return removed.error();
+    result.removed.push_back(sid);
+  }
+  Status durable = fs.sync_dir(dest);
+  if (!durable.ok()) return durable.error();
+  return result;
+}
+
+}  // namespace webhookd

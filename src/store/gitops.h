@@ -1,0 +1,65 @@
+// GitOps on the store: a directory of state files (a git checkout) read and
+// checked as webhookd reads them, the live directory read for a plan, the
+// plan carried out through the store's own lock + temp + fsync + rename, the
+// record of what was applied, and the live state exported as canonical files.
+// What webhookctl check, diff, apply and export stand on.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "model/service_plan.h"
+#include "store/file_system.h"
+#include "store/state_store.h"
+
+namespace webhookd {
+
+// Every state file of a directory. problems: one line per problem, each
+// "<path>:<line>:<column>: <message>" or "<path>: <message>" (file names,
+// stray lock and temp files, YAML, keys, types, values). Names starting with
+// '.' other than webhookd's lock and temp files (.git, .gitignore) are skipped.
+struct SourceDir {
+  std::map<std::string, ServiceState> services;  // by SID, only when the whole directory is valid
+  std::vector<std::string> problems;
+};
+Result<SourceDir> read_source_dir(FileSystem& fs, const std::string& dir);
+
+// The problems of one file as webhookctl check sees it: its name (when
+// check_name), then its content.
+std::vector<std::string> check_state_file(FileSystem& fs, const std::string& path, bool check_name);
+
+// Every live service, read through the store (an invalid one with its problem).
+Result<std::map<std::string, LiveService>> read_live(StateStore& store);
+
+// SID -> ETag as the last apply left it; empty when nothing was ever applied.
+Result<std::map<std::string, std::string>> read_apply_record(FileSystem& fs, const std::string& state_dir);
+
+struct ApplyStep {
+  std::string sid;
+  PlanAction action;
+  Status status;  // ok, or why this service could not be changed (nothing of it was)
+};
+
+// Carries out `plan` on the store. Refuses (kConflict, nothing touched) when a
+// service drifted, unless force. Each service is compared-and-swapped against
+// the ETag the plan saw, so a write that lands while applying is never
+// overwritten: that service fails and the others go on. The record is then
+// written atomically. Holds the apply lock throughout: one apply at a time.
+// progress is called after each service.
+Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const Plan& plan, bool force,
+                                          const std::function<void(const ApplyStep&)>& progress);
+
+// Writes each live service's canonical file into dest (only those whose bytes
+// differ) and removes the service files of dest that are not live. Returns
+// the SIDs written and removed, for the caller to print. Fails, writing
+// nothing, if a live file is invalid.
+struct ExportResult {
+  std::vector<std::string> written, removed;
+  int unchanged = 0;
+};
+Result<ExportResult> export_live(StateStore& store, FileSystem& fs, const std::string& dest);
+
+}  // namespace webhookd
