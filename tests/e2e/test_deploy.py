@@ -75,8 +75,11 @@ class Container:
              "-D", self.root, "--machine=webhookd-test-%d" % os.getpid()],
             stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
+        # nspawn's first child may be a helper on its way to exec systemd:
+        # only a child that is systemd is the container's init.
         while self.init_pid is None and time.monotonic() < deadline:
-            children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+            children = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-x", "systemd"], capture_output=True,
+                                      text=True).stdout.split()
             if children:
                 self.init_pid = children[0]
             elif self.proc.poll() is not None:
