@@ -4,8 +4,10 @@
 // the config (a bad one is refused and the old one kept).
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -31,17 +33,20 @@ struct Options {
   std::string listen;     // empty: the socket is fd 0 (systemd, spawn-fcgi)
   std::string state_dir;  // overrides the config's state_dir
   int workers = 16;
+  int max_connections = 4096;
   bool check_only = false;
 };
 
 const char kUsage[] =
     "usage: webhookd --config FILE [--listen unix:PATH | HOST:PORT] [--workers N]\n"
-    "                [--state-dir DIR] [--check]\n"
+    "                [--max-connections N] [--state-dir DIR] [--check]\n"
     "       webhookd --version | --help\n"
     "Serves Twilio's Conversations Per-Service Webhook Configuration API over FastCGI.\n"
     "Without --listen the FastCGI socket is taken from systemd socket activation\n"
     "(LISTEN_FDS) or from fd 0 (StandardInput=socket, spawn-fcgi).\n"
-    "--check loads the config and exits: 0 if it is valid, 2 if not.\n"
+    "Any number of kept connections (nginx's keepalive + fastcgi_keep_conn) are\n"
+    "served by the N workers; past --max-connections (default 4096) new ones are\n"
+    "closed. --check loads the config and exits: 0 if it is valid, 2 if not.\n"
     "Signals: SIGHUP reloads the config (a bad one is refused), SIGTERM stops after\n"
     "the requests in flight.\n";
 
@@ -74,6 +79,12 @@ Parsed parse_args(int argc, char** argv, Options* o) {
       long w = std::strtol(n.c_str(), &end, 10);
       if (!end || *end || w < 1 || w > 1024) return Parsed::kUsageError;
       o->workers = static_cast<int>(w);
+    } else if (a == "--max-connections") {
+      if (!next(&n)) return Parsed::kUsageError;
+      char* end = nullptr;
+      long m = std::strtol(n.c_str(), &end, 10);
+      if (!end || *end || m < 1 || m > 1000000) return Parsed::kUsageError;
+      o->max_connections = static_cast<int>(m);
     } else if (a == "--check") {
       o->check_only = true;
     } else {
@@ -172,6 +183,19 @@ void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std
   notify_systemd("READY=1");
 }
 
+// Every kept connection is a descriptor: raise the soft limit (systemd's
+// default is 1024) to what --max-connections needs, within the hard one.
+// Not to the hard limit itself: the edge keeps a byte per possible
+// descriptor, and a million of them would be memory for nothing.
+void raise_descriptor_limit(int max_connections) {
+  struct rlimit files;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + 256;  // + the state files, logs, pipes
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < wanted) {
+    files.rlim_cur = files.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, files.rlim_max);
+    (void)::setrlimit(RLIMIT_NOFILE, &files);
+  }
+}
+
 Result<int> listening_socket(const Options& o) {
   if (o.listen.empty()) return inherited_listener();
   return open_listener(o.listen);
@@ -211,7 +235,11 @@ int run(const Options& o) {
   }
   auto store = std::make_shared<StateStore>(fs, config.value().state_dir);
   RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store)));
-  FcgiServer server(listen_fd.value(), o.workers, [&slot](const HttpRequest& r) { return slot.handle(r); });
+  raise_descriptor_limit(o.max_connections);
+  FcgiServerOptions server_options;
+  server_options.workers = o.workers;
+  server_options.max_connections = o.max_connections;
+  FcgiServer server(listen_fd.value(), server_options, [&slot](const HttpRequest& r) { return slot.handle(r); });
   Status started = server.start();
   if (!started.ok()) {
     log_line("webhookd: " + started.error().message);

@@ -30,6 +30,7 @@ BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(os.path.dirname(os.path.di
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "16"))
+MINIMAL_KEPT_THREADS = 128
 AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
 MIXED = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
 SID = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -72,6 +73,17 @@ def wrk(url, connections, script=None, sids_file=None, post_every=0, headers=Tru
             "p99": seconds_of(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))}
 
 
+def can_connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def peak_rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
@@ -91,9 +103,17 @@ class Bench:
             f.write(self.json_body())
         extra = ("location = /static.json { root %s; default_type application/json; "
                  "add_header Twilio-Request-Id RQ00000000000000000000000000000000; }" % static_dir)
-        self.nginx = Nginx(os.path.join(self.tmp, "nginx"), self.port, [self.sock], extra)
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.url = self.base + "/v1/Services/%s/Configuration/Webhooks" % SID
+        # One nginx opens a FastCGI connection per request (the old default),
+        # the other keeps them (keepalive 64 + fastcgi_keep_conn, the default
+        # now); both in front of the same socket.
+        self.nginx = Nginx(os.path.join(self.tmp, "nginx"), self.port, [self.sock], extra, keepalive=0)
+        self.kept_port = free_port()
+        self.nginx_kept = Nginx(os.path.join(self.tmp, "nginx-kept"), self.kept_port, [self.sock], "", keepalive=64)
+        self.base_per_request = "http://127.0.0.1:%d" % self.port
+        self.base = "http://127.0.0.1:%d" % self.kept_port
+        path = "/v1/Services/%s/Configuration/Webhooks" % SID
+        self.url_per_request = self.base_per_request + path
+        self.url = self.base + path
 
     def json_body(self):
         with open(os.path.join(HERE, "fcgi_minimal.c")) as f:
@@ -120,10 +140,18 @@ class Bench:
         return w, time.monotonic() - started
 
     def serve(self, responder, state_dir=None):
-        """Starts the responder behind the socket: "minimal" or "webhookd"; returns a stop function."""
-        if responder == "minimal":
-            proc = subprocess.Popen([os.path.join(BUILD, "bench", "fcgi_minimal"), self.sock, str(WORKERS)])
-            wait_for(lambda: os.path.exists(self.sock), 5, "baseline socket")
+        """Starts the responder behind the socket: "minimal", "minimal-kept" or
+        "webhookd"; returns a stop function."""
+        if responder.startswith("minimal"):
+            # libfcgi ties a kept connection to a thread: behind kept
+            # connections it needs a thread for each (64 from nginx, and more
+            # under load), or requests hang.
+            threads = MINIMAL_KEPT_THREADS if responder == "minimal-kept" else WORKERS
+            proc = subprocess.Popen([os.path.join(BUILD, "bench", "fcgi_minimal"), self.sock, str(threads)])
+            # Until it accepts, not until the file exists: bind comes before
+            # listen, and a refused connect makes nginx mark the only upstream
+            # down for fail_timeout (10 s), failing a whole run.
+            wait_for(lambda: can_connect(self.sock), 5, "baseline socket")
             os.chmod(self.sock, 0o666)
 
             def stop():
@@ -151,6 +179,8 @@ class Bench:
                     stop, _ = self.serve(responder, state_dir)
                 try:
                     results[key].append(wrk(**kw))
+                except RuntimeError as e:
+                    raise RuntimeError("%s: %s" % (key, e))
                 finally:
                     if stop:
                         stop()
@@ -171,17 +201,26 @@ class Bench:
             with open(files[name], "w") as f:
                 f.write("\n".join(sids) + "\n")
         self.nginx.start()
-        static_url = self.base + "/static.json"
+        self.nginx_kept.start()
+        static_url = self.base_per_request + "/static.json"
 
-        # 1-3. GET: nginx alone, nginx + minimal FastCGI, nginx + webhookd, at 1, 16 and 64 connections.
+        # 1-3. GET: nginx alone; the minimal libfcgi responder and webhookd,
+        # each with one FastCGI connection per request and with kept ones; at
+        # 1, 16 and 64 connections.
         for c in (1, 16, 64):
             m = self.interleaved([
                 ("static", None, None, dict(url=static_url, connections=c, headers=False)),
-                ("minimal", "minimal", None, dict(url=self.url, connections=c)),
-                ("webhookd", "webhookd", state_1, dict(url=self.url, connections=c))])
+                ("minimal", "minimal", None, dict(url=self.url_per_request, connections=c)),
+                ("minimal-kept", "minimal-kept", None, dict(url=self.url, connections=c)),
+                ("webhookd", "webhookd", state_1, dict(url=self.url_per_request, connections=c)),
+                ("webhookd-kept", "webhookd", state_1, dict(url=self.url, connections=c))])
             self.add("nginx static file, %d conn" % c, m["static"])
             self.add("minimal libfcgi responder, %d conn" % c, m["minimal"], m["static"], "of static")
+            self.add("minimal libfcgi, kept connections (%d threads), %d conn" % (MINIMAL_KEPT_THREADS, c),
+                     m["minimal-kept"], m["minimal"], "of minimal libfcgi")
             self.add("webhookd GET one service, %d conn" % c, m["webhookd"], m["minimal"], "of minimal libfcgi")
+            self.add("webhookd GET, kept connections, %d conn" % c, m["webhookd-kept"], m["minimal"],
+                     "of minimal libfcgi", also=(m["minimal-kept"], "of minimal kept"))
 
         # GET spread over many services, against GET of one with the same wrk script.
         script = dict(url=self.base, connections=16, script=MIXED, post_every=0)
@@ -231,6 +270,7 @@ class Bench:
                 times.append(startup)
             self.startup[name] = sorted(times)[1]
         self.nginx.stop()
+        self.nginx_kept.stop()
         print("  webhookd peak RSS over all runs: %.1f MB" % (self.peak_rss / 1024))
         print("  start-up to socket ready: 1 service %.0f ms, 10,000 %.0f ms, 100,000 %.0f ms" % tuple(
             self.startup[k] * 1e3 for k in ("1", "10k", "100k")))
@@ -266,6 +306,8 @@ class Bench:
                     ratio += " (p99 %.2f x)" % (r["p99"] / r["ceiling"]["p99"])
                 if r.get("also"):
                     ratio += "; %.2f x %s" % (r["rps"] / r["also"][0]["rps"], r["also"][1])
+                    if r["also"][0]["p99"]:
+                        ratio += " (p99 %.2f x)" % (r["p99"] / r["also"][0]["p99"])
             latency = ("%.2f ms | %.2f ms" % (r["p50"] * 1e3, r["p99"] * 1e3)) if r["p99"] else "– | –"
             lines.append("| %s | %.0f | %s | %s |" % (r["name"], r["rps"], latency, ratio))
         lines += ["", "webhookd peak RSS over all runs (up to 100,000 services): %.1f MB. Start-up to socket ready: "
@@ -285,6 +327,7 @@ def main():
         print("written to %s" % os.path.join(BUILD, "bench.md"))
     finally:
         bench.nginx.stop()
+        bench.nginx_kept.stop()
         shutil.rmtree(bench.tmp, ignore_errors=True)
 
 

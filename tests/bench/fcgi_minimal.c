@@ -22,7 +22,13 @@ static void* worker(void* unused) {
   (void)unused;
   FCGX_Request req;
   FCGX_InitRequest(&req, listen_fd, 0);
+  char sink[4096];
   while (FCGX_Accept_r(&req) >= 0) {
+    /* Read stdin to its end record (usually already in libfcgi's buffer): on
+     * a kept connection an unread end record would be taken for the start of
+     * the next request, and the connection dropped. */
+    while (FCGX_GetStr(sink, sizeof sink, req.in) > 0) {
+    }
     FCGX_PutStr(kAnswer, sizeof kAnswer - 1, req.out);
     FCGX_Finish_r(&req);
   }

@@ -4,7 +4,8 @@ several requests (FCGI_KEEP_CONN), which nginx cannot be made to do on cue."""
 import socket
 import struct
 
-BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
+BEGIN_REQUEST, ABORT_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 2, 3, 4, 5, 6, 7
+GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE = 9, 10, 11
 RESPONDER, KEEP_CONN = 1, 1
 
 
@@ -65,6 +66,36 @@ class Connection:
                 raise EOFError("connection closed after %d of %d bytes" % (len(data), n))
             data += chunk
         return data
+
+    def request_bytes(self, params, body=b"", request_id=1, keep=False):
+        """The whole request as nginx would write it, to send in pieces."""
+        params = dict(params)
+        params.setdefault("CONTENT_LENGTH", str(len(body)))
+        data = _record(BEGIN_REQUEST, request_id, struct.pack(">HB5x", RESPONDER, KEEP_CONN if keep else 0))
+        data += _record(PARAMS, request_id, encode_params(params)) + _record(PARAMS, request_id)
+        return data + (_record(STDIN, request_id, body) if body else b"") + _record(STDIN, request_id)
+
+    def send_abort(self, request_id=1):
+        self.sock.sendall(_record(ABORT_REQUEST, request_id))
+
+    def get_values(self, names):
+        """FCGI_GET_VALUES for names; returns {name: value} from the result."""
+        self.sock.sendall(_record(GET_VALUES, 0, encode_params({n: "" for n in names})))
+        header = self._read_exactly(8)
+        _, kind, rid, length, padding = struct.unpack(">BBHHBx", header)
+        content = self._read_exactly(length + padding)[:length]
+        assert (kind, rid) == (GET_VALUES_RESULT, 0), (kind, rid)
+        values, pos = {}, 0
+        while pos < len(content):
+            n, v = content[pos], content[pos + 1]  # short lengths: webhookd's names and values are short
+            values[content[pos + 2:pos + 2 + n].decode()] = content[pos + 2 + n:pos + 2 + n + v].decode()
+            pos += 2 + n + v
+        return values
+
+    def read_record(self):
+        """(type, request id, content) of the next record."""
+        _, kind, rid, length, padding = struct.unpack(">BBHHBx", self._read_exactly(8))
+        return kind, rid, self._read_exactly(length + padding)[:length]
 
     def request(self, params, body=b"", request_id=1, keep=False):
         self.send_head(params, request_id, keep, len(body))

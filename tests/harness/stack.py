@@ -9,6 +9,7 @@ with Debian's stock fastcgi_params: what is tested is what ships.
 import argparse
 import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
@@ -99,8 +100,9 @@ class Webhookd:
 
 
 class Nginx:
-    def __init__(self, prefix, port, socket_paths, extra=""):
+    def __init__(self, prefix, port, socket_paths, extra="", keepalive=64):
         self.prefix, self.port, self.socket_paths, self.extra = prefix, port, list(socket_paths), extra
+        self.keepalive = keepalive  # kept FastCGI connections per nginx worker; 0: one connection per request
         self.proc = None
 
     def render(self):
@@ -114,6 +116,10 @@ class Nginx:
         servers = "\n        ".join("server unix:%s;" % p for p in self.socket_paths)
         text = text.replace("server unix:@SOCKET@;", servers)
         text = text.replace("# @EXTRA@", self.extra)
+        if self.keepalive:
+            text = text.replace("@KEEPALIVE@", str(self.keepalive))
+        else:
+            text = re.sub(r"\n\s*keepalive @KEEPALIVE@;", "", text)
         for key, value in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)), ("@CONF_DIR@", CONF_DIR)):
             text = text.replace(key, value)
         path = os.path.join(self.prefix, "nginx.conf")

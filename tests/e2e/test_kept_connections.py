@@ -1,0 +1,240 @@
+"""Kept FastCGI connections (nginx's keepalive + fastcgi_keep_conn): any number
+of them with any number of workers, none ever blocking another. Through
+nginx with keepalive 64 and 256 clients against 4 workers; with the project's
+own FastCGI client: 500 idle kept connections while another is served at
+once, a request sent in pieces, an aborted one, FCGI_GET_VALUES, the
+keep-conn flag off, and SIGTERM with idle connections and one in flight."""
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from e2e.support import (ACCOUNT, SID, TOKEN, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
+                         write_config)
+from harness import fcgi_client
+from harness.stack import Stack, Webhookd, wait_for
+
+AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
+
+
+def params(method="GET", body=b""):
+    p = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(), "REQUEST_SCHEME": "http",
+         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": AUTH,
+         "CONTENT_LENGTH": str(len(body))}
+    if body:
+        p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    return p
+
+
+def threads_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
+
+
+def sockets_of(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+class RawCase(unittest.TestCase):
+    workers = 2
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="webhookd-kept-")
+        self.state_dir = os.path.join(self.tmp, "state")
+        seed_state(self.state_dir)
+        self.config = write_config(self.tmp, self.state_dir)
+        self.sock = os.path.join(self.tmp, "w.sock")
+        self.daemon = Webhookd(WEBHOOKD, self.config, self.sock, self.workers,
+                               log_path=os.path.join(self.tmp, "webhookd.log")).start()
+
+    def tearDown(self):
+        self.daemon.stop(signal.SIGKILL)
+        assert_no_sanitizer_report(self, self.daemon.log())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def connect(self):
+        return fcgi_client.Connection(self.sock)
+
+    def get_on(self, conn, keep=True, request_id=1):
+        status, _, body = fcgi_client.parse(conn.request(params(), request_id=request_id, keep=keep))
+        return status, body
+
+    def assert_served_at_once(self):
+        """A fresh connection gets its answer within a second: no worker is stuck."""
+        started = time.monotonic()
+        conn = self.connect()
+        try:
+            status, body = self.get_on(conn, keep=False)
+        finally:
+            conn.close()
+        self.assertEqual(status, 200, body)
+        self.assertLess(time.monotonic() - started, 1.0)
+
+
+class IdleConnectionsTest(RawCase):
+    workers = 2
+
+    def test_500_idle_kept_connections_hold_no_worker(self):
+        idle = []
+        try:
+            for i in range(500):
+                conn = self.connect()
+                idle.append(conn)
+                if i % 2 == 0:  # half served once and kept, half never used yet
+                    status, body = self.get_on(conn)
+                    self.assertEqual(status, 200, body)
+            threads = threads_of(self.daemon.proc.pid)
+            self.assert_served_at_once()
+            # Every kept connection still works, in any order.
+            for conn in idle[::50]:
+                self.assertEqual(self.get_on(conn)[0], 200)
+            self.assertEqual(threads_of(self.daemon.proc.pid), threads)  # no thread per connection
+            self.assertGreaterEqual(sockets_of(self.daemon.proc.pid), 500)
+        finally:
+            for conn in idle:
+                conn.close()
+        # nginx closing its kept connections frees them here too.
+        wait_for(lambda: sockets_of(self.daemon.proc.pid) < 10, 5, "closed connections released")
+
+
+class ProtocolTest(RawCase):
+    workers = 1  # one worker: whatever holds it would block everything else
+
+    def test_a_request_sent_in_pieces_blocks_no_one(self):
+        conn = self.connect()
+        data = conn.request_bytes(params("POST", b"Method=GET"), b"Method=GET", keep=True)
+        try:
+            # Byte by byte, other connections served in between.
+            for i, byte in enumerate(data):
+                conn.sock.sendall(bytes([byte]))
+                if i % 97 == 0:
+                    self.assert_served_at_once()
+            status, _, body = fcgi_client.parse(conn.read_response())
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["method"], "GET")
+            # The same kept connection serves the next request, whole this time.
+            self.assertEqual(self.get_on(conn)[0], 200)
+        finally:
+            conn.close()
+        self.assert_served_at_once()
+
+    def test_an_aborted_request_is_dropped(self):
+        before = open(os.path.join(self.state_dir, SID + ".yaml")).read()
+        body = b"Method=GET"
+        conn = self.connect()
+        try:
+            conn.send_head(params("POST", body), keep=True, body_length=len(body))
+            conn.send_abort()
+            kind, rid, content = conn.read_record()
+            self.assertEqual((kind, rid), (fcgi_client.END_REQUEST, 1))  # the spec's answer, no output
+            self.assertEqual(content[4], 0)  # FCGI_REQUEST_COMPLETE
+            # Kept: the connection serves the next request.
+            self.assertEqual(self.get_on(conn)[0], 200)
+        finally:
+            conn.close()
+        self.assertEqual(open(os.path.join(self.state_dir, SID + ".yaml")).read(), before)  # nothing written
+        self.assert_served_at_once()
+
+    def test_get_values_is_answered_and_the_connection_stays(self):
+        conn = self.connect()
+        try:
+            values = conn.get_values(["FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS", "FCGI_UNKNOWN"])
+            self.assertEqual(values, {"FCGI_MAX_CONNS": "4096", "FCGI_MAX_REQS": "4096", "FCGI_MPXS_CONNS": "0"})
+            self.assertEqual(self.get_on(conn)[0], 200)  # not fatal: the same connection serves a request
+        finally:
+            conn.close()
+        self.assert_served_at_once()
+
+    def test_keep_conn_off_closes_after_the_answer(self):
+        conn = self.connect()
+        try:
+            self.assertEqual(self.get_on(conn, keep=False)[0], 200)
+            self.assertEqual(conn.sock.recv(1), b"")  # closed by webhookd
+        finally:
+            conn.close()
+        conn = self.connect()
+        try:
+            for _ in range(3):
+                self.assertEqual(self.get_on(conn, keep=True)[0], 200)
+        finally:
+            conn.close()
+        self.assert_served_at_once()
+
+
+class StopTest(RawCase):
+    workers = 2
+
+    def test_sigterm_finishes_the_request_in_flight_and_closes_idle_ones(self):
+        idle = [self.connect() for _ in range(20)]
+        for conn in idle[:10]:
+            self.assertEqual(self.get_on(conn)[0], 200)
+        body = b"Method=GET"
+        busy = self.connect()
+        busy.send_head(params("POST", body), keep=True, body_length=len(body))
+        time.sleep(0.2)  # webhookd holds the request's head; its body is still to come
+        started = time.monotonic()
+        self.daemon.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        busy.send_body(body)
+        status, _, answer = fcgi_client.parse(busy.read_response())
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(json.loads(answer)["method"], "GET")
+        self.assertEqual(self.daemon.proc.wait(5), 0)
+        self.assertLess(time.monotonic() - started, 3)
+        for conn in idle:  # every idle kept connection was closed
+            conn.sock.settimeout(2)
+            self.assertEqual(conn.sock.recv(1), b"")
+            conn.close()
+        busy.close()
+
+
+class ThroughNginxTest(unittest.TestCase):
+    def test_256_clients_over_keepalive_64_with_4_workers(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)
+            state = os.path.join(tmp, "state")
+            seed_state(state)
+            config = write_config(tmp, state)
+            os.makedirs(os.path.join(tmp, "stack"))
+            stack = Stack(config, workers=4, tmp=os.path.join(tmp, "stack")).start()
+            try:
+                pid = stack.webhookd.proc.pid
+                threads = threads_of(pid)
+                wrk = subprocess.Popen(["wrk", "-t2", "-c256", "-d6s", "--timeout", "5s", "-H",
+                                        "Authorization: " + AUTH, stack.base_url + resource_path()],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                time.sleep(3)
+                during_threads, during_sockets = threads_of(pid), sockets_of(pid)
+                out, _ = wrk.communicate(timeout=60)
+                self.assertEqual(wrk.returncode, 0, out)
+                requests = int(re.search(r"(\d+) requests in", out).group(1))
+                self.assertGreater(requests, 1000, out)
+                self.assertNotIn("Non-2xx", out)            # every answer a 200
+                self.assertNotIn("Socket errors", out)      # none timed out, none reset
+                self.assertEqual(during_threads, threads)   # no thread per connection
+                self.assertEqual(threads_of(pid), threads)
+                # More connections open than workers: they were kept, and none pinned a worker.
+                self.assertGreater(during_sockets, 4 + 2)
+                log = stack.webhookd.log()
+                self.assertNotIn("connections open, the limit", log)
+            finally:
+                stack.stop()
+            assert_no_sanitizer_report(self, stack.webhookd.log())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,141 @@
+#define BOOST_TEST_DYN_LINK
+#include "edge/fcgi_records.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "test_support.h"
+
+using namespace webhookd;
+
+namespace {
+
+// One record of a request, as nginx writes it.
+std::string rec(unsigned type, unsigned id, const std::string& content, unsigned padding = 0) {
+  std::string out;
+  out += static_cast<char>(1);
+  out += static_cast<char>(type);
+  out += static_cast<char>(id >> 8);
+  out += static_cast<char>(id & 0xff);
+  out += static_cast<char>(content.size() >> 8);
+  out += static_cast<char>(content.size() & 0xff);
+  out += static_cast<char>(padding);
+  out += '\0';
+  return out + content + std::string(padding, '\0');
+}
+std::string begin(unsigned id, bool keep) {
+  return rec(1, id, std::string("\0\1", 2) + std::string(1, keep ? '\1' : '\0') + std::string(5, '\0'));
+}
+
+std::string pair(const std::string& name, const std::string& value) {
+  return std::string(1, static_cast<char>(name.size())) + std::string(1, static_cast<char>(value.size())) + name + value;
+}
+
+// A record's header fields and content, for the checks.
+struct Record {
+  FcgiHeader header;
+  std::string content;
+};
+Record parse(const std::string& bytes) {
+  Record r;
+  r.header = parse_fcgi_header(reinterpret_cast<const unsigned char*>(bytes.data()));
+  r.content = bytes.substr(kFcgiHeaderLength, r.header.content_length);
+  BOOST_TEST(bytes.size() == kFcgiHeaderLength + r.header.content_length + r.header.padding_length);
+  BOOST_TEST(bytes.size() % 8 == 0u);
+  return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fcgi_records)
+
+BOOST_AUTO_TEST_CASE(get_values_answers_what_it_knows) {
+  struct Case {
+    const char* name;
+    std::string asked;
+    std::string answered;
+  } cases[] = {
+      {"all three", pair("FCGI_MAX_CONNS", "") + pair("FCGI_MAX_REQS", "") + pair("FCGI_MPXS_CONNS", ""),
+       pair("FCGI_MAX_CONNS", "512") + pair("FCGI_MAX_REQS", "512") + pair("FCGI_MPXS_CONNS", "0")},
+      {"unknown names are ignored", pair("FCGI_FOO", "") + pair("FCGI_MPXS_CONNS", ""), pair("FCGI_MPXS_CONNS", "0")},
+      {"nothing asked", "", ""},
+      {"malformed: what was understood", pair("FCGI_MAX_CONNS", "") + "\x05", pair("FCGI_MAX_CONNS", "512")},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      Record r = parse(management_reply(9, c.asked, 512));
+      BOOST_TEST(r.header.version == 1u);
+      BOOST_TEST(r.header.type == 10u);  // FCGI_GET_VALUES_RESULT
+      BOOST_TEST(r.header.request_id == 0u);
+      BOOST_TEST(r.content == c.answered);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(four_byte_lengths) {
+  // A name length written in the four-byte form (high bit set).
+  std::string asked = std::string("\x80\x00\x00\x0e\x00", 5) + "FCGI_MAX_CONNS";
+  Record r = parse(management_reply(9, asked, 7));
+  BOOST_TEST(r.content == pair("FCGI_MAX_CONNS", "7"));
+}
+
+BOOST_AUTO_TEST_CASE(other_types_are_unknown) {
+  Record r = parse(management_reply(42, "whatever", 7));
+  BOOST_TEST(r.header.type == 11u);  // FCGI_UNKNOWN_TYPE
+  BOOST_TEST_REQUIRE(r.content.size() == 8u);
+  BOOST_TEST(static_cast<unsigned char>(r.content[0]) == 42u);
+}
+
+BOOST_AUTO_TEST_CASE(header_fields) {
+  const unsigned char bytes[8] = {1, 5, 0x01, 0x02, 0x03, 0x04, 7, 0};
+  FcgiHeader h = parse_fcgi_header(bytes);
+  BOOST_TEST((h.version == 1u && h.type == 5u && h.request_id == 0x0102u && h.content_length == 0x0304u &&
+              h.padding_length == 7u));
+}
+
+// Whether a whole request is there: what decides that a worker may hand the
+// connection to libfcgi without waiting on it.
+BOOST_AUTO_TEST_CASE(scan_records_finds_whole_requests) {
+  const std::string get = begin(1, true) + rec(4, 1, pair("REQUEST_METHOD", "GET"), 3) + rec(4, 1, "") + rec(5, 1, "");
+  const std::string post = begin(7, false) + rec(4, 1 + 6, pair("CONTENT_LENGTH", "3")) + rec(4, 7, "") +
+                           rec(5, 7, "a=b", 5) + rec(5, 7, "");
+  const std::string mgmt = rec(9, 0, pair("FCGI_MAX_CONNS", ""));
+  struct Case {
+    const char* name;
+    std::string bytes;
+    Framing framing;
+    size_t length;
+    bool keep;
+  } cases[] = {
+      {"a whole GET", get, Framing::kRequest, get.size(), true},
+      {"a whole POST, padded, keep-conn off", post, Framing::kRequest, post.size(), false},
+      {"the next request's bytes are not counted", get + begin(2, true), Framing::kRequest, get.size(), true},
+      {"stdin end missing", get.substr(0, get.size() - 8), Framing::kIncomplete, 0, true},
+      {"half a header", get.substr(0, 5), Framing::kIncomplete, 0, false},
+      {"a record cut", get.substr(0, 20), Framing::kIncomplete, 0, true},
+      {"nothing", "", Framing::kIncomplete, 0, false},
+      {"aborted after its params", begin(1, true) + rec(4, 1, "") + rec(2, 1, ""), Framing::kAborted,
+       begin(1, true).size() + 16, true},
+      {"a management record first", mgmt + get, Framing::kManagement, mgmt.size(), false},
+      {"another id's records are skipped", begin(1, true) + rec(5, 9, "") + rec(4, 1, "") + rec(5, 1, ""),
+       Framing::kRequest, begin(1, true).size() + 24, true},
+      {"not version 1", std::string("\2\1\0\1\0\0\0\0", 8), Framing::kUnparsable, 0, false},
+      {"params before begin", rec(4, 1, ""), Framing::kUnparsable, 0, false},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      Scan scan = scan_records(c.bytes);
+      BOOST_TEST(static_cast<int>(scan.framing) == static_cast<int>(c.framing));
+      BOOST_TEST(scan.length == c.length);
+      if (c.framing == Framing::kRequest || c.framing == Framing::kAborted) BOOST_TEST(scan.keep_connection == c.keep);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(end_request_for_an_aborted_request) {
+  Record r = parse(end_request_record(0x0102));
+  BOOST_TEST(r.header.type == 3u);  // FCGI_END_REQUEST
+  BOOST_TEST(r.header.request_id == 0x0102u);
+  BOOST_TEST(r.content == std::string(8, '\0'));  // app status 0, FCGI_REQUEST_COMPLETE
+}
+
+BOOST_AUTO_TEST_SUITE_END()
