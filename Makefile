@@ -17,7 +17,7 @@ WORKERS   ?= 8
 JOBS      ?= $(shell nproc)
 
 # Debian packages: building, serving through nginx, testing.
-PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev
+PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
              mmdebstrap systemd-container pre-commit
@@ -104,8 +104,8 @@ $(BUILD)/unit_tests: $(TEST_OBJS) $(LIBS_ALL)
 
 # webhookctl stands on the API (its form rules and JSON), the store, the
 # model and base: never the edge, never libfcgi.
-$(BUILD)/webhookctl: $(BUILD)/src/webhookctl.o $(BUILD)/libapi.a $(LIBS_STORE)
-	$(CXX) $(CXXFLAGS) $^ $(LDLIBS_STORE) -o $@
+$(BUILD)/webhookctl: $(BUILD)/src/webhookctl.o $(BUILD)/src/webhook_sender.o $(BUILD)/libapi.a $(LIBS_STORE)
+	$(CXX) $(CXXFLAGS) $^ $(LDLIBS_STORE) -lcurl -o $@
 
 # Proof that the store stands without the API and the edge: a program on
 # store + model + base, linked without libfcgi (and RapidJSON is headers only:
