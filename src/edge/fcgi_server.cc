@@ -13,6 +13,7 @@
 
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -159,9 +160,18 @@ Status FcgiServer::start() {
   if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) return os_error("pipe");
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return os_error("epoll_create1");
-  // accept4 must never block a worker: another may have taken the connection.
-  int flags = ::fcntl(listen_fd_, F_GETFL);
-  if (flags < 0 || ::fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) != 0) return os_error("listening socket");
+  // accept4 must never hold a worker. O_NONBLOCK cannot promise it: it
+  // belongs to the open file description, which systemd shares with every
+  // control process it starts with StandardInput=socket (ExecReload's
+  // `webhookd --check` among them) and makes blocking again for them.
+  // Seen: after one `systemctl reload`, a worker blocked in accept4 until the
+  // next connection, and a stop waited for it until systemd's SIGKILL. So:
+  // accept only after poll() saw a connection (accept_connections), and
+  // bound each accept with SO_RCVTIMEO, a socket option nobody resets.
+  const struct timeval accept_bound = {0, 100 * 1000};
+  if (::setsockopt(listen_fd_, SOL_SOCKET, SO_RCVTIMEO, &accept_bound, sizeof accept_bound) != 0) {
+    return os_error("listening socket");
+  }
   struct rlimit files;
   // A byte per descriptor number a connection can get: up to the soft limit,
   // but no more than the cap needs (a shell's ulimit -n may be a million).
@@ -238,6 +248,9 @@ int FcgiServer::accept_connections() {
   // connection per request).
   int first = -1;
   for (int i = 0; i < 64; ++i) {
+    // Only when a connection waits (see start(): the socket may be blocking).
+    struct pollfd waiting = {listen_fd_, POLLIN, 0};
+    if (::poll(&waiting, 1, 0) != 1) break;
     // Blocking connections (libfcgi reads them with plain read()), each wait
     // bounded by io_timeout.
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);

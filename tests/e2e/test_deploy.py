@@ -210,7 +210,11 @@ class DeployOnDebianTest(unittest.TestCase):
         r = self.box.run("python3 /root/stream.py & sleep 1; systemctl restart webhookd; sleep 1.5; "
                          "systemctl restart webhookd; wait", timeout=60)
         counts = dict(kv.split("=") for kv in r.stdout.split())
-        self.assertEqual(list(counts), ["200"], "every GET across two restarts answers 200: %s" % r.stdout)
+        nginx_errors = self.box.run("tail -n 30 /var/log/nginx/error.log", check=False).stdout
+        journal = self.box.run("journalctl -u webhookd --no-pager -o short-precise | grep -v ' GET /v1' | tail -n 30",
+                               check=False).stdout
+        self.assertEqual(list(counts), ["200"], "every GET across two restarts answers 200: %s\nnginx:\n%s\njournal:\n%s" % (
+            r.stdout, nginx_errors, journal))
         self.assertGreater(int(counts["200"]), 100)
         self.assertEqual(self.box.run("journalctl -u webhookd --no-pager -o cat | grep -c 'webhookd: stopped'",
                                       check=False).stdout.strip(), "2")

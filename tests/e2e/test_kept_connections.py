@@ -202,6 +202,46 @@ class StopTest(RawCase):
         busy.close()
 
 
+class SharedSocketTest(unittest.TestCase):
+    """systemd hands the listening socket to every process it starts for the
+    service with StandardInput=socket (ExecReload's `webhookd --check`
+    included), and makes it blocking for them: O_NONBLOCK is shared. Here the
+    test holds the socket and clears O_NONBLOCK as systemd does; webhookd must
+    still serve, and still stop at once."""
+
+    def test_a_listening_socket_made_blocking_under_webhookd_holds_no_worker(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            state = os.path.join(tmp, "state")
+            seed_state(state)
+            config = write_config(tmp, state)
+            path = os.path.join(tmp, "w.sock")
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(path)
+            listener.listen(64)
+            proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "2"], stdin=listener.fileno(),
+                                    stderr=subprocess.PIPE)
+            try:
+                conn = fcgi_client.Connection(path)
+                self.assertEqual(fcgi_client.parse(conn.request(params()))[0], 200)
+                conn.close()
+                listener.setblocking(True)  # what systemd does to the shared description
+                for _ in range(3):
+                    conn = fcgi_client.Connection(path)
+                    self.assertEqual(fcgi_client.parse(conn.request(params()))[0], 200)
+                    conn.close()
+                time.sleep(0.3)  # let the accepting worker look for more
+                started = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(5), 0)
+                self.assertLess(time.monotonic() - started, 2)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                proc.stderr.close()
+                listener.close()
+
+
 class ThroughNginxTest(unittest.TestCase):
     def test_256_clients_over_keepalive_64_with_4_workers(self):
         with tempfile.TemporaryDirectory() as tmp:
