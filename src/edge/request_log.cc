@@ -4,6 +4,7 @@
 #include "edge/request_log.h"
 
 #include <limits.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,8 +12,8 @@
 
 namespace webhookd {
 namespace {
-// Past this much unwritten log, appenders wait for the writer (backpressure
-// instead of unbounded memory when stderr stalls).
+// Past this much unwritten log (about 5,000 lines: bursts fit), lines are
+// dropped and counted instead of growing memory or holding up requests.
 constexpr size_t kMaxPending = 1 << 20;
 }  // namespace
 
@@ -22,7 +23,10 @@ RequestLog::~RequestLog() { stop(); }
 
 void RequestLog::append(std::string_view line) {
   MutexLock lk(&mu_);
-  mu_.wait(drained_, [&]() REQUIRES(mu_) { return pending_.size() < kMaxPending || stopping_; });
+  if (pending_.size() >= kMaxPending && !stopping_) {
+    ++dropped_;  // reported with the next batch
+    return;
+  }
   const bool was_empty = pending_.empty();
   pending_.append(line);
   lk.unlock();
@@ -35,7 +39,6 @@ void RequestLog::stop() {
     stopping_ = true;
   }
   wake_.notify_one();
-  drained_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -47,9 +50,12 @@ void RequestLog::run() {
     // Let the lines of the requests now in flight join this write.
     if (!stopping_) (void)mu_.wait_for(wake_, kFlushDelay, [&]() REQUIRES(mu_) { return stopping_; });
     batch.swap(pending_);
+    if (dropped_ != 0) {
+      batch += "webhookd: " + std::to_string(dropped_) + " request log line(s) dropped: stderr (journald) too slow\n";
+      dropped_ = 0;
+    }
     const bool last = stopping_;
     lk.unlock();
-    drained_.notify_all();
     if (!batch.empty()) sink_(batch);
     batch.clear();
     lk.lock();
@@ -78,9 +84,15 @@ std::vector<std::string_view> split_at_lines(std::string_view text, size_t limit
 void write_lines(int fd, std::string_view lines) {
   for (std::string_view chunk : split_at_lines(lines, PIPE_BUF)) {
     while (!chunk.empty()) {
+      // Only once fd can take more: a reader that stopped reading costs
+      // this thread kWriteStallMillis, then the rest of the batch.
+      struct pollfd p = {fd, POLLOUT, 0};
+      int ready = ::poll(&p, 1, kWriteStallMillis);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) return;
       ssize_t n = ::write(fd, chunk.data(), chunk.size());
       if (n < 0) {
-        if (errno == EINTR) continue;
+        if (errno == EINTR || errno == EAGAIN) continue;
         return;  // stderr gone: the log cannot report its own failure
       }
       chunk.remove_prefix(static_cast<size_t>(n));

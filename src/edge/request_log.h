@@ -28,8 +28,10 @@ class RequestLog {
   RequestLog(const RequestLog&) = delete;
   RequestLog& operator=(const RequestLog&) = delete;
 
-  // One line, ending in '\n'. Blocks only when the sink has fallen far
-  // behind (a stalled stderr), as a write(2) of its own would. Any thread.
+  // One line, ending in '\n'. Any thread; never waits on the sink. When the
+  // sink has fallen far behind (journald slower than the requests), the line
+  // is dropped and counted: requests are never held up by their log, and a
+  // stop never waits on journald.
   void append(std::string_view line) EXCLUDES(mu_);
   // Hands everything appended so far to the sink and stops the thread.
   void stop() EXCLUDES(mu_);
@@ -39,9 +41,10 @@ class RequestLog {
 
   const Sink sink_;
   Mutex mu_;
-  std::condition_variable wake_, drained_;
+  std::condition_variable wake_;
   std::string pending_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
+  unsigned long long dropped_ GUARDED_BY(mu_) = 0;  // lines dropped since the last report
   std::thread thread_;
 };
 
@@ -58,7 +61,10 @@ void format_request_line(std::string* line, const HttpRequest& request, const Ht
 // with another process's or thread's on a pipe, so no line is ever cut.
 std::vector<std::string_view> split_at_lines(std::string_view text, size_t limit);
 
-// The production sink: writes the lines to fd, PIPE_BUF bytes at most a call.
+// The production sink: writes the lines to fd, PIPE_BUF bytes at most a
+// call. Gives up on the rest after kWriteStall without progress (a journald
+// that stopped reading): the log may lose lines, never stall the server.
 void write_lines(int fd, std::string_view lines);
+constexpr int kWriteStallMillis = 2000;
 
 }  // namespace webhookd

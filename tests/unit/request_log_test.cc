@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -116,6 +119,53 @@ BOOST_AUTO_TEST_CASE(write_lines_writes_everything_to_the_fd) {
 
 // The journal line of one request: its fields, one line whatever the
 // input, and never a credential or a body.
+// A sink that stops taking lines (journald fallen behind) must never hold
+// requests up: past the backlog limit an append waits a bounded time, then
+// drops its line, and the count of dropped lines is reported once the sink
+// moves again. A stop does not wait on the stalled sink either.
+BOOST_AUTO_TEST_CASE(a_stalled_sink_never_blocks_appenders_for_long) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::string written;
+  RequestLog log([&](std::string_view lines) {
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait_for(lk, std::chrono::seconds(30), [&] { return release; });  // bounded, as every wait in a test
+    written.append(lines);
+  });
+  const std::string line(1000, 'x');
+  const auto started = std::chrono::steady_clock::now();
+  int appended = 0;
+  // Over 3 MiB while the sink is stuck: one batch taken, a backlog filled, the rest dropped.
+  for (; appended < 3000; ++appended) {
+    log.append(line + "\n");
+    if (appended == 100) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the writer takes a batch and sticks
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 2000);  // never waited on the sink
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    release = true;
+  }
+  cv.notify_all();
+  log.stop();
+  BOOST_TEST(written.find("request log line(s) dropped: stderr (journald) too slow") != std::string::npos);
+  BOOST_TEST(written.size() < 3000u * 1001u);  // some were dropped
+}
+
+BOOST_AUTO_TEST_CASE(write_lines_gives_up_on_a_reader_that_stopped) {
+  int fds[2];
+  BOOST_TEST_REQUIRE(::pipe(fds) == 0);
+  const std::string lots((1 << 20) + 1, '\n');  // more than a pipe holds, nobody reading
+  const auto started = std::chrono::steady_clock::now();
+  write_lines(fds[1], lots);
+  const auto took = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() >= kWriteStallMillis - 100);
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < kWriteStallMillis + 3000);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
 BOOST_AUTO_TEST_CASE(format_request_line_fields_and_secrets) {
   struct Case {
     const char* name;
