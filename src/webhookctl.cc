@@ -447,6 +447,17 @@ std::string resource_url(const Where& where, const std::string& sid) {
   return base + "/v1/Services/" + sid + "/Configuration/Webhooks";
 }
 
+// A service's state as `show` and `set` print it: its SID and ETag, then the
+// canonical state file.
+void print_state(const std::string& sid, const ServiceState& state) {
+  std::printf("# %s  ETag %s\n%s", sid.c_str(), state.etag.c_str(), emit_state_file(state.config).c_str());
+}
+
+// A store failure for one service, in the words a person expects.
+int fail_for(const std::string& sid, const Error& error) {
+  return fail(error.is_not_found() ? "no service " + sid : error.message);
+}
+
 int show(const std::vector<std::string>& argv) {
   if (wants_help(argv)) return help();
   Args args;
@@ -459,14 +470,13 @@ int show(const std::vector<std::string>& argv) {
   StateStore store(fs, where.value().state_dir);
   const std::string& sid = args.positional[0];
   auto state = store.load(sid);
-  if (!state.ok()) return fail(state.error().is_not_found() ? "no service " + sid : state.error().message);
+  if (!state.ok()) return fail_for(sid, state.error());
   if (args.flags["--json"]) {
     auto body = render_config(state.value()->config, sid, resource_url(where.value(), sid));
     if (!body.ok()) return fail(body.error().detail);
     std::printf("%s\n", body.value().c_str());
   } else {
-    std::printf("# %s  ETag %s\n%s", sid.c_str(), state.value()->etag.c_str(),
-                emit_state_file(state.value()->config).c_str());
+    print_state(sid, *state.value());
   }
   return 0;
 }
@@ -476,7 +486,7 @@ int set(const std::vector<std::string>& argv) {
   Args args;
   std::string why;
   const std::vector<std::string> fields = {"--pre-webhook-url", "--post-webhook-url", "--filters", "--method"};
-  if (!parse_options(argv, with(kWhereOptions, fields), {"--json"}, &args, &why)) return usage_error(why);
+  if (!parse_options(argv, with(kWhereOptions, fields), {}, &args, &why)) return usage_error(why);
   if (args.positional.size() != 1) return usage_error("set takes one SID");
   // The options become the form a POST would send, checked by the API's own rules.
   FormParams form;
@@ -510,9 +520,8 @@ int set(const std::vector<std::string>& argv) {
   auto result = store.update(sid, [&](const ServiceState& current) -> Result<WebhookConfig> {
     return apply(current.config, changes);
   });
-  if (!result.ok()) return fail(result.error().is_not_found() ? "no service " + sid : result.error().message);
-  std::printf("# %s  ETag %s\n%s", sid.c_str(), result.value()->etag.c_str(),
-              emit_state_file(result.value()->config).c_str());
+  if (!result.ok()) return fail_for(sid, result.error());
+  print_state(sid, *result.value());
   return 0;
 }
 
@@ -596,7 +605,7 @@ int fire(const std::vector<std::string>& argv_in) {
   const Config& config = *where.value().config;
   StateStore store(fs, where.value().state_dir);
   auto state = store.load(sid);
-  if (!state.ok()) return fail(state.error().is_not_found() ? "no service " + sid : state.error().message);
+  if (!state.ok()) return fail_for(sid, state.error());
   const WebhookConfig& webhooks = state.value()->config;
 
   // What Twilio would do with this event for this service.
