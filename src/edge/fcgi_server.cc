@@ -418,7 +418,6 @@ FcgiServer::Outcome FcgiServer::serve_buffered_request(int fd, std::string_view 
   const Outcome served = serve_request(pair[0], req);
   if (served == Outcome::kKeep) ::close(pair[0]);  // otherwise libfcgi closed it
   std::string answer;
-  bool relayed = true;
   for (;;) {  // to the end: pair[0] is closed, so this ends
     char buf[16384];
     ssize_t k = ::read(pair[1], buf, sizeof buf);
@@ -427,7 +426,7 @@ FcgiServer::Outcome FcgiServer::serve_buffered_request(int fd, std::string_view 
     answer.append(buf, static_cast<size_t>(k));
   }
   ::close(pair[1]);
-  relayed = send_all(fd, answer);
+  const bool relayed = send_all(fd, answer);
   return relayed && served == Outcome::kKeep ? Outcome::kKeep : Outcome::kClose;
 }
 

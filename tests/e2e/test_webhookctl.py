@@ -98,6 +98,26 @@ class CheckTest(unittest.TestCase):
         r = ctl("check", os.path.join(REPO, "state"))  # .gitignore is skipped, the service is valid
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    @unittest.skipUnless(os.geteuid() == 0, "a read-only bind mount needs root (CI runs as root)")
+    def test_a_read_only_checkout_is_checked_as_a_directory(self):
+        # A CI job may check a read-only checkout: a directory is what can be
+        # listed, not what can be written.
+        with tempfile.TemporaryDirectory() as tmp:
+            src, ro = os.path.join(tmp, "src"), os.path.join(tmp, "ro")
+            os.makedirs(src)
+            os.makedirs(ro)
+            with open(os.path.join(src, SID + ".yaml"), "w") as f:
+                f.write("account_sid: %s\nmethod: PUT\n" % A)
+            subprocess.run(["mount", "--bind", src, ro], check=True)
+            try:
+                subprocess.run(["mount", "-o", "remount,bind,ro", ro], check=True)
+                r = ctl("check", ro)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertEqual(r.stderr.splitlines()[0],
+                                 os.path.join(ro, SID + ".yaml") + ":2:9: method must be GET or POST")
+            finally:
+                subprocess.run(["umount", ro])
+
     def test_a_bad_config_is_named(self):
         with tempfile.TemporaryDirectory() as tmp:
             config = os.path.join(tmp, "webhookd.yaml")
