@@ -20,7 +20,9 @@ JOBS      ?= $(shell nproc)
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             mmdebstrap systemd-container pre-commit
+             mmdebstrap systemd-container pre-commit $(PKGS_FLEET)
+# The fleet: GlusterFS (server and FUSE client), network namespaces, nsenter.
+PKGS_FLEET = glusterfs-server glusterfs-client iproute2 util-linux
 
 # One archive per layer (src/base, model, store, api, edge), each built only
 # from its own folder, so a program links just the layers it stands on: the
@@ -66,7 +68,7 @@ INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/|$(LI
               -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
               -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
 
-.PHONY: all run test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean thread-safety
+.PHONY: all run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean thread-safety
 
 all: $(BUILD)/webhookd $(BUILD)/webhookctl
 
@@ -86,6 +88,8 @@ deps-run: deps-build
 	$(call install_missing,$(PKGS_RUN))
 deps-test: deps-run
 	$(call install_missing,$(PKGS_TEST))
+deps-fleet: deps-run
+	$(call install_missing,$(PKGS_FLEET) wrk)
 
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
@@ -157,6 +161,24 @@ run: deps-run
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd
 	@exec $(PYTHON) tests/harness/stack.py --port $(PORT) --config $(CONFIG) --workers $(WORKERS) \
 	  $(if $(STATE_DIR),--state-dir $(STATE_DIR))
+
+# Three hosts (own network namespace, FUSE mount, webhookd, nginx) on one
+# GlusterFS volume of three bricks, behind a front nginx on 127.0.0.1:PORT,
+# until Ctrl-C. As root: glusterd, mounts and namespaces need it.
+fleet: deps-fleet
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd
+	@exec $(PYTHON) tests/harness/fleet.py --port $(PORT) --config $(CONFIG) --workers $(WORKERS) \
+	  $(if $(STATE_DIR),--state-dir $(STATE_DIR))
+
+# The fleet tests alone (they are in `make test` too).
+test-fleet: deps-fleet
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl
+	@$(PYTHON) tests/run_all.py --build $(BUILD) --fleet-only
+
+# GET and POST rates through the fleet's front against one host on the local disk.
+bench-fleet: deps-fleet
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/bench/durable_write $(BUILD)/bench/read_loop
+	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/fleet_bench.py
 
 test: deps-test
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl $(BUILD)/unit_tests $(BUILD)/store_link_check

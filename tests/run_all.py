@@ -8,6 +8,7 @@ Suites, each counted case by case:
   e2e             real nginx + webhookd: curl, the python client, processes, shipped files
   e2e/asan        the e2e suites against an ASan+UBSan webhookd
   e2e/tsan        the concurrency and process suites against a TSan webhookd
+  fleet           three hosts on one GlusterFS volume behind a front nginx (tests/fleet; root)
   fuzz            each libFuzzer target for a short bounded time (see tests/fuzz)
 Exits non-zero if anything failed.
 """
@@ -62,14 +63,14 @@ def run_unit(label, binary, extra=()):
         return passed, failed
 
 
-def run_e2e(label, build, patterns):
+def run_e2e(label, build, patterns, folder="e2e"):
     os.environ["WEBHOOKD_BUILD"] = build
     for name in list(sys.modules):  # support.py reads WEBHOOKD_BUILD when imported
         if name == "e2e" or name.startswith("e2e."):
             del sys.modules[name]
     suite = unittest.TestSuite()
     for pattern in patterns:
-        suite.addTests(unittest.defaultTestLoader.discover(os.path.join(HERE, "e2e"), pattern=pattern,
+        suite.addTests(unittest.defaultTestLoader.discover(os.path.join(HERE, folder), pattern=pattern,
                                                            top_level_dir=HERE))
     print("== %s (webhookd from %s)" % (label, build), flush=True)
     result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
@@ -114,6 +115,7 @@ def main():
     parser.add_argument("--pattern", help="run only these e2e files (no unit, sanitizer or fuzz runs)")
     parser.add_argument("--fuzz-seconds", type=int, default=5)
     parser.add_argument("--fuzz-only", action="store_true", help="only the fuzz targets (make fuzz)")
+    parser.add_argument("--fleet-only", action="store_true", help="only the fleet tests (make test-fleet)")
     args = parser.parse_args()
     build = os.path.abspath(args.build)
     os.environ.update(SANITIZER_ENV)
@@ -129,6 +131,8 @@ def main():
         add(run_e2e("e2e", build, [args.pattern]))
     elif args.fuzz_only:
         add(run_fuzz(build, args.fuzz_seconds))
+    elif args.fleet_only:
+        add(run_e2e("fleet", build, ["test_*.py"], "fleet"))
     else:
         add(run_unit("unit", os.path.join(build, "unit_tests")))
         add(run_unit("unit/asan", os.path.join(build, "asan", "unit_tests")))
@@ -139,6 +143,7 @@ def main():
                     ["test_http_contract.py", "test_state_files.py", "test_process.py", "test_python_client.py"]))
         add(run_e2e("e2e/tsan", os.path.join(build, "tsan"),
                     ["test_state_files.py", "test_process.py", "test_concurrency.py"]))
+        add(run_e2e("fleet", build, ["test_*.py"], "fleet"))
         add(run_fuzz(build, args.fuzz_seconds))
     print("%d passed, %d failed" % tuple(totals))
     sys.exit(1 if totals[1] else 0)

@@ -46,9 +46,9 @@ def wait_for(predicate, timeout, what):
     raise RuntimeError("timed out waiting for " + what)
 
 
-def port_open(port):
+def port_open(port, host="127.0.0.1"):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        with socket.create_connection((host, port), timeout=0.2):
             return True
     except OSError:
         return False
@@ -57,13 +57,14 @@ def port_open(port):
 class Webhookd:
     """One webhookd process on a unix socket (or on fd 0 via spawn-fcgi)."""
 
-    def __init__(self, binary, config, socket_path, workers=4, state_dir=None, log_path=None, extra=()):
+    def __init__(self, binary, config, socket_path, workers=4, state_dir=None, log_path=None, extra=(), wrap=()):
         self.binary, self.config, self.socket_path = binary, config, socket_path
         self.workers, self.state_dir, self.log_path, self.extra = workers, state_dir, log_path, list(extra)
+        self.wrap = list(wrap)  # a command the process runs under (the fleet's: nsenter into a host's network)
         self.proc = None
 
     def argv(self):
-        argv = [self.binary, "--config", self.config, "--listen", "unix:" + self.socket_path,
+        argv = self.wrap + [self.binary, "--config", self.config, "--listen", "unix:" + self.socket_path,
                 "--workers", str(self.workers)]
         if self.state_dir:
             argv += ["--state-dir", self.state_dir]
@@ -100,9 +101,10 @@ class Webhookd:
 
 
 class Nginx:
-    def __init__(self, prefix, port, socket_paths, extra="", keepalive=64):
+    def __init__(self, prefix, port, socket_paths, extra="", keepalive=64, listen="127.0.0.1", wrap=()):
         self.prefix, self.port, self.socket_paths, self.extra = prefix, port, list(socket_paths), extra
         self.keepalive = keepalive  # kept FastCGI connections per nginx worker; 0: one connection per request
+        self.listen, self.wrap = listen, list(wrap)
         self.proc = None
 
     def render(self):
@@ -120,7 +122,8 @@ class Nginx:
             text = text.replace("@KEEPALIVE@", str(self.keepalive))
         else:
             text = re.sub(r"\n\s*keepalive @KEEPALIVE@;", "", text)
-        for key, value in (("@PREFIX@", self.prefix), ("@PORT@", str(self.port)), ("@CONF_DIR@", CONF_DIR)):
+        for key, value in (("@PREFIX@", self.prefix), ("@LISTEN@", self.listen), ("@PORT@", str(self.port)),
+                           ("@CONF_DIR@", CONF_DIR)):
             text = text.replace(key, value)
         path = os.path.join(self.prefix, "nginx.conf")
         with open(path, "w") as f:
@@ -129,9 +132,9 @@ class Nginx:
 
     def start(self):
         conf = self.render()
-        self.proc = subprocess.Popen([NGINX, "-p", self.prefix + "/", "-c", conf, "-e", os.path.join(self.prefix, "error.log")],
+        self.proc = subprocess.Popen(self.wrap + [NGINX, "-p", self.prefix + "/", "-c", conf, "-e", os.path.join(self.prefix, "error.log")],
                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 10, "nginx port")
+        wait_for(lambda: port_open(self.port, self.listen) or self.proc.poll() is not None, 10, "nginx port")
         if self.proc.poll() is not None:
             raise RuntimeError("nginx exited with %s: %s" % (self.proc.returncode, self.error_log()))
         return self
