@@ -425,6 +425,29 @@ class FleetTest(unittest.TestCase):
         for n, _, _ in killed:
             self.assertNotIn("https://f.example.com/%d\n" % n, text)
 
+    def test_8_with_two_bricks_down_every_request_is_a_clean_500_until_they_return(self):
+        # Client quorum (cluster.quorum-type auto) lost: the mount refuses
+        # reads as well as writes, so no host can answer from a brick that
+        # may be behind. webhookd answers 500/20500 and changes nothing.
+        before = self.value(SID)
+        c = Client(self.front)
+        self.fleet.kill_brick(2)
+        self.fleet.kill_brick(3)
+        try:
+            for status, _, body in (c.get(SID), c.post(SID, {"PreWebhookUrl": "https://q.example.com/lost"})):
+                doc = json.loads(body)
+                self.assertEqual((status, doc["code"]), (500, 20500), body)
+        finally:
+            self.fleet.restart_bricks()
+        deadline = time.monotonic() + 30
+        while c.get(SID)[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.value(SID), before)
+        status, _, body = c.post(SID, {"PreWebhookUrl": "https://q.example.com/back"})
+        self.assertEqual(status, 200, body)
+        self.wait_healed()
+        self.assertBricksAgree([SID])
+
 
 if __name__ == "__main__":
     unittest.main()
