@@ -18,7 +18,7 @@ import unittest
 import urllib.parse
 
 from e2e.support import ACCOUNT, BUILD, SID, TOKEN, WEBHOOKCTL, assert_no_sanitizer_report, seed_state, write_config
-from harness.fleet import Fleet
+from harness.fleet import Fleet, mount_options, unmount
 
 AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
 WRITER_SIDS = ["IS%032x" % (0xf1ee7000 + i) for i in range(7)]
@@ -175,6 +175,20 @@ class FleetTest(unittest.TestCase):
                 return
             time.sleep(1)
         self.fail("heal info still lists %s entries after %d s" % (seen, timeout))
+
+    def wait_in_rotation(self, host, timeout=30):
+        """Until the front sends requests to `host` again: after a failure
+        it leaves a host alone for fail_timeout (5 s)."""
+        log = os.path.join(host.nginx.prefix, "access.log")
+        size = os.path.getsize(log) if os.path.exists(log) else 0
+        c = Client(self.front)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            c.get(SID)
+            if os.path.exists(log) and os.path.getsize(log) > size:
+                return
+            time.sleep(0.1)
+        self.fail("the front never sent a request to %s again" % host.name)
 
     # -- the tests, in order -------------------------------------------------
 
@@ -384,6 +398,8 @@ class FleetTest(unittest.TestCase):
         # killed; the front does not resend a POST that reached a host (it
         # may have been applied), so its client hears the front's 503.
         sid = WRITER_SIDS[6]
+        host = self.fleet.hosts[0]
+        self.wait_in_rotation(host)
         lock_path = os.path.join(self.mount(1), ".%s.lock" % sid)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         answers = []
@@ -399,7 +415,6 @@ class FleetTest(unittest.TestCase):
                 time.sleep(0.2)
             time.sleep(1)
             self.assertEqual(answers, [], "a POST was answered while its service was locked")
-            host = self.fleet.hosts[0]
             host.kill()
             deadline = time.monotonic() + 10
             while len(answers) < 2 and time.monotonic() < deadline:
@@ -448,6 +463,63 @@ class FleetTest(unittest.TestCase):
         self.wait_healed()
         self.assertBricksAgree([SID])
 
+    def probe(self, a, b, rounds):
+        """Write + fsync + rename + directory fsync through one mount, then
+        read through the other, turn and turn about: how many reads missed
+        the write."""
+        missed = 0
+        for i in range(rounds):
+            if i % 2:
+                a, b = b, a  # each mount in turn writes and reads
+            tmp, target = os.path.join(a, ".probe.tmp"), os.path.join(a, "probe.txt")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(fd, b"value %d\n" % i)
+            os.fsync(fd)
+            os.close(fd)
+            os.rename(tmp, target)
+            d = os.open(a, os.O_RDONLY)
+            os.fsync(d)
+            os.close(d)
+            try:
+                with open(os.path.join(b, "probe.txt"), "rb") as f:
+                    missed += f.read() != b"value %d\n" % i
+            except OSError:
+                missed += 1
+        os.unlink(os.path.join(a, "probe.txt"))
+        return missed
+
+    def test_9_the_shipped_options_are_what_makes_reads_fresh(self):
+        # The reason for conf/fleet/volume.options and fstab, shown: two
+        # fresh mounts with one per-mount cache turned back on, then as shipped.
+        # Rows: (volume option turned on, mount options, reads may miss).
+        shipped = mount_options()
+        cases = [("performance.stat-prefetch", shipped, True),
+                 ("performance.open-behind", "", True),  # with the kernel's name cache too
+                 (None, shipped, False)]
+        a, b = os.path.join(self.tmp, "probe-a"), os.path.join(self.tmp, "probe-b")
+        os.makedirs(a, exist_ok=True)
+        os.makedirs(b, exist_ok=True)
+        source = "%s:/webhookd" % self.fleet.storage_address
+        seen = []
+        for option, mount_opts, may_miss in cases:
+            if option:
+                self.fleet.gluster("volume", "set", "webhookd", option, "on")
+            try:
+                for m in (a, b):
+                    subprocess.run(["mount", "-t", "glusterfs"] + (["-o", mount_opts] if mount_opts else [])
+                                   + [source, m], check=True)
+                missed = self.probe(a, b, 60)
+            finally:
+                for m in (a, b):
+                    unmount(m)
+                if option:
+                    self.fleet.gluster("volume", "set", "webhookd", option, "off")
+            seen.append((option, mount_opts or "Debian's defaults", missed))
+            if may_miss:
+                self.assertGreater(missed, 0, seen[-1])
+            else:
+                self.assertEqual(missed, 0, seen[-1])
+        print("  (reads that missed the write, of 60: %s)" % seen, flush=True)
 
 if __name__ == "__main__":
     unittest.main()
