@@ -12,6 +12,7 @@ import unittest
 import urllib.request
 
 from e2e.support import ACCOUNT, BUILD, REPO, SID, TOKEN
+from harness.fleet import bound_unix_paths
 from harness.stack import free_port
 
 FLEET = os.path.join(REPO, "tests", "harness", "fleet.py")
@@ -95,6 +96,10 @@ class MakeFleetTest(unittest.TestCase):
         self.assertEqual(second.returncode, 0, out)
         self.assertIn("stopped", out)
         self.assertEqual(leftovers(second.pid), [])
+        # The bricks' sockets (both runs'), which name no run: none unbound.
+        bound = bound_unix_paths()
+        run = "/var/run/gluster"
+        self.assertEqual([n for n in os.listdir(run) if n.endswith(".socket") and os.path.join(run, n) not in bound], [])
 
 
 if __name__ == "__main__":

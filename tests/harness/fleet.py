@@ -110,6 +110,7 @@ def clean_stale():
         m = re.match(r"webhookd-fleet-(\d+)-", entry)
         if m and dead(int(m.group(1))):
             shutil.rmtree(os.path.join(tmp, entry), ignore_errors=True)
+    remove_dead_gluster_sockets()
 
 
 class Host:
@@ -189,7 +190,6 @@ class Fleet:
         self.host_count = hosts
         self.glusterd = None
         self.front = None
-        self.started_at = None
 
     # -- progress --------------------------------------------------------
     def say(self, text):
@@ -373,7 +373,6 @@ class Fleet:
         if os.geteuid() != 0:
             raise RuntimeError("a fleet needs root: glusterd, FUSE mounts and network namespaces")
         clean_stale()
-        self.started_at = time.time() - 1
         self.tmp = tempfile.mkdtemp(prefix="webhookd-fleet-%d-" % os.getpid())
         os.chmod(self.tmp, 0o755)  # nginx's workers reach the sockets below it
         try:
@@ -442,22 +441,44 @@ class Fleet:
             sh(["ip", "link", "del", link], check=False)
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
-        remove_dead_gluster_sockets(self.started_at)
+        remove_dead_gluster_sockets()
 
 
-def remove_dead_gluster_sockets(since):
+def bound_unix_paths():
+    """The paths of unix sockets bound by any living process, in every
+    network namespace (each namespace has its own /proc/net/unix)."""
+    seen_ns, bound = set(), set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            ns = os.readlink("/proc/%s/ns/net" % pid)
+            if ns in seen_ns:
+                continue
+            with open("/proc/%s/net/unix" % pid) as f:
+                lines = f.read().splitlines()[1:]
+            seen_ns.add(ns)
+        except OSError:
+            continue
+        bound.update(l.split()[-1] for l in lines if l.split()[-1].startswith("/"))
+    return bound
+
+
+def remove_dead_gluster_sockets():
     """The bricks and the self-heal daemon make sockets in /var/run/gluster
-    whatever glusterd's run-directory says. Removed: ours, made since the
-    fleet started and bound by no living process (another fleet's are)."""
+    whatever glusterd's run-directory says, and leave them when killed.
+    Removed: those no living process has bound (a system glusterd's and
+    another fleet's are bound), older than this look, so none is taken
+    between its bind and our reading of /proc."""
     run = "/var/run/gluster"
-    if since is None or not os.path.isdir(run):
+    if not os.path.isdir(run):
         return
-    with open("/proc/net/unix") as f:
-        bound = {line.split()[-1] for line in f if line.split()[-1].startswith("/")}
+    now = time.time()
+    bound = bound_unix_paths()
     for name in os.listdir(run):
         path = os.path.join(run, name)
         try:
-            if name.endswith(".socket") and path not in bound and os.stat(path).st_mtime >= since:
+            if name.endswith(".socket") and path not in bound and os.stat(path).st_mtime < now:
                 os.unlink(path)
         except OSError:
             pass
