@@ -62,7 +62,7 @@ void format_request_line(std::string* line, const HttpRequest& request, const Ht
 std::vector<std::string_view> split_at_lines(std::string_view text, size_t limit);
 
 // The production sink: writes the lines to fd, PIPE_BUF bytes at most a
-// call. Gives up on the rest after kWriteStall without progress (a journald
+// call. Gives up on the rest after kWriteStallMillis without progress (a journald
 // that stopped reading): the log may lose lines, never stall the server.
 void write_lines(int fd, std::string_view lines);
 constexpr int kWriteStallMillis = 2000;

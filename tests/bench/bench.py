@@ -10,7 +10,6 @@ on loopback, with wrk:
      loop on the same disk (the ceiling of durable writes).
 Prints a table (requests/s, p50/p99, ratio to the matching ceiling), webhookd's
 peak RSS and start-up times, and writes it as Markdown (build/bench.md)."""
-import base64
 import os
 import platform
 import re
@@ -23,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from e2e.support import ACCOUNT, TOKEN, write_config  # noqa: E402
+from e2e.support import ACCOUNT, BASIC_AUTH as AUTH, write_config  # noqa: E402
 from harness.stack import Nginx, Webhookd, free_port, wait_for  # noqa: E402
 
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(os.path.dirname(os.path.dirname(HERE)), "build"))
@@ -31,7 +30,6 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "16"))
 MINIMAL_KEPT_THREADS = 128
-AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
 MIXED = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
 SID = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 STATE = ("account_sid: %s\npre_webhook_url: https://www.example.com/pre\npost_webhook_url: https://www.example.com/post\n"
@@ -73,6 +71,23 @@ def wrk(url, connections, script=None, sids_file=None, post_every=0, headers=Tru
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50": seconds_of(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
             "p99": seconds_of(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))}
+
+
+def read_loop(directory, sids_file):
+    """tests/bench/read_loop.c over the files named in sids_file: reads a second."""
+    out = subprocess.run([os.path.join(BUILD, "bench", "read_loop"), directory, sids_file, str(SECONDS)],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    v = dict(kv.split("=") for kv in out.split())
+    return {"rps": int(v["reads"]) / float(v["seconds"]), "p50": 0.0, "p99": 0.0}
+
+
+def durable_loop(directory):
+    """tests/bench/durable_write.c in directory: durable writes a second, p50, p99."""
+    out = subprocess.run([os.path.join(BUILD, "bench", "durable_write"), directory, str(SECONDS)],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    v = dict(kv.split("=") for kv in out.split())
+    return {"rps": int(v["ops"]) / float(v["seconds"]), "p50": float(v["p50_us"]) / 1e6,
+            "p99": float(v["p99_us"]) / 1e6}
 
 
 def can_connect(path):
@@ -234,12 +249,8 @@ class Bench:
         self.add("webhookd GET over 10,000 services, 16 conn", m["10k"], m["one"], "of GET one (script)")
         self.add("webhookd GET over 100,000 services, 16 conn", m["100k"], m["one"], "of GET one (script)")
         # The kernel's part: open + read + close over as many files, no webhookd.
-        reads = {}
-        for name, state in (("1", state_1), ("10k", state_10k), ("100k", state_100k)):
-            out = subprocess.run([os.path.join(BUILD, "bench", "read_loop"), state, files[name], str(SECONDS)],
-                                 stdout=subprocess.PIPE, text=True, check=True).stdout
-            v = dict(kv.split("=") for kv in out.split())
-            reads[name] = {"rps": int(v["reads"]) / float(v["seconds"]), "p50": 0.0, "p99": 0.0}
+        reads = {name: read_loop(state, files[name])
+                 for name, state in (("1", state_1), ("10k", state_10k), ("100k", state_100k))}
         self.add("file-read loop (C), 1 file", reads["1"], note="reference for the next two")
         self.add("file-read loop (C), 10,000 files", reads["10k"], reads["1"], "of 1 file")
         self.add("file-read loop (C), 100,000 files", reads["100k"], reads["1"], "of 1 file")
@@ -248,7 +259,7 @@ class Bench:
         post = dict(url=self.base, connections=16, script=MIXED, post_every=1)
         durable, posts = [], []
         for _ in range(ROUNDS):
-            durable.append(self.durable_loop(state_10k))
+            durable.append(durable_loop(state_10k))
             posts.append(self.interleaved_once(post, files, state_10k))
         med = lambda rows: sorted(rows, key=lambda r: r["rps"])[len(rows) // 2]
         durable_m = med(durable)
@@ -285,14 +296,6 @@ class Bench:
                     "mix": wrk(**dict(post, sids_file=files["10k"], post_every=10))}
         finally:
             stop()
-
-    def durable_loop(self, state_dir):
-        out = subprocess.run([os.path.join(BUILD, "bench", "durable_write"), state_dir, str(SECONDS)],
-                             stdout=subprocess.PIPE, text=True, check=True).stdout
-        v = dict(kv.split("=") for kv in out.split())
-        result = {"rps": int(v["ops"]) / float(v["seconds"]), "p50": float(v["p50_us"]) / 1e6,
-                  "p99": float(v["p99_us"]) / 1e6}
-        return result
 
     def markdown(self):
         lines = ["Last run: %s on %s (%d cores, %s); each figure the median of %d rounds of %d s, the runs "

@@ -9,14 +9,13 @@ table goes to build/fleet-bench.md. Needs root (the fleet does)."""
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from bench import BUILD, MIXED, ROUNDS, SECONDS, make_state, wrk  # noqa: E402
+from bench import BUILD, MIXED, ROUNDS, SECONDS, durable_loop, make_state, read_loop, wrk  # noqa: E402
 from e2e.support import write_config  # noqa: E402
 from harness.fleet import Fleet  # noqa: E402
 from harness.stack import Stack  # noqa: E402
@@ -24,21 +23,6 @@ from harness.stack import Stack  # noqa: E402
 WORKERS = 4
 CONNECTIONS = 16
 SERVICES = 100
-
-
-def read_loop(directory, sids_file):
-    out = subprocess.run([os.path.join(BUILD, "bench", "read_loop"), directory, sids_file, str(SECONDS)],
-                         stdout=subprocess.PIPE, text=True, check=True).stdout
-    v = dict(kv.split("=") for kv in out.split())
-    return {"rps": int(v["reads"]) / float(v["seconds"]), "p50": 0.0, "p99": 0.0}
-
-
-def durable_loop(directory):
-    out = subprocess.run([os.path.join(BUILD, "bench", "durable_write"), directory, str(SECONDS)],
-                         stdout=subprocess.PIPE, text=True, check=True).stdout
-    v = dict(kv.split("=") for kv in out.split())
-    return {"rps": int(v["ops"]) / float(v["seconds"]), "p50": float(v["p50_us"]) / 1e6,
-            "p99": float(v["p99_us"]) / 1e6}
 
 
 def main():

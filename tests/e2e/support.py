@@ -1,5 +1,6 @@
 """Shared fixtures of the end-to-end tests: accounts, seeded state, a stack
 per test class, and curl / raw HTTP helpers that return (status, headers, body)."""
+import base64
 import collections
 import hashlib
 import json
@@ -33,6 +34,9 @@ REFERENCE_STATE = (
     "post_webhook_url: https://www.example.com/post\n"
     "filters:\n  - onMessageRemove\n  - onParticipantAdd\n"
     "method: POST\n")
+
+# The Authorization header of ACCOUNT (its token is also the demo's, conf/webhookd.yaml).
+BASIC_AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
 
 REQUEST_ID = re.compile(r"^RQ[0-9a-f]{32}$")
 RESOURCE_KEYS = ["account_sid", "chat_service_sid", "pre_webhook_url", "post_webhook_url", "filters", "method", "url"]

@@ -2,13 +2,12 @@
 doing read-modify-write with If-Match (each owning one filter name), against
 one webhookd and against two webhookd processes on two sockets that share one
 state directory."""
-import base64
 import http.client
 import json
 import multiprocessing
 import threading
 
-from e2e.support import ACCOUNT, SID, TOKEN, StackCase, resource_path
+from e2e.support import ACCOUNT, BASIC_AUTH, StackCase, resource_path
 
 FILTERS = ["onParticipantAdd", "onParticipantAdded", "onDeliveryUpdated", "onConversationUpdated",
            "onConversationRemove", "onParticipantRemove", "onConversationUpdate", "onMessageAdd",
@@ -16,7 +15,7 @@ FILTERS = ["onParticipantAdd", "onParticipantAdded", "onDeliveryUpdated", "onCon
            "onConversationAdd", "onConversationRemoved", "onParticipantUpdate", "onMessageRemove",
            "onMessageUpdated", "onParticipantRemoved", "onMessageUpdate", "onConversationStateUpdated"]
 PROCESSES, THREADS, TOGGLES = 4, 5, 6
-AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
+AUTH = BASIC_AUTH
 
 
 def _toggle(port, name, toggles):

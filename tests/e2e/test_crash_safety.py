@@ -3,7 +3,6 @@ webhookd is killed with SIGKILL at random moments, then restarted. After every
 kill: every state file parses, each holds the last update answered 200 or a
 later one that was in flight, and no temp file is ever taken for state;
 leftover temp files are removed when webhookd starts again."""
-import base64
 import http.client
 import json
 import os
@@ -13,11 +12,11 @@ import signal
 import threading
 import time
 
-from e2e.support import ACCOUNT, TOKEN, StackCase, resource_path
+from e2e.support import ACCOUNT, BASIC_AUTH, StackCase, resource_path
 
 SERVICES = ["IS%032x" % (0xc0ffee00 + i) for i in range(4)]
 KILLS = int(os.environ.get("WEBHOOKD_CRASH_KILLS", "50"))
-AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
+AUTH = BASIC_AUTH
 
 
 def canonical(sid, n):

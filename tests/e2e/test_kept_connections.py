@@ -4,7 +4,6 @@ nginx with keepalive 64 and 256 clients against 4 workers; with the project's
 own FastCGI client: 500 idle kept connections while another is served at
 once, a request sent in pieces, an aborted one, FCGI_GET_VALUES, the
 keep-conn flag off, and SIGTERM with idle connections and one in flight."""
-import base64
 import json
 import os
 import re
@@ -16,12 +15,12 @@ import tempfile
 import time
 import unittest
 
-from e2e.support import (ACCOUNT, SID, TOKEN, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
+from e2e.support import (BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
                          write_config)
 from harness import fcgi_client
 from harness.stack import Stack, Webhookd, wait_for
 
-AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
+AUTH = BASIC_AUTH
 
 
 def params(method="GET", body=b""):

@@ -12,12 +12,12 @@ import tempfile
 import time
 import unittest
 
-from e2e.support import (ACCOUNT, SID, TOKEN, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
+from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
                          write_config)
 from harness import fcgi_client
 from harness.stack import Webhookd, wait_for
 
-AUTH = "Basic " + __import__("base64").b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
+AUTH = BASIC_AUTH
 
 
 def params(method="GET", sid=SID, body=b""):

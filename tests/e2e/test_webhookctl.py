@@ -5,7 +5,6 @@ no answer but 200 with one of the two revisions), apply with an invalid file
 --force), diff's exit codes, export, show/set/create-service, api_writes:
 deny through nginx and the official python client, hash-secret output that
 authenticates, and the sync script against a real bare git repository."""
-import base64
 import http.client
 import json
 import os
@@ -19,10 +18,10 @@ import unittest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from e2e.support import (ACCOUNT, SID, TOKEN, WEBHOOKCTL, StackCase, read, resource_path, sha, write_config)
+from e2e.support import (ACCOUNT, BASIC_AUTH, SID, TOKEN, WEBHOOKCTL, StackCase, read, resource_path, sha)
 from harness.stack import REPO, Stack
 
-AUTH = {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()}
+AUTH = {"Authorization": BASIC_AUTH}
 A = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 

@@ -4,7 +4,6 @@ bricks, behind a front nginx. Read-your-write and no lost update across
 hosts, a brick and a host killed under load, one host's start-up clean-up
 beside the others' writes. One fleet for the class: each test leaves it whole.
 """
-import base64
 import fcntl
 import http.client
 import json
@@ -17,10 +16,10 @@ import time
 import unittest
 import urllib.parse
 
-from e2e.support import ACCOUNT, BUILD, SID, TOKEN, WEBHOOKCTL, assert_no_sanitizer_report, seed_state, write_config
+from e2e.support import ACCOUNT, BASIC_AUTH, BUILD, SID, WEBHOOKCTL, assert_no_sanitizer_report, seed_state, write_config
 from harness.fleet import Fleet, mount_options, unmount
 
-AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()
+AUTH = BASIC_AUTH
 WRITER_SIDS = ["IS%032x" % (0xf1ee7000 + i) for i in range(7)]
 FILTERS = ["onMessageAdd", "onMessageAdded", "onMessageUpdate", "onMessageUpdated", "onMessageRemove",
            "onParticipantAdd", "onConversationAdd", "onConversationRemoved"]
@@ -59,10 +58,9 @@ class Client:
                 return r.status, {k.lower(): v for k, v in r.getheaders()}, data
             except (ConnectionError, http.client.HTTPException, OSError):
                 self.close()
-                # A kept connection the server closed between two requests:
-                # sent again once, as http clients do. A POST only when
-                # nothing was answered at all on a fresh connection is not
-                # retried: the caller sees the error.
+                # A GET on a kept connection the server closed between two
+                # requests is sent again once, as http clients do; a POST
+                # never is (it may have been applied): the caller sees the error.
                 if attempt == 1 or method == "POST":
                     raise
         raise AssertionError("unreachable")
@@ -83,8 +81,8 @@ class Client:
 
 
 class Load:
-    """Threads running `step(i)` until stopped; step returns nothing and
-    records what it saw itself. Exceptions are kept and re-raised at join."""
+    """Threads running `step(k, i)` (thread k, its i-th step) until join;
+    step records what it saw itself. join returns the exceptions raised."""
 
     def __init__(self):
         self.stop_flag = threading.Event()
@@ -279,19 +277,19 @@ class FleetTest(unittest.TestCase):
     def writers(self, load, sids, bases, acked, answers):
         """One sequential writer per SID through bases[k % len]: every POST a
         new value; `acked[sid]` is the last one answered 200."""
+        clients = [Client(bases[k % len(bases)]) for k in range(len(sids))]
+
         def step(k, i):
             sid = sids[k]
-            c = clients[k]
             value = "https://w.example.com/%d" % i
             try:
-                status, _, body = c.post(sid, {"PreWebhookUrl": value})
+                status, _, body = clients[k].post(sid, {"PreWebhookUrl": value})
             except OSError as e:
                 answers.append((sid, i, "error", repr(e)))
                 return
             answers.append((sid, i, status, body))
             if status == 200:
                 acked[sid] = value
-        clients = [Client(bases[k % len(bases)]) for k in range(len(sids))]
         load.start(step, len(sids))
 
     def test_4_a_brick_killed_under_write_load_loses_nothing_and_heals(self):
@@ -342,16 +340,16 @@ class FleetTest(unittest.TestCase):
         self.assertEqual(failed[:3], [], "%d of %d GETs through the front failed" % (len(failed), len(gets)))
         self.assertGreater(while_down, 50)
         # A POST in flight on the killed host: the front does not resend it
-        # (it may have been applied); the client hears 502 from the host's
-        # nginx going away or 503 (Twilio JSON) from the front or the host.
+        # (it may have been applied); the client hears 503 (Twilio JSON), the
+        # front's own (error_page turns its 502 into it) or a host's.
         statuses = {a[2] for a in answers}
-        self.assertTrue(statuses <= {200, 502, 503}, statuses)
+        self.assertTrue(statuses <= {200, 503}, statuses)
         for a in answers:
             if a[2] != 200:
                 doc = json.loads(a[3])
                 self.assertEqual(doc["status"], a[2], a[3])
         # What was answered 200 stands; a later unanswered one may stand instead.
-        values = [a[1] for a in answers if a[0] == sid]
+        self.assertIn(200, statuses)
         last_ok = max(a[1] for a in answers if a[2] == 200)
         later_unknown = ["https://w.example.com/%d" % a[1] for a in answers if a[1] > last_ok and a[2] != 200]
         self.assertIn(self.value(sid), [acked[sid]] + later_unknown)
@@ -359,7 +357,6 @@ class FleetTest(unittest.TestCase):
         self.assertEqual(self.value(sid, base=host.url), self.value(sid))
         print("  (%d GETs, %d while the host was down; POSTs: %s)"
               % (len(gets), while_down, {s: sum(1 for a in answers if a[2] == s) for s in statuses}), flush=True)
-        self.assertTrue(values)
 
     def test_6_a_host_starting_up_never_disturbs_the_others_writes(self):
         # Start-up clean-up removes crash leftovers (temp files, orphan lock
@@ -369,12 +366,10 @@ class FleetTest(unittest.TestCase):
         sids = WRITER_SIDS[4:6]
         self.writers(load, sids, self.hosts[1:], acked, answers)
         h1 = self.fleet.hosts[0]
-        leftovers = []
         for r in range(5):
             leftover = os.path.join(self.mount(), ".%s.tmp.crash%d" % (sids[r % 2], r))
             with open(leftover, "w") as f:
                 f.write("half a write")
-            leftovers.append(leftover)
             h1.webhookd.stop()
             h1.webhookd.start()
             # The clean-up runs beside serving, in the background.
@@ -433,7 +428,8 @@ class FleetTest(unittest.TestCase):
             self.assertEqual((doc["status"], doc["code"]), (503, 20503))
         applied = {"https://f.example.com/%d" % n for n, status, _ in answers if status == 200}
         self.assertEqual(len(applied), 4, answers)
-        # The last write is one the front answered 200; the killed ones never ran.
+        # The killed webhookd was waiting for the lock this test held until
+        # after the kill, so it never wrote: what stands is one answered 200.
         self.assertIn(self.value(sid), applied)
         with open(os.path.join(self.mount(), sid + ".yaml")) as f:
             text = f.read()
@@ -520,6 +516,7 @@ class FleetTest(unittest.TestCase):
             else:
                 self.assertEqual(missed, 0, seen[-1])
         print("  (reads that missed the write, of 60: %s)" % seen, flush=True)
+
 
 if __name__ == "__main__":
     unittest.main()

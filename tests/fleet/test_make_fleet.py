@@ -2,7 +2,6 @@
 URL and each host's, serves through all of them, and on SIGTERM removes every
 process, mount, namespace, link and temp directory; a run killed outright
 (SIGKILL: no clean-up of its own) is cleaned by the next one."""
-import base64
 import os
 import re
 import signal
@@ -11,16 +10,17 @@ import sys
 import unittest
 import urllib.request
 
-from e2e.support import ACCOUNT, BUILD, REPO, SID, TOKEN
+from e2e.support import BASIC_AUTH, BUILD, REPO, SID
 from harness.fleet import bound_unix_paths
 from harness.stack import free_port
 
 FLEET = os.path.join(REPO, "tests", "harness", "fleet.py")
-AUTH = "Basic " + base64.b64encode(("%s:%s" % (ACCOUNT, TOKEN)).encode()).decode()  # the demo account of conf/
+AUTH = BASIC_AUTH
 
 
 def leftovers(pid):
-    """Everything on the machine that names the fleet of runner `pid`."""
+    """Everything on the machine that names the fleet of runner `pid`, found
+    on its own terms (not with the harness's clean-up code it checks)."""
     found = []
     tag = "whf%d-" % pid
     found += [n for n in subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, text=True).stdout.split()

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from harness.stack import NGINX, REPO, Nginx, Webhookd, _die_with_parent, free_port, port_open, wait_for  # noqa: E402
+from harness.stack import REPO, Nginx, Webhookd, _die_with_parent, free_port, port_open, wait_for  # noqa: E402
 
 FLEET_CONF = os.path.join(REPO, "conf", "fleet")
 VOLUME = "webhookd"
@@ -58,6 +58,14 @@ def mount_options():
                         if o not in ("defaults", "_netdev") and not o.startswith("backup-volfile-servers=")]
                 return ",".join(keep)
     raise RuntimeError("conf/fleet/fstab has no mount line")
+
+
+def in_netns(name):
+    """The command prefix that runs a program in network namespace `name`,
+    and in nothing else of it: `ip netns exec` would also give the program a
+    mount namespace of its own, and a FUSE mount made there would be
+    invisible to the host's webhookd."""
+    return ["nsenter", "--net=/run/netns/" + name, "--"]
 
 
 def netns_pids(name):
@@ -124,10 +132,7 @@ class Host:
         self.address = "%s.%d" % (fleet.subnet, 10 + index)
         self.dir = os.path.join(fleet.tmp, self.name)
         self.mount = os.path.join(self.dir, "state")
-        # Only the network namespace is entered: `ip netns exec` would also
-        # give the process a mount namespace of its own, and a FUSE mount made
-        # there would be invisible to the host's webhookd.
-        self.wrap = ["nsenter", "--net=/run/netns/" + self.netns, "--"]
+        self.wrap = in_netns(self.netns)
         self.webhookd = Webhookd(fleet.webhookd_binary, fleet.config, os.path.join(self.dir, "webhookd.sock"),
                                  fleet.workers, self.mount, os.path.join(self.dir, "webhookd.log"), wrap=self.wrap)
         self.nginx = Nginx(os.path.join(self.dir, "nginx"), HOST_PORT, [self.webhookd.socket_path],
@@ -136,12 +141,6 @@ class Host:
     @property
     def url(self):
         return "http://%s:%d" % (self.address, HOST_PORT)
-
-    def create_network(self):
-        f = self.fleet
-        sh(["ip", "netns", "add", self.netns])
-        sh(["ip", "-n", self.netns, "link", "set", "lo", "up"])
-        f.add_veth(self.netns, self.name, self.address)
 
     def mount_volume(self):
         os.makedirs(self.mount, exist_ok=True)
@@ -172,6 +171,40 @@ class Host:
         self.webhookd.stop()
         kill_netns_processes(self.netns)
         unmount(self.mount)
+
+
+class FrontNginx(Nginx):
+    """The front: nginx serving the shipped conf/fleet/front.site with this
+    fleet's hosts and port; started and stopped as any nginx of the tests."""
+
+    def __init__(self, prefix, port, host_addresses):
+        super().__init__(prefix, port, [])
+        self.host_addresses = host_addresses
+
+    def render(self):
+        self.make_dirs()
+        with open(os.path.join(FLEET_CONF, "front.site")) as f:
+            site = f.read()
+        # The example server lines replaced, everything else as shipped.
+        server = r"^(\s*)server \d+\.\d+\.\d+\.\d+:\d+(.*);\n"
+        first = re.search(server, site, re.M)
+        if not first:
+            raise RuntimeError("conf/fleet/front.site has no upstream server lines")
+        indent, params = first.groups()
+        site = re.sub("(?:%s)+" % server, "".join("%sserver %s:%d%s;\n" % (indent, a, HOST_PORT, params)
+                                                  for a in self.host_addresses), site, count=1, flags=re.M)
+        site = re.sub(r"^\s*listen \[::\]:80;\n", "", site, flags=re.M)
+        site = site.replace("listen 80;", "listen %s:%d;" % (self.listen, self.port))
+        with open(os.path.join(self.prefix, "front.site"), "w") as f:
+            f.write(site)
+        conf = os.path.join(self.prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("worker_processes 1;\ndaemon off;\npid %(p)s/nginx.pid;\nerror_log %(p)s/error.log warn;\n"
+                    "events { worker_connections 4096; }\nhttp {\n    access_log %(p)s/access.log;\n"
+                    "    client_body_temp_path %(p)s/client_body;\n    proxy_temp_path %(p)s/proxy;\n"
+                    "    fastcgi_temp_path %(p)s/fastcgi;\n    uwsgi_temp_path %(p)s/uwsgi;\n"
+                    "    scgi_temp_path %(p)s/scgi;\n    include %(p)s/front.site;\n}\n" % {"p": self.prefix})
+        return conf
 
 
 class Fleet:
@@ -205,7 +238,10 @@ class Fleet:
                 return subnet
         raise RuntimeError("no free 10.213.x.0/24 subnet")
 
-    def add_veth(self, netns, name, address):
+    def add_netns(self, netns, name, address):
+        """A network namespace on the fleet's bridge, with `address`."""
+        sh(["ip", "netns", "add", netns])
+        sh(["ip", "-n", netns, "link", "set", "lo", "up"])
         inside, outside = "%s-%si" % (self.tag, name), "%s-%so" % (self.tag, name)
         sh(["ip", "link", "add", inside, "type", "veth", "peer", "name", outside])
         self.links.append(outside)
@@ -223,9 +259,9 @@ class Fleet:
     def gluster(self, *args, check=True, timeout=120):
         # In the storage namespace: `heal info` runs glfsheal, which fetches
         # the volume's layout from glusterd at localhost:24007.
-        return sh(["nsenter", "--net=/run/netns/" + self.storage_netns, "--", "gluster", "--mode=script", "--glusterd-sock=" + self.glusterd_sock,
-                   "--log-file=" + os.path.join(self.tmp, "glusterd", "cli.log")] + list(args),
-                  check=check, timeout=timeout)
+        return sh(in_netns(self.storage_netns) + ["gluster", "--mode=script", "--glusterd-sock=" + self.glusterd_sock,
+                                                  "--log-file=" + os.path.join(self.tmp, "glusterd", "cli.log")]
+                  + list(args), check=check, timeout=timeout)
 
     def brick_path(self, i):
         return os.path.join(self.tmp, "bricks", "b%d" % i)
@@ -246,10 +282,8 @@ class Fleet:
                     "    option transport.socket.listen-port 24007\n    option ping-timeout 0\n"
                     "    option event-threads 1\n    option max-port 60999\nend-volume\n"
                     % (d, d, self.glusterd_sock))
-        sh(["ip", "netns", "add", self.storage_netns])
-        sh(["ip", "-n", self.storage_netns, "link", "set", "lo", "up"])
-        self.add_veth(self.storage_netns, "s", self.storage_address)
-        self.glusterd = subprocess.Popen(["nsenter", "--net=/run/netns/" + self.storage_netns, "--",
+        self.add_netns(self.storage_netns, "s", self.storage_address)
+        self.glusterd = subprocess.Popen(in_netns(self.storage_netns) + [
                                           "glusterd", "-N", "-f", vol, "-p", os.path.join(d, "glusterd.pid"),
                                           "-l", os.path.join(d, "log", "glusterd.log"), "--log-level=WARNING"],
                                          stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
@@ -303,8 +337,11 @@ class Fleet:
             for root, _, files in os.walk(run):
                 for name in files:
                     path = os.path.join(root, name)
-                    if name.endswith(".pid") and open(path).read().strip() == str(pid):
-                        os.unlink(path)
+                    if name.endswith(".pid"):
+                        with open(path) as f:
+                            named = f.read().strip()
+                        if named == str(pid):
+                            os.unlink(path)
 
     def restart_bricks(self):
         # "start force" starts the bricks that are down and leaves the others.
@@ -317,49 +354,15 @@ class Fleet:
         VOLUME info` prints, from the program it runs (glfsheal), told where
         our glusterd's socket is: the CLI would send it to the default one."""
         glfsheal = "/usr/lib/x86_64-linux-gnu/glusterfs/glfsheal"
-        out = sh(["nsenter", "--net=/run/netns/" + self.storage_netns, "--", glfsheal, VOLUME,
-                  "glusterd-sock", self.glusterd_sock], check=False)
+        out = sh(in_netns(self.storage_netns) + [glfsheal, VOLUME, "glusterd-sock", self.glusterd_sock], check=False)
         counts = re.findall(r"Number of entries: (\S+)", out)
         if len(counts) != 3 or not all(c.isdigit() for c in counts):
             return None
         return sum(int(c) for c in counts)
 
     # -- front -------------------------------------------------------------
-    def render_front(self):
-        prefix = os.path.join(self.tmp, "front")
-        for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            os.makedirs(os.path.join(prefix, d), exist_ok=True)
-        with open(os.path.join(FLEET_CONF, "front.site")) as f:
-            site = f.read()
-        # The shipped site with this fleet's hosts and port: its example
-        # server lines replaced, everything else as shipped.
-        server_lines = re.findall(r"^\s*server \d+\.\d+\.\d+\.\d+:\d+(.*);$", site, re.M)
-        if len(server_lines) < 1:
-            raise RuntimeError("conf/fleet/front.site has no upstream server lines")
-        params = server_lines[0]
-        site = re.sub(r"^(\s*)server \d+\.\d+\.\d+\.\d+:\d+.*;\n(?:\s*server \d+\.\d+\.\d+\.\d+:\d+.*;\n)*",
-                      lambda m: "".join("%sserver %s:%d%s;\n" % (m.group(1), h.address, HOST_PORT, params)
-                                        for h in self.hosts), site, flags=re.M)
-        site = re.sub(r"^\s*listen \[::\]:80;\n", "", site, flags=re.M)
-        site = re.sub(r"listen 80;", "listen 127.0.0.1:%d;" % self.port, site)
-        with open(os.path.join(prefix, "front.site"), "w") as f:
-            f.write(site)
-        conf = os.path.join(prefix, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("worker_processes 1;\ndaemon off;\npid %(p)s/nginx.pid;\nerror_log %(p)s/error.log warn;\n"
-                    "events { worker_connections 4096; }\nhttp {\n    access_log %(p)s/access.log;\n"
-                    "    client_body_temp_path %(p)s/client_body;\n    proxy_temp_path %(p)s/proxy;\n"
-                    "    fastcgi_temp_path %(p)s/fastcgi;\n    uwsgi_temp_path %(p)s/uwsgi;\n"
-                    "    scgi_temp_path %(p)s/scgi;\n    include %(p)s/front.site;\n}\n" % {"p": prefix})
-        return prefix, conf
-
     def start_front(self):
-        prefix, conf = self.render_front()
-        self.front = subprocess.Popen([NGINX, "-p", prefix + "/", "-c", conf, "-e", os.path.join(prefix, "error.log")],
-                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-        wait_for(lambda: port_open(self.port) or self.front.poll() is not None, 10, "front nginx port")
-        if self.front.poll() is not None:
-            raise RuntimeError("front nginx exited with %s" % self.front.returncode)
+        self.front = FrontNginx(os.path.join(self.tmp, "front"), self.port, [h.address for h in self.hosts]).start()
 
     @property
     def front_url(self):
@@ -384,7 +387,7 @@ class Fleet:
             self.start_storage()
             self.hosts = [Host(self, i) for i in range(1, self.host_count + 1)]
             for h in self.hosts:
-                h.create_network()
+                self.add_netns(h.netns, h.name, h.address)
                 h.mount_volume()
                 os.chmod(h.dir, 0o755)
             copied = self.seed_state()
@@ -410,23 +413,17 @@ class Fleet:
         return n
 
     def stop(self):
-        if self.front and self.front.poll() is None:
-            self.front.send_signal(signal.SIGQUIT)
-            try:
-                self.front.wait(10)
-            except subprocess.TimeoutExpired:
-                self.front.kill()
-                self.front.wait()
+        if self.front:
+            self.front.stop()
         for h in self.hosts:
             h.stop()
         if self.glusterd and self.glusterd.poll() is None:
             self.gluster("volume", "stop", VOLUME, check=False, timeout=60)
         if self.tmp:
-            for i in range(1, 4):
-                for name in (self.brick_path(i).strip("/").replace("/", "-") + ".log",):
-                    path = os.path.join("/var/log/glusterfs/bricks", name)
-                    if os.path.exists(path):
-                        os.unlink(path)
+            for i in range(1, 4):  # glusterd names a brick's log after its path
+                log = "/var/log/glusterfs/bricks/%s.log" % self.brick_path(i).strip("/").replace("/", "-")
+                if os.path.exists(log):
+                    os.unlink(log)
         # Whatever is left in the namespaces: bricks, the self-heal daemon, glusterd.
         for ns in [h.netns for h in self.hosts] + [self.storage_netns]:
             kill_netns_processes(ns)
@@ -513,7 +510,7 @@ def main():
               "%s/v1/Services/ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Configuration/Webhooks" % fleet.front_url, flush=True)
         print("Ctrl-C stops everything", flush=True)
         while not stopping:
-            if fleet.front.poll() is not None:
+            if fleet.front.proc.poll() is not None:
                 print("the front nginx exited; stopping", file=sys.stderr)
                 break
             time.sleep(0.2)

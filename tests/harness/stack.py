@@ -107,10 +107,13 @@ class Nginx:
         self.listen, self.wrap = listen, list(wrap)
         self.proc = None
 
-    def render(self):
-        os.makedirs(self.prefix, exist_ok=True)
+    def make_dirs(self):
+        """The prefix and nginx's temp directories in it."""
         for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
+
+    def render(self):
+        self.make_dirs()
         shutil.copy("/etc/nginx/fastcgi_params", os.path.join(self.prefix, "fastcgi_params"))
         with open(os.path.join(CONF_DIR, "nginx.conf.template")) as f:
             text = f.read()
