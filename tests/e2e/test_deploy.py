@@ -87,9 +87,19 @@ class Container:
             time.sleep(0.1)
         if self.init_pid is None:
             raise RuntimeError("the container's init never started: " + self.console())
-        state = self.run("systemctl is-system-running --wait", check=False, timeout=90).stdout.strip()
+        # The init found above may not have opened its private bus yet: then
+        # systemctl prints no state at all ("Failed to connect to bus", seen
+        # on a loaded machine), and --wait does not wait for the bus. Ask again.
+        deadline = time.monotonic() + 90
+        while True:
+            r = self.run("systemctl is-system-running --wait", check=False,
+                         timeout=max(deadline - time.monotonic(), 1))
+            state = r.stdout.strip()
+            if state or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         if state not in ("running", "degraded"):
-            raise RuntimeError("the container did not boot (%s): %s" % (state, self.console()))
+            raise RuntimeError("the container did not boot (%s; %s): %s" % (state, r.stderr.strip(), self.console()))
 
     def console(self):
         with open(os.path.join(self.dir, "console.log"), errors="replace") as f:
