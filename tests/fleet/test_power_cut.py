@@ -79,7 +79,7 @@ class PowerCutTest(unittest.TestCase):
         pair.kill_one_by_one(0.3)
         self.assertTrue(pair.acted())  # and exited on its own, before its kill
 
-    def test_frozen_first_no_delay_lets_the_waiter_act(self):
+    def test_frozen_first_the_waiter_never_acts_whatever_the_delays(self):
         # (pause after the freeze, pause between the kills)
         for after_freeze, between in [(0, 0), (0.3, 0), (0, 0.3), (0.3, 0.3)]:
             with self.subTest(after_freeze=after_freeze, between=between):
