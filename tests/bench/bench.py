@@ -22,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from e2e.support import ACCOUNT, BASIC_AUTH as AUTH, write_config  # noqa: E402
+from e2e.support import ACCOUNT, BASIC_AUTH, write_config  # noqa: E402
 from harness.stack import Nginx, Webhookd, free_port, wait_for  # noqa: E402
 
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(os.path.dirname(os.path.dirname(HERE)), "build"))
@@ -59,10 +59,10 @@ def wrk(url, connections, script=None, sids_file=None, post_every=0, headers=Tru
     if timeout:  # wrk's default, 2 s, counts a slower answer as an error
         argv += ["--timeout", "%ds" % timeout]
     if headers and not script:
-        argv += ["-H", "Authorization: " + AUTH]
+        argv += ["-H", "Authorization: " + BASIC_AUTH]
     if script:
         argv += ["-s", script]
-    env = dict(os.environ, WEBHOOKD_AUTH=AUTH, WEBHOOKD_SIDS=sids_file or "", WEBHOOKD_POST_EVERY=str(post_every))
+    env = dict(os.environ, WEBHOOKD_AUTH=BASIC_AUTH, WEBHOOKD_SIDS=sids_file or "", WEBHOOKD_POST_EVERY=str(post_every))
     out = subprocess.run(argv + [url], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          check=True).stdout
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

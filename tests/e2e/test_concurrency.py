@@ -15,7 +15,6 @@ FILTERS = ["onParticipantAdd", "onParticipantAdded", "onDeliveryUpdated", "onCon
            "onConversationAdd", "onConversationRemoved", "onParticipantUpdate", "onMessageRemove",
            "onMessageUpdated", "onParticipantRemoved", "onMessageUpdate", "onConversationStateUpdated"]
 PROCESSES, THREADS, TOGGLES = 4, 5, 6
-AUTH = BASIC_AUTH
 
 
 def _toggle(port, name, toggles):
@@ -26,12 +25,12 @@ def _toggle(port, name, toggles):
     for i in range(toggles):
         want = i % 2 == 1  # out, in, out, ..., ends in
         while True:
-            conn.request("GET", resource_path(), headers={"Authorization": AUTH})
+            conn.request("GET", resource_path(), headers={"Authorization": BASIC_AUTH})
             r = conn.getresponse()
             doc, etag = json.loads(r.read()), r.getheader("ETag")
             filters = [f for f in doc["filters"] if f != name] + ([name] if want else [])
             body = "&".join("Filters=" + f for f in filters) if filters else "Filters="
-            conn.request("POST", resource_path(), body, {"Authorization": AUTH, "If-Match": etag,
+            conn.request("POST", resource_path(), body, {"Authorization": BASIC_AUTH, "If-Match": etag,
                                                          "Content-Type": "application/x-www-form-urlencoded"})
             r = conn.getresponse()
             r.read()

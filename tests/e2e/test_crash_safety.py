@@ -16,7 +16,6 @@ from e2e.support import ACCOUNT, BASIC_AUTH, StackCase, resource_path
 
 SERVICES = ["IS%032x" % (0xc0ffee00 + i) for i in range(4)]
 KILLS = int(os.environ.get("WEBHOOKD_CRASH_KILLS", "50"))
-AUTH = BASIC_AUTH
 
 
 def canonical(sid, n):
@@ -44,7 +43,7 @@ class Writer(threading.Thread):
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 conn.request("POST", resource_path(self.sid), "PreWebhookUrl=https://crash.example/%s/%d" % (self.sid, n),
-                             {"Authorization": AUTH, "Content-Type": "application/x-www-form-urlencoded"})
+                             {"Authorization": BASIC_AUTH, "Content-Type": "application/x-www-form-urlencoded"})
                 r = conn.getresponse()
                 body = r.read()
                 conn.close()

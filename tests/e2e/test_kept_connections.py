@@ -20,12 +20,11 @@ from e2e.support import (BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, 
 from harness import fcgi_client
 from harness.stack import Stack, Webhookd, wait_for
 
-AUTH = BASIC_AUTH
 
 
 def params(method="GET", body=b""):
     p = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(), "REQUEST_SCHEME": "http",
-         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": AUTH,
+         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH,
          "CONTENT_LENGTH": str(len(body))}
     if body:
         p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
@@ -254,7 +253,7 @@ class ThroughNginxTest(unittest.TestCase):
                 pid = stack.webhookd.proc.pid
                 threads = threads_of(pid)
                 wrk = subprocess.Popen(["wrk", "-t2", "-c256", "-d6s", "--timeout", "5s", "-H",
-                                        "Authorization: " + AUTH, stack.base_url + resource_path()],
+                                        "Authorization: " + BASIC_AUTH, stack.base_url + resource_path()],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 time.sleep(3)
                 during_threads, during_sockets = threads_of(pid), sockets_of(pid)

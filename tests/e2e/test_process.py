@@ -17,12 +17,11 @@ from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer
 from harness import fcgi_client
 from harness.stack import Webhookd, wait_for
 
-AUTH = BASIC_AUTH
 
 
 def params(method="GET", sid=SID, body=b""):
     p = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(sid), "REQUEST_SCHEME": "http",
-         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": AUTH,
+         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH,
          "CONTENT_LENGTH": str(len(body))}
     if body:
         p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"

@@ -17,9 +17,8 @@ import unittest
 import urllib.parse
 
 from e2e.support import ACCOUNT, BASIC_AUTH, BUILD, SID, WEBHOOKCTL, assert_no_sanitizer_report, seed_state, write_config
-from harness.fleet import Fleet, mount_options, unmount
+from harness.fleet import VOLUME, Fleet, mount_options, unmount
 
-AUTH = BASIC_AUTH
 WRITER_SIDS = ["IS%032x" % (0xf1ee7000 + i) for i in range(7)]
 FILTERS = ["onMessageAdd", "onMessageAdded", "onMessageUpdate", "onMessageUpdated", "onMessageRemove",
            "onParticipantAdd", "onConversationAdd", "onConversationRemoved"]
@@ -39,7 +38,7 @@ class Client:
         self.conn = None
 
     def request(self, method, sid, fields=None, if_match=None):
-        headers = {"Authorization": AUTH}
+        headers = {"Authorization": BASIC_AUTH}
         body = None
         if fields is not None:
             body = urllib.parse.urlencode(fields, doseq=True)
@@ -164,7 +163,7 @@ class FleetTest(unittest.TestCase):
                     self.assertEqual(f.read(), expected, "brick %d, %s" % (b, sid))
 
     def wait_healed(self, timeout=120):
-        self.fleet.gluster("volume", "heal", "webhookd", check=False)
+        self.fleet.gluster("volume", "heal", VOLUME, check=False)
         deadline = time.monotonic() + timeout
         seen = None
         while time.monotonic() < deadline:
@@ -495,11 +494,11 @@ class FleetTest(unittest.TestCase):
         a, b = os.path.join(self.tmp, "probe-a"), os.path.join(self.tmp, "probe-b")
         os.makedirs(a, exist_ok=True)
         os.makedirs(b, exist_ok=True)
-        source = "%s:/webhookd" % self.fleet.storage_address
+        source = "%s:/%s" % (self.fleet.storage_address, VOLUME)
         seen = []
         for option, mount_opts, may_miss in cases:
             if option:
-                self.fleet.gluster("volume", "set", "webhookd", option, "on")
+                self.fleet.gluster("volume", "set", VOLUME, option, "on")
             try:
                 for m in (a, b):
                     subprocess.run(["mount", "-t", "glusterfs"] + (["-o", mount_opts] if mount_opts else [])
@@ -509,7 +508,7 @@ class FleetTest(unittest.TestCase):
                 for m in (a, b):
                     unmount(m)
                 if option:
-                    self.fleet.gluster("volume", "set", "webhookd", option, "off")
+                    self.fleet.gluster("volume", "set", VOLUME, option, "off")
             seen.append((option, mount_opts or "Debian's defaults", missed))
             if may_miss:
                 self.assertGreater(missed, 0, seen[-1])

@@ -11,11 +11,10 @@ import unittest
 import urllib.request
 
 from e2e.support import BASIC_AUTH, BUILD, REPO, SID
-from harness.fleet import bound_unix_paths
+from harness.fleet import bound_unix_paths, clean_stale
 from harness.stack import free_port
 
 FLEET = os.path.join(REPO, "tests", "harness", "fleet.py")
-AUTH = BASIC_AUTH
 
 
 def leftovers(pid):
@@ -66,7 +65,7 @@ class MakeFleetTest(unittest.TestCase):
 
     def get(self, base):
         req = urllib.request.Request(base + "/v1/Services/%s/Configuration/Webhooks" % SID,
-                                     headers={"Authorization": AUTH})
+                                     headers={"Authorization": BASIC_AUTH})
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status
 
@@ -74,10 +73,18 @@ class MakeFleetTest(unittest.TestCase):
         self.procs = []
 
     def tearDown(self):
+        # Also when a test failed: a runner still up is stopped as a person
+        # would (SIGTERM: it removes its fleet), and what a killed one left
+        # is removed the way the next run would.
         for p in self.procs:
             if p.poll() is None:
-                p.kill()
-                p.wait()
+                p.terminate()
+                try:
+                    p.communicate(timeout=120)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
+        clean_stale()
 
     def test_prints_its_urls_serves_and_leaves_nothing_even_after_a_sigkill(self):
         first, urls = self.start()

@@ -102,8 +102,8 @@ def freeze(pids, timeout=5):
     whose FUSE client went first reads "Transport endpoint is not connected"
     and answers 500, which a powered-off host never does."""
     signal_all(pids, signal.SIGSTOP)
-    deadline = time.time() + timeout
-    while time.time() < deadline and any("R" in task_states(p) for p in pids):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any("R" in task_states(p) for p in pids):
         time.sleep(0.005)
 
 
