@@ -126,6 +126,9 @@ Result<Config> load(FileSystem& fs, const Options& o) {
 std::thread start_clean_up(std::shared_ptr<Runtime> rt) {
   return std::thread([rt = std::move(rt)] {
     auto cleaned = rt->store->clean_up();
+    if (cleaned.ok()) {
+      for (const std::string& why : cleaned.value().skipped) log_line("webhookd: clean-up left alone " + why);
+    }
     if (!cleaned.ok()) {
       log_line("webhookd: cleaning up " + rt->config.state_dir + ": " + cleaned.error().message);
     } else if (cleaned.value().temp_files_removed || cleaned.value().lock_files_removed) {

@@ -12,7 +12,8 @@ namespace webhookd {
 enum class ErrorCode {
   kNotFound,         // no such service, file or entry: a value to look at, not a fault
   kInvalidArgument,  // a value broke a rule; message names the rule
-  kCorruption,       // a stored file is unreadable as what it should be; message is "file:line:column: problem"
+  kCorruption,       // a stored file is unreadable as what it should be; message is "file:line:column: problem",
+                     // or "file: problem" for the whole file (not a regular file: a FIFO, a directory)
   kIOError,          // the operating system refused; os_errno says why
   kConflict,         // a precondition on the current state did not hold
   kInternal,         // a bug or an exception that escaped a boundary

@@ -20,6 +20,57 @@ Error os_error(const std::string& what, const std::string& path, int err) {
   return Error::io(what + " " + path + ": " + std::strerror(err), err);
 }
 
+// One bad file, not a failing directory: kCorruption, as an invalid file is,
+// so that the API answers 500 for it and never mistakes it for the state
+// directory itself failing.
+Error not_regular(const std::string& path, mode_t mode) {
+  const char* kind = S_ISFIFO(mode)  ? "a FIFO"
+                     : S_ISDIR(mode) ? "a directory"
+                     : S_ISCHR(mode) ? "a character device"
+                     : S_ISBLK(mode) ? "a block device"
+                     : S_ISSOCK(mode) ? "a socket"
+                                      : "not a file";
+  return Error::corruption(path + ": not a regular file (" + std::string(kind) + ")");
+}
+
+// Opens path and refuses anything but a regular file. O_NONBLOCK: open() of
+// a FIFO otherwise waits for a writer, for ever (a worker, the start-up
+// clean-up, webhookctl check). O_NOCTTY: a terminal must never become our
+// controlling terminal. Returns -1 with *error set on failure.
+int open_regular(const std::string& path, int flags, Error* error) {
+  int fd = ::open(path.c_str(), flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT && !(flags & O_CREAT)) {
+      *error = Error::not_found(path + ": no such file");
+    } else if (err == EISDIR) {  // O_RDWR on a directory
+      *error = not_regular(path, S_IFDIR);
+    } else {
+      *error = os_error("open", path, err);
+    }
+    return -1;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    *error = os_error("fstat", path, errno);
+    ::close(fd);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *error = not_regular(path, st.st_mode);
+    ::close(fd);
+    return -1;
+  }
+  // Blocking again: a local file system ignores O_NONBLOCK on a regular
+  // file, but a FUSE or network one (GlusterFS) may pass it on.
+  if (::fcntl(fd, F_SETFL, 0) != 0) {
+    *error = os_error("fcntl", path, errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 class FlockLock : public FileLock {
  public:
   explicit FlockLock(int fd) : fd_(fd) {}
@@ -45,11 +96,9 @@ Status replace_file(FileSystem& fs, const std::string& temp_prefix, const std::s
 }
 
 Result<std::string> PosixFileSystem::read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Error::not_found(path + ": no such file");
-    return os_error("open", path, errno);
-  }
+  Error error = Error::internal("");
+  int fd = open_regular(path, O_RDONLY, &error);
+  if (fd < 0) return error;
   std::string data;
   char buf[8192];
   for (;;) {
@@ -73,8 +122,9 @@ Result<std::string> PosixFileSystem::read_file(const std::string& path) {
 
 Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const std::string& lock_path) {
   for (;;) {
-    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return os_error("open lock", lock_path, errno);
+    Error error = Error::internal("");
+    int fd = open_regular(lock_path, O_RDWR | O_CREAT, &error);
+    if (fd < 0) return error;
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -161,7 +211,10 @@ Status PosixFileSystem::sync_dir(const std::string& dir) {
 }
 
 Status PosixFileSystem::remove(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return os_error("unlink", path, errno);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    if (errno == EISDIR) return not_regular(path, S_IFDIR);  // one bad name, not a failing directory
+    return os_error("unlink", path, errno);
+  }
   return ok_status();
 }
 

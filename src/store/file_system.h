@@ -22,9 +22,13 @@ class FileLock {
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
-  // kNotFound when the file does not exist.
+  // kNotFound when the file does not exist. Only a regular file is read: a
+  // FIFO, directory, device or socket is kCorruption at once (one bad file,
+  // like an invalid one), never a wait for a writer that may never come.
   virtual Result<std::string> read_file(const std::string& path) = 0;
-  // Exclusive lock on a separate lock file (created if missing); blocks.
+  // Exclusive lock on a separate lock file (created if missing); blocks
+  // only for the lock itself: a lock file that is not a regular file is
+  // kCorruption at once, as for read_file.
   // The lock is always on the file the path names when it is granted, so a
   // lock file may be removed by whoever holds its lock.
   virtual Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) = 0;
@@ -38,6 +42,7 @@ class FileSystem {
   virtual Status close(int fd) = 0;
   virtual Status rename(const std::string& from, const std::string& to) = 0;
   virtual Status sync_dir(const std::string& dir) = 0;
+  // OK when it is gone (or never was); a directory is kCorruption.
   virtual Status remove(const std::string& path) = 0;
   // OK when dir is a directory this process may read, write and search.
   virtual Status check_writable_dir(const std::string& dir) = 0;

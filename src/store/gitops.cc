@@ -38,7 +38,11 @@ std::vector<std::string> check_state_file(FileSystem& fs, const std::string& pat
     if (!name_problem.empty()) return {path + ": " + name_problem};
   }
   auto bytes = fs.read_file(path);
-  if (!bytes.ok()) return {path + ": " + bytes.error().message};
+  if (!bytes.ok()) {
+    // A corruption already names the file ("<path>: not a regular file (a FIFO)").
+    if (bytes.error().code == ErrorCode::kCorruption) return {bytes.error().message};
+    return {path + ": " + bytes.error().message};
+  }
   return state_file_problems(bytes.value(), path);
 }
 

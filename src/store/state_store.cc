@@ -153,6 +153,8 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
   // names must not sit in memory.
   std::map<std::string, std::vector<std::string>> temps;  // by SID
   std::set<std::string> orphan_locks;                     // lock files whose service was missing
+  // Only "no such file" is missing: a state file that is a FIFO is refused
+  // at once by read_file (never waited on), and its service's lock stays.
   auto missing = [&](const std::string& sid) {
     auto exists = fs_.read_file(state_file_path(dir_, sid));
     return !exists.ok() && exists.error().is_not_found();
@@ -170,20 +172,37 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
   });
   if (!listed.ok()) return listed.error();
   CleanUp done;
+  // One bad file (kCorruption: not a regular file) is noted and passed over;
+  // anything else is the directory failing, and stops the clean-up.
+  auto skip = [&](const Error& e) {
+    if (e.code != ErrorCode::kCorruption) return false;
+    done.skipped.push_back(e.message);
+    return true;
+  };
   for (const auto& [sid, files] : temps) {
     // A live writer holds the lock for as long as its temp file exists.
     auto lock = fs_.lock(lock_file_path(dir_, sid));
-    if (!lock.ok()) return lock.error();
+    if (!lock.ok()) {
+      if (!skip(lock.error())) return lock.error();
+      orphan_locks.erase(sid);  // the same bad lock file: reported once
+      continue;
+    }
     for (const std::string& f : files) {
       Status removed = fs_.remove(dir_ + "/" + f);
-      if (!removed.ok()) return removed.error();
+      if (!removed.ok()) {
+        if (!skip(removed.error())) return removed.error();
+        continue;
+      }
       ++done.temp_files_removed;
     }
     if (missing(sid)) orphan_locks.insert(sid);  // taking the lock made one
   }
   for (const std::string& sid : orphan_locks) {
     auto lock = fs_.lock(lock_file_path(dir_, sid));
-    if (!lock.ok()) return lock.error();
+    if (!lock.ok()) {
+      if (!skip(lock.error())) return lock.error();
+      continue;
+    }
     // Checked again under the lock: the service may have been created since.
     if (missing(sid)) {
       Status removed = fs_.remove(lock_file_path(dir_, sid));  // safe: lock() re-checks the inode

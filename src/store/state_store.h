@@ -72,10 +72,14 @@ class StateStore {
   // Start-up tidying after a crash: removes temp files (never state: a crash
   // mid-write leaves one) and the lock files of services that no longer
   // exist, each under its service's lock so that a writer on another host
-  // sharing the directory is never disturbed.
+  // sharing the directory is never disturbed. A name that is not what it
+  // should be (a FIFO or a directory named like a lock file, a state file
+  // that is a FIFO) is skipped and reported, never waited on; only a failure
+  // of the directory itself stops the clean-up.
   struct CleanUp {
     int temp_files_removed = 0;
     int lock_files_removed = 0;
+    std::vector<std::string> skipped;  // "<path>: why", one per file left alone
   };
   Result<CleanUp> clean_up();
 

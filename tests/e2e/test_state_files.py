@@ -1,13 +1,38 @@
-"""State files through the real stack: hand edits, broken edits, concurrent
-writers from several processes."""
+"""State files through the real stack: hand edits, broken edits, files that
+are not regular files (a FIFO, a directory), concurrent writers from several
+processes."""
 import json
 import multiprocessing
 import os
 import subprocess
+import tempfile
+import time
 import urllib.parse
 
-from e2e.support import ACCOUNT, REFERENCE_STATE, SID, TOKEN, StackCase, read, resource_path
+from e2e.support import ACCOUNT, REFERENCE_STATE, SID, TOKEN, WEBHOOKCTL, StackCase, read, resource_path
 from harness.stack import wait_for
+
+FIFO_SID = "IS" + "f" * 32    # its state file is a FIFO
+DIR_SID = "IS" + "d" * 32     # its state file is a directory
+GONE_SID = "IS" + "9" * 32    # no state file; its lock file is a FIFO
+ANSWER_WITHIN = 5             # seconds: "at once", with room for two busy cores
+
+
+def unblock(fifos):
+    """Opens each FIFO for writing while anyone waits to read it, so that a
+    reader stuck in open() (webhookd before the fix) goes on and sees end of
+    file: a failing test must not leave a hung worker or clean-up behind."""
+    for _ in range(50):
+        woke = False
+        for path in fifos:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+                woke = True
+            except OSError:  # ENXIO: nobody reads it; ENOENT: gone
+                pass
+        if not woke:
+            return
+        time.sleep(0.02)
 
 
 def _post_many(base, field, values):
@@ -99,3 +124,128 @@ class ConcurrentWritersTest(StackCase):
         self.assertEqual(doc["filters"], [plans[3][1][-1]])
         leftovers = [n for n in os.listdir(self.state_dir) if ".tmp." in n]
         self.assertEqual(leftovers, [])
+
+
+class NotARegularFileTest(StackCase):
+    """Only regular files are state: a FIFO named IS….yaml (open() would wait
+    for a writer for ever) or a directory answers 500/20500 at once, names
+    itself in the log, and holds no worker; webhookctl and the start-up
+    clean-up refuse it the same way, without waiting."""
+
+    def setUp(self):
+        self.write_state(REFERENCE_STATE)
+        self.fifos = []
+
+    def tearDown(self):
+        unblock(self.fifos)
+        for path in self.fifos:
+            if os.path.exists(path):
+                os.unlink(path)
+        super().tearDown()
+
+    def mkfifo(self, name, directory=None):
+        path = os.path.join(directory or self.state_dir, name)
+        os.mkfifo(path)
+        self.fifos.append(path)
+        return path
+
+    def timed_curl(self, *args, path=None):
+        try:
+            return self.curl("--max-time", str(ANSWER_WITHIN), *args, path=path)
+        except subprocess.CalledProcessError as e:
+            self.fail("no answer within %d s (curl: %s)" % (ANSWER_WITHIN, e.stderr.strip()))
+
+    def webhookctl(self, *args):
+        try:
+            return subprocess.run([WEBHOOKCTL] + list(args), capture_output=True, text=True, timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail("webhookctl %s hung on the FIFO" % args[0])
+
+    def test_a_fifo_or_directory_answers_500_at_once_and_the_others_go_on(self):
+        fifo = self.mkfifo(FIFO_SID + ".yaml")
+        os.mkdir(os.path.join(self.state_dir, DIR_SID + ".yaml"))
+        try:
+            # More requests than workers: none of them may keep one.
+            for i in range(self.workers + 2):
+                with self.subTest(i):
+                    r = self.timed_curl(path=resource_path(FIFO_SID))
+                    self.assertTwilioError(r, 500, 20500, "Internal Server Error")
+            self.assertTwilioError(self.timed_curl("--data-raw", "Method=GET", path=resource_path(FIFO_SID)),
+                                   500, 20500, "Internal Server Error")
+            self.assertTwilioError(self.timed_curl(path=resource_path(DIR_SID)), 500, 20500, "Internal Server Error")
+            self.assertEqual(self.timed_curl().status, 200)
+            self.assertEqual(self.timed_curl("--data-raw", "Method=GET").status, 200)
+            for path, kind in ((fifo, "a FIFO"), (os.path.join(self.state_dir, DIR_SID + ".yaml"), "a directory")):
+                wanted = "%s: not a regular file (%s)" % (path, kind)
+                wait_for(lambda: wanted in self.stack.webhookd.log(), 5, "the log line naming " + path)
+        finally:
+            os.rmdir(os.path.join(self.state_dir, DIR_SID + ".yaml"))
+
+    def test_webhookctl_check_apply_and_export_name_it_and_never_wait(self):
+        fifo = self.mkfifo(FIFO_SID + ".yaml")
+        problem = "%s: not a regular file (a FIFO)" % fifo
+        r = self.webhookctl("check", self.state_dir)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(problem, r.stderr)
+        r = self.webhookctl("check", fifo)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(problem, r.stderr)
+        with tempfile.TemporaryDirectory() as dest:
+            r = self.webhookctl("export", "--state-dir", self.state_dir, dest)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(problem, r.stderr)
+            self.assertEqual(os.listdir(dest), [])
+        def state_files():
+            return {n: read(os.path.join(self.state_dir, n)) for n in os.listdir(self.state_dir)
+                    if n.startswith("IS") and n != FIFO_SID + ".yaml"}
+        before = state_files()
+        with tempfile.TemporaryDirectory() as src:
+            with open(os.path.join(src, SID + ".yaml"), "w") as f:
+                f.write(REFERENCE_STATE.replace("method: POST", "method: GET"))
+            # The live FIFO: the plan names it, and nothing is applied without --force.
+            r = self.webhookctl("apply", src, "--state-dir", self.state_dir, "--prune")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("the live file is invalid: " + problem, r.stdout)
+            # A FIFO in the source: named, and nothing at all is touched.
+            src_fifo = self.mkfifo(FIFO_SID + ".yaml", src)
+            r = self.webhookctl("apply", src, "--state-dir", self.state_dir)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("%s: not a regular file (a FIFO)" % src_fifo, r.stderr)
+        self.assertEqual(state_files(), before)
+        self.assertNotIn(".webhookd-applied", os.listdir(self.state_dir))
+
+    def test_the_start_up_clean_up_never_waits_on_one(self):
+        # Leftovers the clean-up looks at: the FIFO service's lock and temp
+        # file (is the service gone? it reads the state file), a FIFO named
+        # like a temp file, a FIFO and a directory named like lock files of
+        # services that are gone.
+        self.stack.webhookd.stop()
+        fifo = self.mkfifo(FIFO_SID + ".yaml")
+        for name in ("." + FIFO_SID + ".lock", "." + FIFO_SID + ".tmp.AAAAAA", "." + SID + ".tmp.BBBBBB"):
+            with open(os.path.join(self.state_dir, name), "w") as f:
+                f.write("leftover")
+        self.mkfifo("." + SID + ".tmp.FIFO00")
+        gone_lock = self.mkfifo("." + GONE_SID + ".lock")
+        dir_lock = os.path.join(self.state_dir, "." + DIR_SID + ".lock")
+        os.mkdir(dir_lock)
+        try:
+            self.stack.webhookd.start()
+            wait_for(lambda: "removed 3 leftover temp file(s)" in self.stack.webhookd.log(), ANSWER_WITHIN,
+                     "the clean-up's report (it must not wait on %s)" % fifo)
+            log = self.stack.webhookd.log()
+            self.assertIn("clean-up left alone %s: not a regular file (a FIFO)" % gone_lock, log)
+            self.assertIn("clean-up left alone %s: not a regular file (a directory)" % dir_lock, log)
+            names = set(os.listdir(self.state_dir))
+            self.assertFalse([n for n in names if ".tmp." in n], names)
+            self.assertIn("." + FIFO_SID + ".lock", names)  # its service is not gone: a bad file is not a missing one
+            self.assertEqual(self.timed_curl().status, 200)
+            self.assertTwilioError(self.timed_curl(path=resource_path(FIFO_SID)), 500, 20500)
+            # A clean-up still running would hold SIGTERM up: it must stop at once.
+            started = time.monotonic()
+            self.assertEqual(self.stack.webhookd.stop(timeout=ANSWER_WITHIN), 0)
+            self.assertLess(time.monotonic() - started, ANSWER_WITHIN)
+        finally:
+            unblock(self.fifos)
+            self.stack.webhookd.stop()
+            os.rmdir(dir_lock)
+            self.stack.webhookd.start()

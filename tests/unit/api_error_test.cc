@@ -51,6 +51,7 @@ BOOST_AUTO_TEST_CASE(neutral_codes_map_once) {
       {Error::not_found("x.yaml: no such file"), ApiErrorKind::kNotFound, false},
       {Error::conflict("If-Match"), ApiErrorKind::kPreconditionFailed, false},
       {Error::corruption("x.yaml:3:1: duplicate key"), ApiErrorKind::kInternal, true},
+      {Error::corruption("x.yaml: not a regular file (a FIFO)"), ApiErrorKind::kInternal, true},
       {Error::io("fsync x: Input/output error", 5), ApiErrorKind::kInternal, true},
       {Error::invalid_argument("not a service SID"), ApiErrorKind::kInternal, true},
       {Error::internal("bug"), ApiErrorKind::kInternal, true},

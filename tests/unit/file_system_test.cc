@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "test_support.h"
@@ -41,10 +42,64 @@ BOOST_AUTO_TEST_CASE(read_write_rename_remove) {
   BOOST_TEST(fs.remove(dir.file("x")).ok());  // already gone is fine
   BOOST_TEST(!fs.rename(dir.file("x"), dir.file("y")).ok());
   BOOST_TEST(!fs.sync_dir(dir.file("no-such-dir")).ok());
-  auto directory = fs.read_file(dir.path());  // a directory is not a state file
-  BOOST_TEST_REQUIRE(!directory.ok());
-  BOOST_TEST((directory.error().code == ErrorCode::kIOError));
-  BOOST_TEST(directory.error().os_errno == EISDIR);
+}
+
+// A FIFO named like a state file would hold open() until a writer came:
+// every kind of non-regular file is refused at once, as one bad file
+// (kCorruption, like an invalid one), never as the directory failing.
+BOOST_AUTO_TEST_CASE(only_regular_files_are_read_or_locked) {
+  TempDir dir;
+  PosixFileSystem fs;
+  BOOST_TEST_REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0644) == 0);
+  BOOST_TEST_REQUIRE(::mkdir(dir.file("directory").c_str(), 0755) == 0);
+  BOOST_TEST_REQUIRE(::symlink("/dev/null", dir.file("device").c_str()) == 0);
+  BOOST_TEST_REQUIRE(::symlink("fifo", dir.file("link-to-fifo").c_str()) == 0);
+  webhookd_test::write_file(dir.file("regular"), "state");
+  BOOST_TEST_REQUIRE(::symlink("regular", dir.file("link-to-regular").c_str()) == 0);
+  struct Case {
+    const char* name;
+    const char* kind;  // "" for a file that is read
+  } cases[] = {
+      {"fifo", "a FIFO"},
+      {"directory", "a directory"},
+      {"device", "a character device"},
+      {"link-to-fifo", "a FIFO"},
+      {"regular", ""},
+      {"link-to-regular", ""},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const std::string path = dir.file(c.name);
+      std::optional<Result<std::string>> read;
+      std::optional<Result<std::unique_ptr<FileLock>>> locked;
+      BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
+          [&] {
+            read.emplace(fs.read_file(path));
+            locked.emplace(fs.lock(path));
+          },
+          {dir.file("fifo")}));
+      if (!*c.kind) {
+        BOOST_TEST_REQUIRE(read->ok());
+        BOOST_TEST(read->value() == "state");
+        BOOST_TEST(locked->ok());
+        continue;
+      }
+      BOOST_TEST_REQUIRE(!read->ok());
+      BOOST_TEST((read->error().code == ErrorCode::kCorruption));
+      BOOST_TEST(read->error().message == path + ": not a regular file (" + c.kind + ")");
+      BOOST_TEST_REQUIRE(!locked->ok());
+      BOOST_TEST((locked->error().code == ErrorCode::kCorruption));
+      BOOST_TEST(locked->error().message == path + ": not a regular file (" + c.kind + ")");
+    }
+  }
+  // A lock file is still created when missing, and a missing file is still kNotFound.
+  BOOST_TEST(fs.lock(dir.file("new.lock")).ok());
+  BOOST_TEST((fs.read_file(dir.file("nope")).error().code == ErrorCode::kNotFound));
+  // A directory cannot be removed as a file: one bad name, not an I/O failure.
+  Status removed = fs.remove(dir.file("directory"));
+  BOOST_TEST_REQUIRE(!removed.ok());
+  BOOST_TEST((removed.error().code == ErrorCode::kCorruption));
+  BOOST_TEST(fs.remove(dir.file("fifo")).ok());  // unlink never opens it
 }
 
 BOOST_AUTO_TEST_CASE(locks_exclude_other_threads) {

@@ -1,7 +1,10 @@
 #define BOOST_TEST_DYN_LINK
 #include "store/gitops.h"
 
+#include <sys/stat.h>
+
 #include <boost/test/unit_test.hpp>
+#include <optional>
 
 #include "store/filename.h"
 #include "test_support.h"
@@ -54,6 +57,41 @@ BOOST_AUTO_TEST_CASE(source_dir_problems_skip_dotfiles_and_name_the_rest) {
   BOOST_TEST(got.value().problems[1] ==
              src.file("notes.txt") + ": not a service file: a state file is named IS<32 hex digits>.yaml");
   BOOST_TEST(got.value().services.empty());  // all or nothing
+}
+
+// webhookctl check, apply and export read through the same file system as
+// webhookd: a FIFO named like a state file, in a source or in the live
+// directory, is named as not a regular file at once, never waited on.
+BOOST_AUTO_TEST_CASE(a_fifo_state_file_is_a_problem_named_at_once) {
+  TempDir src, live, dest;
+  PosixFileSystem fs;
+  write_file(src.file(kA + ".yaml"), file("GET"));
+  BOOST_TEST_REQUIRE(::mkfifo(src.file(kB + ".yaml").c_str(), 0644) == 0);
+  write_file(live.file(kA + ".yaml"), file("GET"));
+  BOOST_TEST_REQUIRE(::mkfifo(live.file(kB + ".yaml").c_str(), 0644) == 0);
+  StateStore store(fs, live.path());
+  std::optional<Result<SourceDir>> source;
+  std::vector<std::string> checked;
+  std::optional<Result<std::map<std::string, LiveService>>> live_services;
+  std::optional<Result<ExportResult>> exported;
+  BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
+      [&] {
+        source.emplace(read_source_dir(fs, src.path()));
+        checked = check_state_file(fs, src.file(kB + ".yaml"), /*check_name=*/true);
+        live_services.emplace(read_live(store));
+        exported.emplace(export_live(store, fs, dest.path()));
+      },
+      {src.file(kB + ".yaml"), live.file(kB + ".yaml")}));
+  const std::string src_problem = src.file(kB + ".yaml") + ": not a regular file (a FIFO)";
+  BOOST_TEST_REQUIRE(source->ok());
+  BOOST_TEST((source->value().problems == std::vector<std::string>{src_problem}));  // check and apply refuse SRC
+  BOOST_TEST((checked == std::vector<std::string>{src_problem}));
+  BOOST_TEST_REQUIRE(live_services->ok());
+  BOOST_TEST(live_services->value().at(kB).problem == live.file(kB + ".yaml") + ": not a regular file (a FIFO)");
+  BOOST_TEST_REQUIRE(!exported->ok());  // export refuses, writing nothing
+  BOOST_TEST(exported->error().message.find(live.file(kB + ".yaml") + ": not a regular file (a FIFO)") !=
+             std::string::npos, exported->error().message);
+  BOOST_TEST(list_dir(dest.path()).empty());
 }
 
 BOOST_AUTO_TEST_CASE(apply_creates_updates_removes_and_records) {

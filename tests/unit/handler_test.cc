@@ -1,6 +1,8 @@
 #define BOOST_TEST_DYN_LINK
 #include "api/handler.h"
 
+#include <sys/stat.h>
+
 #include <boost/test/unit_test.hpp>
 #include <regex>
 
@@ -319,6 +321,32 @@ BOOST_AUTO_TEST_CASE(conditional_requests) {
   HttpRequest any_missing = request("POST", path_of("ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), "Method=POST");
   any_missing.if_match = "*";
   BOOST_TEST(call(any_missing).status == 404);
+}
+
+// Only a regular file is state: a FIFO or a directory named like one answers
+// 500/20500 at once (the reason in the log line), a GET and a POST alike.
+BOOST_AUTO_TEST_CASE(a_state_file_that_is_not_a_regular_file_answers_500_at_once) {
+  const std::string fifo = "ISffffffffffffffffffffffffffffffff", directory = "IS00000000000000000000000000000000";
+  BOOST_TEST_REQUIRE(::mkfifo(dir.file(fifo + ".yaml").c_str(), 0644) == 0);
+  BOOST_TEST_REQUIRE(::mkdir(dir.file(directory + ".yaml").c_str(), 0755) == 0);
+  struct Case {
+    std::string sid, kind;
+  } cases[] = {{fifo, "a FIFO"}, {directory, "a directory"}};
+  for (const auto& c : cases) {
+    for (const char* method : {"GET", "POST"}) {
+      BOOST_TEST_CONTEXT(c.kind << " " << method) {
+        HttpResponse r;
+        BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
+            [&] { r = call(request(method, path_of(c.sid), std::string(method) == "POST" ? "Method=GET" : "")); },
+            {dir.file(fifo + ".yaml")}));
+        BOOST_TEST(r.status == 500);
+        BOOST_TEST(r.body ==
+                   R"({"code":20500,"message":"Internal Server Error","more_info":"https://www.twilio.com/docs/errors/20500","status":500})");
+        BOOST_TEST(r.log_detail == "corruption: " + dir.file(c.sid + ".yaml") + ": not a regular file (" + c.kind + ")");
+      }
+    }
+  }
+  BOOST_TEST(call(request("GET")).status == 200);  // the others go on
 }
 
 // The disk failing under a POST: the client hears 500/20500 and nothing

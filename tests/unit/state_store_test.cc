@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "model/state_file.h"
@@ -299,6 +300,98 @@ BOOST_AUTO_TEST_CASE(clean_up_removes_crash_leftovers_and_nothing_else) {
   auto again = store.clean_up();
   BOOST_TEST(again.value().temp_files_removed == 0);
   BOOST_TEST(again.value().lock_files_removed == 0);
+}
+
+// A FIFO (or directory) named like a state file is one bad file: refused at
+// once as kCorruption (500 at the API, like an invalid edit), never waited on,
+// and the other services go on.
+BOOST_AUTO_TEST_CASE(a_state_or_lock_file_that_is_not_a_regular_file_is_refused_at_once) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  const std::string fifo = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", directory = "IScccccccccccccccccccccccccccccccc";
+  const std::string fifo_lock = "ISdddddddddddddddddddddddddddddddd";  // a valid file, its lock a FIFO
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  write_file(dir.file(fifo_lock + ".yaml"), kHandEdited);
+  BOOST_TEST_REQUIRE(::mkfifo(dir.file(fifo + ".yaml").c_str(), 0644) == 0);
+  BOOST_TEST_REQUIRE(::mkdir(dir.file(directory + ".yaml").c_str(), 0755) == 0);
+  BOOST_TEST_REQUIRE(::mkfifo(dir.file("." + fifo_lock + ".lock").c_str(), 0644) == 0);
+  const std::vector<std::string> fifos = {dir.file(fifo + ".yaml"), dir.file("." + fifo_lock + ".lock")};
+  struct Case {
+    std::string sid, bad_path, kind;
+    bool loads;  // only the lock file is bad: reading works, writing does not
+  } cases[] = {
+      {fifo, dir.file(fifo + ".yaml"), "a FIFO", false},
+      {directory, dir.file(directory + ".yaml"), "a directory", false},
+      {fifo_lock, dir.file("." + fifo_lock + ".lock"), "a FIFO", true},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.sid) {
+      std::optional<Result<ServiceStatePtr>> loaded, updated;
+      BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
+          [&] {
+            loaded.emplace(store.load(c.sid));
+            updated.emplace(store.update(c.sid, set_method("GET")));
+          },
+          fifos));
+      const std::string why = c.bad_path + ": not a regular file (" + c.kind + ")";
+      if (c.loads) {
+        BOOST_TEST(loaded->ok());
+      } else {
+        BOOST_TEST_REQUIRE(!loaded->ok());
+        BOOST_TEST((loaded->error().code == ErrorCode::kCorruption));
+        BOOST_TEST(loaded->error().message == why);
+      }
+      BOOST_TEST_REQUIRE(!updated->ok());
+      BOOST_TEST((updated->error().code == ErrorCode::kCorruption));
+      BOOST_TEST(updated->error().message == why);
+    }
+  }
+  BOOST_TEST(read_file(dir.file(fifo_lock + ".yaml")) == kHandEdited);  // nothing written past a bad lock
+  BOOST_TEST(store.update(kSid, set_method("GET")).ok());               // the others go on
+  std::string sids;
+  BOOST_TEST(store.list_services([&](const std::string& sid) { sids += sid + " "; }).ok());
+  BOOST_TEST(sids.find(fifo) != std::string::npos);  // listed: it is reported, not hidden
+}
+
+// The start-up clean-up reads state files (is the service gone?) and takes
+// locks: a FIFO or a directory under any of webhookd's names never holds it,
+// is left alone and reported, and the rest is still cleaned.
+BOOST_AUTO_TEST_CASE(clean_up_never_blocks_on_files_that_are_not_regular) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  const std::string fifo_state = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";   // state a FIFO, with a lock and a temp
+  const std::string fifo_lock = "IScccccccccccccccccccccccccccccccc";    // gone, its lock a FIFO
+  const std::string dir_lock = "ISdddddddddddddddddddddddddddddddd";     // gone, its lock a directory, a temp
+  const std::string dir_temp = "ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";     // gone, a temp that is a directory
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  write_file(dir.file("." + kSid + ".tmp.AAAAAA"), "torn");
+  BOOST_TEST_REQUIRE(::mkfifo(dir.file(fifo_state + ".yaml").c_str(), 0644) == 0);
+  write_file(dir.file("." + fifo_state + ".lock"), "");
+  BOOST_TEST_REQUIRE(::mkfifo(dir.file("." + fifo_state + ".tmp.FIFO00").c_str(), 0644) == 0);
+  BOOST_TEST_REQUIRE(::mkfifo(dir.file("." + fifo_lock + ".lock").c_str(), 0644) == 0);
+  BOOST_TEST_REQUIRE(::mkdir(dir.file("." + dir_lock + ".lock").c_str(), 0755) == 0);
+  write_file(dir.file("." + dir_lock + ".tmp.BBBBBB"), "");
+  BOOST_TEST_REQUIRE(::mkdir(dir.file("." + dir_temp + ".tmp.DIR000").c_str(), 0755) == 0);
+  std::optional<Result<StateStore::CleanUp>> done;
+  BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
+      [&] { done.emplace(store.clean_up()); },
+      {dir.file(fifo_state + ".yaml"), dir.file("." + fifo_state + ".tmp.FIFO00"), dir.file("." + fifo_lock + ".lock")}));
+  BOOST_TEST_REQUIRE(done->ok(), (done->ok() ? "" : done->error().message));
+  BOOST_TEST(done->value().temp_files_removed == 2);  // kSid's and the FIFO temp (unlink opens nothing)
+  BOOST_TEST(done->value().lock_files_removed == 1);  // dir_temp's, made by taking its lock
+  std::set<std::string> skipped(done->value().skipped.begin(), done->value().skipped.end());
+  BOOST_TEST((skipped == std::set<std::string>{
+                             dir.file("." + fifo_lock + ".lock") + ": not a regular file (a FIFO)",
+                             dir.file("." + dir_lock + ".lock") + ": not a regular file (a directory)",
+                             dir.file("." + dir_temp + ".tmp.DIR000") + ": not a regular file (a directory)",
+                         }));
+  BOOST_TEST((list_dir(dir.path()) == std::set<std::string>{
+                                          kSid + ".yaml", "." + kSid + ".lock", fifo_state + ".yaml",
+                                          "." + fifo_state + ".lock",
+                                          "." + fifo_lock + ".lock", "." + dir_lock + ".lock",
+                                          "." + dir_lock + ".tmp.BBBBBB", "." + dir_temp + ".tmp.DIR000"}));
 }
 
 BOOST_AUTO_TEST_CASE(clean_up_waits_for_a_writer_holding_the_lock) {
