@@ -28,6 +28,8 @@ constexpr Row kTable[] = {
      {415, 415, "Unsupported Media Type: the body must be application/x-www-form-urlencoded"}},
     {ApiErrorKind::kPreconditionFailed,
      {412, 412, "Precondition Failed: If-Match does not match the current ETag"}},
+    {ApiErrorKind::kPreconditionFailedNoneMatch,
+     {412, 412, "Precondition Failed: If-None-Match matches the current ETag"}},
     {ApiErrorKind::kInternal, {500, 20500, "Internal Server Error"}},
 };
 

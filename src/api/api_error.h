@@ -23,7 +23,8 @@ enum class ApiErrorKind {
   kMalformedBody,          // args: what is wrong
   kBodyTooLarge,
   kUnsupportedMediaType,
-  kPreconditionFailed,
+  kPreconditionFailed,     // If-Match does not match
+  kPreconditionFailedNoneMatch,  // a POST's If-None-Match matches (RFC 9110 13.1.2)
   kInternal,               // detail goes to the log only
 };
 

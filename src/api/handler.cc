@@ -16,6 +16,10 @@ namespace {
 constexpr std::string_view kPrefix = "/v1/Services/";
 constexpr std::string_view kSuffix = "/Configuration/Webhooks";
 
+// Why an update's precondition failed (kConflict from the mutation).
+constexpr std::string_view kIfMatchFailed = "If-Match does not match the current ETag";
+constexpr std::string_view kIfNoneMatchMatched = "If-None-Match matches the current ETag";
+
 HttpResponse error_response(const ApiError& error) {
   HttpResponse r;
   r.status = api_error_spec(error.kind).http_status;
@@ -108,15 +112,27 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
   auto changes = parse_update(form.value());
   if (!changes.ok()) return error_response(changes.error());
 
-  // Pure, as the store requires: it may run more than once.
+  // Pure, as the store requires: it may run more than once, and a write
+  // happens only after it ran under the service's lock on the very state the
+  // write replaces, so both preconditions hold for what is overwritten.
+  // RFC 9110 13.2.2 order: If-Match, then If-None-Match (weakly, as for GET).
   auto result = store.update(sid, [&](const ServiceState& current) -> Result<WebhookConfig> {
     if (current.config.account_sid != account) return Error::not_found("another account's service");
     if (!req.if_match.empty() && !etag_list_matches(req.if_match, current.etag, EtagComparison::kStrong)) {
-      return Error::conflict("If-Match does not match the current ETag");
+      return Error::conflict(std::string(kIfMatchFailed));
+    }
+    if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag, EtagComparison::kWeak)) {
+      return Error::conflict(std::string(kIfNoneMatchMatched));
     }
     return apply(current.config, changes.value());
   });
-  if (!result.ok()) return error_response(from_error(result.error(), resource_name(req.path)));
+  if (!result.ok()) {
+    // Both preconditions fail as kConflict; the message says which, for its row of the table.
+    if (result.error().code == ErrorCode::kConflict && result.error().message == kIfNoneMatchMatched) {
+      return error_response(ApiError{ApiErrorKind::kPreconditionFailedNoneMatch, {}, {}});
+    }
+    return error_response(from_error(result.error(), resource_name(req.path)));
+  }
   return resource_response(result.value(), req, config, sid);
 }
 

@@ -242,6 +242,24 @@ class ConditionalRequestTest(StackCase):
         self.assertTwilioError(self.curl("-H", "If-Match: " + etag, "--data-raw", "Method=POST"), 412, 412)
         self.assertEqual(self.curl("-H", "If-Match: *", "--data-raw", "Method=POST").status, 200)
 
+    def test_if_none_match_guards_updates(self):
+        # RFC 9110 13.1.2: a POST whose If-None-Match matches (weakly), or is *
+        # on an existing service, fails with 412 and changes nothing.
+        etag = self.curl().headers["etag"]
+        message = "Precondition Failed: If-None-Match matches the current ETag"
+        for value in (etag, "W/" + etag, '"x", ' + etag, "*"):
+            with self.subTest(value):
+                r = self.curl("-H", "If-None-Match: " + value, "--data-raw", "Method=GET")
+                self.assertTwilioError(r, 412, 412, message)
+                self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+        self.assertTwilioError(self.curl("-H", "If-None-Match: *", "--data-raw", "Method=GET",
+                                         path=resource_path(MISSING_SID)), 404, 20404)
+        r = self.curl("-H", 'If-None-Match: "other"', "--data-raw", "Method=GET")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(json.loads(r.body)["method"], "GET")
+        # GET keeps its meaning: a matching If-None-Match is a 304.
+        self.assertEqual(self.curl("-H", "If-None-Match: *").status, 304)
+
 
 class ResponderDownTest(StackCase):
     def test_nginx_answers_503_json_with_retry_after(self):

@@ -30,6 +30,8 @@ BOOST_AUTO_TEST_CASE(table_maps_each_kind_to_status_code_and_message) {
       {{ApiErrorKind::kUnsupportedMediaType, {}, {}}, 415, 415,
        "Unsupported Media Type: the body must be application/x-www-form-urlencoded"},
       {{ApiErrorKind::kPreconditionFailed, {}, {}}, 412, 412, "Precondition Failed: If-Match does not match the current ETag"},
+      {{ApiErrorKind::kPreconditionFailedNoneMatch, {}, {}}, 412, 412,
+       "Precondition Failed: If-None-Match matches the current ETag"},
       {ApiError::internal("disk on fire"), 500, 20500, "Internal Server Error"},
   };
   for (const auto& c : cases) {

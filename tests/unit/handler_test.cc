@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <regex>
+#include <utility>
 
 #include "base/sha256.h"
 #include "test_support.h"
@@ -321,6 +322,90 @@ BOOST_AUTO_TEST_CASE(conditional_requests) {
   HttpRequest any_missing = request("POST", path_of("ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), "Method=POST");
   any_missing.if_match = "*";
   BOOST_TEST(call(any_missing).status == 404);
+}
+
+// RFC 9110 13.1.2 on a POST: an If-None-Match that matches the current ETag
+// (weakly), or * on an existing service, fails the update with 412 and
+// writes nothing; If-Match is evaluated first (13.2.2).
+BOOST_AUTO_TEST_CASE(if_none_match_on_a_post) {
+  const std::string etag = *call(request("GET")).header("ETag");
+  const char* kNoneMatch = "Precondition Failed: If-None-Match matches the current ETag";
+  const char* kMatch = "Precondition Failed: If-Match does not match the current ETag";
+  struct Case {
+    const char* name;
+    std::string sid, if_match, if_none_match;
+    int status;
+    const char* message;  // "" for a 200
+  } cases[] = {
+      {"matching tag", kSid, "", etag, 412, kNoneMatch},
+      {"matching weak tag", kSid, "", "W/" + etag, 412, kNoneMatch},
+      {"matching tag in a list", kSid, "", "\"x\", " + etag, 412, kNoneMatch},
+      {"* on an existing service", kSid, "", "*", 412, kNoneMatch},
+      {"stale If-Match is checked first", kSid, "\"stale\"", etag, 412, kMatch},
+      {"good If-Match, matching If-None-Match", kSid, etag, etag, 412, kNoneMatch},
+      {"* on a missing service", "ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "", "*", 404, "was not found"},
+      {"* on another account's", kForeignSid, "", "*", 404, "was not found"},
+      {"* on an invalid file", kBrokenSid, "", "*", 500, "Internal Server Error"},
+      {"another tag", kSid, "", "\"other\"", 200, ""},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      write_file(dir.file(kSid + ".yaml"), kStored);
+      HttpRequest req = request("POST", path_of(c.sid), "Method=GET");
+      req.if_match = c.if_match;
+      req.if_none_match = c.if_none_match;
+      HttpResponse r = call(req);
+      BOOST_TEST(r.status == c.status, r.body);
+      if (c.status == 200) {
+        BOOST_TEST(read_file(dir.file(kSid + ".yaml")) != kStored);
+        continue;
+      }
+      BOOST_TEST(r.body.find(c.message) != std::string::npos, r.body);
+      if (c.status == 412) {
+        BOOST_TEST(r.body == std::string(R"({"code":412,"message":")") + c.message +
+                                 R"(","more_info":"https://www.twilio.com/docs/errors/412","status":412})");
+      }
+      BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);  // nothing written
+      BOOST_TEST(read_file(dir.file(kBrokenSid + ".yaml")) == kBroken);
+    }
+  }
+  // A POST that would change nothing still fails its precondition.
+  write_file(dir.file(kSid + ".yaml"), kStored);
+  HttpRequest no_op = request("POST", kPath, "Method=POST");
+  no_op.if_none_match = etag;
+  BOOST_TEST(call(no_op).status == 412);
+}
+
+// The file system a concurrent writer races: the state file changes between
+// the update's unlocked first read and its lock.
+class WriterBeforeLock : public PosixFileSystem {
+ public:
+  std::string path, bytes;
+  Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override {
+    if (!bytes.empty()) write_file(path, std::exchange(bytes, ""));
+    return PosixFileSystem::lock(lock_path);
+  }
+};
+
+// If-None-Match is decided under the service's lock, against the state the
+// write would replace: a tag that only became current after the first read
+// still fails the update, and the other writer's file stands.
+BOOST_AUTO_TEST_CASE(if_none_match_is_decided_under_the_lock) {
+  const std::string other = "account_sid: " + kAccount + "\nmethod: GET\n";
+  write_file(dir.file(kSid + ".yaml"), other);
+  const std::string other_etag = *call(request("GET")).header("ETag");
+  write_file(dir.file(kSid + ".yaml"), kStored);
+  WriterBeforeLock racing;
+  racing.path = dir.file(kSid + ".yaml");
+  racing.bytes = other;
+  StateStore racing_store(racing, dir.path());
+  HttpRequest req = request("POST", kPath, "Filters=onMessageAdded");
+  req.if_none_match = other_etag;
+  HttpResponse r = handle(req, config, racing_store);
+  BOOST_TEST(racing.bytes.empty());  // the race happened
+  BOOST_TEST(r.status == 412, r.body);
+  BOOST_TEST(r.body.find("If-None-Match matches the current ETag") != std::string::npos, r.body);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == other);
 }
 
 // Only a regular file is state: a FIFO or a directory named like one answers
