@@ -114,6 +114,20 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+namespace {
+// 1 to 65535 in decimal, at most five digits.
+bool is_tcp_port(std::string_view s) {
+  if (s.empty() || s.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  // Port 0 means "any port" to the sockets API: nothing can be sent to it.
+  return value >= 1 && value <= 65535;
+}
+}  // namespace
+
 bool is_webhook_url(std::string_view s) {
   if (s.empty() || s.size() > 2048) return false;
   for (unsigned char c : s) {
@@ -151,13 +165,10 @@ bool is_webhook_url(std::string_view s) {
       if (port.empty()) return false;
     }
   }
-  if (host.empty()) return false;
-  if (port.size() > 5) return false;
-  for (char c : port) {
-    if (c < '0' || c > '9') return false;
-  }
-  if (!port.empty() && std::stoi(std::string(port)) > 65535) return false;
-  return true;
+  // A name or IPv4 host has no ':' ("example.com:80:80" is not a port 80).
+  if (host.empty() || (host[0] != '[' && host.find(':') != std::string_view::npos)) return false;
+  return port.empty() || is_tcp_port(port);
 }
+
 
 }  // namespace webhookd

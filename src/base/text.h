@@ -18,7 +18,9 @@ bool is_account_sid(std::string_view s);
 bool is_api_key_sid(std::string_view s);
 
 // Absolute http/https URL with a host, at most 2048 bytes, no space or
-// control character.
+// control character, and a port (if any) from 1 to 65535. Userinfo
+// (https://user:pass@host/) is allowed: Twilio documents it for a webhook's
+// Basic auth.
 bool is_webhook_url(std::string_view s);
 
 bool iequals(std::string_view a, std::string_view b);

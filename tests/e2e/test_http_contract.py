@@ -158,6 +158,10 @@ class UpdateTest(StackCase):
                 ("PreWebhookUrl=https://x/%0D%0ASet-Cookie:a", 400, 50077, None),
                 ("PreWebhookUrl=https://x/" + "a" * 2040, 400, 50077, None),
                 ("PostWebhookUrl=file:///etc/passwd", 400, 50078, "Invalid post-webhook url"),
+                ("PreWebhookUrl=https://hooks.example.com:0/pre", 400, 50077, "Invalid pre-webhook url"),
+                ("PostWebhookUrl=https://hooks.example.com:65536/post", 400, 50078, "Invalid post-webhook url"),
+                ("PostWebhookUrl=https://u:p@hooks.example.com:/post", 400, 50078, None),
+                ("PreWebhookUrl=https://hooks.example.com:8o/pre", 400, 50077, None),
                 ("Method=PUT", 400, 50055, "Invalid webhook method"),
                 ("Method=", 400, 50055, None),
                 ("Filters=onMessageAdded&Filters=onBogus", 400, 50365, None),
@@ -170,6 +174,19 @@ class UpdateTest(StackCase):
                 if code == 50365:
                     self.assertIn("bad" if "=bad" in body else "onBogus", doc["message"])
         self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+
+    def test_userinfo_is_kept_and_a_hand_edited_port_0_is_an_invalid_file(self):
+        # Twilio documents https://user:pass@host/ for a webhook's Basic auth.
+        url = "https://user:pass@hooks.example.com:65535/pre"
+        r = self.post("PreWebhookUrl=" + url.replace(":", "%3A").replace("/", "%2F").replace("@", "%40"))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(json.loads(r.body)["pre_webhook_url"], url)
+        # The same rule for a person's edit: a port the API refuses makes the file invalid.
+        broken = REFERENCE_STATE.replace("https://www.example.com/post", "https://www.example.com:0/post")
+        self.write_state(broken)
+        self.assertTwilioError(self.curl(), 500, 20500, "Internal Server Error")
+        self.assertTwilioError(self.post("Method=GET"), 500, 20500, "Internal Server Error")
+        self.assertEqual(read(self.state_file()).decode(), broken)
 
     def test_body_that_is_not_a_form(self):
         r = self.post('{"Method":"GET"}', extra=["-H", "Content-Type: application/json"])

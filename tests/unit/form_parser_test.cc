@@ -117,6 +117,8 @@ BOOST_AUTO_TEST_CASE(valid_updates_apply) {
       {"unknown params ignored", {{"FriendlyName", "x"}, {"LogEnabled", "true"}}, "https://old/pre", "https://old/post", "POST", Strings{"onMessageAdded"}},
       {"pre url set", {{"PreWebhookUrl", "https://new/pre"}}, "https://new/pre", "https://old/post", "POST", Strings{"onMessageAdded"}},
       {"post url set", {{"PostWebhookUrl", "http://new:8080/post?x=1"}}, "https://old/pre", "http://new:8080/post?x=1", "POST", Strings{"onMessageAdded"}},
+      {"userinfo kept (Twilio's Basic auth for webhooks)", {{"PreWebhookUrl", "https://user:pass@new:65535/pre"}},
+       "https://user:pass@new:65535/pre", "https://old/post", "POST", Strings{"onMessageAdded"}},
       {"empty pre clears", {{"PreWebhookUrl", ""}}, std::nullopt, "https://old/post", "POST", Strings{"onMessageAdded"}},
       {"empty post clears", {{"PostWebhookUrl", ""}}, "https://old/pre", std::nullopt, "POST", Strings{"onMessageAdded"}},
       {"method lower case", {{"Method", "get"}}, "https://old/pre", "https://old/post", "GET", Strings{"onMessageAdded"}},
@@ -188,6 +190,12 @@ BOOST_AUTO_TEST_CASE(invalid_updates_fail_with_twilio_codes) {
       {"filter wrong case", {{"Filters", "onmessageadded"}}, ApiErrorKind::kInvalidFilter, "onmessageadded"},
       {"second filter bad", {{"Filters", "onMessageAdded"}, {"Filters", "bogus"}}, ApiErrorKind::kInvalidFilter, "bogus"},
       {"empty among others", {{"Filters", "onMessageAdded"}, {"Filters", ""}}, ApiErrorKind::kInvalidFilter, ""},
+      {"pre port 0", {{"PreWebhookUrl", "https://x:0/pre"}}, ApiErrorKind::kInvalidPreWebhookUrl, ""},
+      {"pre port 65536", {{"PreWebhookUrl", "https://x:65536/pre"}}, ApiErrorKind::kInvalidPreWebhookUrl, ""},
+      {"pre port empty", {{"PreWebhookUrl", "https://x:/pre"}}, ApiErrorKind::kInvalidPreWebhookUrl, ""},
+      {"post port 0", {{"PostWebhookUrl", "http://x:0"}}, ApiErrorKind::kInvalidPostWebhookUrl, ""},
+      {"post port 70000", {{"PostWebhookUrl", "https://user:pw@x:70000/post"}}, ApiErrorKind::kInvalidPostWebhookUrl, ""},
+      {"post port not a number", {{"PostWebhookUrl", "https://x:http/post"}}, ApiErrorKind::kInvalidPostWebhookUrl, ""},
       {"pre checked before method", {{"Method", "PUT"}, {"PreWebhookUrl", "x"}}, ApiErrorKind::kInvalidPreWebhookUrl, ""},
   };
   for (const auto& c : cases) {

@@ -82,6 +82,9 @@ BOOST_AUTO_TEST_CASE(refuses_invalid_files_naming_line_and_problem) {
       {"bad method", a + "method: PUT\n", "f.yaml:2:9: method must be GET or POST"},
       {"method list", a + "method: [GET]\n", "method must be a string, not a list"},
       {"bad url", a + "pre_webhook_url: ftp://x\n", "f.yaml:2:18: pre_webhook_url is not an absolute http(s) URL"},
+      {"url port 0", a + "pre_webhook_url: https://x:0/pre\n", "f.yaml:2:18: pre_webhook_url is not an absolute http(s) URL"},
+      {"url port 65536", a + "post_webhook_url: https://u:p@x:65536/\n", "f.yaml:2:19: post_webhook_url is not an absolute"},
+      {"url port empty", a + "post_webhook_url: http://x:/\n", "f.yaml:2:19: post_webhook_url is not an absolute"},
       {"url number", a + "post_webhook_url: 123\n", "post_webhook_url is not an absolute"},
       {"url mapping", a + "post_webhook_url: {a: 1}\n", "post_webhook_url must be a string, not a mapping"},
       {"filters scalar", a + "filters: onMessageAdded\n", "filters must be a list, not a string"},
@@ -163,6 +166,8 @@ BOOST_AUTO_TEST_CASE(the_fast_path_agrees_with_the_yaml_reader) {
       a + nulls + "filters: null\nmethod: PUT\n",
       a + nulls + "filters: null\nmethod: post\n",
       a + "pre_webhook_url: ftp://x\npost_webhook_url: null\nfilters: null\nmethod: null\n",
+      a + "pre_webhook_url: https://x:0/\npost_webhook_url: null\nfilters: null\nmethod: null\n",
+      a + "pre_webhook_url: https://u:p@x:443/\npost_webhook_url: null\nfilters: null\nmethod: null\n",
       a + "pre_webhook_url: https://x/ #c\npost_webhook_url: null\nfilters: null\nmethod: null\n",
       a + nulls + "filters: null\nmethod: null\nextra: 1\n",
       a + nulls + "filters: null\nmethod: null",  // no final newline

@@ -91,6 +91,34 @@ BOOST_AUTO_TEST_CASE(webhook_url_rule) {
       {"https://example.com/\t", false},
       {"https://example.com/\x7F", false},
       {"https://[::1/x", false},
+      // The port: 1 to 65535 in decimal, never 0, never empty or more than a number.
+      {"https://example.com:1/", true},
+      {"http://example.com:80", true},
+      {"https://example.com:0/", false},
+      {"https://example.com:00000/", false},
+      {"https://example.com:0", false},
+      {"https://example.com:99999/", false},
+      {"https://example.com:000080/", false},  // six digits
+      {"https://example.com:-1/", false},
+      {"https://example.com:+80/", false},
+      {"https://example.com:0x50/", false},
+      {"https://example.com:80:80/", false},   // a host has no ':'
+      {"https://example.com:/?x=1", false},
+      {"https://example.com:#f", false},
+      {"https://[::1]:0/", false},
+      {"https://[::1]:65536/", false},
+      {"https://[::1]:/", false},
+      {"https://[::1]:65535/", true},
+      // Userinfo stays allowed (Twilio documents it for a webhook's Basic auth);
+      // its ':' is not a port's, the port after the host still is checked.
+      {"https://user:pass@example.com/hook", true},
+      {"https://user:p%40ss:x@example.com/", true},
+      {"https://user:pass@example.com:8443/", true},
+      {"https://user@example.com/", true},
+      {"https://user:pass@example.com:0/", false},
+      {"https://user:pass@example.com:65536/", false},
+      {"https://user:pass@/x", false},
+      {"https://user:pass@:443/x", false},
       {"https://" + std::string(2040, 'a'), true},  // 2048 bytes
       {"https://" + std::string(2041, 'a'), false}, // 2049 bytes
   };
