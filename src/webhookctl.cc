@@ -645,16 +645,11 @@ int fire(const std::vector<std::string>& argv_in) {
   if (!params.ok()) return fail(params.error().message);
   OutgoingRequest request;
   request.method = method;
-  std::string signature;
-  if (method == "GET") {
-    request.url = *target + (target->find('?') == std::string::npos ? "?" : "&") + form_encode(params.value());
-    signature = twilio_signature(token, request.url, {});
-  } else {
-    request.url = *target;
-    request.body = form_encode(params.value());
-    signature = twilio_signature(token, request.url, params.value());
-    request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  }
+  SignedEvent signed_event = sign_event(method, *target, token, params.value());
+  const std::string signature = signed_event.signature;
+  request.url = std::move(signed_event.url);
+  request.body = std::move(signed_event.body);
+  if (method != "GET") request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   auto idempotency = random_bytes(16);
   request.headers.emplace_back("X-Twilio-Signature", signature);
   if (idempotency.ok()) request.headers.emplace_back("I-Twilio-Idempotency-Token", to_hex(idempotency.value()));

@@ -164,4 +164,19 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url, 
   return base64_encode(hmac_sha1(auth_token, data));
 }
 
+SignedEvent sign_event(std::string_view method, std::string_view url, std::string_view auth_token,
+                       const EventParams& params) {
+  SignedEvent out;
+  out.url = std::string(url.substr(0, url.find('#')));
+  if (method == "GET") {
+    out.url += out.url.find('?') == std::string::npos ? '?' : '&';
+    out.url += form_encode(params);
+    out.signature = twilio_signature(auth_token, out.url, {});
+  } else {
+    out.body = form_encode(params);
+    out.signature = twilio_signature(auth_token, out.url, params);
+  }
+  return out;
+}
+
 }  // namespace webhookd

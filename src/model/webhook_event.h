@@ -37,4 +37,19 @@ std::string form_encode(const EventParams& params);
 // parameters are in the URL's query string and `post_params` is empty.
 std::string twilio_signature(std::string_view auth_token, std::string_view url, EventParams post_params);
 
+// An event as Twilio sends it to a webhook `url` with `method` (GET or POST):
+// for GET the parameters appended to the URL's query string and the
+// signature over that URL; for POST the form body, and the signature over
+// the URL and the parameters. A #fragment of the configured URL is dropped
+// first, as every HTTP client drops it (libcurl included): GET parameters
+// after it would never arrive, and a signature over it could never be
+// rebuilt by the receiver.
+struct SignedEvent {
+  std::string url;        // what is requested: no fragment, the query for GET
+  std::string body;       // POST only
+  std::string signature;  // X-Twilio-Signature
+};
+SignedEvent sign_event(std::string_view method, std::string_view url, std::string_view auth_token,
+                       const EventParams& params);
+
 }  // namespace webhookd

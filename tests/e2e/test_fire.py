@@ -164,6 +164,29 @@ class FireTest(unittest.TestCase):
         self.assertFalse(self.receiver.valid(req, "not-the-token"))
         self.assertIn("Twilio would let the action go ahead", r.stdout)
 
+    def test_a_fragment_is_neither_sent_nor_signed(self):
+        # No HTTP client sends a #fragment (curl drops it): the event's GET
+        # parameters must go before it, and the signature must cover the URL
+        # the receiver actually sees.
+        for method, url, event, path in (("GET", "/pre?tenant=a#section", "onMessageAdd", "/pre?tenant=a&"),
+                                         ("GET", "/pre#a?b=1", "onMessageAdd", "/pre?EventType="),
+                                         ("POST", "/hooks/post?tenant=a#section", "onMessageAdded", None)):
+            with self.subTest(method=method, url=url):
+                self.configure(method, pre=url, post=url)
+                r = self.fire("--event", event, "--json")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                req = self.receiver.requests[-1]
+                self.assertEqual(req["method"], method)
+                self.assertTrue(self.receiver.valid(req, TOKEN), "Twilio's validator refused the signature")
+                params = self.receiver.params(req)
+                self.assertEqual(params.get("EventType"), event, req)
+                self.assertEqual(params.get("ChatServiceSid"), SID)
+                if path:
+                    self.assertTrue(req["path"].startswith(path), req["path"])
+                else:
+                    self.assertEqual(req["path"], "/hooks/post?tenant=a")
+                self.assertNotIn("#", json.loads(r.stdout)["url"])  # what it says it sent is what it sent
+
     def test_parameters_of_every_event_match_the_documentation(self):
         self.configure("POST")
         for event, documented in sorted(DOCUMENTED.items()):

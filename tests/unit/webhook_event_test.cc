@@ -33,6 +33,42 @@ BOOST_AUTO_TEST_CASE(signature_as_twilio_computes_it) {
              "xReRUfOQHwDEXpmOaLOLjO3pjpY=");
 }
 
+// What is sent and signed is the URL a receiver sees: no #fragment (no HTTP
+// client sends one), GET parameters in the query string before it. The
+// signatures are the ones above, from Python's hmac over the URL without it.
+BOOST_AUTO_TEST_CASE(events_are_sent_and_signed_without_the_fragment) {
+  const EventParams post = {{"EventType", "onMessageAdded"}, {"Body", "hi there & more"}, {"AccountSid", kAccount}};
+  const EventParams get = {{"EventType", "onMessageAdd"}};
+  struct Case {
+    const char* name;
+    const char* method;
+    std::string configured;
+    EventParams params;
+    std::string url, body, signature;
+  } cases[] = {
+      {"GET with a query", "GET", "https://x/pre?a=1", get, "https://x/pre?a=1&EventType=onMessageAdd", "",
+       "xReRUfOQHwDEXpmOaLOLjO3pjpY="},
+      {"GET with a query and a fragment", "GET", "https://x/pre?a=1#section", get,
+       "https://x/pre?a=1&EventType=onMessageAdd", "", "xReRUfOQHwDEXpmOaLOLjO3pjpY="},
+      {"GET, a '?' only in the fragment", "GET", "https://x/pre#a?b", get, "https://x/pre?EventType=onMessageAdd", "",
+       twilio_signature("token123", "https://x/pre?EventType=onMessageAdd", {})},
+      {"GET, an empty fragment", "GET", "https://x/pre?a=1#", get, "https://x/pre?a=1&EventType=onMessageAdd", "",
+       "xReRUfOQHwDEXpmOaLOLjO3pjpY="},
+      {"POST", "POST", "https://hooks.example.com:8443/post?tenant=a", post,
+       "https://hooks.example.com:8443/post?tenant=a", form_encode(post), "luLoUyiUmozh1vGZJAd1WlJ1w5Q="},
+      {"POST with a fragment", "POST", "https://hooks.example.com:8443/post?tenant=a#x?y=1", post,
+       "https://hooks.example.com:8443/post?tenant=a", form_encode(post), "luLoUyiUmozh1vGZJAd1WlJ1w5Q="},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      SignedEvent e = sign_event(c.method, c.configured, "token123", c.params);
+      BOOST_TEST(e.url == c.url);
+      BOOST_TEST(e.body == c.body);
+      BOOST_TEST(e.signature == c.signature);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(every_event_has_its_parameters_and_the_common_ones) {
   const std::regex sid_shape("^[A-Z]{2}[0-9a-f]{32}$");
   for (std::string_view event : kFilterNames) {
