@@ -29,7 +29,7 @@ Error not_regular(const std::string& path, mode_t mode) {
                      : S_ISCHR(mode) ? "a character device"
                      : S_ISBLK(mode) ? "a block device"
                      : S_ISSOCK(mode) ? "a socket"
-                                      : "not a file";
+                                      : "an unknown kind of file";
   return Error::corruption(path + ": not a regular file (" + std::string(kind) + ")");
 }
 

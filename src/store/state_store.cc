@@ -173,7 +173,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
   if (!listed.ok()) return listed.error();
   CleanUp done;
   // One bad file (kCorruption: not a regular file) is noted and passed over;
-  // anything else is the directory failing, and stops the clean-up.
+  // any other error (I/O, permissions) stops the clean-up.
   auto skip = [&](const Error& e) {
     if (e.code != ErrorCode::kCorruption) return false;
     done.skipped.push_back(e.message);

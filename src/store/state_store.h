@@ -74,8 +74,8 @@ class StateStore {
   // exist, each under its service's lock so that a writer on another host
   // sharing the directory is never disturbed. A name that is not what it
   // should be (a FIFO or a directory named like a lock file, a state file
-  // that is a FIFO) is skipped and reported, never waited on; only a failure
-  // of the directory itself stops the clean-up.
+  // that is a FIFO) is skipped and reported, never waited on; any other
+  // error (I/O, permissions) stops the clean-up.
   struct CleanUp {
     int temp_files_removed = 0;
     int lock_files_removed = 0;
