@@ -137,6 +137,34 @@ class CheckTest(unittest.TestCase):
             self.assertIn("usage: webhookctl", r.stdout)
 
 
+class CommandHelpTest(unittest.TestCase):
+    """webhookctl COMMAND --help is that command's usage (contract §7), not the list."""
+    COMMANDS = ["check", "diff", "apply", "export", "show", "set", "create-service", "hash-secret", "fire"]
+
+    def test_each_command_prints_its_own_usage(self):
+        listing = ctl("--help")
+        self.assertEqual(listing.returncode, 0)
+        for command in self.COMMANDS:
+            self.assertIn("\n  %s " % command, listing.stdout)  # the list names every command
+            with self.subTest(command):
+                r = ctl(command, "--help")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(r.stdout.startswith("usage: webhookctl %s " % command), r.stdout)
+                for other in self.COMMANDS:
+                    if other != command and not command.startswith(other):
+                        self.assertNotIn("webhookctl %s " % other, r.stdout)
+                # Its own text from the list, whole: one source for both.
+                entry = listing.stdout.split("\n  %s " % command, 1)[1].split("\n  ", 1)[0]
+                self.assertIn(entry.splitlines()[0], r.stdout)
+
+    def test_a_usage_error_shows_that_commands_usage(self):
+        r = ctl("set", "--state-dir", "/nonexistent")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.splitlines()[0], "webhookctl: set takes one SID")
+        self.assertIn("usage: webhookctl set SID", r.stderr)
+        self.assertNotIn("create-service", r.stderr)
+
+
 class PreCommitHookTest(unittest.TestCase):
     """conf/gitops.pre-commit-config.yaml with the real pre-commit, in a git
     repository laid out as the README says: a broken state file cannot be

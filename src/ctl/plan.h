@@ -1,0 +1,30 @@
+// What diff and apply share: the plan for a source directory against the
+// live state, and the plan as a person (print_plan) or a script (plan_json)
+// reads it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ctl/options.h"
+#include "model/service_plan.h"
+#include "store/file_system.h"
+#include "store/state_store.h"
+
+namespace webhookd::ctl {
+
+struct Planned {
+  Plan plan;
+  std::unique_ptr<StateStore> store;  // the live state's, to carry the plan out on
+};
+
+// The plan for SRC against the live state. A problem of SRC is printed (one
+// line each, on stderr) and fails it: nothing is planned from a broken source.
+Result<Planned> plan_for(const std::string& src, const Where& where, bool prune, FileSystem& fs);
+
+// `+ IS…  create`, `~ IS…  update  (DRIFTED)`, each field, then the totals.
+void print_plan(const Plan& plan);
+// {"services":[{"sid","action","drifted","drift_reason"?,"changes":[...]}],"create":N,...}
+std::string plan_json(const Plan& plan);
+
+}  // namespace webhookd::ctl
