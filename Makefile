@@ -95,6 +95,10 @@ $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
+# Objects reached only through the lib%.a pattern rule are intermediate to
+# make, which deletes them after archiving: one edit would then rebuild its
+# whole layer (TRAPS.md, "The build"). Keep them.
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/lib%.a: $$(call layer_objs,%)
 	@rm -f $@
