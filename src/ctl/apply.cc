@@ -19,9 +19,13 @@ int run(const Command& self, const Argv& argv) {
   const Args& args = *parsed;
   if (args.positional.size() != 1) return usage_error(self, "apply takes one SRC directory");
   PosixFileSystem fs;
-  auto where = where_from(args, fs);
+  auto where = locate_state(args, fs);
   if (!where.ok()) return fail(where.error().message);
-  auto planned = plan_for(args.positional[0], where.value(), args.flag("--prune"), fs);
+  auto source = read_source(args.positional[0], fs);
+  if (!source.ok()) return fail(source.error().message);
+  Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToWrite, args);
+  if (!entered.ok()) return fail(entered.error().message);
+  auto planned = plan_for(source.value(), where.value(), args.flag("--prune"), fs);
   if (!planned.ok()) return fail(planned.error().message);
   const Plan& plan = planned.value().plan;
   const bool json = args.flag("--json");
@@ -50,7 +54,8 @@ int run(const Command& self, const Argv& argv) {
 
 const Command kApply = {
     "apply",
-    "apply SRC (--state-dir DIR | --config FILE) [--prune] [--dry-run] [--force] [--json]",
+    "apply SRC (--state-dir DIR | --config FILE) [--prune] [--dry-run] [--force] [--json]\n"
+    "[--verbose]",
     "Makes the live state match SRC (a checkout of the GitOps repository):\n"
     "all of SRC is checked first (one invalid file and nothing is touched),\n"
     "then each service is created, replaced or (--prune) removed through\n"

@@ -29,7 +29,7 @@ int run(const Command& self, const Argv& argv) {
     return usage_error(self, "--sid must be IS followed by 32 hex digits");
   }
   PosixFileSystem fs;
-  auto where = where_from(args, fs);
+  auto where = where_from(args, fs, ActAs::kOwnerToWrite);
   if (!where.ok()) return fail(where.error().message);
   // A service of an account webhookd does not know could never be read.
   if (where.value().config && !where.value().config->credentials.account_token_digest.count(account)) {
@@ -52,7 +52,8 @@ int run(const Command& self, const Argv& argv) {
 
 const Command kCreateService = {
     "create-service",
-    "create-service --account AC... [--sid IS...] (--state-dir DIR | --config FILE)",
+    "create-service --account AC... [--sid IS...] (--state-dir DIR | --config FILE)\n"
+    "[--verbose]",
     "A new service (a random SID from the kernel's CSPRNG when none is\n"
     "given); refuses to overwrite one that exists.",
     run,

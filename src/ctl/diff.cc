@@ -16,9 +16,13 @@ int run(const Command& self, const Argv& argv) {
   const Args& args = *parsed;
   if (args.positional.size() != 1) return usage_error(self, "diff takes one SRC directory");
   PosixFileSystem fs;
-  auto where = where_from(args, fs);
+  auto where = locate_state(args, fs);
   if (!where.ok()) return fail(where.error().message);
-  auto planned = plan_for(args.positional[0], where.value(), args.flag("--prune"), fs);
+  auto source = read_source(args.positional[0], fs);
+  if (!source.ok()) return fail(source.error().message);
+  Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToRead, args);
+  if (!entered.ok()) return fail(entered.error().message);
+  auto planned = plan_for(source.value(), where.value(), args.flag("--prune"), fs);
   if (!planned.ok()) return fail(planned.error().message);
   const Plan& plan = planned.value().plan;
   if (args.flag("--json")) {
@@ -33,7 +37,7 @@ int run(const Command& self, const Argv& argv) {
 
 const Command kDiff = {
     "diff",
-    "diff SRC (--state-dir DIR | --config FILE) [--prune] [--json]",
+    "diff SRC (--state-dir DIR | --config FILE) [--prune] [--json] [--verbose]",
     "What apply would do, service by service and field by field. Exit 0 when\n"
     "the live state equals SRC, 2 when it differs, 1 on error.",
     run,

@@ -18,7 +18,7 @@ int run(const Command& self, const Argv& argv) {
   const Args& args = *parsed;
   if (args.positional.size() != 1) return usage_error(self, "export takes one DEST directory");
   PosixFileSystem fs;
-  auto where = where_from(args, fs);
+  auto where = where_from(args, fs, ActAs::kCaller);
   if (!where.ok()) return fail(where.error().message);
   StateStore store(fs, where.value().state_dir);
   auto exported = export_live(store, fs, args.positional[0]);
@@ -34,7 +34,7 @@ int run(const Command& self, const Argv& argv) {
 
 const Command kExport = {
     "export",
-    "export (--state-dir DIR | --config FILE) DEST",
+    "export (--state-dir DIR | --config FILE) DEST [--verbose]",
     "Writes the live state as canonical files into DEST (a git checkout), and\n"
     "removes DEST's service files that are no longer live.",
     run,

@@ -52,8 +52,15 @@ int run(const Command& self, const Argv& argv) {
     if (!end || *end || timeout_s <= 0 || timeout_s > 600) return usage_error(self, "--timeout takes seconds, up to 600");
   }
   PosixFileSystem fs;
-  auto where = where_from(args, fs);
+  auto where = locate_state(args, fs);
   if (!where.ok()) return fail(where.error().message);
+  // Read now, as the caller: it may be a file only root can read, and as
+  // root this command then becomes the state directory's owner. A failure is
+  // reported below, where the token is needed.
+  std::optional<Result<std::string>> token_file;
+  if (args.has("--token-file")) token_file = fs.read_file(args.value("--token-file"));
+  Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToRead, args);
+  if (!entered.ok()) return fail(entered.error().message);
   const Config& config = *where.value().config;
   StateStore store(fs, where.value().state_dir);
   auto state = store.load(sid);
@@ -76,8 +83,8 @@ int run(const Command& self, const Argv& argv) {
 
   // The auth token: never on the command line, checked before anything is sent.
   std::string token;
-  if (args.has("--token-file")) {
-    auto bytes = fs.read_file(args.value("--token-file"));
+  if (token_file) {
+    const Result<std::string>& bytes = *token_file;
     if (!bytes.ok()) return fail("--token-file: " + bytes.error().message);
     token = bytes.value();
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
@@ -181,7 +188,7 @@ int run(const Command& self, const Argv& argv) {
 const Command kFire = {
     "fire",
     "fire SID --event NAME --config FILE [--param Key=Value]... [--timeout S]\n"
-    "[--token-file F] [--anyway] [--json]",
+    "[--token-file F] [--anyway] [--json] [--verbose]",
     "Sends the service's configured webhook a signed test event as Twilio\n"
     "would: a pre-event (onMessageAdd, ...) to pre_webhook_url, a post-event\n"
     "(onMessageAdded, ...) to post_webhook_url, with the configured method\n"

@@ -21,7 +21,9 @@ std::string usage() {
   std::string text =
       "usage: webhookctl COMMAND [OPTIONS]\n"
       "\n"
-      "Where the state is: --state-dir DIR, or --config FILE (its state_dir).\n"
+      "Where the state is: --state-dir DIR, or --config FILE (its state_dir). Run as\n"
+      "root on a state directory another user owns, a command acts as that user\n"
+      "(export, which writes nothing there, excepted); --verbose says who it acts as.\n"
       "\n";
   for (const Command* c : kCommands) text += command_summary(*c);
   text +=

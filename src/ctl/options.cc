@@ -7,6 +7,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "ctl/owner.h"
 #include "store/config_file.h"
 
 namespace webhookd::ctl {
@@ -107,9 +108,9 @@ int fail(const std::string& why) {
   return 1;
 }
 
-const OptionSpec kWhereOptions = {{"--state-dir", "--config"}, {}, {}};
+const OptionSpec kWhereOptions = {{"--state-dir", "--config"}, {"--verbose"}, {}};
 
-Result<Where> where_from(const Args& args, FileSystem& fs) {
+Result<Where> locate_state(const Args& args, FileSystem& fs) {
   Where w;
   if (args.has("--config")) {
     auto config = load_config(fs, args.value("--config"));
@@ -119,9 +120,30 @@ Result<Where> where_from(const Args& args, FileSystem& fs) {
   }
   if (args.has("--state-dir")) w.state_dir = args.value("--state-dir");
   if (w.state_dir.empty()) return Error::invalid_argument("say where the state is: --state-dir DIR or --config FILE");
-  Status usable = fs.check_writable_dir(w.state_dir);
-  if (!usable.ok()) return Error::invalid_argument("state dir: " + usable.error().message);
   return w;
+}
+
+Status enter_state_dir(const Where& where, FileSystem& fs, ActAs act_as, const Args& args) {
+  std::string who;
+  if (act_as != ActAs::kCaller) {
+    auto acting = act_as_owner_of(where.state_dir, act_as == ActAs::kOwnerToWrite);
+    if (!acting.ok()) return acting.error();
+    who = acting.value();
+  } else {
+    who = "acting as " + describe_self() + ", who runs it: it writes nothing in " + where.state_dir;
+  }
+  if (args.flag("--verbose")) std::fprintf(stderr, "webhookctl: %s\n", who.c_str());
+  Status usable = fs.check_writable_dir(where.state_dir);
+  if (!usable.ok()) return Error::invalid_argument("state dir: " + usable.error().message);
+  return ok_status();
+}
+
+Result<Where> where_from(const Args& args, FileSystem& fs, ActAs act_as) {
+  auto where = locate_state(args, fs);
+  if (!where.ok()) return where.error();
+  Status entered = enter_state_dir(where.value(), fs, act_as, args);
+  if (!entered.ok()) return entered.error();
+  return where;
 }
 
 Result<std::string> read_secret_from_stdin() {

@@ -70,13 +70,37 @@ std::string command_usage(const Command& command);
 std::string command_summary(const Command& command);
 
 // Where the state is: --state-dir DIR, or the state_dir of --config FILE
-// (loaded exactly as webhookd loads it); --state-dir wins when both are given.
+// (loaded exactly as webhookd loads it); --state-dir wins when both are
+// given. --verbose says who the command acts as in it.
 extern const OptionSpec kWhereOptions;
 struct Where {
   std::string state_dir;
   std::optional<Config> config;
 };
-Result<Where> where_from(const Args& args, FileSystem& fs);
+
+// Loads the config (as the caller: /etc/webhookd/webhookd.yaml is root's and
+// webhookd's group's, not the state directory owner's) and names the state
+// directory; touches nothing in it.
+Result<Where> locate_state(const Args& args, FileSystem& fs);
+
+// Who a command is in the state directory. As root on a directory another
+// user owns, every command that reads or writes it acts as that user
+// (owner.h): kOwnerToWrite for set, create-service and apply, kOwnerToRead
+// for show, diff and fire (they create nothing there, but reading as the
+// owner means root never follows a link the owner planted). Whatever else a
+// command needs (the config, a source checkout, a token file) is read
+// before. kCaller: whoever runs it, for export, which only reads the state
+// directory (no lock, no record) and writes into a checkout that may be
+// root's.
+enum class ActAs { kOwnerToWrite, kOwnerToRead, kCaller };
+
+// Becomes who `act_as` says (--verbose prints it on stderr), then checks the
+// directory is one this process may read, write and search.
+Status enter_state_dir(const Where& where, FileSystem& fs, ActAs act_as, const Args& args);
+
+// locate_state, then enter_state_dir: for the commands that read nothing
+// outside the state directory but the config.
+Result<Where> where_from(const Args& args, FileSystem& fs, ActAs act_as);
 
 // The secret as a person pipes it in: one line, its line end dropped.
 Result<std::string> read_secret_from_stdin();

@@ -11,7 +11,7 @@
 
 namespace webhookd::ctl {
 
-Result<Planned> plan_for(const std::string& src, const Where& where, bool prune, FileSystem& fs) {
+Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs) {
   auto source = read_source_dir(fs, src);
   if (!source.ok()) return Error::invalid_argument(src + ": " + source.error().message);
   if (!source.value().problems.empty()) {
@@ -19,13 +19,18 @@ Result<Planned> plan_for(const std::string& src, const Where& where, bool prune,
     return Error::invalid_argument(src + " has " + std::to_string(source.value().problems.size()) +
                                    " problem(s): nothing was changed");
   }
+  return std::move(source.value().services);
+}
+
+Result<Planned> plan_for(const std::map<std::string, ServiceState>& source, const Where& where, bool prune,
+                         FileSystem& fs) {
   Planned out;
   out.store = std::make_unique<StateStore>(fs, where.state_dir);
   auto live = read_live(*out.store);
   if (!live.ok()) return live.error();
   auto applied = read_apply_record(fs, where.state_dir);
   if (!applied.ok()) return applied.error();
-  out.plan = make_plan(source.value().services, live.value(), applied.value(), prune);
+  out.plan = make_plan(source, live.value(), applied.value(), prune);
   return out;
 }
 

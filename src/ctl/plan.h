@@ -3,6 +3,7 @@
 // reads it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -18,9 +19,16 @@ struct Planned {
   std::unique_ptr<StateStore> store;  // the live state's, to carry the plan out on
 };
 
-// The plan for SRC against the live state. A problem of SRC is printed (one
-// line each, on stderr) and fails it: nothing is planned from a broken source.
-Result<Planned> plan_for(const std::string& src, const Where& where, bool prune, FileSystem& fs);
+// SRC's services, read whole and checked. A problem of SRC is printed (one
+// line each, on stderr) and fails it: nothing is planned from a broken
+// source. Read before the command enters the state directory (as root, it
+// then acts as the directory's owner, who may not be able to read a checkout
+// of root's).
+Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs);
+
+// The plan for those services against the live state.
+Result<Planned> plan_for(const std::map<std::string, ServiceState>& source, const Where& where, bool prune,
+                         FileSystem& fs);
 
 // `+ IS…  create`, `~ IS…  update  (DRIFTED)`, each field, then the totals.
 void print_plan(const Plan& plan);

@@ -47,7 +47,7 @@ int run(const Command& self, const Argv& argv) {
     return fail(api_error_message(update.error()) + " (Twilio code " + std::to_string(spec.code) + ")");
   }
   PosixFileSystem fs;
-  auto where = where_from(args, fs);
+  auto where = where_from(args, fs, ActAs::kOwnerToWrite);
   if (!where.ok()) return fail(where.error().message);
   StateStore store(fs, where.value().state_dir);
   const std::string& sid = args.positional[0];
@@ -65,7 +65,7 @@ int run(const Command& self, const Argv& argv) {
 const Command kSet = {
     "set",
     "set SID (--state-dir DIR | --config FILE) [--pre-webhook-url U] [--post-webhook-url U]\n"
-    "[--filters a,b] [--method M]",
+    "[--filters a,b] [--method M] [--verbose]",
     "An update with the API's validation, lock and group commit. An empty\n"
     "value clears a URL; --filters '' sets [].",
     run,

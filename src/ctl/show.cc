@@ -25,7 +25,7 @@ int run(const Command& self, const Argv& argv) {
   const Args& args = *parsed;
   if (args.positional.size() != 1) return usage_error(self, "show takes one SID");
   PosixFileSystem fs;
-  auto where = where_from(args, fs);
+  auto where = where_from(args, fs, ActAs::kOwnerToRead);
   if (!where.ok()) return fail(where.error().message);
   StateStore store(fs, where.value().state_dir);
   const std::string& sid = args.positional[0];
@@ -45,7 +45,7 @@ int run(const Command& self, const Argv& argv) {
 
 const Command kShow = {
     "show",
-    "show SID (--state-dir DIR | --config FILE) [--json]",
+    "show SID (--state-dir DIR | --config FILE) [--json] [--verbose]",
     "The service's state file, or with --json the API's answer.",
     run,
 };
