@@ -153,6 +153,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
   // names must not sit in memory.
   std::map<std::string, std::vector<std::string>> temps;  // by SID
   std::set<std::string> orphan_locks;                     // lock files whose service was missing
+  std::vector<std::string> apply_temps;                   // of webhookctl apply's record
   auto missing = [&](const std::string& sid) {
     auto exists = fs_.read_file(state_file_path(dir_, sid));
     return !exists.ok() && exists.error().is_not_found();
@@ -164,6 +165,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
         if (missing(sid)) orphan_locks.insert(sid);
         break;
       case StateFileKind::kTemp: temps[sid].push_back(name); break;
+      case StateFileKind::kApplyTemp: apply_temps.push_back(name); break;
       case StateFileKind::kState:
       case StateFileKind::kOther: break;
     }
@@ -180,6 +182,18 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
       ++done.temp_files_removed;
     }
     if (missing(sid)) orphan_locks.insert(sid);  // taking the lock made one
+  }
+  if (!apply_temps.empty()) {
+    // An apply holds its lock for as long as its record's temp file exists;
+    // taken only when there is one, so that a directory where no apply ever
+    // ran gets no apply lock file from webhookd.
+    auto lock = fs_.lock(apply_lock_path(dir_));
+    if (!lock.ok()) return lock.error();
+    for (const std::string& f : apply_temps) {
+      Status removed = fs_.remove(dir_ + "/" + f);
+      if (!removed.ok()) return removed.error();
+      ++done.temp_files_removed;
+    }
   }
   for (const std::string& sid : orphan_locks) {
     auto lock = fs_.lock(lock_file_path(dir_, sid));

@@ -72,7 +72,8 @@ class StateStore {
   // Start-up tidying after a crash: removes temp files (never state: a crash
   // mid-write leaves one) and the lock files of services that no longer
   // exist, each under its service's lock so that a writer on another host
-  // sharing the directory is never disturbed.
+  // sharing the directory is never disturbed; and the temp files of
+  // webhookctl apply's record, under the apply lock.
   struct CleanUp {
     int temp_files_removed = 0;
     int lock_files_removed = 0;

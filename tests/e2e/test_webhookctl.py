@@ -75,6 +75,9 @@ class CheckTest(unittest.TestCase):
         ("stray lock file", "." + SID + ".lock", "", [": a lock file of webhookd's: never state, never to be committed"]),
         ("stray temp file", "." + SID + ".tmp.Ab12Cd", "account_sid: %s\n" % A,
          [": a temp file of webhookd's (a write in progress or a crash leftover): never to be committed"]),
+        ("stray temp file of the apply record", ".webhookd-applied.tmp.Ab12Cd", "# webhookctl apply\n",
+         [": a temp file of webhookctl apply's record (an apply in progress or a crash leftover): "
+          "never to be committed"]),
     ]
 
     def test_each_broken_file_is_named_with_line_and_column(self):
