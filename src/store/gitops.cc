@@ -197,14 +197,15 @@ Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, con
       }
       case PlanAction::kUpdate: {
         if (s.live_etag.empty()) {
-          // The live file is invalid (only with force): it cannot be compared,
-          // so it is replaced whole, under the service's lock.
-          Status removed = store.remove(s.sid, "");
-          auto created = removed.ok() ? store.create(s.sid, *s.desired) : Result<ServiceStatePtr>(removed.error());
-          if (created.ok()) {
-            applied[s.sid] = {created.value()->etag};
+          // The live file is invalid (only with force): it has no ETag to
+          // compare, so it is replaced whole, in one rename under the
+          // service's lock (never removed first: readers would find no
+          // service, and a failed write would lose it).
+          auto replaced = store.overwrite_invalid(s.sid, *s.desired);
+          if (replaced.ok()) {
+            applied[s.sid] = {replaced.value()->etag};
           } else {
-            step.status = created.error();
+            step.status = replaced.error();
           }
           break;
         }

@@ -234,6 +234,37 @@ Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig
   return ServiceStatePtr(state);
 }
 
+Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, WebhookConfig config) {
+  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
+  auto encoded = encode_state(std::move(config));
+  if (!encoded.ok()) return encoded.error();
+  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  if (!lock.ok()) return lock.error();
+  // Under the lock, the file as it is now: its bytes to put back if the new
+  // one cannot be made durable, and proof that it is still invalid.
+  const std::string path = state_file_path(dir_, sid);
+  auto old_bytes = fs_.read_file(path);
+  if (!old_bytes.ok()) return old_bytes.error();
+  if (read_state_file(old_bytes.value(), path).ok()) {
+    return Error::conflict(sid + " is valid again (mended since the plan): it is replaced only against its ETag");
+  }
+  Status written = replace(sid, encoded.value().bytes);
+  if (written.ok()) {
+    Status durable = fs_.sync_dir(dir_);
+    if (!durable.ok()) {
+      // The caller hears a failure, so the broken file must stand, as after any failed write.
+      Status restored = replace(sid, old_bytes.value());
+      Error e = durable.error();
+      if (!restored.ok()) e.message += "; restoring the old file also failed: " + restored.error().message;
+      written = e;
+    }
+  }
+  if (!written.ok()) return written.error();
+  auto state = std::make_shared<const ServiceState>(std::move(encoded.value().state));
+  cache_.put(sid, encoded.value().bytes, state);
+  return ServiceStatePtr(state);
+}
+
 Status StateStore::remove(const std::string& sid, const std::string& expected_etag) {
   if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
   auto lock = fs_.lock(lock_file_path(dir_, sid));

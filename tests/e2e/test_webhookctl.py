@@ -311,6 +311,45 @@ class ApplyUnderLoadTest(StackCase):
         self.assertGreaterEqual(applies, 100)
 
 
+class ForcedApplyOverAnInvalidFileTest(StackCase):
+    """apply --force over a person's broken file replaces it in one rename
+    under the service's lock (issue 17, item 7): readers through nginx find
+    the broken file (500) or git's (200), never no service (404)."""
+    TARGET = sid_of(500)
+
+    def test_readers_never_find_the_service_missing(self):
+        src = os.path.join(self.tmp, "forced-src")
+        write_revision(src, [self.TARGET], "git")
+        path = os.path.join(self.state_dir, self.TARGET + ".yaml")
+        r = ctl("apply", src, "--state-dir", self.state_dir, "--force")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        broken = state_text("https://hooks.example.com/broken/" + self.TARGET) + "method: GET\n"  # a duplicate key
+
+        def break_it():
+            # A person's broken edit, put in place atomically: only the apply may open a gap.
+            with open(path + ".edit", "w") as f:
+                f.write(broken)
+            os.rename(path + ".edit", path)
+
+        def allowed(sid, status, body):
+            return status == 500 or (status == 200 and json.loads(body)["pre_webhook_url"] ==
+                                     "https://hooks.example.com/git/" + sid)
+
+        forced = 0
+        with Readers(self.stack.port, [self.TARGET], allowed) as readers:
+            deadline = time.monotonic() + 30
+            while forced < 200 and time.monotonic() < deadline:
+                break_it()
+                r = ctl("apply", src, "--state-dir", self.state_dir, "--force")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("updated " + self.TARGET, r.stdout)
+                forced += 1
+        self.assertEqual(readers.bad, [], "answers other than 500 (broken) or 200 (git's)")
+        self.assertGreaterEqual(forced, 50, "too few forced applies to mean anything")
+        self.assertEqual(read(path), read(os.path.join(src, self.TARGET + ".yaml")))
+        print("\n    %d forced applies, %d reads, 0 bad" % (forced, readers.count), end=" ", flush=True)
+
+
 class ApplySafetyTest(StackCase):
     SIDS = [sid_of(i) for i in range(4)]
 

@@ -262,6 +262,97 @@ BOOST_AUTO_TEST_CASE(an_apply_that_failed_part_way_is_resumed_not_blamed) {
   }
 }
 
+// apply --force over an invalid live file (issue 17, item 7): one rename
+// under the service's lock. Whatever step of the write fails, the broken
+// file stays byte for byte (it is a person's edit, and the service must not
+// vanish), no temp file is left, and the failure is that service's.
+// The fault-injecting file system, failing its chosen step only while the
+// service's new state file is written (from its temp file to the directory
+// fsync): the apply's record is written as usual.
+class FailsWritingTheService : public webhookd_test::FaultyFileSystem {
+ public:
+  FailsWritingTheService(const std::string& sid, webhookd_test::Op op) : temp_("/." + sid + ".tmp."), op_(op) {}
+
+  Result<int> create_temp(const std::string& prefix, std::string* path) override {
+    fail = prefix.find(temp_) != std::string::npos ? op_ : webhookd_test::Op::kNone;
+    return FaultyFileSystem::create_temp(prefix, path);
+  }
+  Status sync_dir(const std::string& dir) override {
+    Status s = FaultyFileSystem::sync_dir(dir);
+    fail = webhookd_test::Op::kNone;
+    return s;
+  }
+
+ private:
+  const std::string temp_;
+  const webhookd_test::Op op_;
+};
+
+BOOST_AUTO_TEST_CASE(a_forced_apply_over_an_invalid_file_that_fails_keeps_it) {
+  using webhookd_test::Op;
+  struct Case {
+    const char* name;
+    Op fail;
+  } cases[] = {
+      {"mkstemp fails", Op::kCreateTemp}, {"write fails half way", Op::kWrite}, {"fsync fails", Op::kSync},
+      {"close fails", Op::kClose},         {"rename fails", Op::kRename},       {"directory fsync fails", Op::kSyncDir},
+  };
+  const std::string broken = "account_sid: " + kAccount + "\nmethod: GET\nmethod: POST\n";  // a duplicate key
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir src, live;
+      write_file(src.file(kA + ".yaml"), file("POST"));
+      write_file(live.file(kA + ".yaml"), broken);
+      FailsWritingTheService faulty(kA, c.fail);
+      StateStore store(faulty, live.path());
+      Plan plan = plan_for(faulty, store, src.path(), false);
+      BOOST_TEST_REQUIRE(plan.updates == 1);
+      BOOST_TEST_REQUIRE(plan.services[0].drifted);  // invalid: only with --force
+      auto steps = apply_plan(store, faulty, plan, /*force=*/true, nullptr);
+      BOOST_TEST_REQUIRE(steps.ok(), (steps.ok() ? "" : steps.error().message));
+      BOOST_TEST_REQUIRE(steps.value().size() == 1u);
+      BOOST_TEST(!steps.value()[0].status.ok());  // the service's failure, reported
+      BOOST_TEST(read_file(live.file(kA + ".yaml")) == broken);
+      for (const std::string& name : list_dir(live.path())) {
+        BOOST_TEST(name.find(".tmp.") == std::string::npos, name);
+      }
+      // The disk back: the same forced apply goes through.
+      PosixFileSystem fs;
+      StateStore healthy(fs, live.path());
+      Plan again = plan_for(fs, healthy, src.path(), false);
+      auto done = apply_plan(healthy, fs, again, true, nullptr);
+      BOOST_TEST_REQUIRE(done.ok());
+      BOOST_TEST(done.value()[0].status.ok());
+      BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));
+    }
+  }
+}
+
+// It replaces only what is still invalid: a file mended meanwhile is valid,
+// and a valid file is replaced only against its ETag.
+BOOST_AUTO_TEST_CASE(overwrite_invalid_refuses_a_valid_or_missing_file) {
+  TempDir live;
+  PosixFileSystem fs;
+  StateStore store(fs, live.path());
+  WebhookConfig config;
+  config.account_sid = kAccount;
+  config.method = "POST";
+  write_file(live.file(kA + ".yaml"), file("GET"));
+  auto valid = store.overwrite_invalid(kA, config);
+  BOOST_TEST_REQUIRE(!valid.ok());
+  BOOST_TEST((valid.error().code == ErrorCode::kConflict));
+  BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("GET"));
+  auto missing = store.overwrite_invalid(kB, config);
+  BOOST_TEST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().is_not_found());
+  BOOST_TEST(list_dir(live.path()).count(kB + ".yaml") == 0u);
+  write_file(live.file(kA + ".yaml"), "account_sid: x\n");
+  auto replaced = store.overwrite_invalid(kA, config);
+  BOOST_TEST_REQUIRE(replaced.ok());
+  BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));
+  BOOST_TEST(replaced.value()->etag == store.load(kA).value()->etag);
+}
+
 BOOST_AUTO_TEST_CASE(a_corrupt_record_is_an_error_not_an_empty_one) {
   TempDir live;
   PosixFileSystem fs;
