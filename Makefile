@@ -95,6 +95,10 @@ $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
+# Objects reached only through the lib%.a pattern rule are intermediate to
+# make, which deletes them after archiving: one edit would then rebuild its
+# whole layer (TRAPS.md, "The build"). Keep them.
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/lib%.a: $$(call layer_objs,%)
 	@rm -f $@
@@ -106,9 +110,11 @@ $(BUILD)/webhookd: $(BUILD)/src/main.o $(LIBS_ALL)
 $(BUILD)/unit_tests: $(TEST_OBJS) $(LIBS_ALL)
 	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
 
-# webhookctl stands on the API (its form rules and JSON), the store, the
-# model and base: never the edge, never libfcgi.
-$(BUILD)/webhookctl: $(BUILD)/src/webhookctl.o $(BUILD)/src/webhook_sender.o $(BUILD)/libapi.a $(LIBS_STORE)
+# webhookctl (src/ctl/: one file per command, the shared option parsing,
+# the outgoing sender of fire) stands on the API (its form rules and JSON),
+# the store, the model and base: never the edge, never libfcgi.
+CTL_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(sort $(wildcard src/ctl/*.cc)))
+$(BUILD)/webhookctl: $(CTL_OBJS) $(BUILD)/libapi.a $(LIBS_STORE)
 	$(CXX) $(CXXFLAGS) $^ $(LDLIBS_STORE) -lcurl -o $@
 
 # Proof that the store stands without the API and the edge: a program on

@@ -1,8 +1,9 @@
 // Plans are computed from values alone; the drift rule is here in one place:
 // a live service may be overwritten or removed only if it is exactly what the
-// last apply left (same ETag).
+// last apply left (an ETag its record accepts).
 #include "model/service_plan.h"
 
+#include <algorithm>
 #include <set>
 
 namespace webhookd {
@@ -47,7 +48,7 @@ std::vector<FieldChange> diff_configs(const std::optional<WebhookConfig>& before
 }
 
 Plan make_plan(const std::map<std::string, ServiceState>& desired, const std::map<std::string, LiveService>& live,
-               const std::map<std::string, std::string>& applied, bool prune) {
+               const ApplyRecord& applied, bool prune) {
   std::set<std::string> sids;
   for (const auto& d : desired) sids.insert(d.first);
   if (prune) {
@@ -83,7 +84,7 @@ Plan make_plan(const std::map<std::string, ServiceState>& desired, const std::ma
       } else if (a == applied.end()) {
         s.drifted = true;
         s.drift_reason = "never applied: nothing records that the live file came from git";
-      } else if (a->second != s.live_etag) {
+      } else if (std::find(a->second.begin(), a->second.end(), s.live_etag) == a->second.end()) {
         s.drifted = true;
         s.drift_reason = "changed since the last apply (an API write or a hand edit)";
       }

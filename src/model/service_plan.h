@@ -46,10 +46,19 @@ struct Plan {
   bool changes_anything() const { return creates + updates + removes > 0; }
 };
 
-// applied: SID -> the ETag the last apply left live. prune: services live
-// but not desired are removed (otherwise left alone and not listed).
+// What the last apply left live: SID -> the ETags that count as applied.
+// One, once an apply finished; two (the one before it and the one it was
+// writing) for a service an apply set out to change and may or may not have
+// changed, when that apply failed or died part way. Both are safe to accept:
+// an ETag is a function of the configuration alone, and the second is that
+// of the configuration git asked for, so a live file that has it holds no
+// edit git does not have.
+using ApplyRecord = std::map<std::string, std::vector<std::string>>;
+
+// prune: services live but not desired are removed (otherwise left alone
+// and not listed).
 Plan make_plan(const std::map<std::string, ServiceState>& desired, const std::map<std::string, LiveService>& live,
-               const std::map<std::string, std::string>& applied, bool prune);
+               const ApplyRecord& applied, bool prune);
 
 // The field-by-field differences between two configurations (either may be
 // absent: a service created or removed).

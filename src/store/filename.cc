@@ -4,11 +4,15 @@
 
 #include <cctype>
 #include <stdexcept>
+#include <string_view>
 
 #include "base/text.h"
 
 namespace webhookd {
 namespace {
+
+constexpr std::string_view kApplyRecordName = ".webhookd-applied";
+constexpr std::string_view kApplyTempName = ".webhookd-applied.tmp.";
 
 // dir + "/" + prefix + sid + suffix, built in one allocation (on every request).
 std::string join(const std::string& dir, std::string_view prefix, const std::string& sid, std::string_view suffix) {
@@ -47,10 +51,14 @@ StateFileKind classify_state_dir_name(const std::string& name, std::string* sid)
     return StateFileKind::kTemp;
   }
   sid->clear();
+  if (name.size() > kApplyTempName.size() && name.compare(0, kApplyTempName.size(), kApplyTempName) == 0) {
+    return StateFileKind::kApplyTemp;
+  }
   return StateFileKind::kOther;
 }
 
-std::string apply_record_path(const std::string& dir) { return dir + "/.webhookd-applied"; }
+std::string apply_record_path(const std::string& dir) { return dir + "/" + std::string(kApplyRecordName); }
+std::string apply_record_temp_prefix(const std::string& dir) { return dir + "/" + std::string(kApplyTempName); }
 std::string apply_lock_path(const std::string& dir) { return dir + "/.webhookd-apply.lock"; }
 
 std::string state_dir_name_problem(const std::string& name) {
@@ -59,6 +67,8 @@ std::string state_dir_name_problem(const std::string& name) {
     case StateFileKind::kState: return "";
     case StateFileKind::kLock: return "a lock file of webhookd's: never state, never to be committed";
     case StateFileKind::kTemp: return "a temp file of webhookd's (a write in progress or a crash leftover): never to be committed";
+    case StateFileKind::kApplyTemp:
+      return "a temp file of webhookctl apply's record (an apply in progress or a crash leftover): never to be committed";
     case StateFileKind::kOther: break;
   }
   std::string lower = name;

@@ -14,11 +14,15 @@ std::string temp_file_prefix(const std::string& dir, const std::string& service_
 // webhookctl apply's record of what it last applied (SID -> ETag), and the
 // lock that lets one apply run at a time. Their names start with '.' and are
 // no service's, so webhookd and its clean-up leave them alone.
-std::string apply_record_path(const std::string& dir);  // dir/.webhookd-applied
-std::string apply_lock_path(const std::string& dir);    // dir/.webhookd-apply.lock
+std::string apply_record_path(const std::string& dir);         // dir/.webhookd-applied
+std::string apply_record_temp_prefix(const std::string& dir);  // dir/.webhookd-applied.tmp.
+std::string apply_lock_path(const std::string& dir);           // dir/.webhookd-apply.lock
 
-// What a name in the state directory is; the SID is set for all but kOther.
-enum class StateFileKind { kState, kLock, kTemp, kOther };
+// What a name in the state directory is; the SID is set for kState, kLock
+// and kTemp. kApplyTemp: a temp file of the apply record (an apply writing
+// it, or a crash leftover), removed by the start-up clean-up under the
+// apply lock.
+enum class StateFileKind { kState, kLock, kTemp, kApplyTemp, kOther };
 StateFileKind classify_state_dir_name(const std::string& name, std::string* service_sid);
 
 // Why a name cannot be a service's state file, for webhookctl check: a lock

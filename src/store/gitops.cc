@@ -22,10 +22,16 @@ std::string join(const std::string& dir, const std::string& name) {
   return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
-Status write_apply_record(FileSystem& fs, const std::string& dir, const std::map<std::string, std::string>& record) {
-  std::string text = "# webhookctl apply: each service's ETag as the last apply left it. Do not edit.\n";
-  for (const auto& [sid, etag] : record) text += sid + " " + etag + "\n";
-  Status s = replace_file(fs, apply_record_path(dir) + ".tmp.", apply_record_path(dir), text);
+Status write_apply_record(FileSystem& fs, const std::string& dir, const ApplyRecord& record) {
+  std::string text =
+      "# webhookctl apply: each service's ETag as the last apply left it (two: before and after, for a service\n"
+      "# an unfinished apply was changing). Do not edit.\n";
+  for (const auto& [sid, etags] : record) {
+    text += sid;
+    for (const std::string& etag : etags) text += " " + etag;
+    text += "\n";
+  }
+  Status s = replace_file(fs, apply_record_temp_prefix(dir), apply_record_path(dir), text);
   return s.ok() ? fs.sync_dir(dir) : s;
 }
 
@@ -91,8 +97,8 @@ Result<std::map<std::string, LiveService>> read_live(StateStore& store) {
   return live;
 }
 
-Result<std::map<std::string, std::string>> read_apply_record(FileSystem& fs, const std::string& dir) {
-  std::map<std::string, std::string> record;
+Result<ApplyRecord> read_apply_record(FileSystem& fs, const std::string& dir) {
+  ApplyRecord record;
   auto text = fs.read_file(apply_record_path(dir));
   if (!text.ok()) {
     if (text.error().is_not_found()) return record;
@@ -107,13 +113,23 @@ Result<std::map<std::string, std::string>> read_apply_record(FileSystem& fs, con
     pos = nl == std::string::npos ? t.size() : nl + 1;
     ++line_no;
     if (line.empty() || line[0] == '#') continue;
-    size_t space = line.find(' ');
-    std::string sid = line.substr(0, space);
-    std::string etag = space == std::string::npos ? "" : line.substr(space + 1);
-    if (!is_service_sid(sid) || etag.size() != 34 || etag.front() != '"' || etag.back() != '"') {
-      return Error::corruption(apply_record_path(dir) + ":" + std::to_string(line_no) + ":1: not '<SID> \"<ETag>\"'");
+    std::vector<std::string> words;
+    for (size_t at = 0; at <= line.size();) {
+      size_t space = line.find(' ', at);
+      if (space == std::string::npos) space = line.size();
+      words.push_back(line.substr(at, space - at));
+      at = space + 1;
     }
-    record[sid] = etag;
+    bool good = (words.size() == 2 || words.size() == 3) && is_service_sid(words[0]);
+    for (size_t i = 1; good && i < words.size(); ++i) {
+      const std::string& etag = words[i];
+      good = etag.size() == 34 && etag.front() == '"' && etag.back() == '"';
+    }
+    if (!good) {
+      return Error::corruption(apply_record_path(dir) + ":" + std::to_string(line_no) +
+                               ":1: not '<SID> \"<ETag>\"' (or two ETags)");
+    }
+    record[words[0]].assign(words.begin() + 1, words.end());
   }
   return record;
 }
@@ -135,19 +151,49 @@ Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, con
   }
   auto record = read_apply_record(fs, dir);
   if (!record.ok()) return record.error();
-  std::map<std::string, std::string>& applied = record.value();
+  const ApplyRecord before = record.value();
+  ApplyRecord& applied = record.value();
+
+  // Written ahead: each service about to change is recorded with the ETag it
+  // has now and the one this apply will give it (a function of git's
+  // configuration alone), so whichever of the two the next apply finds, it
+  // is no drift, however this one ends. Not with the ETag it has now when
+  // that is already drift (forced): if the write fails, it must stay drift.
+  // One more record write per apply, not one per service.
+  bool writes_ahead = false;
+  for (const ServicePlan& s : plan.services) {
+    switch (s.action) {
+      case PlanAction::kUnchanged:
+        applied[s.sid] = {s.live_etag};  // it is what git says: adopt it
+        break;
+      case PlanAction::kCreate:
+      case PlanAction::kUpdate: {
+        const std::string next = config_etag(*s.desired);
+        if (s.action == PlanAction::kUpdate && !s.drifted) {
+          applied[s.sid] = {s.live_etag, next};
+        } else {
+          applied[s.sid] = {next};
+        }
+        writes_ahead = true;
+        break;
+      }
+      case PlanAction::kRemove: break;  // removed or not, the ETag it has is the recorded one
+    }
+  }
+  if (writes_ahead) {
+    Status ahead = write_apply_record(fs, dir, applied);
+    if (!ahead.ok()) return ahead.error();  // nothing was touched
+  }
 
   std::vector<ApplyStep> steps;
   for (const ServicePlan& s : plan.services) {
     ApplyStep step{s.sid, s.action, ok_status()};
     switch (s.action) {
-      case PlanAction::kUnchanged:
-        applied[s.sid] = s.live_etag;  // it is what git says: adopt it
-        continue;
+      case PlanAction::kUnchanged: continue;
       case PlanAction::kCreate: {
         auto created = store.create(s.sid, *s.desired);
         if (created.ok()) {
-          applied[s.sid] = created.value()->etag;
+          applied[s.sid] = {created.value()->etag};
         } else {
           step.status = created.error();
         }
@@ -155,14 +201,15 @@ Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, con
       }
       case PlanAction::kUpdate: {
         if (s.live_etag.empty()) {
-          // The live file is invalid (only with force): it cannot be compared,
-          // so it is replaced whole, under the service's lock.
-          Status removed = store.remove(s.sid, "");
-          auto created = removed.ok() ? store.create(s.sid, *s.desired) : Result<ServiceStatePtr>(removed.error());
-          if (created.ok()) {
-            applied[s.sid] = created.value()->etag;
+          // The live file is invalid (only with force): it has no ETag to
+          // compare, so it is replaced whole, in one rename under the
+          // service's lock (never removed first: readers would find no
+          // service, and a failed write would lose it).
+          auto replaced = store.overwrite_invalid(s.sid, *s.desired);
+          if (replaced.ok()) {
+            applied[s.sid] = {replaced.value()->etag};
           } else {
-            step.status = created.error();
+            step.status = replaced.error();
           }
           break;
         }
@@ -174,7 +221,7 @@ Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, con
           return desired;
         });
         if (updated.ok()) {
-          applied[s.sid] = updated.value()->etag;
+          applied[s.sid] = {updated.value()->etag};
         } else {
           step.status = updated.error();
         }
@@ -193,8 +240,12 @@ Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, con
     if (progress) progress(step);
     steps.push_back(std::move(step));
   }
-  Status recorded = write_apply_record(fs, dir, applied);
-  if (!recorded.ok()) return recorded.error();
+  // A failed service keeps what was written ahead: the write may or may not
+  // have reached the disk. An apply that changed nothing writes nothing.
+  if (applied != before) {
+    Status recorded = write_apply_record(fs, dir, applied);
+    if (!recorded.ok()) return recorded.error();
+  }
   return steps;
 }
 

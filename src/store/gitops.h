@@ -34,8 +34,11 @@ std::vector<std::string> check_state_file(FileSystem& fs, const std::string& pat
 // Every live service, read through the store (an invalid one with its problem).
 Result<std::map<std::string, LiveService>> read_live(StateStore& store);
 
-// SID -> ETag as the last apply left it; empty when nothing was ever applied.
-Result<std::map<std::string, std::string>> read_apply_record(FileSystem& fs, const std::string& state_dir);
+// The record of what the last apply left (model/service_plan.h); empty when
+// nothing was ever applied. One line per service: `<SID> "<ETag>"`, or
+// `<SID> "<ETag before>" "<ETag being written>"` while an apply is under way
+// or after one that failed part way.
+Result<ApplyRecord> read_apply_record(FileSystem& fs, const std::string& state_dir);
 
 struct ApplyStep {
   std::string sid;
@@ -46,9 +49,11 @@ struct ApplyStep {
 // Carries out `plan` on the store. Refuses (kConflict, nothing touched) when a
 // service drifted, unless force. Each service is compared-and-swapped against
 // the ETag the plan saw, so a write that lands while applying is never
-// overwritten: that service fails and the others go on. The record is then
-// written atomically. Holds the apply lock throughout: one apply at a time.
-// progress is called after each service.
+// overwritten: that service fails and the others go on. The record is written
+// ahead (each service to change accepted with its ETag before and after) and
+// again at the end, atomically both times, so an apply that fails or dies part
+// way is resumed by the next one, never taken for drift. Holds the apply lock
+// throughout: one apply at a time. progress is called after each service.
 Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const Plan& plan, bool force,
                                           const std::function<void(const ApplyStep&)>& progress);
 

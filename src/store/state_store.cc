@@ -153,6 +153,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
   // names must not sit in memory.
   std::map<std::string, std::vector<std::string>> temps;  // by SID
   std::set<std::string> orphan_locks;                     // lock files whose service was missing
+  std::vector<std::string> apply_temps;                   // of webhookctl apply's record
   // Only "no such file" is missing: a state file that is a FIFO is refused
   // at once by read_file (never waited on), and its service's lock stays.
   auto missing = [&](const std::string& sid) {
@@ -166,6 +167,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
         if (missing(sid)) orphan_locks.insert(sid);
         break;
       case StateFileKind::kTemp: temps[sid].push_back(name); break;
+      case StateFileKind::kApplyTemp: apply_temps.push_back(name); break;
       case StateFileKind::kState:
       case StateFileKind::kOther: break;
     }
@@ -196,6 +198,24 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
       ++done.temp_files_removed;
     }
     if (missing(sid)) orphan_locks.insert(sid);  // taking the lock made one
+  }
+  if (!apply_temps.empty()) {
+    // An apply holds its lock for as long as its record's temp file exists;
+    // taken only when there is one, so that a directory where no apply ever
+    // ran gets no apply lock file from webhookd.
+    auto lock = fs_.lock(apply_lock_path(dir_));
+    if (!lock.ok()) {
+      if (!skip(lock.error())) return lock.error();
+    } else {
+      for (const std::string& f : apply_temps) {
+        Status removed = fs_.remove(dir_ + "/" + f);
+        if (!removed.ok()) {
+          if (!skip(removed.error())) return removed.error();
+          continue;
+        }
+        ++done.temp_files_removed;
+      }
+    }
   }
   for (const std::string& sid : orphan_locks) {
     auto lock = fs_.lock(lock_file_path(dir_, sid));
@@ -234,6 +254,37 @@ Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig
     (void)fs_.remove(state_file_path(dir_, sid));  // a service the caller hears failed must not appear later
     return written.error();
   }
+  auto state = std::make_shared<const ServiceState>(std::move(encoded.value().state));
+  cache_.put(sid, encoded.value().bytes, state);
+  return ServiceStatePtr(state);
+}
+
+Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, WebhookConfig config) {
+  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
+  auto encoded = encode_state(std::move(config));
+  if (!encoded.ok()) return encoded.error();
+  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  if (!lock.ok()) return lock.error();
+  // Under the lock, the file as it is now: its bytes to put back if the new
+  // one cannot be made durable, and proof that it is still invalid.
+  const std::string path = state_file_path(dir_, sid);
+  auto old_bytes = fs_.read_file(path);
+  if (!old_bytes.ok()) return old_bytes.error();
+  if (read_state_file(old_bytes.value(), path).ok()) {
+    return Error::conflict(sid + " is valid again (mended since the plan): it is replaced only against its ETag");
+  }
+  Status written = replace(sid, encoded.value().bytes);
+  if (written.ok()) {
+    Status durable = fs_.sync_dir(dir_);
+    if (!durable.ok()) {
+      // The caller hears a failure, so the broken file must stand, as after any failed write.
+      Status restored = replace(sid, old_bytes.value());
+      Error e = durable.error();
+      if (!restored.ok()) e.message += "; restoring the old file also failed: " + restored.error().message;
+      written = e;
+    }
+  }
+  if (!written.ok()) return written.error();
   auto state = std::make_shared<const ServiceState>(std::move(encoded.value().state));
   cache_.put(sid, encoded.value().bytes, state);
   return ServiceStatePtr(state);

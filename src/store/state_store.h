@@ -60,6 +60,15 @@ class StateStore {
   // kInvalidArgument if the configuration breaks a rule.
   Result<ServiceStatePtr> create(const std::string& service_sid, WebhookConfig config);
 
+  // Replaces a service whose state file is invalid (a person's broken edit),
+  // on purpose (webhookctl apply --force): under its lock, one rename of the
+  // new file over the broken one, so a reader finds the broken file or the
+  // new one, never none, and a failed write leaves the broken file in place
+  // byte for byte. kConflict if the file is valid by then (mended since:
+  // a valid file is only ever replaced by update(), against its ETag),
+  // kNotFound if it is gone, kInvalidArgument if config breaks a rule.
+  Result<ServiceStatePtr> overwrite_invalid(const std::string& service_sid, WebhookConfig config);
+
   // Removes a service under its lock if its stored ETag is still
   // expected_etag (kConflict otherwise, kNotFound if it is gone). An empty
   // expected_etag removes an invalid file too (apply --force). Readers see
@@ -72,8 +81,9 @@ class StateStore {
   // Start-up tidying after a crash: removes temp files (never state: a crash
   // mid-write leaves one) and the lock files of services that no longer
   // exist, each under its service's lock so that a writer on another host
-  // sharing the directory is never disturbed. A name that is not what it
-  // should be (a FIFO or a directory named like a lock file, a state file
+  // sharing the directory is never disturbed; and the temp files of
+  // webhookctl apply's record, under the apply lock. A name that is not what
+  // it should be (a FIFO or a directory named like a lock file, a state file
   // that is a FIFO) is skipped and reported, never waited on; any other
   // error (I/O, permissions) stops the clean-up.
   struct CleanUp {

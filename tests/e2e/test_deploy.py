@@ -297,6 +297,31 @@ class DeployOnDebianTest(unittest.TestCase):
         self.assertIn("updated %s" % SID, journal)
         self.assertIn("webhookd-sync.timer", self.box.run("systemctl list-timers --all --no-pager").stdout)
 
+    def test_9b_webhookctl_run_as_root_leaves_nothing_root_owned(self):
+        # Issue 17, item 2: an admin's root shell after the README's steps.
+        # webhookctl acts as the state directory's owner (webhookd), so no
+        # lock, record or state file becomes root's: webhookd (User=webhookd)
+        # goes on answering POSTs, and the sync unit goes on applying.
+        new, from_git = "ISdddddddddddddddddddddddddddddddd", "ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+        config = "--config /etc/webhookd/webhookd.yaml"
+        self.box.run("webhookctl create-service --account %s --sid %s %s" % (ACCOUNT, new, config))
+        self.box.run("webhookctl set %s --method GET --filters onMessageAdded %s" % (new, config))
+        # A checkout only root can read, as /root/gitops is.
+        self.box.run("mkdir -p -m 0700 /root/src && printf 'account_sid: %s\\nmethod: GET\\n' > /root/src/%s.yaml" % (
+            ACCOUNT, from_git))
+        self.box.run("webhookctl apply /root/src %s" % config)
+        root_owned = self.box.run("find /var/lib/webhookd \\( -uid 0 -o -gid 0 \\) -printf '%p %u:%g\\n'").stdout
+        for sid in (new, from_git):
+            r = self.box.run("curl -s -o /dev/null -w '%%{http_code}' -u %s:%s --data-urlencode "
+                             "PreWebhookUrl=https://hooks.example.com/after-root "
+                             "http://127.0.0.1/v1/Services/%s/Configuration/Webhooks" % (ACCOUNT, TOKEN, sid), check=False)
+            self.assertEqual(r.stdout, "200", "POST to %s after webhookctl ran as root" % sid)
+        self.assertEqual(root_owned, "", "root-owned files in the state directory")
+        # webhookd-sync (User=webhookd) takes the apply lock and writes the
+        # record root's apply left; only once test_9 configured it.
+        if self.box.run("test -e /etc/webhookd/sync.env", check=False).returncode == 0:
+            self.start_sync()
+
     def test_8_the_service_writes_nowhere_but_its_state_directory(self):
         pid = self.box.run("systemctl show -p MainPID --value webhookd").stdout.strip()
         self.assertNotEqual(pid, "0")

@@ -1,8 +1,11 @@
 """The layers of src/ only look down: base -> model -> store -> api -> edge ->
-programs (src/main.cc, src/webhookctl*). Every quoted include is read and
-must name a layer at or below its own; third-party headers stay where they
-belong (libfcgi in the edge, RapidJSON in the API, yaml-cpp in the model's
-YAML reader). And the store links without the API and the edge."""
+programs. The programs are src/main.cc (webhookd: any layer) and src/ctl/
+(webhookctl, one file per command: api, store, model and base, never the
+edge). Every quoted include is read and must name a layer below its own (or
+its own folder); third-party headers stay where they belong (libfcgi in the
+edge, RapidJSON in the API and webhookctl, yaml-cpp in the model's YAML
+reader, libcurl in fire's sender). And the store links without the API and
+the edge."""
 import os
 import re
 import subprocess
@@ -13,28 +16,41 @@ from e2e.support import BUILD
 from harness.stack import REPO
 
 LAYERS = ["base", "model", "store", "api", "edge"]
-PROGRAMS_RANK = len(LAYERS)
+# Each program (a top-level file or a folder) and the layers it may include.
+PROGRAMS = {
+    "main.cc": LAYERS,                       # webhookd
+    "ctl": ["base", "model", "store", "api"],  # webhookctl: never the edge
+}
 # Third-party headers and the only folders (or files) allowed to include them.
 CONFINED = {
     "fcgiapp.h": ["edge/fcgi_server.cc"],
     "fcgi_stdio.h": [],
-    "rapidjson/": ["api/", "programs"],
+    "rapidjson/": ["api/", "ctl/"],
     "yaml-cpp/": ["model/strict_yaml.cc"],
-    "curl/": ["programs"],
+    "curl/": ["ctl/webhook_sender.cc"],
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
 
-def rank_of(relpath):
-    """Layer rank of a file under src/ ('model/x.h' -> 1); programs are top."""
+def unit_of(relpath):
+    """The layer or program a path under src/ belongs to ('model/x.h' -> 'model',
+    'main.cc' -> 'main.cc', 'ctl/fire.cc' -> 'ctl'), or None."""
     top = relpath.split("/", 1)[0]
     if "/" not in relpath:
-        return PROGRAMS_RANK
-    return LAYERS.index(top) if top in LAYERS else None
+        return relpath if relpath in PROGRAMS else None
+    return top if top in LAYERS or top in PROGRAMS else None
+
+
+def may_include(mine, theirs):
+    if mine == theirs:
+        return True
+    if mine in PROGRAMS:
+        return theirs in PROGRAMS[mine]
+    return theirs in LAYERS and LAYERS.index(theirs) < LAYERS.index(mine)
 
 
 def violations(src):
-    """Every include in src/ that points up, or a confined header out of place."""
+    """Every include in src/ that points up or sideways, or a confined header out of place."""
     found = []
     for root, _, files in os.walk(src):
         for name in sorted(files):
@@ -42,25 +58,23 @@ def violations(src):
                 continue
             path = os.path.join(root, name)
             rel = os.path.relpath(path, src)
-            mine = rank_of(rel)
+            mine = unit_of(rel)
             if mine is None:
-                found.append("%s: not in a layer (%s)" % (rel, ", ".join(LAYERS)))
+                found.append("%s: not in a layer (%s) or a program (%s)" % (rel, ", ".join(LAYERS), ", ".join(PROGRAMS)))
                 continue
             with open(path, encoding="utf-8") as f:
                 text = f.read()
             for kind, target in INCLUDE.findall(text):
                 if kind == '"':
-                    theirs = rank_of(target)
+                    theirs = unit_of(target)
                     if theirs is None:
                         found.append("%s includes %s: not a layer" % (rel, target))
-                    elif theirs > mine:
-                        found.append("%s (%s) includes %s (%s): points up" % (
-                            rel, LAYERS[mine] if mine < PROGRAMS_RANK else "programs", target,
-                            LAYERS[theirs] if theirs < PROGRAMS_RANK else "programs"))
+                    elif not may_include(mine, theirs):
+                        found.append("%s (%s) includes %s (%s): %s" % (
+                            rel, mine, target, theirs, "not allowed" if mine in PROGRAMS else "points up"))
                 for header, allowed in CONFINED.items():
                     if target == header or (header.endswith("/") and target.startswith(header)):
-                        where = "programs" if mine == PROGRAMS_RANK else rel
-                        if not any(where == a or where.startswith(a) for a in allowed):
+                        if not any(rel == a or rel.startswith(a) for a in allowed):
                             found.append("%s includes <%s>: only %s may" % (rel, target, allowed or "nothing"))
     return found
 
@@ -72,7 +86,7 @@ class Layers(unittest.TestCase):
     def test_the_check_catches_an_upward_include(self):
         # The check itself must be able to fail: a tree with each kind of fault.
         with tempfile.TemporaryDirectory() as tmp:
-            for folder in ("store", "model", "resource"):
+            for folder in ("store", "model", "resource", "ctl", "edge"):
                 os.makedirs(os.path.join(tmp, folder))
             with open(os.path.join(tmp, "store", "s.h"), "w") as f:
                 f.write('#include "model/m.h"\n#include "api/handler.h"\n#include <fcgiapp.h>\n')
@@ -80,12 +94,42 @@ class Layers(unittest.TestCase):
                 f.write('#include "base/result.h"\n#include <rapidjson/writer.h>\n')
             with open(os.path.join(tmp, "resource", "r.h"), "w") as f:
                 f.write("\n")
+            # webhookctl: its own folder, the API and rapidjson are fine; the
+            # edge, libcurl outside the sender and webhookd's main are not.
+            with open(os.path.join(tmp, "ctl", "fire.cc"), "w") as f:
+                f.write('#include "ctl/options.h"\n#include "api/handler.h"\n#include <rapidjson/writer.h>\n'
+                        '#include "edge/fcgi_server.h"\n#include <curl/curl.h>\n')
+            # Nothing below the programs includes webhookctl's files.
+            with open(os.path.join(tmp, "edge", "e.cc"), "w") as f:
+                f.write('#include "ctl/options.h"\n')
+            with open(os.path.join(tmp, "main.cc"), "w") as f:
+                f.write('#include "edge/e.h"\n#include "ctl/options.h"\n')
             found = violations(tmp)
             self.assertIn("store/s.h (store) includes api/handler.h (api): points up", found)
             self.assertTrue(any("store/s.h includes <fcgiapp.h>" in v for v in found), found)
             self.assertTrue(any("model/m.h includes <rapidjson/writer.h>" in v for v in found), found)
             self.assertTrue(any("resource/r.h: not in a layer" in v for v in found), found)
-            self.assertEqual(len(found), 4, found)
+            self.assertIn("ctl/fire.cc (ctl) includes edge/fcgi_server.h (edge): not allowed", found)
+            self.assertTrue(any("ctl/fire.cc includes <curl/curl.h>" in v for v in found), found)
+            self.assertIn("edge/e.cc (edge) includes ctl/options.h (ctl): points up", found)
+            self.assertIn("main.cc (main.cc) includes ctl/options.h (ctl): not allowed", found)
+            self.assertEqual(len(found), 8, found)
+
+    def test_each_webhookctl_command_is_a_file_of_its_own(self):
+        # git's builtin/ layout: the command NAME lives in src/ctl/NAME.cc
+        # (dashes as underscores) and nowhere else; main.cc only dispatches.
+        binary = os.path.join(BUILD, "webhookctl")
+        listing = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+        names = re.findall(r"^  ([a-z][a-z-]+) ", listing, re.M)
+        self.assertGreaterEqual(len(names), 9, listing)
+        ctl = os.path.join(REPO, "src", "ctl")
+        for name in names:
+            defined_in = []
+            for f in sorted(os.listdir(ctl)):
+                with open(os.path.join(ctl, f), encoding="utf-8") as source:
+                    if re.search(r'^const Command k\w+ = \{\s*"%s",' % name, source.read(), re.M):
+                        defined_in.append(f)
+            self.assertEqual(defined_in, [name.replace("-", "_") + ".cc"], name)
 
     def test_webhookctl_never_links_the_edge(self):
         binary = os.path.join(BUILD, "webhookctl")

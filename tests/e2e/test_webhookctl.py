@@ -75,6 +75,9 @@ class CheckTest(unittest.TestCase):
         ("stray lock file", "." + SID + ".lock", "", [": a lock file of webhookd's: never state, never to be committed"]),
         ("stray temp file", "." + SID + ".tmp.Ab12Cd", "account_sid: %s\n" % A,
          [": a temp file of webhookd's (a write in progress or a crash leftover): never to be committed"]),
+        ("stray temp file of the apply record", ".webhookd-applied.tmp.Ab12Cd", "# webhookctl apply\n",
+         [": a temp file of webhookctl apply's record (an apply in progress or a crash leftover): "
+          "never to be committed"]),
     ]
 
     def test_each_broken_file_is_named_with_line_and_column(self):
@@ -135,6 +138,34 @@ class CheckTest(unittest.TestCase):
             r = ctl(command, "--help")
             self.assertEqual(r.returncode, 0, command)
             self.assertIn("usage: webhookctl", r.stdout)
+
+
+class CommandHelpTest(unittest.TestCase):
+    """webhookctl COMMAND --help is that command's usage (contract §7), not the list."""
+    COMMANDS = ["check", "diff", "apply", "export", "show", "set", "create-service", "hash-secret", "fire"]
+
+    def test_each_command_prints_its_own_usage(self):
+        listing = ctl("--help")
+        self.assertEqual(listing.returncode, 0)
+        for command in self.COMMANDS:
+            self.assertIn("\n  %s " % command, listing.stdout)  # the list names every command
+            with self.subTest(command):
+                r = ctl(command, "--help")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(r.stdout.startswith("usage: webhookctl %s " % command), r.stdout)
+                for other in self.COMMANDS:
+                    if other != command and not command.startswith(other):
+                        self.assertNotIn("webhookctl %s " % other, r.stdout)
+                # Its own text from the list, whole: one source for both.
+                entry = listing.stdout.split("\n  %s " % command, 1)[1].split("\n  ", 1)[0]
+                self.assertIn(entry.splitlines()[0], r.stdout)
+
+    def test_a_usage_error_shows_that_commands_usage(self):
+        r = ctl("set", "--state-dir", "/nonexistent")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.splitlines()[0], "webhookctl: set takes one SID")
+        self.assertIn("usage: webhookctl set SID", r.stderr)
+        self.assertNotIn("create-service", r.stderr)
 
 
 class PreCommitHookTest(unittest.TestCase):
@@ -278,6 +309,45 @@ class ApplyUnderLoadTest(StackCase):
                 applies += 1
         self.assertEqual(readers.bad, [])
         self.assertGreaterEqual(applies, 100)
+
+
+class ForcedApplyOverAnInvalidFileTest(StackCase):
+    """apply --force over a person's broken file replaces it in one rename
+    under the service's lock (issue 17, item 7): readers through nginx find
+    the broken file (500) or git's (200), never no service (404)."""
+    TARGET = sid_of(500)
+
+    def test_readers_never_find_the_service_missing(self):
+        src = os.path.join(self.tmp, "forced-src")
+        write_revision(src, [self.TARGET], "git")
+        path = os.path.join(self.state_dir, self.TARGET + ".yaml")
+        r = ctl("apply", src, "--state-dir", self.state_dir, "--force")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        broken = state_text("https://hooks.example.com/broken/" + self.TARGET) + "method: GET\n"  # a duplicate key
+
+        def break_it():
+            # A person's broken edit, put in place atomically: only the apply may open a gap.
+            with open(path + ".edit", "w") as f:
+                f.write(broken)
+            os.rename(path + ".edit", path)
+
+        def allowed(sid, status, body):
+            return status == 500 or (status == 200 and json.loads(body)["pre_webhook_url"] ==
+                                     "https://hooks.example.com/git/" + sid)
+
+        forced = 0
+        with Readers(self.stack.port, [self.TARGET], allowed) as readers:
+            deadline = time.monotonic() + 30
+            while forced < 200 and time.monotonic() < deadline:
+                break_it()
+                r = ctl("apply", src, "--state-dir", self.state_dir, "--force")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("updated " + self.TARGET, r.stdout)
+                forced += 1
+        self.assertEqual(readers.bad, [], "answers other than 500 (broken) or 200 (git's)")
+        self.assertGreaterEqual(forced, 50, "too few forced applies to mean anything")
+        self.assertEqual(read(path), read(os.path.join(src, self.TARGET + ".yaml")))
+        print("\n    %d forced applies, %d reads, 0 bad" % (forced, readers.count), end=" ", flush=True)
 
 
 class ApplySafetyTest(StackCase):

@@ -63,12 +63,17 @@ BOOST_AUTO_TEST_CASE(classifies_names_of_the_state_directory) {
       {"." + sid + ".tmp.", StateFileKind::kOther},
       {".ISzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.lock", StateFileKind::kOther},
       {"ISaaaa.yaml", StateFileKind::kOther},
+      {".webhookd-applied.tmp.Ab12Cd", StateFileKind::kApplyTemp},
+      {".webhookd-applied", StateFileKind::kOther},
+      {".webhookd-applied.tmp.", StateFileKind::kOther},
+      {".webhookd-apply.lock", StateFileKind::kOther},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       std::string got_sid;
       BOOST_TEST((classify_state_dir_name(c.name, &got_sid) == c.kind));
-      BOOST_TEST(got_sid == (c.kind == StateFileKind::kOther ? "" : sid));
+      const bool has_sid = c.kind != StateFileKind::kOther && c.kind != StateFileKind::kApplyTemp;
+      BOOST_TEST(got_sid == (has_sid ? sid : ""));
     }
   }
 }
@@ -85,6 +90,7 @@ BOOST_AUTO_TEST_CASE(name_problems_for_check) {
       {sid + ".YAML", "only in letter case"},
       {"." + sid + ".lock", "a lock file of webhookd's"},
       {"." + sid + ".tmp.Ab12Cd", "a temp file of webhookd's"},
+      {".webhookd-applied.tmp.Ab12Cd", "a temp file of webhookctl apply's record"},
       {sid + ".yml", "a state file is named IS<32 hex digits>.yaml"},
       {"README.md", "a state file is named"},
       {"ISzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.yaml", "a state file is named"},

@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(apply_creates_updates_removes_and_records) {
   BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("GET"));
   auto record = read_apply_record(fs, live.path());
   BOOST_TEST_REQUIRE(record.ok());
-  BOOST_TEST(record.value().at(kA) == store.load(kA).value()->etag);
+  BOOST_TEST((record.value().at(kA) == std::vector<std::string>{store.load(kA).value()->etag}));
 
   // Change A, add B: one update, one create.
   write_file(src.file(kA + ".yaml"), file("POST"));
@@ -203,6 +203,192 @@ BOOST_AUTO_TEST_CASE(export_writes_canonical_files_and_removes_gone_services) {
   BOOST_TEST((refused.error().code == ErrorCode::kCorruption));
 }
 
+// The disk fills up part way through an apply (issue 17, item 6): once a
+// state file has been renamed into place, the record's writes fail (a short
+// write, then ENOSPC), or every write does, as a crash would leave it. The
+// fault-injecting file system of the unit tests, aimed at those writes.
+class DiskFillsDuringApply : public webhookd_test::FaultyFileSystem {
+ public:
+  explicit DiskFillsDuringApply(bool everything) : everything_(everything) {}
+
+  Result<int> create_temp(const std::string& prefix, std::string* path) override {
+    auto fd = FaultyFileSystem::create_temp(prefix, path);
+    if (fd.ok() && prefix.find("/.webhookd-applied") != std::string::npos) record_fds_.insert(fd.value());
+    return fd;
+  }
+  Status write_all(int fd, const std::string& data) override {
+    if (!full_ || !(everything_ || record_fds_.count(fd))) return FaultyFileSystem::write_all(fd, data);
+    fail = webhookd_test::Op::kWrite;
+    Status s = FaultyFileSystem::write_all(fd, data);
+    fail = webhookd_test::Op::kNone;
+    ++failed_writes;
+    return s;
+  }
+  Status close(int fd) override {
+    record_fds_.erase(fd);
+    return FaultyFileSystem::close(fd);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    Status s = FaultyFileSystem::rename(from, to);
+    if (s.ok() && to.size() > 5 && to.compare(to.size() - 5, 5, ".yaml") == 0) full_ = true;
+    return s;
+  }
+  int failed_writes = 0;
+
+ private:
+  const bool everything_;
+  bool full_ = false;
+  std::set<int> record_fds_;
+};
+
+BOOST_AUTO_TEST_CASE(an_apply_that_failed_part_way_is_resumed_not_blamed) {
+  struct Case {
+    const char* name;
+    bool everything;  // false: only the record's writes fail
+  } cases[] = {
+      {"the record's write fails once services changed", false},
+      {"every write fails after the first service (a crash leaves the same)", true},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir src, live;
+      PosixFileSystem fs;
+      StateStore store(fs, live.path());
+      write_file(src.file(kA + ".yaml"), file("GET"));
+      write_file(src.file(kB + ".yaml"), file("GET"));
+      BOOST_TEST_REQUIRE(apply_plan(store, fs, plan_for(fs, store, src.path(), false), false, nullptr).ok());
+
+      // Revision 2, applied while the disk fills up.
+      write_file(src.file(kA + ".yaml"), file("POST"));
+      write_file(src.file(kB + ".yaml"), file("POST"));
+      DiskFillsDuringApply full(c.everything);
+      StateStore store_on_full(full, live.path());
+      Plan plan = plan_for(full, store_on_full, src.path(), false);
+      BOOST_TEST_REQUIRE(plan.updates == 2);
+      auto failed = apply_plan(store_on_full, full, plan, false, nullptr);
+      BOOST_TEST(full.failed_writes > 0);  // the fault did happen
+      BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));  // and after a service changed
+      if (failed.ok()) {
+        for (const auto& step : failed.value()) BOOST_TEST_MESSAGE(step.sid << ": " << step.status.ok());
+      }
+      for (const std::string& name : list_dir(live.path())) {
+        BOOST_TEST(name.find(".tmp.") == std::string::npos, name);  // no temp file left
+      }
+
+      // Revision 3 on a healthy disk: nothing the failed apply did is drift,
+      // and the next apply goes through without --force.
+      write_file(src.file(kA + ".yaml"), file("GET"));
+      write_file(src.file(kB + ".yaml"), file("GET"));
+      Plan next = plan_for(fs, store, src.path(), false);
+      BOOST_TEST(next.drifted == 0);
+      for (const ServicePlan& s : next.services) BOOST_TEST(!s.drifted, s.sid << ": " << s.drift_reason);
+      auto resumed = apply_plan(store, fs, next, false, nullptr);
+      BOOST_TEST(resumed.ok(), (resumed.ok() ? "" : resumed.error().message));
+      BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("GET"));
+      BOOST_TEST(read_file(live.file(kB + ".yaml")) == file("GET"));
+      // A real edit after it is still drift: the record did not grow lax.
+      BOOST_TEST_REQUIRE(store.update(kB, [](const ServiceState& s) -> Result<WebhookConfig> {
+        WebhookConfig config = s.config;
+        config.pre_webhook_url = "https://api.example.com/pre";
+        return config;
+      }).ok());
+      write_file(src.file(kB + ".yaml"), file("POST"));
+      BOOST_TEST(plan_for(fs, store, src.path(), false).drifted == 1);
+    }
+  }
+}
+
+// apply --force over an invalid live file (issue 17, item 7): one rename
+// under the service's lock. Whatever step of the write fails, the broken
+// file stays byte for byte (it is a person's edit, and the service must not
+// vanish), no temp file is left, and the failure is that service's.
+// The fault-injecting file system, failing its chosen step only while the
+// service's new state file is written (from its temp file to the directory
+// fsync): the apply's record is written as usual.
+class FailsWritingTheService : public webhookd_test::FaultyFileSystem {
+ public:
+  FailsWritingTheService(const std::string& sid, webhookd_test::Op op) : temp_("/." + sid + ".tmp."), op_(op) {}
+
+  Result<int> create_temp(const std::string& prefix, std::string* path) override {
+    fail = prefix.find(temp_) != std::string::npos ? op_ : webhookd_test::Op::kNone;
+    return FaultyFileSystem::create_temp(prefix, path);
+  }
+  Status sync_dir(const std::string& dir) override {
+    Status s = FaultyFileSystem::sync_dir(dir);
+    fail = webhookd_test::Op::kNone;
+    return s;
+  }
+
+ private:
+  const std::string temp_;
+  const webhookd_test::Op op_;
+};
+
+BOOST_AUTO_TEST_CASE(a_forced_apply_over_an_invalid_file_that_fails_keeps_it) {
+  using webhookd_test::Op;
+  struct Case {
+    const char* name;
+    Op fail;
+  } cases[] = {
+      {"mkstemp fails", Op::kCreateTemp}, {"write fails half way", Op::kWrite}, {"fsync fails", Op::kSync},
+      {"close fails", Op::kClose},         {"rename fails", Op::kRename},       {"directory fsync fails", Op::kSyncDir},
+  };
+  const std::string broken = "account_sid: " + kAccount + "\nmethod: GET\nmethod: POST\n";  // a duplicate key
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir src, live;
+      write_file(src.file(kA + ".yaml"), file("POST"));
+      write_file(live.file(kA + ".yaml"), broken);
+      FailsWritingTheService faulty(kA, c.fail);
+      StateStore store(faulty, live.path());
+      Plan plan = plan_for(faulty, store, src.path(), false);
+      BOOST_TEST_REQUIRE(plan.updates == 1);
+      BOOST_TEST_REQUIRE(plan.services[0].drifted);  // invalid: only with --force
+      auto steps = apply_plan(store, faulty, plan, /*force=*/true, nullptr);
+      BOOST_TEST_REQUIRE(steps.ok(), (steps.ok() ? "" : steps.error().message));
+      BOOST_TEST_REQUIRE(steps.value().size() == 1u);
+      BOOST_TEST(!steps.value()[0].status.ok());  // the service's failure, reported
+      BOOST_TEST(read_file(live.file(kA + ".yaml")) == broken);
+      for (const std::string& name : list_dir(live.path())) {
+        BOOST_TEST(name.find(".tmp.") == std::string::npos, name);
+      }
+      // The disk back: the same forced apply goes through.
+      PosixFileSystem fs;
+      StateStore healthy(fs, live.path());
+      Plan again = plan_for(fs, healthy, src.path(), false);
+      auto done = apply_plan(healthy, fs, again, true, nullptr);
+      BOOST_TEST_REQUIRE(done.ok());
+      BOOST_TEST(done.value()[0].status.ok());
+      BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));
+    }
+  }
+}
+
+// It replaces only what is still invalid: a file mended meanwhile is valid,
+// and a valid file is replaced only against its ETag.
+BOOST_AUTO_TEST_CASE(overwrite_invalid_refuses_a_valid_or_missing_file) {
+  TempDir live;
+  PosixFileSystem fs;
+  StateStore store(fs, live.path());
+  WebhookConfig config;
+  config.account_sid = kAccount;
+  config.method = "POST";
+  write_file(live.file(kA + ".yaml"), file("GET"));
+  auto valid = store.overwrite_invalid(kA, config);
+  BOOST_TEST_REQUIRE(!valid.ok());
+  BOOST_TEST((valid.error().code == ErrorCode::kConflict));
+  BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("GET"));
+  auto missing = store.overwrite_invalid(kB, config);
+  BOOST_TEST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().is_not_found());
+  BOOST_TEST(list_dir(live.path()).count(kB + ".yaml") == 0u);
+  write_file(live.file(kA + ".yaml"), "account_sid: x\n");
+  auto replaced = store.overwrite_invalid(kA, config);
+  BOOST_TEST_REQUIRE(replaced.ok());
+  BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));
+  BOOST_TEST(replaced.value()->etag == store.load(kA).value()->etag);
+}
+
 BOOST_AUTO_TEST_CASE(a_corrupt_record_is_an_error_not_an_empty_one) {
   TempDir live;
   PosixFileSystem fs;
@@ -210,6 +396,56 @@ BOOST_AUTO_TEST_CASE(a_corrupt_record_is_an_error_not_an_empty_one) {
   auto got = read_apply_record(fs, live.path());
   BOOST_TEST_REQUIRE(!got.ok());
   BOOST_TEST(got.error().message.find(":2:1:") != std::string::npos, got.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(the_record_holds_one_or_two_etags_a_service) {
+  TempDir live;
+  PosixFileSystem fs;
+  const std::string e1 = "\"" + std::string(32, '1') + "\"", e2 = "\"" + std::string(32, '2') + "\"";
+  write_file(apply_record_path(live.path()), "# header\n" + kA + " " + e1 + "\n" + kB + " " + e1 + " " + e2 + "\n");
+  auto got = read_apply_record(fs, live.path());
+  BOOST_TEST_REQUIRE(got.ok(), (got.ok() ? "" : got.error().message));
+  BOOST_TEST((got.value().at(kA) == std::vector<std::string>{e1}));
+  BOOST_TEST((got.value().at(kB) == std::vector<std::string>{e1, e2}));
+  for (const std::string& bad : {kA + " " + e1 + " " + e2 + " " + e1, kA, kA + " " + e1 + " ", kA + "  " + e1}) {
+    BOOST_TEST_CONTEXT(bad) {
+      write_file(apply_record_path(live.path()), bad + "\n");
+      BOOST_TEST(!read_apply_record(fs, live.path()).ok());
+    }
+  }
+}
+
+// Written ahead: while services change, the record already accepts both
+// ETags of each; and an apply that changes nothing rewrites nothing.
+BOOST_AUTO_TEST_CASE(the_record_is_written_ahead_and_not_rewritten_for_nothing) {
+  TempDir src, live;
+  PosixFileSystem fs;
+  StateStore store(fs, live.path());
+  write_file(src.file(kA + ".yaml"), file("GET"));
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan_for(fs, store, src.path(), false), false, nullptr).ok());
+  const std::string get_etag = store.load(kA).value()->etag;
+  write_file(src.file(kA + ".yaml"), file("POST"));
+  write_file(src.file(kB + ".yaml"), file("GET"));
+  Plan plan = plan_for(fs, store, src.path(), false);
+  std::vector<ApplyRecord> seen;  // the record on disk as each service is done
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan, false, [&](const ApplyStep&) {
+    seen.push_back(read_apply_record(fs, live.path()).value());
+  }).ok());
+  BOOST_TEST_REQUIRE(seen.size() == 2u);
+  const std::string post_etag = config_etag(read_state_file(file("POST"), "x").value().config);
+  const std::string b_etag = config_etag(read_state_file(file("GET"), "x").value().config);
+  BOOST_TEST((seen[0].at(kA) == std::vector<std::string>{get_etag, post_etag}));
+  BOOST_TEST((seen[0].at(kB) == std::vector<std::string>{b_etag}));
+  auto final_record = read_apply_record(fs, live.path());
+  BOOST_TEST((final_record.value().at(kA) == std::vector<std::string>{post_etag}));
+
+  struct stat before, after;
+  BOOST_TEST_REQUIRE(::stat(apply_record_path(live.path()).c_str(), &before) == 0);
+  Plan nothing = plan_for(fs, store, src.path(), false);
+  BOOST_TEST(!nothing.changes_anything());
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, nothing, false, nullptr).ok());
+  BOOST_TEST_REQUIRE(::stat(apply_record_path(live.path()).c_str(), &after) == 0);
+  BOOST_TEST(before.st_ino == after.st_ino);  // a rename would have given a new inode
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -57,10 +57,10 @@ BOOST_AUTO_TEST_CASE(actions_and_drift) {
     BOOST_TEST_CONTEXT(c.name) {
       std::map<std::string, ServiceState> desired;
       std::map<std::string, LiveService> live_side;
-      std::map<std::string, std::string> applied;
+      ApplyRecord applied;
       if (c.desired) desired[kA] = state(*c.desired);
       if (c.live) live_side[kA] = c.live_invalid ? LiveService{std::nullopt, "x.yaml:1:1: bad"} : live(*c.live);
-      if (c.applied) applied[kA] = state(*c.applied).etag;
+      if (c.applied) applied[kA] = {state(*c.applied).etag};
       Plan plan = make_plan(desired, live_side, applied, c.prune);
       const bool listed = c.desired || (c.prune && c.live);
       BOOST_TEST_REQUIRE(plan.services.size() == (listed ? 1u : 0u));
@@ -73,6 +73,37 @@ BOOST_AUTO_TEST_CASE(actions_and_drift) {
       BOOST_TEST(plan.changes_anything() == (c.action != PlanAction::kUnchanged));
     }
   }
+}
+
+// An apply that failed part way records two ETags for a service it set out
+// to change: the one before and the one it was writing. Either live is no
+// drift; anything else still is.
+BOOST_AUTO_TEST_CASE(a_service_an_unfinished_apply_was_changing) {
+  const ApplyRecord applied = {{kA, {state("GET").etag, state("POST").etag}}};
+  std::map<std::string, ServiceState> desired = {{kA, state("POST")}};
+  struct Case {
+    const char* live;
+    PlanAction action;
+    bool drifted;
+  } cases[] = {
+      {"GET", PlanAction::kUpdate, false},     // the write never happened
+      {"POST", PlanAction::kUnchanged, false},  // it did
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.live) {
+      Plan plan = make_plan(desired, {{kA, live(c.live)}}, applied, false);
+      BOOST_TEST_REQUIRE(plan.services.size() == 1u);
+      BOOST_TEST(plan_action_name(plan.services[0].action) == plan_action_name(c.action));
+      BOOST_TEST(plan.services[0].drifted == c.drifted);
+    }
+  }
+  // A third configuration (an API write since) is drift, for an update and a remove.
+  WebhookConfig other = state("GET").config;
+  other.pre_webhook_url = "https://api.example.com/pre";
+  LiveService edited;
+  edited.state = read_state_file(emit_state_file(other), "x.yaml").value();
+  BOOST_TEST(make_plan(desired, {{kA, edited}}, applied, false).drifted == 1);
+  BOOST_TEST(make_plan({}, {{kA, edited}}, applied, true).drifted == 1);
 }
 
 BOOST_AUTO_TEST_CASE(changes_field_by_field) {
@@ -105,7 +136,7 @@ BOOST_AUTO_TEST_CASE(changes_field_by_field) {
 BOOST_AUTO_TEST_CASE(counts_and_order) {
   std::map<std::string, ServiceState> desired = {{kB, state("GET")}, {kA, state("GET")}};
   std::map<std::string, LiveService> live_side = {{kA, live("POST")}};
-  std::map<std::string, std::string> applied = {{kA, state("POST").etag}};
+  ApplyRecord applied = {{kA, {state("POST").etag}}};
   Plan plan = make_plan(desired, live_side, applied, false);
   BOOST_TEST_REQUIRE(plan.services.size() == 2u);
   BOOST_TEST(plan.services[0].sid == kA);  // by SID

@@ -418,6 +418,41 @@ BOOST_AUTO_TEST_CASE(clean_up_waits_for_a_writer_holding_the_lock) {
   BOOST_TEST(list_dir(dir.path()).count("." + kSid + ".tmp.LIVE00") == 0u);
 }
 
+// webhookctl apply writes its record through a temp file too; a crash leaves
+// it behind. It goes at start-up, under the apply lock (an apply holds it for
+// as long as its temp file exists); the record itself stays.
+BOOST_AUTO_TEST_CASE(clean_up_removes_the_apply_records_temp_under_the_apply_lock) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  auto nothing = store.clean_up();  // no temp: no apply lock file either
+  BOOST_TEST_REQUIRE(nothing.ok());
+  BOOST_TEST((list_dir(dir.path()) == std::set<std::string>{kSid + ".yaml"}));
+
+  write_file(dir.file(".webhookd-applied"), "# the record\n");
+  write_file(dir.file(".webhookd-applied.tmp.CCCCCC"), "# half a record");
+  auto apply = fs.lock(dir.file(".webhookd-apply.lock"));  // an apply, writing its record
+  BOOST_TEST_REQUIRE(apply.ok());
+  std::atomic<bool> finished{false};
+  std::atomic<int> removed{-1};
+  std::thread cleaner([&] {  // no BOOST_TEST here: Boost.Test is not thread-safe
+    auto done = store.clean_up();
+    removed = done.ok() ? done.value().temp_files_removed : -2;
+    finished = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  BOOST_TEST(!finished.load());
+  BOOST_TEST(list_dir(dir.path()).count(".webhookd-applied.tmp.CCCCCC") == 1u);  // not pulled from under it
+  apply.value().reset();
+  BOOST_TEST_REQUIRE(wait_until([&] { return finished.load(); }), "clean_up never finished after the lock was freed");
+  cleaner.join();
+  BOOST_TEST(removed.load() == 1);
+  BOOST_TEST((list_dir(dir.path()) ==
+              std::set<std::string>{kSid + ".yaml", ".webhookd-applied", ".webhookd-apply.lock"}));
+  BOOST_TEST(read_file(dir.file(".webhookd-applied")) == "# the record\n");
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_updates_of_different_fields_lose_nothing) {
   TempDir dir;
   PosixFileSystem fs;

@@ -2,7 +2,7 @@
 // SIGALRM for DNS timeouts. Only http and https, and redirects are never
 // followed: Twilio does not follow them either, and a redirect would send
 // the signed body where it was not configured to go.
-#include "webhook_sender.h"
+#include "ctl/webhook_sender.h"
 
 #include <curl/curl.h>
 

@@ -1,0 +1,68 @@
+// webhookctl apply: makes the live state match a checkout of the GitOps
+// repository, through the store (store/gitops.h: apply_plan), never by
+// copying files: readers see the old file or the new one.
+#include <cstdio>
+
+#include "ctl/commands.h"
+#include "ctl/options.h"
+#include "ctl/plan.h"
+#include "store/gitops.h"
+
+namespace webhookd::ctl {
+namespace {
+
+int run(const Command& self, const Argv& argv) {
+  int status = 0;
+  auto parsed =
+      parse_options(self, argv, with(kWhereOptions, {{}, {"--prune", "--dry-run", "--force", "--json"}, {}}), &status);
+  if (!parsed) return status;
+  const Args& args = *parsed;
+  if (args.positional.size() != 1) return usage_error(self, "apply takes one SRC directory");
+  PosixFileSystem fs;
+  auto where = locate_state(args, fs);
+  if (!where.ok()) return fail(where.error().message);
+  auto source = read_source(args.positional[0], fs);
+  if (!source.ok()) return fail(source.error().message);
+  Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToWrite, args);
+  if (!entered.ok()) return fail(entered.error().message);
+  auto planned = plan_for(source.value(), where.value(), args.flag("--prune"), fs);
+  if (!planned.ok()) return fail(planned.error().message);
+  const Plan& plan = planned.value().plan;
+  const bool json = args.flag("--json");
+  if (json) {
+    std::printf("%s\n", plan_json(plan).c_str());
+  } else {
+    print_plan(plan);
+  }
+  if (args.flag("--dry-run")) return 0;
+  int failed = 0;
+  auto steps = apply_plan(*planned.value().store, fs, plan, args.flag("--force"), [&](const ApplyStep& step) {
+    if (!step.status.ok()) {
+      ++failed;
+      std::fprintf(stderr, "webhookctl: %s not %sd: %s\n", step.sid.c_str(), plan_action_name(step.action),
+                   step.status.error().message.c_str());
+    } else if (!json) {
+      std::printf("%sd %s\n", plan_action_name(step.action), step.sid.c_str());
+    }
+  });
+  if (!steps.ok()) return fail(steps.error().message);
+  if (!json) std::printf("Applied: %zu service(s) changed, %d failed.\n", steps.value().size() - failed, failed);
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+const Command kApply = {
+    "apply",
+    "apply SRC (--state-dir DIR | --config FILE) [--prune] [--dry-run] [--force] [--json]\n"
+    "[--verbose]",
+    "Makes the live state match SRC (a checkout of the GitOps repository):\n"
+    "all of SRC is checked first (one invalid file and nothing is touched),\n"
+    "then each service is created, replaced or (--prune) removed through\n"
+    "webhookd's own lock + temp + fsync + rename. Refuses, naming them,\n"
+    "services changed since the last apply (an API write, a hand edit)\n"
+    "unless --force. --dry-run prints the plan only.",
+    run,
+};
+
+}  // namespace webhookd::ctl

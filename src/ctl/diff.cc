@@ -1,0 +1,46 @@
+// webhookctl diff: what apply would do, and nothing else. Exit 2 on drift
+// so that a CI job or a timer can tell "in sync" from "differs" from "broken".
+#include <cstdio>
+
+#include "ctl/commands.h"
+#include "ctl/options.h"
+#include "ctl/plan.h"
+
+namespace webhookd::ctl {
+namespace {
+
+int run(const Command& self, const Argv& argv) {
+  int status = 0;
+  auto parsed = parse_options(self, argv, with(kWhereOptions, {{}, {"--prune", "--json"}, {}}), &status);
+  if (!parsed) return status;
+  const Args& args = *parsed;
+  if (args.positional.size() != 1) return usage_error(self, "diff takes one SRC directory");
+  PosixFileSystem fs;
+  auto where = locate_state(args, fs);
+  if (!where.ok()) return fail(where.error().message);
+  auto source = read_source(args.positional[0], fs);
+  if (!source.ok()) return fail(source.error().message);
+  Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToRead, args);
+  if (!entered.ok()) return fail(entered.error().message);
+  auto planned = plan_for(source.value(), where.value(), args.flag("--prune"), fs);
+  if (!planned.ok()) return fail(planned.error().message);
+  const Plan& plan = planned.value().plan;
+  if (args.flag("--json")) {
+    std::printf("%s\n", plan_json(plan).c_str());
+  } else {
+    print_plan(plan);
+  }
+  return plan.changes_anything() ? 2 : 0;
+}
+
+}  // namespace
+
+const Command kDiff = {
+    "diff",
+    "diff SRC (--state-dir DIR | --config FILE) [--prune] [--json] [--verbose]",
+    "What apply would do, service by service and field by field. Exit 0 when\n"
+    "the live state equals SRC, 2 when it differs, 1 on error.",
+    run,
+};
+
+}  // namespace webhookd::ctl

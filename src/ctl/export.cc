@@ -1,0 +1,43 @@
+// webhookctl export: the live state as canonical files in a checkout, so
+// that API writes can be committed to git (and the next apply finds nothing
+// to do).
+#include <cstdio>
+
+#include "ctl/commands.h"
+#include "ctl/options.h"
+#include "store/gitops.h"
+#include "store/state_store.h"
+
+namespace webhookd::ctl {
+namespace {
+
+int run(const Command& self, const Argv& argv) {
+  int status = 0;
+  auto parsed = parse_options(self, argv, kWhereOptions, &status);
+  if (!parsed) return status;
+  const Args& args = *parsed;
+  if (args.positional.size() != 1) return usage_error(self, "export takes one DEST directory");
+  PosixFileSystem fs;
+  auto where = where_from(args, fs, ActAs::kCaller);
+  if (!where.ok()) return fail(where.error().message);
+  StateStore store(fs, where.value().state_dir);
+  auto exported = export_live(store, fs, args.positional[0]);
+  if (!exported.ok()) return fail(exported.error().message);
+  for (const auto& sid : exported.value().written) std::printf("wrote %s.yaml\n", sid.c_str());
+  for (const auto& sid : exported.value().removed) std::printf("removed %s.yaml\n", sid.c_str());
+  std::printf("Exported: %zu written, %zu removed, %d unchanged.\n", exported.value().written.size(),
+              exported.value().removed.size(), exported.value().unchanged);
+  return 0;
+}
+
+}  // namespace
+
+const Command kExport = {
+    "export",
+    "export (--state-dir DIR | --config FILE) DEST [--verbose]",
+    "Writes the live state as canonical files into DEST (a git checkout), and\n"
+    "removes DEST's service files that are no longer live.",
+    run,
+};
+
+}  // namespace webhookd::ctl

@@ -1,0 +1,103 @@
+// Only changed services are listed, in either form: a plan over 1,000
+// services that changes one is one entry.
+#include "ctl/plan.h"
+
+#include <cstdio>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "store/gitops.h"
+
+namespace webhookd::ctl {
+
+Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs) {
+  auto source = read_source_dir(fs, src);
+  if (!source.ok()) return Error::invalid_argument(src + ": " + source.error().message);
+  if (!source.value().problems.empty()) {
+    for (const auto& p : source.value().problems) std::fprintf(stderr, "%s\n", p.c_str());
+    return Error::invalid_argument(src + " has " + std::to_string(source.value().problems.size()) +
+                                   " problem(s): nothing was changed");
+  }
+  return std::move(source.value().services);
+}
+
+Result<Planned> plan_for(const std::map<std::string, ServiceState>& source, const Where& where, bool prune,
+                         FileSystem& fs) {
+  Planned out;
+  out.store = std::make_unique<StateStore>(fs, where.state_dir);
+  auto live = read_live(*out.store);
+  if (!live.ok()) return live.error();
+  auto applied = read_apply_record(fs, where.state_dir);
+  if (!applied.ok()) return applied.error();
+  out.plan = make_plan(source, live.value(), applied.value(), prune);
+  return out;
+}
+
+std::string plan_json(const Plan& plan) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("services");
+  w.StartArray();
+  for (const ServicePlan& s : plan.services) {
+    if (s.action == PlanAction::kUnchanged) continue;
+    w.StartObject();
+    w.Key("sid");
+    w.String(s.sid.c_str());
+    w.Key("action");
+    w.String(plan_action_name(s.action));
+    w.Key("drifted");
+    w.Bool(s.drifted);
+    if (s.drifted) {
+      w.Key("drift_reason");
+      w.String(s.drift_reason.c_str());
+    }
+    w.Key("changes");
+    w.StartArray();
+    for (const FieldChange& c : s.changes) {
+      w.StartObject();
+      w.Key("field");
+      w.String(c.field.c_str());
+      w.Key("before");
+      w.String(c.before.c_str());
+      w.Key("after");
+      w.String(c.after.c_str());
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  for (auto [key, n] : {std::pair<const char*, int>{"create", plan.creates}, {"update", plan.updates},
+                        {"remove", plan.removes}, {"unchanged", plan.unchanged}, {"drifted", plan.drifted}}) {
+    w.Key(key);
+    w.Int(n);
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+void print_plan(const Plan& plan) {
+  for (const ServicePlan& s : plan.services) {
+    if (s.action == PlanAction::kUnchanged) continue;
+    const char mark = s.action == PlanAction::kCreate ? '+' : s.action == PlanAction::kRemove ? '-' : '~';
+    std::printf("%c %s  %s%s\n", mark, s.sid.c_str(), plan_action_name(s.action), s.drifted ? "  (DRIFTED)" : "");
+    if (s.drifted) std::printf("    ! %s\n", s.drift_reason.c_str());
+    for (const FieldChange& c : s.changes) {
+      if (s.action == PlanAction::kCreate) {
+        std::printf("    %s: %s\n", c.field.c_str(), c.after.c_str());
+      } else if (s.action == PlanAction::kRemove) {
+        std::printf("    %s: %s\n", c.field.c_str(), c.before.c_str());
+      } else {
+        std::printf("    %s: %s -> %s\n", c.field.c_str(), c.before.c_str(), c.after.c_str());
+      }
+    }
+  }
+  std::printf("Plan: %d to create, %d to update, %d to remove, %d unchanged", plan.creates, plan.updates, plan.removes,
+              plan.unchanged);
+  if (plan.drifted) std::printf("; %d changed since the last apply", plan.drifted);
+  std::printf(".\n");
+}
+
+}  // namespace webhookd::ctl

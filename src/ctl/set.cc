@@ -1,0 +1,74 @@
+// webhookctl set: an update as a POST makes it. The options become the form
+// the API would receive and go through the API's own parser and rules, then
+// the store's update (lock, group commit, never over an invalid file).
+#include <cstdio>
+
+#include "api/api_error.h"
+#include "api/form_parser.h"
+#include "ctl/commands.h"
+#include "ctl/options.h"
+#include "ctl/service_text.h"
+#include "store/state_store.h"
+
+namespace webhookd::ctl {
+namespace {
+
+int run(const Command& self, const Argv& argv) {
+  int status = 0;
+  const std::vector<std::string> fields = {"--pre-webhook-url", "--post-webhook-url", "--filters", "--method"};
+  auto parsed = parse_options(self, argv, with(kWhereOptions, {fields, {}, {}}), &status);
+  if (!parsed) return status;
+  const Args& args = *parsed;
+  if (args.positional.size() != 1) return usage_error(self, "set takes one SID");
+  FormParams form;
+  if (args.has("--pre-webhook-url")) form.emplace_back("PreWebhookUrl", args.value("--pre-webhook-url"));
+  if (args.has("--post-webhook-url")) form.emplace_back("PostWebhookUrl", args.value("--post-webhook-url"));
+  if (args.has("--method")) form.emplace_back("Method", args.value("--method"));
+  if (args.has("--filters")) {
+    // "a, b" as a person types it; '' is the API's single empty Filters= (an empty list).
+    const std::string& list = args.value("--filters");
+    if (list.empty()) form.emplace_back("Filters", "");
+    for (size_t pos = 0; pos < list.size();) {
+      size_t comma = list.find(',', pos);
+      std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+      while (!item.empty() && item.back() == ' ') item.pop_back();
+      form.emplace_back("Filters", item);
+      pos = comma == std::string::npos ? list.size() : comma + 1;
+    }
+  }
+  if (form.empty()) {
+    return usage_error(self, "set what? give at least one of " + fields[0] + ", " + fields[1] + ", " + fields[2] +
+                                 ", " + fields[3]);
+  }
+  auto update = parse_update(form);
+  if (!update.ok()) {
+    const ApiErrorSpec& spec = api_error_spec(update.error().kind);
+    return fail(api_error_message(update.error()) + " (Twilio code " + std::to_string(spec.code) + ")");
+  }
+  PosixFileSystem fs;
+  auto where = where_from(args, fs, ActAs::kOwnerToWrite);
+  if (!where.ok()) return fail(where.error().message);
+  StateStore store(fs, where.value().state_dir);
+  const std::string& sid = args.positional[0];
+  const WebhookUpdate changes = update.value();
+  auto result = store.update(sid, [&](const ServiceState& current) -> Result<WebhookConfig> {
+    return apply(current.config, changes);
+  });
+  if (!result.ok()) return fail_for(sid, result.error());
+  print_state(sid, *result.value());
+  return 0;
+}
+
+}  // namespace
+
+const Command kSet = {
+    "set",
+    "set SID (--state-dir DIR | --config FILE) [--pre-webhook-url U] [--post-webhook-url U]\n"
+    "[--filters a,b] [--method M] [--verbose]",
+    "An update with the API's validation, lock and group commit. An empty\n"
+    "value clears a URL; --filters '' sets [].",
+    run,
+};
+
+}  // namespace webhookd::ctl
