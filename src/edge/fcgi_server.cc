@@ -382,7 +382,7 @@ uint64_t FcgiServer::accept_connections() {
     }
     open_connections_.fetch_add(1, std::memory_order_acq_rel);
     Slot& slot = slots_[fd];
-    const uint32_t generation = ((slot.generation.load(std::memory_order_relaxed) + 1) & kGenerationMask) | 1;
+    const uint32_t generation = slot.generation.load(std::memory_order_relaxed) % kGenerationMask + 1;  // never 0
     slot.generation.store(generation, std::memory_order_relaxed);
     const uint64_t token = (static_cast<uint64_t>(generation) << 32) | static_cast<uint32_t>(fd);
     if (first == 0) {
