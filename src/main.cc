@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -34,21 +35,27 @@ struct Options {
   std::string state_dir;  // overrides the config's state_dir
   int workers = 16;
   int max_connections = 4096;
+  std::chrono::milliseconds request_timeout{10000};
   bool check_only = false;
 };
 
 const char kUsage[] =
     "usage: webhookd --config FILE [--listen unix:PATH | HOST:PORT] [--workers N]\n"
-    "                [--max-connections N] [--state-dir DIR] [--check]\n"
+    "                [--max-connections N] [--request-timeout SECONDS] [--state-dir DIR] [--check]\n"
     "       webhookd --version | --help\n"
     "Serves Twilio's Conversations Per-Service Webhook Configuration API over FastCGI.\n"
     "Without --listen the FastCGI socket is taken from systemd socket activation\n"
     "(LISTEN_FDS) or from fd 0 (StandardInput=socket, spawn-fcgi).\n"
     "Any number of kept connections (nginx's keepalive + fastcgi_keep_conn) are\n"
     "served by the N workers; past --max-connections (default 4096) new ones are\n"
-    "closed. --check loads the config and exits: 0 if it is valid, 2 if not.\n"
-    "Signals: SIGHUP reloads the config (a bad one is refused), SIGTERM stops after\n"
-    "the requests in flight.\n";
+    "closed. Each connection is a file descriptor: webhookd raises its soft limit\n"
+    "to --max-connections + 4 x --workers + 64 and warns at start when the hard\n"
+    "limit (LimitNOFILE, ulimit -n) is lower.\n"
+    "A request not whole within --request-timeout (default 10) seconds of its first\n"
+    "byte has its connection closed, with a line in the log.\n"
+    "--check loads the config and exits: 0 if it is valid, 2 if not.\n"
+    "Signals: SIGHUP reloads the config (a bad one is refused), SIGTERM stops\n"
+    "accepting, answers every request that has arrived (whole or in part) and exits.\n";
 
 enum class Parsed { kRun, kExit0, kUsageError };
 
@@ -85,6 +92,12 @@ Parsed parse_args(int argc, char** argv, Options* o) {
       long m = std::strtol(n.c_str(), &end, 10);
       if (!end || *end || m < 1 || m > 1000000) return Parsed::kUsageError;
       o->max_connections = static_cast<int>(m);
+    } else if (a == "--request-timeout") {
+      if (!next(&n)) return Parsed::kUsageError;
+      char* end = nullptr;
+      double seconds = std::strtod(n.c_str(), &end);
+      if (!end || *end || !(seconds >= 0.1 && seconds <= 3600)) return Parsed::kUsageError;
+      o->request_timeout = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
     } else if (a == "--check") {
       o->check_only = true;
     } else {
@@ -188,14 +201,26 @@ void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std
 
 // Every kept connection is a descriptor: raise the soft limit (systemd's
 // default is 1024) to what --max-connections needs, within the hard one.
-// Not to the hard limit itself: the edge keeps a byte per possible
-// descriptor, and a million of them would be memory for nothing.
-void raise_descriptor_limit(int max_connections) {
+// Not to the hard limit itself: the edge keeps a slot per possible
+// descriptor, and a million of them would be memory for nothing. Below what
+// is needed, connections past the limit wait in the listening socket's queue
+// (the edge backs off rather than spin): said at start, not discovered later.
+void raise_descriptor_limit(int max_connections, int workers) {
   struct rlimit files;
-  const rlim_t wanted = static_cast<rlim_t>(max_connections) + 256;  // + the state files, logs, pipes
-  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < wanted) {
+  const rlim_t wanted = static_cast<rlim_t>(descriptors_needed(max_connections, workers));
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  if (files.rlim_cur < wanted) {
     files.rlim_cur = files.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, files.rlim_max);
     (void)::setrlimit(RLIMIT_NOFILE, &files);
+    (void)::getrlimit(RLIMIT_NOFILE, &files);
+  }
+  if (files.rlim_cur < wanted) {
+    log_line("webhookd: warning: the file descriptor limit is " + std::to_string(files.rlim_cur) + " (hard " +
+             (files.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(files.rlim_max)) +
+             "), below the " + std::to_string(wanted) + " that --max-connections " + std::to_string(max_connections) +
+             " with " + std::to_string(workers) +
+             " workers needs: connections past the limit wait until others close; raise LimitNOFILE (ulimit -n) "
+             "or lower --max-connections");
   }
 }
 
@@ -238,10 +263,11 @@ int run(const Options& o) {
   }
   auto store = std::make_shared<StateStore>(fs, config.value().state_dir);
   RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store)));
-  raise_descriptor_limit(o.max_connections);
+  raise_descriptor_limit(o.max_connections, o.workers);
   FcgiServerOptions server_options;
   server_options.workers = o.workers;
   server_options.max_connections = o.max_connections;
+  server_options.request_timeout = o.request_timeout;
   FcgiServer server(listen_fd.value(), server_options, [&slot](const HttpRequest& r) { return slot.handle(r); });
   Status started = server.start();
   if (!started.ok()) {

@@ -2,12 +2,14 @@
 // one byte, or in four with the high bit set.
 #include "edge/fcgi_records.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 namespace webhookd {
 namespace {
 
-constexpr unsigned kBeginRequest = 1, kAbortRequest = 2, kEndRequest = 3, kStdin = 5, kGetValues = 9,
+constexpr unsigned kBeginRequest = 1, kAbortRequest = 2, kEndRequest = 3, kStdin = 5, kStdout = 6, kGetValues = 9,
                    kGetValuesResult = 10, kUnknownType = 11;
 
 bool read_length(std::string_view& in, size_t* n) {
@@ -36,19 +38,25 @@ void put_length(std::string& out, size_t n) {
   }
 }
 
-std::string record(unsigned type, const std::string& content, unsigned request_id = 0) {
+void append_record(std::string* out, unsigned type, std::string_view content, unsigned request_id) {
+  // A record's content length is 16 bits: every caller builds less.
+  if (content.size() > 0xffff) std::abort();
   const size_t padding = (8 - content.size() % 8) % 8;
+  *out += static_cast<char>(1);  // FCGI_VERSION_1
+  *out += static_cast<char>(type);
+  *out += static_cast<char>((request_id >> 8) & 0xff);
+  *out += static_cast<char>(request_id & 0xff);
+  *out += static_cast<char>((content.size() >> 8) & 0xff);
+  *out += static_cast<char>(content.size() & 0xff);
+  *out += static_cast<char>(padding);
+  *out += '\0';
+  out->append(content);
+  out->append(padding, '\0');
+}
+
+std::string record(unsigned type, const std::string& content, unsigned request_id = 0) {
   std::string out;
-  out += static_cast<char>(1);  // FCGI_VERSION_1
-  out += static_cast<char>(type);
-  out += static_cast<char>((request_id >> 8) & 0xff);
-  out += static_cast<char>(request_id & 0xff);
-  out += static_cast<char>((content.size() >> 8) & 0xff);
-  out += static_cast<char>(content.size() & 0xff);
-  out += static_cast<char>(padding);
-  out += '\0';
-  out += content;
-  out.append(padding, '\0');
+  append_record(&out, type, content, request_id);
   return out;
 }
 
@@ -89,6 +97,8 @@ Scan scan_records(std::string_view bytes) {
       }
       begun = true;
       scan.request_id = h.request_id;
+      scan.role = (static_cast<unsigned>(static_cast<unsigned char>(content[0])) << 8) |
+                  static_cast<unsigned char>(content[1]);
       scan.keep_connection = (static_cast<unsigned char>(content[2]) & 1) != 0;  // FCGI_KEEP_CONN
     } else if (h.request_id == scan.request_id) {
       if (h.type == kAbortRequest) {
@@ -107,9 +117,49 @@ Scan scan_records(std::string_view bytes) {
   return scan;
 }
 
-std::string end_request_record(unsigned request_id) {
-  std::string body(8, '\0');  // app status 0, FCGI_REQUEST_COMPLETE (0), 3 reserved bytes
+std::string end_request_record(unsigned request_id, unsigned protocol_status) {
+  std::string body(8, '\0');  // app status 0 (4 bytes), the protocol status, 3 reserved bytes
+  body[4] = static_cast<char>(protocol_status);
   return record(kEndRequest, body, request_id);
+}
+
+void append_stdout(std::string* out, unsigned request_id, std::string_view content) {
+  if (content.empty()) return append_record(out, kStdout, content, request_id);
+  constexpr size_t kChunk = 32768;
+  for (size_t pos = 0; pos < content.size(); pos += kChunk) append_record(out, kStdout, content.substr(pos, kChunk), request_id);
+}
+
+void split_request(std::string_view request, RequestRecords* out) {
+  out->records = request;
+  out->copy.clear();
+  out->management.clear();
+  out->refused.clear();
+  unsigned own_id = 0;  // the first record is the request's BEGIN_REQUEST (scan_records saw to it)
+  bool copying = false;
+  for (size_t pos = 0; request.size() - pos >= kFcgiHeaderLength;) {
+    const FcgiHeader h = parse_fcgi_header(reinterpret_cast<const unsigned char*>(request.data() + pos));
+    const size_t end = std::min(request.size(), pos + kFcgiHeaderLength + h.content_length + h.padding_length);
+    if (pos == 0) own_id = h.request_id;
+    // A second BEGIN_REQUEST of the request's own id would be answered by
+    // libfcgi itself: dropped here.
+    const bool own = h.request_id == own_id && (pos == 0 || h.type != kBeginRequest);
+    if (!own) {
+      if (!copying) {
+        out->copy.assign(request.substr(0, pos));
+        copying = true;
+      }
+      if (h.request_id == 0) {
+        out->management.push_back({h.type, request.substr(pos + kFcgiHeaderLength,
+                                                          std::min<size_t>(h.content_length, end - pos - kFcgiHeaderLength))});
+      } else if (h.type == kBeginRequest && h.request_id != own_id) {
+        out->refused.push_back(h.request_id);
+      }
+    } else if (copying) {
+      out->copy.append(request.substr(pos, end - pos));
+    }
+    pos = end;
+  }
+  if (copying) out->records = out->copy;
 }
 
 std::string management_reply(unsigned type, std::string_view content, int max_connections) {
@@ -119,6 +169,7 @@ std::string management_reply(unsigned type, std::string_view content, int max_co
     return record(kUnknownType, body);
   }
   std::string body;
+  bool answered[3] = {false, false, false};  // FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS
   while (!content.empty()) {
     size_t name_len = 0, value_len = 0;
     if (!read_length(content, &name_len) || !read_length(content, &value_len) ||
@@ -128,13 +179,10 @@ std::string management_reply(unsigned type, std::string_view content, int max_co
     const std::string_view name = content.substr(0, name_len);
     content.remove_prefix(name_len + value_len);
     std::string value;
-    if (name == "FCGI_MAX_CONNS" || name == "FCGI_MAX_REQS") {
-      value = std::to_string(max_connections);
-    } else if (name == "FCGI_MPXS_CONNS") {
-      value = "0";  // one request at a time on a connection
-    } else {
-      continue;  // the spec: ignore variables we do not know
-    }
+    const int known = name == "FCGI_MAX_CONNS" ? 0 : name == "FCGI_MAX_REQS" ? 1 : name == "FCGI_MPXS_CONNS" ? 2 : -1;
+    if (known < 0 || answered[known]) continue;  // the spec: ignore variables we do not know
+    answered[known] = true;
+    value = known == 2 ? "0" : std::to_string(max_connections);  // MPXS 0: one request at a time on a connection
     put_length(body, name.size());
     put_length(body, value.size());
     body.append(name).append(value);

@@ -1,10 +1,17 @@
 // Workers wait in epoll_wait on one set holding the listening socket, every
-// open connection (EPOLLONESHOT: one worker per event) and a stop pipe, and
-// hand each request's connection to libfcgi for the protocol. Why not
-// FCGX_Accept_r's own accept: it ties a kept connection to one thread until
-// nginx closes it (more kept connections than threads hang requests), a
-// thread in accept() only wakes on a signal, and FCGX_ShutdownPending() makes
-// every later libfcgi read fail with EINTR, cutting short requests in flight.
+// open connection (EPOLLONESHOT: one worker per event) and a stop pipe. A
+// worker reads what a connection has without waiting and serves every whole
+// request in it; libfcgi parses each one from the worker's own socket pair,
+// into which exactly that request was written, and its answer is relayed to
+// the connection. Why not let libfcgi read the connection: FCGX_Accept_r's
+// own accept ties a kept connection to one thread until nginx closes it
+// (more kept connections than threads hang requests); libfcgi reads 8 KiB at
+// a time and frees what follows the request it was asked for, so a second
+// request written behind the first was lost; and a request not all there yet
+// held the worker in a blocking read that SO_RCVTIMEO bounds per read(), not
+// per request (a trickling peer held one 7.1 s). A housekeeper thread closes
+// requests that are not whole in time, resumes accepting after running out
+// of descriptors, and does the closing part of a stop.
 #include "edge/fcgi_server.h"
 
 #include "base/request_id.h"
@@ -23,6 +30,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace webhookd {
@@ -33,12 +41,31 @@ long long now_ms() {
       .count();
 }
 
+// The largest request webhookd takes: nginx sends at most 64 KiB of body
+// (client_max_body_size in the shipped snippet) and its headers, 32 KiB by
+// default (large_client_header_buffers). One read takes up to this much.
+constexpr size_t kMaxRequest = 256 * 1024;
+// A socket pair's buffer must hold a whole request: libfcgi reads it in the
+// thread that wrote it.
+constexpr int kPairBuffer = 2 * kMaxRequest;
+// Out of descriptors, the listener is left alone this long between tries.
+constexpr long long kAcceptPauseMs = 100;
+
+// Epoll data: a connection's token (generation << 32 | fd, generation >= 1),
+// or one of these. kArming and kFired only ever appear in Slot::parked.
+constexpr uint64_t kListenToken = 0xffffffffull, kStopToken = 0xfffffffeull;
+constexpr uint64_t kArming = 1ull << 62, kFired = 1ull << 63;
+constexpr uint32_t kGenerationMask = (1u << 30) - 1;
+
+// An empty FCGI_GET_VALUES_RESULT record (see serve_request).
+constexpr char kNotKeptMarker[8] = {1, 10, 0, 0, 0, 0, 0, 0};
+
+int token_fd(uint64_t token) { return static_cast<int>(token & 0xffffffffu); }
 
 // The request from libfcgi's params and stdin. The params are views into
 // libfcgi's envp, which dies with the request: request_from_params copies.
-// false when stdin ended before CONTENT_LENGTH bytes (the request was
-// aborted, FCGI_ABORT_REQUEST, or the connection broke): a cut body must
-// never reach the handler, where a truncated URL could be a valid one.
+// false when stdin ended before CONTENT_LENGTH bytes: a cut body must never
+// reach the handler, where a truncated URL could be a valid one.
 bool read_request(FCGX_Request& req, HttpRequest* out) {
   RequestHead head = request_from_params(req.envp);
   HttpRequest& r = head.request;
@@ -56,54 +83,15 @@ bool read_request(FCGX_Request& req, HttpRequest* out) {
   return true;
 }
 
-// Reads stdin to its end record. On a connection nginx keeps open, the next
-// request's records follow this one's; an end-of-stdin record left unread
-// would be taken for the start of the next request, a protocol error, and
-// libfcgi would drop the connection (seen under load, when the end record
-// arrives in a later packet than the params). A body too large to be worth
-// reading closes the connection instead. True when the end record was read:
-// nginx then has nothing more to send on this request.
+// Reads stdin to its end record (a body longer than CONTENT_LENGTH says):
+// the socket pair is then empty for the next request. True when the end
+// record was read without error.
 bool drain_stdin(FCGX_Request& req) {
-  constexpr size_t kDrainLimit = 1 << 20;
   char buf[4096];
-  size_t total = 0;
-  while (total < kDrainLimit) {
+  for (;;) {
     int n = FCGX_GetStr(buf, sizeof buf, req.in);
     if (n <= 0) return FCGX_GetError(req.in) == 0;
-    total += static_cast<size_t>(n);
   }
-  req.keepConnection = 0;
-  return false;
-}
-
-// Ends the request and, unless nginx keeps the connection, closes it.
-// libfcgi's own close lingers: shutdown(SHUT_WR), then poll and read until
-// nginx closes its end, so that unread input cannot turn the close into a
-// reset. That costs three system calls and a sleep per request. When stdin
-// was read to its end record nothing is left unread (nginx sends nothing
-// after it), so a plain close is just as safe; otherwise libfcgi's way.
-void finish_request(FCGX_Request& req, bool input_fully_read) {
-  const bool close_here = input_fully_read && !req.keepConnection;
-  if (close_here) req.keepConnection = 1;  // FCGX_Finish_r then frees the request but leaves the fd
-  FCGX_Finish_r(&req);
-  // libfcgi closed it itself (ipcFd -1) if writing the answer failed.
-  if (close_here && req.ipcFd >= 0) {
-    ::close(req.ipcFd);
-    req.ipcFd = -1;
-  }
-}
-
-bool put(FCGX_Request& req, std::string_view text) {
-  return FCGX_PutStr(text.data(), static_cast<int>(text.size()), req.out) == static_cast<int>(text.size());
-}
-
-// Written piece by piece into libfcgi's own output buffer (a memcpy each),
-// not assembled in a string first. FCGX_PutStr, not FCGX_FPrintF: libfcgi's
-// own printf silently mangles %zu.
-[[nodiscard]] bool write_response(FCGX_Request& req, const HttpResponse& resp) {
-  bool ok = put(req, "Status: ") && put(req, status_line(resp.status)) && put(req, "\r\n");
-  for (const auto& h : resp.headers) ok = ok && put(req, h.first) && put(req, ": ") && put(req, h.second) && put(req, "\r\n");
-  return ok && put(req, "\r\n") && put(req, resp.body);
 }
 
 // The answer when even building one failed: the handler never throws, so
@@ -120,7 +108,64 @@ HttpResponse last_resort_response(const char* why) {
   return response;
 }
 
+// All of bytes into a socket that must take them at once (a socket pair
+// sized for it); false otherwise.
+bool send_now(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t k = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(k));
+  }
+  return true;
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", static_cast<double>(d.count()) / 1000);
+  return text;
+}
+
 }  // namespace
+
+// A worker thread's own: its libfcgi request, the socket pair libfcgi reads
+// a request from ([0] libfcgi's end, non-blocking so that a request cut
+// short is an error and never a wait; [1] ours), and buffers kept warm
+// between requests.
+struct FcgiServer::Worker {
+  Worker() { FCGX_InitRequest(&req, -1, 0); }  // listen_sock -1: libfcgi never accepts by itself
+  ~Worker() {
+    FCGX_Free(&req, 0);
+    close_pair();
+  }
+  bool open_pair() {
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) return false;
+    for (int fd : pair) (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kPairBuffer, sizeof kPairBuffer);
+    return true;
+  }
+  void close_pair() {
+    for (int& fd : pair) {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  }
+  FCGX_Request req;
+  int pair[2] = {-1, -1};
+  std::unique_ptr<char[]> input{new char[kMaxRequest]};  // not zeroed: only what a read fills is touched
+  std::string joined;                                   // a partial request and what arrived after it
+  std::string text;                                     // an answer's status line and headers
+  std::string answer;                                   // an answer's records
+  RequestRecords parts;
+  std::string line;
+  // This turn's answer said the connection is not kept (see serve_request):
+  // closed right after it. Decided when the answer was written, not after:
+  // a stop that begins in between must not close a connection nginx keeps.
+  bool last_answer_marked = false;
+};
+
+size_t descriptors_needed(int max_connections, int workers) {
+  return static_cast<size_t>(max_connections) + 4 * static_cast<size_t>(workers) + 64;
+}
 
 Result<int> open_listener(const std::string& spec) {
   std::string address = spec;
@@ -173,312 +218,491 @@ Status FcgiServer::start() {
     return os_error("listening socket");
   }
   struct rlimit files;
-  // A byte per descriptor number a connection can get: up to the soft limit,
-  // but no more than the cap needs (a shell's ulimit -n may be a million).
+  // A slot per descriptor number a connection can get: up to the soft
+  // limit, but no more than the cap needs (a shell's ulimit -n may be a million).
   const size_t needed = static_cast<size_t>(options_.max_connections) + 1024;
-  parked_size_ = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
-                     ? std::min(static_cast<size_t>(files.rlim_cur), needed)
-                     : needed;
-  parked_.reset(new std::atomic<unsigned char>[parked_size_]);
-  has_pending_.reset(new std::atomic<unsigned char>[parked_size_]);
-  for (size_t i = 0; i < parked_size_; ++i) {
-    parked_[i].store(0, std::memory_order_relaxed);
-    has_pending_[i].store(0, std::memory_order_relaxed);
-  }
+  slot_count_ = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+                    ? std::min(static_cast<size_t>(files.rlim_cur), needed)
+                    : needed;
+  slots_.reset(new Slot[slot_count_]);
 
   // The listening socket is one-shot too: one worker accepts what is
-  // waiting, then re-arms it. The stop pipe is level-triggered: every worker
-  // sees it.
+  // waiting, then re-arms it. The stop pipe is level-triggered: once its
+  // write end is closed, every worker sees it.
   struct epoll_event listen_event = {EPOLLIN | EPOLLONESHOT, {}};
-  listen_event.data.fd = listen_fd_;
+  listen_event.data.u64 = kListenToken;
   struct epoll_event stop_event = {EPOLLIN, {}};
-  stop_event.data.fd = stop_pipe_[0];
+  stop_event.data.u64 = kStopToken;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &listen_event) != 0 ||
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_pipe_[0], &stop_event) != 0) {
     return os_error("epoll_ctl");
   }
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
+  for (int i = 0; i < options_.workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>());
+    if (!workers_.back()->open_pair()) return os_error("socketpair");
+  }
+  for (auto& w : workers_) threads_.emplace_back([this, worker = w.get()] { worker_loop(*worker); });
+  housekeeper_ = std::thread([this] { housekeeper_loop(); });
   return ok_status();
 }
 
 void FcgiServer::stop() {
-  stop_deadline_ms_.store(now_ms() + options_.io_timeout.count());
-  stopping_.store(true);
-  if (stop_pipe_[1] >= 0) {
-    ::close(stop_pipe_[1]);  // the read end becomes readable (EOF) for every worker, for good
-    stop_pipe_[1] = -1;
+  if (stopped_) return;
+  stopped_ = true;
+  if (housekeeper_.joinable()) {
+    stop_started_ms_ = now_ms();
+    stopping_.store(true);
+    // New connections wait in the socket's queue, for the next process.
+    (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    {
+      MutexLock lock(&housekeeper_mu_);
+      housekeeper_poked_ = true;
+    }
+    housekeeper_wake_.notify_one();
+    housekeeper_.join();  // returns once the workers are told to exit
   }
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
+  for (auto& t : threads_) t.join();
   threads_.clear();
-  // The workers are gone: what is parked is idle, waiting for a request
-  // that will not be served here. nginx sees the close and opens a new
-  // connection (to the next webhookd, or to this socket's next owner).
-  for (size_t fd = 0; fd < parked_size_; ++fd) {
-    if (parked_[fd].exchange(0) != 0) close_connection(static_cast<int>(fd));
+  // Only when the stop's deadline passed: what is still parked.
+  int left = 0;
+  for (size_t fd = 0; fd < slot_count_; ++fd) {
+    uint64_t token = slots_[fd].parked.load(std::memory_order_acquire);
+    if (token != 0 && slots_[fd].parked.compare_exchange_strong(token, 0, std::memory_order_acq_rel)) {
+      close_connection(static_cast<int>(fd));
+      ++left;
+    }
   }
+  if (left > 0) log_.append("webhookd: stopping: closed " + std::to_string(left) + " connection(s) still open at the stop's deadline\n");
   log_.stop();  // the lines of the last requests, before the caller logs "stopped"
 }
 
+void FcgiServer::log_at_most_each_second(std::atomic<long long>& last, const std::string& line) {
+  const long long now = now_ms();
+  long long seen = last.load(std::memory_order_relaxed);
+  if (seen != 0 && now - seen < 1000) return;
+  if (last.compare_exchange_strong(seen, now)) log_.append(line);
+}
+
 void FcgiServer::close_connection(int fd) {
-  if (has_pending_[fd].load(std::memory_order_acquire)) (void)take_pending(fd);  // not the next connection's
+  if (slots_[fd].has_pending.load(std::memory_order_acquire)) {
+    MutexLock lock(&pending_mu_);
+    auto it = pending_.find(fd);
+    if (it != pending_.end()) {
+      pending_bytes_ -= it->second.bytes.size();
+      pending_.erase(it);
+    }
+    slots_[fd].has_pending.store(false, std::memory_order_relaxed);
+  }
   ::close(fd);
-  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  open_connections_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
-bool FcgiServer::park(int fd) {
-  if (static_cast<size_t>(fd) >= parked_size_) return false;
-  // Marked before it is armed: the worker that takes its next event clears it.
-  parked_[fd].store(1, std::memory_order_release);
+bool FcgiServer::claim(uint64_t token) {
+  const uint64_t fd = token & 0xffffffffu;
+  if (fd >= slot_count_) return false;
+  std::atomic<uint64_t>& parked = slots_[fd].parked;
+  uint64_t seen = parked.load(std::memory_order_acquire);
+  for (;;) {
+    if (seen == token) {
+      if (parked.compare_exchange_weak(seen, 0, std::memory_order_acq_rel)) return true;
+    } else if (seen == (token | kArming)) {
+      // Its event beat the thread arming it: that thread arms it again.
+      if (parked.compare_exchange_weak(seen, token | kArming | kFired, std::memory_order_acq_rel)) return false;
+    } else {
+      return false;  // a late event: the connection is another thread's, closed, or another one now
+    }
+  }
+}
+
+void FcgiServer::park(int fd, uint64_t token) {
+  Slot& slot = slots_[fd];
+  if (!slot.has_pending.load(std::memory_order_relaxed)) slot.idle_since_ms.store(now_ms(), std::memory_order_relaxed);
   struct epoll_event ev = {EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {}};
-  ev.data.fd = fd;
-  // MOD for a connection in the set; ADD for one served straight from accept.
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0) return true;
-  if (errno == ENOENT && ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0) return true;
-  parked_[fd].store(0, std::memory_order_relaxed);
-  return false;
+  ev.data.u64 = token;
+  for (;;) {
+    // Marked before it is armed, claimable only after: nobody may close it
+    // between the two (epoll_ctl on a number reused by then would arm
+    // another connection with this one's token).
+    slot.parked.store(token | kArming, std::memory_order_release);
+    // MOD for a connection in the set; ADD for one served straight from accept.
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+        (errno != ENOENT || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)) {
+      slot.parked.store(0, std::memory_order_relaxed);
+      close_connection(fd);
+      return;
+    }
+    uint64_t arming = token | kArming;
+    if (slot.parked.compare_exchange_strong(arming, token, std::memory_order_acq_rel)) return;
+    // Its event came meanwhile and was left to us: arm it again (one-shot,
+    // level-triggered: it fires again while the input is there).
+  }
 }
 
-int FcgiServer::accept_connections() {
+uint64_t FcgiServer::accept_connections() {
   // A bounded batch: the others wait for their turn in the epoll set. The
   // first is kept to be served by this worker at once: nginx writes a
   // request right after connecting, so going through epoll for it would
   // only cost a wake-up (measured: a tenth of the throughput with one
   // connection per request).
-  int first = -1;
-  for (int i = 0; i < 64; ++i) {
+  uint64_t first = 0;
+  for (int i = 0; i < 64 && !stopping_.load(std::memory_order_relaxed); ++i) {
     // Only when a connection waits (see start(): the socket may be blocking).
     struct pollfd waiting = {listen_fd_, POLLIN, 0};
     if (::poll(&waiting, 1, 0) != 1) break;
-    // Blocking connections (libfcgi reads them with plain read()), each wait
-    // bounded by io_timeout.
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) {
-        log_.append("webhookd: out of file descriptors accepting a connection; raise LimitNOFILE\n");
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The connection stays queued and the listener readable: re-armed
+        // at once, it would wake a worker to fail again, forever (measured
+        // before: every worker spinning, 678,446 log lines in 2 s). Leave it
+        // alone for a while (the housekeeper re-arms it); the waiting
+        // connection is served once descriptors are free again.
+        const int error = errno;
+        listener_paused_until_ms_.store(now_ms() + kAcceptPauseMs);
+        const unsigned long long pauses = accept_pauses_.fetch_add(1) + 1;
+        const long long now = now_ms();
+        long long last = last_descriptor_log_ms_.load();
+        if ((last == 0 || now - last >= 10000) && last_descriptor_log_ms_.compare_exchange_strong(last, now)) {
+          accept_pauses_.store(0);
+          log_.append("webhookd: cannot accept a connection: " + std::string(std::strerror(error)) + " (" +
+                      std::to_string(open_connections_.load()) + " connections open); not accepting for " +
+                      std::to_string(kAcceptPauseMs) + " ms at a time (" + std::to_string(pauses) +
+                      " time(s) since the last line); raise LimitNOFILE (ulimit -n) or lower --max-connections\n");
+        }
       }
       break;  // EAGAIN: nothing more waiting
     }
     if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections ||
-        static_cast<size_t>(fd) >= parked_size_) {
+        static_cast<size_t>(fd) >= slot_count_) {
       ::close(fd);
-      const long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::steady_clock::now().time_since_epoch()).count();
-      if (last_cap_log_.exchange(now) != now) {  // at most one line a second
-        log_.append("webhookd: " + std::to_string(options_.max_connections) +
-                    " connections open, the limit (--max-connections): closing new ones until some close\n");
-      }
+      log_at_most_each_second(last_cap_log_ms_, "webhookd: " + std::to_string(options_.max_connections) +
+                                                    " connections open, the limit (--max-connections): closing new ones until some close\n");
       continue;
     }
-    open_connections_.fetch_add(1, std::memory_order_relaxed);
-    const struct timeval timeout = {static_cast<time_t>(options_.io_timeout.count() / 1000),
-                                    static_cast<suseconds_t>(options_.io_timeout.count() % 1000 * 1000)};
-    (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    if (first < 0) {
-      first = fd;
+    open_connections_.fetch_add(1, std::memory_order_acq_rel);
+    Slot& slot = slots_[fd];
+    const uint32_t generation = slot.generation.load(std::memory_order_relaxed) % kGenerationMask + 1;  // never 0
+    slot.generation.store(generation, std::memory_order_relaxed);
+    const uint64_t token = (static_cast<uint64_t>(generation) << 32) | static_cast<uint32_t>(fd);
+    if (first == 0) {
+      first = token;
       continue;
     }
-    parked_[fd].store(1, std::memory_order_release);
-    struct epoll_event ev = {EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {}};
-    ev.data.fd = fd;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-      parked_[fd].store(0, std::memory_order_relaxed);
-      close_connection(fd);
-    }
+    park(fd, token);
   }
   return first;
 }
 
-namespace {
+bool FcgiServer::take_pending(int fd, std::string* into, long long* started_ms) {
+  if (!slots_[fd].has_pending.load(std::memory_order_acquire)) return false;
+  MutexLock lock(&pending_mu_);
+  slots_[fd].has_pending.store(false, std::memory_order_relaxed);
+  auto it = pending_.find(fd);
+  if (it == pending_.end()) return false;
+  pending_bytes_ -= it->second.bytes.size();
+  into->swap(it->second.bytes);
+  *started_ms = it->second.started_ms;
+  pending_.erase(it);
+  return true;
+}
 
-// Largest request the fast path peeks at whole; nginx sends at most 64 KiB of
-// body (client_max_body_size) and a few KiB of params. Bigger ones are read
-// by libfcgi straight from the socket.
-constexpr size_t kPeekMax = 160 * 1024;
-// Largest split request webhookd holds in memory while the rest arrives.
-constexpr size_t kMaxBuffered = 256 * 1024;
+bool FcgiServer::store_pending(int fd, uint64_t token, std::string_view bytes, long long started_ms) {
+  MutexLock lock(&pending_mu_);
+  if (pending_bytes_ + bytes.size() > options_.pending_budget) return false;
+  Pending& p = pending_[fd];
+  p.bytes.assign(bytes);
+  p.started_ms = started_ms;
+  p.token = token;
+  pending_bytes_ += bytes.size();
+  slots_[fd].has_pending.store(true, std::memory_order_release);
+  return true;
+}
 
-bool send_all(int fd, std::string_view bytes) {
+bool FcgiServer::answer(int fd, std::string_view bytes) {
+  const long long deadline = now_ms() + options_.answer_timeout.count();
   while (!bytes.empty()) {
-    ssize_t k = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    ssize_t k = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k > 0) {
+      bytes.remove_prefix(static_cast<size_t>(k));
+      continue;
+    }
     if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    bytes.remove_prefix(static_cast<size_t>(k));
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      const long long left = deadline - now_ms();
+      if (left <= 0) {
+        log_at_most_each_second(last_refusal_log_ms_, "webhookd: a peer took no answer within " +
+                                                          seconds_text(options_.answer_timeout) + "; closing its connection\n");
+        return false;
+      }
+      struct pollfd writable = {fd, POLLOUT, 0};
+      (void)::poll(&writable, 1, static_cast<int>(left));
+      continue;
+    }
+    return false;  // the peer is gone
   }
   return true;
 }
 
-// Appends whatever is there now, without waiting; false on EOF or an error.
-bool read_available(int fd, std::string* out) {
-  char buf[16384];
-  for (;;) {
-    ssize_t k = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (k > 0) {
-      out->append(buf, static_cast<size_t>(k));
-      if (out->size() > kMaxBuffered) return true;  // the caller refuses it
-      continue;
+FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker& w) {
+  w.joined.clear();
+  long long started = 0;  // the first byte of the request not yet whole
+  const bool had_pending = take_pending(fd, &w.joined, &started);
+  ssize_t n;
+  do {
+    n = ::recv(fd, w.input.get(), kMaxRequest, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  // After EOF (a half-close included) or an error nothing more arrives, but
+  // what did arrive is served first: its answers can still be read.
+  const bool ended = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  std::string_view in = w.joined;
+  if (n > 0) {
+    if (had_pending) {
+      w.joined.append(w.input.get(), static_cast<size_t>(n));
+      in = w.joined;
+    } else {
+      in = std::string_view(w.input.get(), static_cast<size_t>(n));
     }
-    if (k < 0 && errno == EINTR) continue;
-    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    return false;
   }
-}
-
-}  // namespace
-
-std::string FcgiServer::take_pending(int fd) {
-  if (!has_pending_[fd].load(std::memory_order_acquire)) return "";
-  MutexLock lock(&pending_mu_);
-  has_pending_[fd].store(0, std::memory_order_relaxed);
-  partial_requests_.fetch_sub(1, std::memory_order_relaxed);
-  auto it = pending_.find(fd);
-  if (it == pending_.end()) return "";
-  std::string bytes = std::move(it->second);
-  pending_.erase(it);
-  return bytes;
-}
-
-void FcgiServer::store_pending(int fd, std::string bytes) {
-  if (bytes.empty()) return;
-  MutexLock lock(&pending_mu_);
-  pending_[fd] = std::move(bytes);
-  has_pending_[fd].store(1, std::memory_order_release);
-  partial_requests_.fetch_add(1, std::memory_order_relaxed);
-}
-
-FcgiServer::Outcome FcgiServer::serve_one(int fd, FCGX_Request& req) {
-  std::string buffered = take_pending(fd);  // empty but after a split request
-  if (buffered.empty()) {
-    // The common case: the whole request is in the socket already, and
-    // libfcgi reads it from there. A peek sees it without taking it.
-    thread_local std::unique_ptr<char[]> peek(new char[kPeekMax]);
-    ssize_t n;
-    do {
-      n = ::recv(fd, peek.get(), kPeekMax, MSG_PEEK | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n == 0) return Outcome::kClose;  // nginx closed the idle connection
-    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? Outcome::kKeep : Outcome::kClose;
-    const Scan scan = scan_records(std::string_view(peek.get(), static_cast<size_t>(n)));
-    const bool too_big_to_hold = scan.framing == Framing::kIncomplete && static_cast<size_t>(n) == kPeekMax;
-    if (scan.framing == Framing::kRequest || scan.framing == Framing::kUnparsable || too_big_to_hold) {
-      return serve_request(fd, req);
-    }
-    // Otherwise (a part of a request, a management record, an aborted
-    // request): taken into the buffer below, so that no worker ever waits on
-    // a connection for the rest of a request.
-  }
-  if (!read_available(fd, &buffered)) return Outcome::kClose;
+  const long long now = now_ms();
+  if (!had_pending) started = now;
   for (;;) {
-    const Scan scan = scan_records(buffered);
+    const Scan scan = scan_records(in);
+    if (scan.framing == Framing::kIncomplete) break;
     switch (scan.framing) {
       case Framing::kIncomplete:
-        if (buffered.size() > kMaxBuffered) return Outcome::kClose;
-        store_pending(fd, std::move(buffered));  // the rest wakes a worker when it arrives
-        return Outcome::kKeep;
+        break;
       case Framing::kUnparsable:
+        log_at_most_each_second(last_refusal_log_ms_, "webhookd: a connection sent bytes that are not a FastCGI request; closing it\n");
         return Outcome::kClose;
       case Framing::kManagement: {
-        const FcgiHeader h = parse_fcgi_header(reinterpret_cast<const unsigned char*>(buffered.data()));
-        const std::string_view content = std::string_view(buffered).substr(kFcgiHeaderLength, h.content_length);
-        if (!send_all(fd, management_reply(h.type, content, options_.max_connections))) return Outcome::kClose;
+        const FcgiHeader h = parse_fcgi_header(reinterpret_cast<const unsigned char*>(in.data()));
+        if (!answer(fd, management_reply(h.type, in.substr(kFcgiHeaderLength, h.content_length), options_.max_connections))) {
+          return Outcome::kClose;
+        }
         break;
       }
       case Framing::kAborted:
         // Dropped, never handled: the spec's answer is END_REQUEST.
-        if (!send_all(fd, end_request_record(scan.request_id))) return Outcome::kClose;
+        if (!answer(fd, end_request_record(scan.request_id))) return Outcome::kClose;
         if (!scan.keep_connection) return Outcome::kClose;
         break;
-      case Framing::kRequest: {
-        const Outcome o = serve_buffered_request(fd, std::string_view(buffered).substr(0, scan.length), req);
-        if (o != Outcome::kKeep) return o;
+      case Framing::kRequest:
+        if (scan.length > kMaxRequest) {
+          log_at_most_each_second(last_refusal_log_ms_, "webhookd: a request of more than " + std::to_string(kMaxRequest) +
+                                                            " bytes; closing its connection\n");
+          return Outcome::kClose;
+        }
+        if (scan.role != kFcgiResponder) {
+          if (!answer(fd, end_request_record(scan.request_id, kFcgiUnknownRole))) return Outcome::kClose;
+        } else if (serve_request(fd, in.substr(0, scan.length), scan.request_id, scan.keep_connection, w) ==
+                   Outcome::kClose) {
+          return Outcome::kClose;
+        }
+        if (!scan.keep_connection) return Outcome::kClose;
         break;
-      }
     }
-    buffered.erase(0, scan.length);
-    if (buffered.empty()) return Outcome::kKeep;
+    in.remove_prefix(scan.length);
+    started = now;  // what follows arrived by now
   }
-}
-
-FcgiServer::Outcome FcgiServer::serve_buffered_request(int fd, std::string_view request, FCGX_Request& req) {
-  // libfcgi reads from a descriptor: it gets one end of a socket pair that
-  // holds exactly this request, and what it answers is relayed to nginx.
-  // Only split requests come this way (nginx writes a request whole).
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return Outcome::kClose;
-  const int buffer = static_cast<int>(kMaxBuffered + 65536);
-  (void)::setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
-  (void)::setsockopt(pair[0], SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-  if (!send_all(pair[1], request)) {
-    ::close(pair[0]);
-    ::close(pair[1]);
+  if (ended) {
+    if (!in.empty()) {
+      log_at_most_each_second(last_refusal_log_ms_, "webhookd: a connection closed in the middle of a request (" +
+                                                        std::to_string(in.size()) + " bytes of it); dropped\n");
+    }
     return Outcome::kClose;
   }
-  const Outcome served = serve_request(pair[0], req);
-  if (served == Outcome::kKeep) ::close(pair[0]);  // otherwise libfcgi closed it
-  std::string answer;
-  for (;;) {  // to the end: pair[0] is closed, so this ends
-    char buf[16384];
-    ssize_t k = ::read(pair[1], buf, sizeof buf);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) break;
-    answer.append(buf, static_cast<size_t>(k));
+  if (in.empty()) return Outcome::kKeep;
+  if (in.size() > kMaxRequest) {
+    log_at_most_each_second(last_refusal_log_ms_, "webhookd: a request of more than " + std::to_string(kMaxRequest) +
+                                                      " bytes; closing its connection\n");
+    return Outcome::kClose;
   }
-  ::close(pair[1]);
-  const bool relayed = send_all(fd, answer);
-  return relayed && served == Outcome::kKeep ? Outcome::kKeep : Outcome::kClose;
+  if (now - started >= options_.request_timeout.count()) {
+    log_.append("webhookd: a request was not whole within " + seconds_text(options_.request_timeout) +
+                " (--request-timeout; " + std::to_string(in.size()) + " bytes of it arrived): closing its connection\n");
+    return Outcome::kClose;
+  }
+  if (!store_pending(fd, token, in, started)) {
+    log_at_most_each_second(last_refusal_log_ms_, "webhookd: requests arriving in parts hold " +
+                                                      std::to_string(options_.pending_budget >> 20) +
+                                                      " MiB, the limit: closing a connection with " +
+                                                      std::to_string(in.size()) + " more bytes\n");
+    return Outcome::kClose;
+  }
+  return Outcome::kKeep;
 }
 
-FcgiServer::Outcome FcgiServer::serve_request(int io_fd, FCGX_Request& req) {
-  // Hand the connection to libfcgi. keepConnection=1 stops FCGX_Accept_r's
-  // opening FCGX_Finish_r from closing it; the begin record then sets the
-  // real value from nginx's FCGI_KEEP_CONN flag.
-  req.ipcFd = io_fd;
+FcgiServer::Outcome FcgiServer::serve_request(int fd, std::string_view request, unsigned request_id, bool keep,
+                                              Worker& w) {
+  split_request(request, &w.parts);
+  w.answer.clear();  // what the edge answers itself comes first, as it came first
+  for (const ManagementRecord& m : w.parts.management) w.answer += management_reply(m.type, m.content, options_.max_connections);
+  for (unsigned id : w.parts.refused) w.answer += end_request_record(id, kFcgiCantMpxConn);
+  auto refuse = [&](const std::string& why) {
+    w.close_pair();  // whatever is left in it is not the next request's
+    log_at_most_each_second(last_refusal_log_ms_, "webhookd: " + why + "; closing its connection\n");
+    return Outcome::kClose;
+  };
+  if (w.pair[0] < 0 && !w.open_pair()) return refuse(std::string("socketpair: ") + std::strerror(errno));
+  if (!send_now(w.pair[1], w.parts.records)) return refuse("a request did not fit the worker's socket pair");
+  FCGX_Request& req = w.req;
+  // keepConnection=1 stops FCGX_Accept_r's opening FCGX_Finish_r from
+  // closing the pair, and detached makes a close by libfcgi (on a protocol
+  // error) a plain one: its own waits up to 2 s for the other end to close.
+  req.ipcFd = w.pair[0];
   req.keepConnection = 1;
-  // Negative: the connection closed or broke, and libfcgi closed it.
-  if (FCGX_Accept_r(&req) < 0) {
+  (void)FCGX_Detach(&req);
+  if (FCGX_Accept_r(&req) < 0) {  // libfcgi refused the records, and closed its end
     req.ipcFd = -1;
-    return Outcome::kClosed;
+    w.pair[0] = -1;
+    return refuse("libfcgi could not read a request");
   }
   auto started = std::chrono::steady_clock::now();
   // Nothing thrown by one request may end the process: reading it is
   // guarded as well as handling it.
-  HttpRequest request;
+  HttpRequest request_in;
   HttpResponse response;
   try {
-    if (!read_request(req, &request)) {
-      // Cut short: dropped unanswered, and the connection with it (what is
-      // left of the request is on it).
-      FCGX_Free(&req, 1);
+    if (!read_request(req, &request_in)) {
+      FCGX_Free(&req, 0);
       req.ipcFd = -1;
-      return Outcome::kClosed;
+      return refuse("a request's body was shorter than its CONTENT_LENGTH (dropped, never handled)");
     }
-    response = handler_(request);
+    response = handler_(request_in);
   } catch (const std::exception& e) {
     response = last_resort_response(e.what());
   } catch (...) {
     response = last_resort_response("unknown exception");
   }
-  const bool input_fully_read = drain_stdin(req);
-  if (!write_response(req, response)) {
+  // libfcgi reads up to the end record, so that the pair is empty for the
+  // next request, and writes nothing: FCGX_Free, not FCGX_Finish_r. The
+  // answer is framed here and goes to the connection in one write.
+  const bool read_to_end = drain_stdin(req);
+  FCGX_Free(&req, 0);
+  req.ipcFd = -1;
+  if (!read_to_end) w.close_pair();
+  w.text.assign("Status: ").append(status_line(response.status)).append("\r\n");
+  for (const auto& h : response.headers) w.text.append(h.first).append(": ").append(h.second).append("\r\n");
+  w.text.append("\r\n");
+  append_stdout(&w.answer, request_id, w.text);
+  if (!response.body.empty()) append_stdout(&w.answer, request_id, response.body);
+  append_stdout(&w.answer, request_id, "");
+  w.answer += end_request_record(request_id);
+  // Stopping, the connection is closed right after this answer. nginx
+  // could read the answer before the close arrives, put the connection
+  // back in its cache (last in, first out: the very next request takes
+  // it), write a POST to it and fail it, for it never resends a POST
+  // (measured: 7 POSTs in 30 restarts under load). A record after
+  // END_REQUEST, in the same write, makes nginx not keep the connection at
+  // all (ngx_http_fastcgi_input_filter: data after the end of the request).
+  // An empty FCGI_GET_VALUES_RESULT: a management record any FastCGI
+  // client can skip.
+  if (keep && stopping_.load()) {
+    w.answer.append(kNotKeptMarker, sizeof kNotKeptMarker);
+    w.last_answer_marked = true;
+  }
+  const bool delivered = answer(fd, w.answer);
+  if (!delivered) {
     // nginx went away mid-answer; the log says so, the status stays what we meant to send.
     response.log_detail += response.log_detail.empty() ? "answer not delivered" : "; answer not delivered";
   }
-  finish_request(req, input_fully_read);
-  thread_local std::string line;  // each worker keeps its buffer: no allocation per request once warm
-  format_request_line(&line, request, response, std::chrono::steady_clock::now() - started);
-  log_.append(line);
-  // finish_request closed it unless nginx keeps it (FCGI_KEEP_CONN).
-  const bool kept = req.ipcFd >= 0;
-  req.ipcFd = -1;  // the connection is no longer this worker's
-  return kept ? Outcome::kKeep : Outcome::kClosed;
+  format_request_line(&w.line, request_in, response, std::chrono::steady_clock::now() - started);
+  log_.append(w.line);
+  return delivered && keep ? Outcome::kKeep : Outcome::kClose;
 }
 
-void FcgiServer::worker_loop() {
-  FCGX_Request req;
-  // listen_sock -1: libfcgi must never accept by itself (see the file header).
-  FCGX_InitRequest(&req, -1, 0);
+void FcgiServer::expire_partial_requests(long long now) {
+  std::vector<std::pair<uint64_t, long long>> expired;  // token, started
+  {
+    MutexLock lock(&pending_mu_);
+    for (const auto& entry : pending_) {
+      if (now - entry.second.started_ms >= options_.request_timeout.count()) {
+        expired.emplace_back(entry.second.token, entry.second.started_ms);
+      }
+    }
+  }
+  for (const auto& e : expired) {
+    const int fd = token_fd(e.first);
+    uint64_t token = e.first;
+    // Only a parked connection: one a worker holds is checked by it.
+    if (!slots_[fd].parked.compare_exchange_strong(token, 0, std::memory_order_acq_rel)) continue;
+    size_t bytes = 0;
+    bool still = false;
+    {
+      MutexLock lock(&pending_mu_);
+      auto it = pending_.find(fd);
+      if (it != pending_.end() && it->second.token == e.first &&
+          now - it->second.started_ms >= options_.request_timeout.count()) {
+        still = true;
+        bytes = it->second.bytes.size();
+      }
+    }
+    if (!still) {  // served meanwhile: a later request's part, with its own clock
+      park(fd, e.first);
+      continue;
+    }
+    close_connection(fd);
+    log_.append("webhookd: a request was not whole within " + seconds_text(options_.request_timeout) +
+                " (--request-timeout; " + std::to_string(bytes) + " bytes of it arrived): closing its connection\n");
+  }
+}
+
+void FcgiServer::close_idle_connections(long long now) {
+  for (size_t fd = 0; fd < slot_count_; ++fd) {
+    Slot& slot = slots_[fd];
+    uint64_t token = slot.parked.load(std::memory_order_acquire);
+    if (token == 0 || (token & (kArming | kFired)) != 0) continue;
+    if (slot.has_pending.load(std::memory_order_acquire)) continue;  // in flight: answered once whole
+    // Idle since the stop began, not since its last request: nginx takes its
+    // kept connections hottest first, each is closed after its answer, and
+    // under load it reaches the coldest within milliseconds. One it has not
+    // touched for drain_idle is one it is unlikely to be writing to now.
+    const long long idle_since = std::max(slot.idle_since_ms.load(std::memory_order_relaxed), stop_started_ms_);
+    if (now - idle_since < options_.drain_idle.count()) continue;
+    if (!slot.parked.compare_exchange_strong(token, 0, std::memory_order_acq_rel)) continue;
+    // A request that arrived since is served, not dropped: parked again, its event fires.
+    char byte;
+    if (::recv(static_cast<int>(fd), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+      park(static_cast<int>(fd), token);
+      continue;
+    }
+    close_connection(static_cast<int>(fd));
+  }
+}
+
+void FcgiServer::housekeeper_loop() {
+  // The longest a stop waits: a partial request's time, an answer's, and a margin.
+  const long long stop_bound = options_.request_timeout.count() + options_.answer_timeout.count() + 1000;
+  for (;;) {
+    const bool draining = stopping_.load();
+    {
+      MutexLock lock(&housekeeper_mu_);
+      (void)housekeeper_mu_.wait_for(housekeeper_wake_, std::chrono::milliseconds(draining ? 10 : 100),
+                                     [&]() REQUIRES(housekeeper_mu_) { return housekeeper_poked_; });
+      housekeeper_poked_ = false;
+    }
+    const long long now = now_ms();
+    expire_partial_requests(now);
+    long long paused = listener_paused_until_ms_.load();
+    if (paused != 0 && now >= paused && listener_paused_until_ms_.compare_exchange_strong(paused, 0) &&
+        !stopping_.load()) {
+      struct epoll_event again = {EPOLLIN | EPOLLONESHOT, {}};
+      again.data.u64 = kListenToken;
+      (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &again);
+    }
+    if (stopping_.load()) {
+      close_idle_connections(now);
+      if (open_connections_.load() == 0 || now - stop_started_ms_ >= stop_bound) {
+        ::close(stop_pipe_[1]);  // the read end becomes readable (EOF) for every worker, for good
+        stop_pipe_[1] = -1;
+        return;
+      }
+    }
+  }
+}
+
+void FcgiServer::worker_loop(Worker& w) {
   for (;;) {
     struct epoll_event ev;
     int n = ::epoll_wait(epoll_fd_, &ev, 1, -1);
@@ -487,50 +711,37 @@ void FcgiServer::worker_loop() {
       break;
     }
     if (n == 0) continue;
-    int fd = ev.data.fd;
-    if (fd == stop_pipe_[0]) {
-      // Stopping. A request whose first part has arrived is in flight: its
-      // connection keeps being served until it is whole (bounded by
-      // io_timeout). The stop pipe stays readable, so wait a little between
-      // looks instead of spinning.
-      if (partial_requests_.load() == 0 || now_ms() > stop_deadline_ms_.load()) break;
-      struct epoll_event more;
-      int k = ::epoll_wait(epoll_fd_, &more, 1, 5);
-      if (k != 1 || more.data.fd == stop_pipe_[0] || more.data.fd == listen_fd_) continue;
-      fd = more.data.fd;
-    }
-    if (fd == listen_fd_) {
-      if (stopping_.load()) continue;  // no new connections once stopping; the listener stays unarmed
-      fd = accept_connections();
+    uint64_t token = ev.data.u64;
+    if (token == kStopToken) break;
+    if (token == kListenToken) {
+      token = accept_connections();
       // Re-armed before serving: other workers accept while this one serves.
-      struct epoll_event again = {EPOLLIN | EPOLLONESHOT, {}};
-      again.data.fd = listen_fd_;
-      (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &again);
-      if (fd < 0) continue;
-    }
-    parked_[fd].store(0, std::memory_order_relaxed);  // this worker's now
-    // A request that starts once stopping is not taken: nginx sees the close
-    // and retries elsewhere. Requests in flight (being served, or partly
-    // arrived) finish.
-    if (stopping_.load() && !has_pending_[fd].load(std::memory_order_acquire)) {
-      close_connection(fd);
+      if (listener_paused_until_ms_.load() == 0 && !stopping_.load()) {
+        struct epoll_event again = {EPOLLIN | EPOLLONESHOT, {}};
+        again.data.u64 = kListenToken;
+        (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &again);
+      }
+      if (token == 0) continue;
+    } else if (!claim(token)) {
       continue;
     }
-    switch (serve_one(fd, req)) {
-      case Outcome::kKeep:
-        if (stopping_.load() || !park(fd)) close_connection(fd);
-        break;
-      case Outcome::kClose:
-        close_connection(fd);
-        break;
-      case Outcome::kClosed:
-        // Closed inside libfcgi or by finish_request; its number may already
-        // be another connection's, so it is only counted, never touched.
-        open_connections_.fetch_sub(1, std::memory_order_relaxed);
-        break;
+    const int fd = token_fd(token);
+    w.last_answer_marked = false;
+    Outcome outcome = serve_connection(fd, token, w);
+    // Stopping: a connection is closed right after an answer that told
+    // nginx not to keep it (unless part of a next request is already here).
+    // An idle connection closed instead could be the one nginx is writing
+    // its next request to at that very moment, and nginx never resends a POST.
+    if (outcome == Outcome::kKeep && w.last_answer_marked &&
+        !slots_[fd].has_pending.load(std::memory_order_acquire)) {
+      outcome = Outcome::kClose;
+    }
+    if (outcome == Outcome::kClose) {
+      close_connection(fd);
+    } else {
+      park(fd, token);
     }
   }
-  FCGX_Free(&req, 0);
 }
 
 }  // namespace webhookd

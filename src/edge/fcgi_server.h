@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <functional>
 #include <string>
@@ -18,9 +19,6 @@
 #include "base/result.h"
 #include "edge/request_log.h"
 
-// libfcgi's request, declared here so that only fcgi_server.cc includes <fcgiapp.h>.
-struct FCGX_Request;
-
 namespace webhookd {
 
 using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -28,74 +26,119 @@ using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
 // "unix:/path" or "host:port" / ":port"; returns the listening descriptor.
 Result<int> open_listener(const std::string& spec);
 
+// The descriptors webhookd needs for max_connections connections and its
+// workers: one per connection, two per worker (the socket pair its libfcgi
+// reads a request from) plus a state file and a lock file it may hold open,
+// and 64 for the rest (stdio, the listener, epoll, pipes, the log).
+size_t descriptors_needed(int max_connections, int workers);
+
 struct FcgiServerOptions {
   int workers = 16;
   // Open connections at most; past it a new connection is closed at once
   // (nginx then answers 502, which its error page makes a JSON 503) and a
   // line says so in the log.
   int max_connections = 4096;
-  // The most a worker waits for the rest of a request, or for nginx to take
-  // an answer: a stalled connection is dropped, and frees its worker.
-  std::chrono::milliseconds io_timeout{5000};
+  // A request must be whole within this from its first byte; otherwise its
+  // connection is closed, and the log says so (--request-timeout).
+  std::chrono::milliseconds request_timeout{10000};
+  // The most a worker waits for a peer to take an answer.
+  std::chrono::milliseconds answer_timeout{5000};
+  // Stopping: a kept connection with no request is closed once it has been
+  // idle this long (see stop()).
+  std::chrono::milliseconds drain_idle{250};
+  // Memory for requests that have arrived in part, all connections together.
+  size_t pending_budget = 64u << 20;
 };
 
 // Serves nginx's connections, kept or not, with a fixed set of worker
 // threads and no thread per connection. Every connection waits in one epoll
 // set, registered EPOLLONESHOT; idle workers wait in epoll_wait on it, so the
 // kernel hands each readable connection to exactly one of them. That worker
-// serves one request through libfcgi and gives the connection back (re-arms
-// it), or closes it. An idle kept connection holds no worker.
+// reads what has arrived without waiting, serves every whole request in it
+// (libfcgi parses each from a socket pair that holds exactly that request,
+// so libfcgi never reads the connection itself nor waits for a byte; the
+// answer is framed here and written in one go), keeps
+// the part of a request that has not all arrived in memory, and gives the
+// connection back (re-arms it), or closes it. An idle kept connection holds
+// no worker; neither does a request arriving in pieces.
 class FcgiServer {
  public:
   FcgiServer(int listen_fd, FcgiServerOptions options, RequestHandler handler);
   ~FcgiServer();
-  // Starts the worker threads.
+  // Starts the worker threads and the housekeeper.
   Status start();
-  // Stops taking new requests, lets every request in flight finish, closes
-  // the idle connections, joins the workers.
+  // Stops accepting (new connections wait in the listening socket's queue
+  // for the next process), answers every request that has reached webhookd,
+  // whole or in part, and closes each connection right after its answer; a
+  // kept connection with no request is closed once idle for drain_idle.
+  // Returns when no connection is left (or a partial request's time ran
+  // out), with the workers joined.
   void stop();
 
  private:
-  void worker_loop();
-  // Accepts what is waiting; returns the first connection (-1 if none), not
-  // yet in the epoll set, for the caller to serve at once.
-  int accept_connections();
-  // Serves one request (or management record) on fd and says what became
-  // of the connection: kept for the next request, to be closed, or closed
-  // already (by libfcgi, or because nginx did not keep it).
-  enum class Outcome { kKeep, kClose, kClosed };
-  Outcome serve_one(int fd, ::FCGX_Request& req);
-  // One request through libfcgi on io_fd (the connection, or a socket pair).
-  Outcome serve_request(int io_fd, ::FCGX_Request& req);
-  // A request that arrived in pieces and was gathered in memory.
-  Outcome serve_buffered_request(int fd, std::string_view request, ::FCGX_Request& req);
-  // The part of a split request taken so far: only the worker holding the
-  // connection touches it (EPOLLONESHOT); the lock orders the hand-over.
-  std::string take_pending(int fd);
-  void store_pending(int fd, std::string bytes);
-  void close_connection(int fd);
-  bool park(int fd);  // back into the epoll set for its next request
+  struct Worker;  // a worker thread's own buffers, libfcgi request and socket pair
+  // A connection's place, indexed by its descriptor. `parked` holds the
+  // connection's token (generation << 32 | fd, the epoll data) while it
+  // waits in the epoll set and belongs to no thread, 0 while a thread owns
+  // it; a thread owns a connection only after exchanging its token for 0
+  // (claim), so an event that comes late, for a connection closed since or
+  // for an earlier connection with the same number, is never served.
+  struct Slot {
+    std::atomic<uint64_t> parked{0};
+    std::atomic<uint32_t> generation{0};
+    std::atomic<long long> idle_since_ms{0};  // when it was last given back with no request in it
+    std::atomic<bool> has_pending{false};     // pending_ holds part of a request for it
+  };
+  struct Pending {
+    std::string bytes;
+    long long started_ms = 0;  // the request's first byte
+    uint64_t token = 0;
+  };
+  enum class Outcome { kKeep, kClose };
+
+  void worker_loop(Worker& w);
+  void housekeeper_loop();
+  // Accepts what is waiting; returns the first connection's token (0 if
+  // none), not yet in the epoll set, for the caller to serve at once.
+  uint64_t accept_connections();
+  bool claim(uint64_t token);
+  void park(int fd, uint64_t token);
+  Outcome serve_connection(int fd, uint64_t token, Worker& w);
+  Outcome serve_request(int fd, std::string_view request, unsigned request_id, bool keep, Worker& w);
+  [[nodiscard]] bool answer(int fd, std::string_view bytes);
+  bool take_pending(int fd, std::string* into, long long* started_ms) EXCLUDES(pending_mu_);
+  bool store_pending(int fd, uint64_t token, std::string_view bytes, long long started_ms) EXCLUDES(pending_mu_);
+  void close_connection(int fd) EXCLUDES(pending_mu_);
+  void expire_partial_requests(long long now) EXCLUDES(pending_mu_);
+  void close_idle_connections(long long now);
+  // A line for the log, at most once a second per kind; `last` is the kind's clock.
+  void log_at_most_each_second(std::atomic<long long>& last, const std::string& line);
 
   const int listen_fd_;
   const FcgiServerOptions options_;
   RequestHandler handler_;
   int epoll_fd_ = -1;
-  int stop_pipe_[2] = {-1, -1};
+  int stop_pipe_[2] = {-1, -1};  // the write end is closed when the workers are to exit
   std::atomic<bool> stopping_{false};
-  std::atomic<long long> stop_deadline_ms_{0};  // steady clock: the most a stop waits for partial requests
-  std::atomic<int> partial_requests_{0};        // connections holding part of a request (pending_)
+  long long stop_started_ms_ = 0;  // set before stopping_, read after it
   std::atomic<int> open_connections_{0};
-  std::atomic<long long> last_cap_log_{0};
-  // parked_[fd] is 1 while connection fd waits in the epoll set (owned by no
-  // worker): what stop() closes once the workers are gone. Indexed by fd,
-  // sized to the descriptor limit; set before re-arming, cleared by the
-  // worker that takes the event.
-  std::unique_ptr<std::atomic<unsigned char>[]> parked_;
-  size_t parked_size_ = 0;
-  std::unique_ptr<std::atomic<unsigned char>[]> has_pending_;  // pending_[fd] is not empty
+  std::atomic<long long> listener_paused_until_ms_{0};  // out of descriptors: accept again then (0: armed)
+  std::atomic<unsigned long long> accept_pauses_{0};    // since the last line about them
+  std::atomic<long long> last_descriptor_log_ms_{0};
+  std::atomic<long long> last_cap_log_ms_{0};
+  std::atomic<long long> last_refusal_log_ms_{0};
+  std::unique_ptr<Slot[]> slots_;
+  size_t slot_count_ = 0;  // descriptor numbers a connection can have
   Mutex pending_mu_;
-  std::unordered_map<int, std::string> pending_ GUARDED_BY(pending_mu_);
+  std::unordered_map<int, Pending> pending_ GUARDED_BY(pending_mu_);
+  size_t pending_bytes_ GUARDED_BY(pending_mu_) = 0;
+  Mutex housekeeper_mu_;
+  std::condition_variable housekeeper_wake_;
+  bool housekeeper_poked_ GUARDED_BY(housekeeper_mu_) = false;
+  std::thread housekeeper_;
+  std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
+  bool stopped_ = false;
   RequestLog log_;  // one line per request on stderr
 };
 

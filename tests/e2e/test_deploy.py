@@ -127,6 +127,79 @@ class Container:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# Runs inside the container (test_4b): the clients, the restarts, and a
+# report on stdout, one "key value" per line.
+RESTART_LOAD = """
+import base64, http.client, json, subprocess, threading, time, urllib.parse
+auth = "Basic " + base64.b64encode(b"%(auth)s").decode()
+sids = %(sids)r
+stop = threading.Event()
+lock = threading.Lock()
+seen = {"posts": 0, "gets": 0, "failures": []}
+acked = {}
+
+def client(kind, i):
+    conn, n = None, 0
+    while not stop.is_set():
+        n += 1
+        try:
+            if conn is None:
+                conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=30)
+            headers = {"Authorization": auth}
+            if kind == "post":
+                value = "https://hooks.example.com/%%d/%%d" %% (i, n)
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                conn.request("POST", "/v1/Services/%%s/Configuration/Webhooks" %% sids[i],
+                             body=urllib.parse.urlencode({"PreWebhookUrl": value}), headers=headers)
+            else:
+                conn.request("GET", "%(get_path)s", headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+            ok = response.status == 200 and (kind == "get" or json.loads(body)["pre_webhook_url"] == value)
+            with lock:
+                seen[kind + "s"] += 1
+                if ok and kind == "post":
+                    acked[i] = value
+                if not ok:
+                    seen["failures"].append("%%s %%d %%s" %% (kind, response.status, body[:100]))
+        except Exception as e:
+            with lock:
+                seen["failures"].append("%%s %%r" %% (kind, e))
+            if conn:
+                conn.close()
+            conn = None
+
+threads = [threading.Thread(target=client, args=("post", i)) for i in range(len(sids))]
+threads += [threading.Thread(target=client, args=("get", i)) for i in range(2)]
+# systemd allows 5 starts of a unit in 10 s (StartLimitBurst): start the
+# count afresh, and keep to 4 in any 10 s.
+subprocess.run(["systemctl", "reset-failed", "webhookd.service"])
+[t.start() for t in threads]
+restarts = []
+try:
+    for _ in range(6):
+        time.sleep(2.6)
+        started = time.monotonic()
+        # Returns once the new webhookd has sent READY=1 (Type=notify).
+        r = subprocess.run(["systemctl", "restart", "webhookd"], capture_output=True, text=True)
+        if r.returncode != 0:
+            print("restart-failed", " ".join(r.stderr.split()))
+            break
+        restarts.append(time.monotonic() - started)
+    time.sleep(0.7)
+finally:
+    stop.set()
+    [t.join() for t in threads]
+print("posts", seen["posts"])
+print("gets", seen["gets"])
+print("failures", len(seen["failures"]))
+print("restarts", " ".join("%%.2f" %% s for s in restarts))
+print("acked", " ".join(acked.get(i, "-") for i in range(len(sids))))
+for f in seen["failures"][:5]:
+    print("failure", f)
+"""
+
+
 @unittest.skipUnless(os.geteuid() == 0, "booting a container needs root (CI runs as root)")
 class DeployOnDebianTest(unittest.TestCase):
     @classmethod
@@ -237,6 +310,40 @@ class DeployOnDebianTest(unittest.TestCase):
         self.assertGreater(int(counts["200"]), 100)
         self.assertEqual(self.box.run("journalctl -u webhookd --no-pager -o cat | grep -c 'webhookd: stopped'",
                                       check=False).stdout.strip(), "2")
+
+    def test_4b_restart_under_posts_and_gets_fails_nothing(self):
+        # The issue's operator run, on the real units: six clients each POST
+        # a counter to a service of their own and two GET, through the
+        # shipped site (keepalive 64), while `systemctl restart webhookd`
+        # runs six times (2.6 s apart: systemd refuses a sixth start within
+        # 10 s). Every answer 200, every acknowledged POST in its file, every
+        # restart back to serving (READY=1) within 2 s.
+        sids = ["IS%032x" % (0xdeb0 + i) for i in range(6)]
+        for sid in sids:
+            self.box.run("printf 'account_sid: %s\\n' | install -o webhookd -g webhookd -m 0644 /dev/stdin "
+                         "/var/lib/webhookd/%s.yaml" % (ACCOUNT, sid))
+        self.box.write("/root/restart_load.py", RESTART_LOAD % {"auth": "%s:%s" % (ACCOUNT, TOKEN), "sids": sids,
+                                                                 "get_path": PATH})
+        try:
+            r = self.box.run("python3 /root/restart_load.py", timeout=180)
+        finally:
+            # Whatever happened, the next tests find the service as they expect it.
+            self.box.run("systemctl reset-failed webhookd.service webhookd.socket; systemctl start webhookd.socket",
+                         check=False)
+        report = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
+        nginx_errors = self.box.run("tail -n 20 /var/log/nginx/error.log", check=False).stdout
+        self.assertNotIn("restart-failed", report, r.stdout)
+        self.assertEqual(report.get("failures"), "0", "%s\nnginx:\n%s" % (r.stdout, nginx_errors))
+        self.assertGreater(int(report["posts"]), 300, r.stdout)
+        self.assertGreater(int(report["gets"]), 100, r.stdout)
+        seconds = [float(x) for x in report["restarts"].split()]
+        self.assertEqual(len(seconds), 6, r.stdout)
+        self.assertLess(max(seconds), 2.0, r.stdout)
+        for sid, value in zip(sids, report["acked"].split()):
+            state = self.box.run("cat /var/lib/webhookd/%s.yaml" % sid).stdout
+            self.assertIn("pre_webhook_url: %s\n" % value, state, "an acknowledged POST is not in %s" % sid)
+        print("systemctl restart under load: %s POSTs, %s GETs, %s failed; restarts took %s s" % (
+            report["posts"], report["gets"], report["failures"], report["restarts"]), flush=True)
 
     def test_5_stop_finishes_and_the_socket_starts_it_again(self):
         self.box.run("systemctl stop webhookd.service")

@@ -13,6 +13,12 @@ def _record(kind, request_id, content=b""):
     return struct.pack(">BBHHBx", 1, kind, request_id, len(content), 0) + content
 
 
+def _stdin(request_id, body):
+    """The body as FCGI_STDIN records (a record holds at most 65,535 bytes) and the empty one that ends it."""
+    chunks = [body[i:i + 32768] for i in range(0, len(body), 32768)]
+    return b"".join(_record(STDIN, request_id, c) for c in chunks) + _record(STDIN, request_id)
+
+
 def _length(n):
     return struct.pack(">B", n) if n < 128 else struct.pack(">I", n | 0x80000000)
 
@@ -43,8 +49,7 @@ class Connection:
         self.sock.sendall(data)
 
     def send_body(self, body, request_id=1):
-        data = (_record(STDIN, request_id, body) if body else b"") + _record(STDIN, request_id)
-        self.sock.sendall(data)
+        self.sock.sendall(_stdin(request_id, body))
 
     def read_response(self, request_id=1):
         """STDOUT bytes of one request, up to its END_REQUEST."""
@@ -73,24 +78,19 @@ class Connection:
         params.setdefault("CONTENT_LENGTH", str(len(body)))
         data = _record(BEGIN_REQUEST, request_id, struct.pack(">HB5x", RESPONDER, KEEP_CONN if keep else 0))
         data += _record(PARAMS, request_id, encode_params(params)) + _record(PARAMS, request_id)
-        return data + (_record(STDIN, request_id, body) if body else b"") + _record(STDIN, request_id)
+        return data + _stdin(request_id, body)
 
     def send_abort(self, request_id=1):
         self.sock.sendall(_record(ABORT_REQUEST, request_id))
 
     def get_values(self, names):
-        """FCGI_GET_VALUES for names; returns {name: value} from the result."""
-        self.sock.sendall(_record(GET_VALUES, 0, encode_params({n: "" for n in names})))
+        """FCGI_GET_VALUES for names (a name may repeat); returns {name: value} from the result."""
+        self.sock.sendall(get_values_record(names))
         header = self._read_exactly(8)
         _, kind, rid, length, padding = struct.unpack(">BBHHBx", header)
         content = self._read_exactly(length + padding)[:length]
         assert (kind, rid) == (GET_VALUES_RESULT, 0), (kind, rid)
-        values, pos = {}, 0
-        while pos < len(content):
-            n, v = content[pos], content[pos + 1]  # short lengths: webhookd's names and values are short
-            values[content[pos + 2:pos + 2 + n].decode()] = content[pos + 2 + n:pos + 2 + n + v].decode()
-            pos += 2 + n + v
-        return values
+        return parse_values(content)
 
     def read_record(self):
         """(type, request id, content) of the next record."""
@@ -111,3 +111,20 @@ def parse(raw):
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return int(headers.get("status", "200").split()[0]), headers, body
+
+
+def get_values_record(names):
+    """An FCGI_GET_VALUES record asking for names, repeats kept."""
+    return _record(GET_VALUES, 0, b"".join(_length(len(n)) + _length(0) + n.encode() for n in names))
+
+
+def parse_values(content):
+    """{name: value} of a GET_VALUES_RESULT's content; a repeated name raises."""
+    values, pos = {}, 0
+    while pos < len(content):
+        n, v = content[pos], content[pos + 1]  # short lengths: webhookd's names and values are short
+        name = content[pos + 2:pos + 2 + n].decode()
+        assert name not in values, "%s answered twice" % name
+        values[name] = content[pos + 2 + n:pos + 2 + n + v].decode()
+        pos += 2 + n + v
+    return values

@@ -3,6 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <vector>
+
 #include "test_support.h"
 
 using namespace webhookd;
@@ -59,6 +61,9 @@ BOOST_AUTO_TEST_CASE(get_values_answers_what_it_knows) {
       {"unknown names are ignored", pair("FCGI_FOO", "") + pair("FCGI_MPXS_CONNS", ""), pair("FCGI_MPXS_CONNS", "0")},
       {"nothing asked", "", ""},
       {"malformed: what was understood", pair("FCGI_MAX_CONNS", "") + "\x05", pair("FCGI_MAX_CONNS", "512")},
+      {"each answered once, in the order first asked",
+       pair("FCGI_MPXS_CONNS", "") + pair("FCGI_MAX_CONNS", "") + pair("FCGI_MPXS_CONNS", "") + pair("FCGI_MAX_CONNS", ""),
+       pair("FCGI_MPXS_CONNS", "0") + pair("FCGI_MAX_CONNS", "512")},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
@@ -67,6 +72,21 @@ BOOST_AUTO_TEST_CASE(get_values_answers_what_it_knows) {
       BOOST_TEST(r.header.type == 10u);  // FCGI_GET_VALUES_RESULT
       BOOST_TEST(r.header.request_id == 0u);
       BOOST_TEST(r.content == c.answered);
+    }
+  }
+}
+
+// A record's content length is 16 bits: an answer that grew with the
+// question (4,000 names asked, 20 bytes answered for each 16 asked) wrapped
+// around and corrupted the stream.
+BOOST_AUTO_TEST_CASE(get_values_answer_stays_one_small_record_however_much_is_asked) {
+  for (const char* name : {"FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS"}) {
+    BOOST_TEST_CONTEXT(name) {
+      std::string asked;
+      while (asked.size() + 18 <= 65535) asked += pair(name, "");
+      const std::string reply = management_reply(9, asked, 1000000);
+      Record r = parse(reply);
+      BOOST_TEST(r.content == pair(name, std::string(name) == "FCGI_MPXS_CONNS" ? "0" : "1000000"));
     }
   }
 }
@@ -136,6 +156,90 @@ BOOST_AUTO_TEST_CASE(end_request_for_an_aborted_request) {
   BOOST_TEST(r.header.type == 3u);  // FCGI_END_REQUEST
   BOOST_TEST(r.header.request_id == 0x0102u);
   BOOST_TEST(r.content == std::string(8, '\0'));  // app status 0, FCGI_REQUEST_COMPLETE
+  Record role = parse(end_request_record(7, kFcgiUnknownRole));
+  BOOST_TEST(static_cast<unsigned char>(role.content[4]) == 3u);  // FCGI_UNKNOWN_ROLE
+}
+
+// The answer's records: STDOUT in pieces a record can hold, padded to 8,
+// the empty one that ends the stream.
+BOOST_AUTO_TEST_CASE(stdout_records) {
+  struct Case {
+    const char* name;
+    size_t length;
+    std::vector<size_t> records;  // content length of each
+  } cases[] = {
+      {"empty: the end of the stream", 0, {0}},
+      {"short", 13, {13}},
+      {"exactly one piece", 32768, {32768}},
+      {"over a record's 65,535 bytes", 70000, {32768, 32768, 4464}},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      std::string content(c.length, 'x');
+      for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + i % 26);
+      std::string out;
+      append_stdout(&out, 0x0203, content);
+      std::string joined;
+      std::vector<size_t> lengths;
+      for (size_t pos = 0; pos < out.size();) {
+        const FcgiHeader h = parse_fcgi_header(reinterpret_cast<const unsigned char*>(out.data() + pos));
+        BOOST_TEST((h.version == 1u && h.type == 6u && h.request_id == 0x0203u));
+        BOOST_TEST((kFcgiHeaderLength + h.content_length + h.padding_length) % 8 == 0u);
+        lengths.push_back(h.content_length);
+        joined += out.substr(pos + kFcgiHeaderLength, h.content_length);
+        pos += kFcgiHeaderLength + h.content_length + h.padding_length;
+      }
+      BOOST_TEST(lengths == c.records, boost::test_tools::per_element());
+      BOOST_TEST(joined == content);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(scan_records_reads_the_role) {
+  const std::string authorizer = rec(1, 1, std::string("\0\2\1", 3) + std::string(5, '\0')) + rec(4, 1, "") + rec(5, 1, "");
+  BOOST_TEST(scan_records(authorizer).role == 2u);
+  BOOST_TEST(scan_records(begin(1, true) + rec(4, 1, "") + rec(5, 1, "")).role == kFcgiResponder);
+}
+
+// libfcgi must never see a management record: its own answer overflows a
+// 64-byte buffer (four known names abort the process). What it gets is the
+// request's own records, in order; the management records are answered by
+// the edge.
+BOOST_AUTO_TEST_CASE(split_request_keeps_management_records_from_libfcgi) {
+  const std::string head = begin(1, true);
+  const std::string params = rec(4, 1, pair("REQUEST_METHOD", "GET"), 3) + rec(4, 1, "");
+  const std::string body = rec(5, 1, "");
+  const std::string mgmt = rec(9, 0, pair("FCGI_MAX_CONNS", "") + pair("FCGI_MAX_CONNS", ""));
+  const std::string unknown = rec(42, 0, "x", 7);
+  struct Case {
+    const char* name;
+    std::string request;
+    std::string for_libfcgi;
+    std::vector<unsigned> management_types;
+    std::vector<unsigned> refused;
+  } cases[] = {
+      {"none: the request itself", head + params + body, head + params + body, {}, {}},
+      {"one among the params", head + mgmt + params + body, head + params + body, {9}, {}},
+      {"two, one padded", head + params + unknown + mgmt + body, head + params + body, {42, 9}, {}},
+      {"another request begun inside: refused, its records dropped",
+       head + begin(2, true) + rec(4, 2, "") + params + rec(5, 2, "") + body, head + params + body, {}, {2}},
+      {"its own id begun again: dropped", head + params + begin(1, true) + body, head + params + body, {}, {}},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      BOOST_TEST_REQUIRE(static_cast<int>(scan_records(c.request).framing) == static_cast<int>(Framing::kRequest));
+      RequestRecords parts;
+      split_request(c.request, &parts);
+      BOOST_TEST(std::string(parts.records) == c.for_libfcgi);
+      BOOST_TEST_REQUIRE(parts.management.size() == c.management_types.size());
+      for (size_t i = 0; i < parts.management.size(); ++i) BOOST_TEST(parts.management[i].type == c.management_types[i]);
+      BOOST_TEST(parts.refused == c.refused, boost::test_tools::per_element());
+    }
+  }
+  const std::string request = head + mgmt + params + body;  // the result points into it
+  RequestRecords parts;
+  split_request(request, &parts);
+  BOOST_TEST(std::string(parts.management[0].content) == pair("FCGI_MAX_CONNS", "") + pair("FCGI_MAX_CONNS", ""));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
