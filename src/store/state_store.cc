@@ -5,6 +5,7 @@
 // always means "nothing changed".
 #include "store/state_store.h"
 
+#include <cerrno>
 #include <map>
 #include <set>
 #include <vector>
@@ -18,7 +19,7 @@ Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
   const std::string path = state_file_path(dir_, sid);
   auto bytes = fs_.read_file(path);
-  if (!bytes.ok()) return bytes.error();
+  if (!bytes.ok()) return blame(bytes.error());
   std::string& text = bytes.value();
   if (ServiceStatePtr cached = cache_.find(sid, text)) return Stored{std::move(text), cached};
   auto parsed = read_state_file(text, path);
@@ -26,6 +27,17 @@ Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   auto state = std::make_shared<const ServiceState>(std::move(parsed.value()));
   cache_.put(sid, text, state);
   return Stored{std::move(text), std::move(state)};
+}
+
+Error StateStore::blame(Error error) {
+  if (error.code != ErrorCode::kIOError) return error;
+  Status dir = fs_.probe_dir(dir_);
+  if (dir.ok()) return error;
+  // Out of descriptors or memory, the probe fails for the process, not for
+  // the directory: that stays a 500 of this request.
+  const int err = dir.error().os_errno;
+  if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS) return error;
+  return Error::unavailable(error.message + "; the state directory fails: " + dir.error().message, err);
 }
 
 Result<ServiceStatePtr> StateStore::load(const std::string& sid) {
@@ -89,7 +101,7 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
     // The lock is a separate file: a lock on the state file itself would be
     // lost the moment rename replaces its inode.
     auto lock = fs_.lock(lock_file_path(dir_, sid));
-    if (!lock.ok()) return fail_all(lock.error());
+    if (!lock.ok()) return fail_all(blame(lock.error()));
 
     // Read again under the lock: another writer may have come first, and its
     // fields must survive. An invalid file (a person's broken edit) is
@@ -134,8 +146,9 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
     }
     if (!written.ok()) {
       // Nothing of the group is on disk: none of it may be reported done.
+      const Error failed = blame(written.error());
       for (Waiter* w : group) {
-        if (w->result.ok()) w->result = written.error();
+        if (w->result.ok()) w->result = failed;
       }
       return;
     }

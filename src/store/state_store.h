@@ -26,7 +26,7 @@ class StateStore {
 
   // kNotFound: no state file, so no such service. kInvalidArgument: not a
   // service SID. An unreadable file is kIOError, an invalid one kCorruption
-  // with file:line:column. The file is read every time (so an edit is seen
+  // with file:line:column; kUnavailable when the directory itself fails. The file is read every time (so an edit is seen
   // at once); it is parsed only when its bytes changed. Thread-safe.
   Result<ServiceStatePtr> load(const std::string& service_sid);
 
@@ -102,6 +102,9 @@ class StateStore {
   };
   Result<Stored> read(const std::string& service_sid);
   Status replace(const std::string& service_sid, const std::string& bytes);
+  // An I/O error on a file is the directory's when the directory fails too
+  // (kUnavailable: this host steps aside); otherwise it stays the file's.
+  Error blame(Error error);
 
   // One update waiting for its group; it lives on its caller's stack. The
   // leader writes `result` before setting `done` under queues_mu_; the owner
