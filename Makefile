@@ -6,7 +6,9 @@ CXX      ?= g++
 OPT      ?= -O2 -g
 SANITIZE ?=
 CXXFLAGS += $(OPT) $(SANITIZE) -std=c++17 -Wall -Wextra -Werror=return-type -Werror=unused-result -Isrc -MMD -MP
-LDLIBS    = -lfcgi -lyaml-cpp -lcrypto -lpthread
+# prometheus-cpp's core only (registry, families, text serializer; not the
+# civetweb pull library): the edge's metrics. webhookctl does not link it.
+LDLIBS    = -lfcgi -lprometheus-cpp-core -lyaml-cpp -lcrypto -lpthread
 PYTHON    = /usr/bin/python3
 BUILD     = build
 
@@ -17,10 +19,10 @@ WORKERS   ?= 8
 JOBS      ?= $(shell nproc)
 
 # Debian packages: building, serving through nginx, testing.
-PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev
+PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev prometheus-cpp-dev
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             mmdebstrap systemd-container pre-commit $(PKGS_FLEET)
+             mmdebstrap systemd-container pre-commit prometheus $(PKGS_FLEET)
 # The fleet: GlusterFS (server and FUSE client), network namespaces, nsenter.
 PKGS_FLEET = glusterfs-server glusterfs-client iproute2 util-linux
 
@@ -216,6 +218,7 @@ install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl
 	install -m 0644 conf/webhookd.locations.conf conf/webhookd.errors.conf $(DESTDIR)$(NGINXDIR)/snippets/
 	install -m 0644 conf/webhookd.site $(DESTDIR)$(NGINXDIR)/sites-available/webhookd
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 conf/webhookd.rules.yml $(DESTDIR)$(DOCDIR)/webhookd.rules.yml
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/webhookd
 	@# A config already there is the admin's: never overwritten.
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webhookd/webhookd.yaml ]; then \
@@ -235,7 +238,7 @@ uninstall:
 	  $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync \
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf \
 	  $(DESTDIR)$(NGINXDIR)/snippets/webhookd.locations.conf $(DESTDIR)$(NGINXDIR)/snippets/webhookd.errors.conf \
-	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md
+	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/webhookd.rules.yml
 	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/webhookd and $(STATEDIR): remove them by hand if you mean to"
 

@@ -6,6 +6,7 @@
 #include "store/state_store.h"
 
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <set>
 #include <vector>
@@ -19,14 +20,31 @@ Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
   const std::string path = state_file_path(dir_, sid);
   auto bytes = fs_.read_file(path);
-  if (!bytes.ok()) return blame(bytes.error());
+  if (!bytes.ok()) {
+    Error e = blame(bytes.error());
+    report(e);
+    return e;
+  }
   std::string& text = bytes.value();
-  if (ServiceStatePtr cached = cache_.find(sid, text)) return Stored{std::move(text), cached};
+  ServiceStatePtr cached = cache_.find(sid, text);
+  if (observer_) observer_->parse_cache_lookup(cached != nullptr);
+  if (cached) return Stored{std::move(text), std::move(cached)};
   auto parsed = read_state_file(text, path);
-  if (!parsed.ok()) return parsed.error();
+  if (!parsed.ok()) {
+    report(parsed.error());
+    return parsed.error();
+  }
   auto state = std::make_shared<const ServiceState>(std::move(parsed.value()));
   cache_.put(sid, text, state);
   return Stored{std::move(text), std::move(state)};
+}
+
+void StateStore::report(const Error& error) {
+  if (!observer_) return;
+  if (error.code == ErrorCode::kCorruption) observer_->state_error(StoreObserver::StateError::kInvalid);
+  if (error.code == ErrorCode::kIOError || error.code == ErrorCode::kUnavailable) {
+    observer_->state_error(StoreObserver::StateError::kIO);
+  }
 }
 
 Error StateStore::blame(Error error) {
@@ -70,7 +88,9 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   if (me.done) return std::move(me.result);
   std::vector<Waiter*> group = queue.waiting;
   lk.unlock();
-  commit_group(sid, group);
+  const auto began = std::chrono::steady_clock::now();
+  const bool committed = commit_group(sid, group);
+  if (observer_) observer_->group_commit(committed, group.size(), std::chrono::steady_clock::now() - began);
   lk.lock();
   for (Waiter* w : group) w->done = true;
   Queue& same = queues_[sid];  // the same node: it is erased only when empty, below
@@ -91,17 +111,22 @@ size_t StateStore::queued_updates(const std::string& sid) {
   return it == queues_.end() ? 0 : it->second.waiting.size();
 }
 
-void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
+bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
   // Every waiter must get a final result, whatever happens here: the ones
   // not led would otherwise wait for ever.
   auto fail_all = [&](const Error& e) {
     for (Waiter* w : group) w->result = e;
+    return false;
   };
   try {
     // The lock is a separate file: a lock on the state file itself would be
     // lost the moment rename replaces its inode.
     auto lock = fs_.lock(lock_file_path(dir_, sid));
-    if (!lock.ok()) return fail_all(blame(lock.error()));
+    if (!lock.ok()) {
+      Error e = blame(lock.error());
+      report(e);
+      return fail_all(e);
+    }
 
     // Read again under the lock: another writer may have come first, and its
     // fields must survive. An invalid file (a person's broken edit) is
@@ -131,7 +156,7 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
       }
       w->result = state;
     }
-    if (bytes.empty()) return;  // nothing changed (emitted state is never empty)
+    if (bytes.empty()) return true;  // nothing changed (emitted state is never empty)
 
     Status written = replace(sid, bytes);
     if (written.ok()) {
@@ -146,17 +171,19 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
     }
     if (!written.ok()) {
       // Nothing of the group is on disk: none of it may be reported done.
-      const Error failed = blame(written.error());
+      const Error error = blame(written.error());
+      report(error);
       for (Waiter* w : group) {
-        if (w->result.ok()) w->result = failed;
+        if (w->result.ok()) w->result = error;
       }
-      return;
+      return false;
     }
     cache_.put(sid, bytes, state);
+    return true;
   } catch (const std::exception& e) {
-    fail_all(Error::internal(std::string("update: ") + e.what()));
+    return fail_all(Error::internal(std::string("update: ") + e.what()));
   } catch (...) {
-    fail_all(Error::internal("update: unknown exception"));
+    return fail_all(Error::internal("update: unknown exception"));
   }
 }
 

@@ -14,13 +14,17 @@
 #include "model/state_file.h"
 #include "store/file_system.h"
 #include "store/parse_cache.h"
+#include "store/store_observer.h"
 
 namespace webhookd {
 
 class StateStore {
  public:
-  StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = ParseCache::kDefaultCapacity)
-      : fs_(fs), dir_(std::move(dir)), cache_(cache_capacity) {}
+  // observer (may be null: webhookctl's stores) hears of cache lookups,
+  // state errors and group commits; it must outlive the store.
+  StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = ParseCache::kDefaultCapacity,
+             StoreObserver* observer = nullptr)
+      : fs_(fs), dir_(std::move(dir)), cache_(cache_capacity), observer_(observer) {}
 
   const std::string& dir() const { return dir_; }
 
@@ -105,6 +109,8 @@ class StateStore {
   // An I/O error on a file is the directory's when the directory fails too
   // (kUnavailable: this host steps aside); otherwise it stays the file's.
   Error blame(Error error);
+  // Counts a state error met while serving, for the observer.
+  void report(const Error& error);
 
   // One update waiting for its group; it lives on its caller's stack. The
   // leader writes `result` before setting `done` under queues_mu_; the owner
@@ -120,12 +126,15 @@ class StateStore {
     std::vector<Waiter*> waiting;
     std::condition_variable changed;
   };
-  void commit_group(const std::string& service_sid, const std::vector<Waiter*>& group);
+  // false when the commit itself failed (lock, re-read, write, fsync), not
+  // when a mutation refused.
+  bool commit_group(const std::string& service_sid, const std::vector<Waiter*>& group);
   size_t queued_updates(const std::string& service_sid) EXCLUDES(queues_mu_);
 
   FileSystem& fs_;
   const std::string dir_;
   ParseCache cache_;
+  StoreObserver* const observer_;
   // Held only to queue and hand over; never across file I/O.
   Mutex queues_mu_;
   std::unordered_map<std::string, Queue> queues_ GUARDED_BY(queues_mu_);  // services with a write in progress
