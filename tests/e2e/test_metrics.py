@@ -8,6 +8,7 @@ webhookd_requests_total: a Prometheus scraping every 15 s would otherwise
 be most of an idle server's traffic, and the count would move by itself."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -128,6 +129,28 @@ class MetricsEndpoint(StackCase):
                            get(before, "webhookd_config_last_reload_success_timestamp_seconds"))
         self.assertLess(abs(get(after, "webhookd_config_last_reload_success_timestamp_seconds") - time.time()), 60)
 
+        # A reload that moves state_dir makes a new store: it reports to the same metrics.
+        moved = os.path.join(self.tmp, "moved-state")
+        shutil.copytree(self.state_dir, moved)
+        try:
+            with open(self.config, "w") as f:
+                f.write(good.replace("state_dir: %s" % self.state_dir, "state_dir: %s" % moved))
+            reloaded = log().count("state now in " + moved)
+            self.stack.webhookd.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: log().count("state now in " + moved) > reloaded, 10, "the move to " + moved)
+            self.assertEqual(self.curl().status, 200)
+            self.assertEqual(self.curl().status, 200)
+            moved_after = self.scrape()
+            lookups = lambda s, result: get(s, "webhookd_parse_cache_lookups_total", result=result)
+            self.assertEqual(lookups(moved_after, "miss") - lookups(after, "miss"), 1)  # the new store's cache is cold
+            self.assertEqual(lookups(moved_after, "hit") - lookups(after, "hit"), 1)
+        finally:
+            with open(self.config, "w") as f:
+                f.write(good)
+            back = log().count("state now in " + self.state_dir)
+            self.stack.webhookd.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: log().count("state now in " + self.state_dir) > back, 10, "the move back")
+
     def test_4_gauges_build_info_and_process_metrics(self):
         s = self.scrape()
         version = subprocess.run([WEBHOOKD, "--version"], capture_output=True, text=True).stdout.split()[1]
@@ -162,6 +185,8 @@ class MetricsEndpoint(StackCase):
         self.assertEqual((post.status, post.headers.get("allow")), (405, "GET, HEAD"))
         self.assertEqual(post.headers.get("content-type"), "text/plain; charset=utf-8")
         self.assertEqual(post.body, b"Method Not Allowed: /metrics answers GET and HEAD\n")
+        # Scrapes are not counted, but logged as every request is.
+        self.assertIn("GET /metrics 200 account=-", self.stack.webhookd.log())
         # Credentials are neither needed nor looked at.
         self.assertEqual(self.curl(path="/metrics", auth=(ACCOUNT, "wrong")).status, 200)
         # Only the exact path: everything else keeps its answers.
