@@ -94,6 +94,7 @@ class InstallTest(unittest.TestCase):
                 "opt/etc/nginx/snippets/webhookd.errors.conf": 0o644,
                 "opt/etc/nginx/sites-available/webhookd": 0o644,
                 "opt/etc/webhookd/webhookd.yaml": 0o640, "opt/wh/share/doc/webhookd/README.md": 0o644,
+                "opt/wh/share/doc/webhookd/webhookd.rules.yml": 0o644,
             }
             for rel, mode in expected.items():
                 path = os.path.join(dest, rel)
