@@ -178,8 +178,9 @@ Metrics::~Metrics() = default;
 
 void Metrics::count_request(std::string_view method, int status, std::chrono::nanoseconds took) {
   const size_t m = method_index(method);
-  impl_->counter_for(m, status).Increment();
+  // The observation before the count: a scrape that sees the count sees it too.
   impl_->duration_of[m]->Observe(seconds(took));
+  impl_->counter_for(m, status).Increment();
 }
 
 void Metrics::config_reload(bool ok) {

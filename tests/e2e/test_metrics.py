@@ -56,6 +56,18 @@ class MetricsEndpoint(StackCase):
         self.assertEqual(r.headers.get("content-type"), CONTENT_TYPE)
         return parse(r.body.decode())
 
+    def scrape_after(self, before, answers):
+        """A scrape once `answers` more requests are counted than in `before`.
+        A worker counts an answer just after writing it, so the very next
+        request (this scrape) may, rarely, be served a moment before that."""
+        total = lambda s: sum(requests_by(s).values())
+        deadline = time.monotonic() + 5
+        after = self.scrape()
+        while total(after) - total(before) < answers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            after = self.scrape()
+        return after
+
     def test_1_counts_move_by_exactly_what_was_sent(self):
         before = self.scrape()
         n, m = 7, 3
@@ -66,7 +78,7 @@ class MetricsEndpoint(StackCase):
         self.assertEqual(self.curl(auth=(ACCOUNT, "wrong")).status, 401)
         self.assertEqual(self.curl(path=resource_path(MISSING_SID)).status, 404)
         self.assertEqual(self.curl("-H", 'If-Match: "stale"', "-d", "Method=GET").status, 412)
-        after = self.scrape()
+        after = self.scrape_after(before, n + m + 3)
         self.assertEqual(delta(requests_by(after), requests_by(before)),
                          {("GET", "200"): n, ("POST", "200"): m, ("GET", "401"): 1, ("GET", "404"): 1,
                           ("POST", "412"): 1})
@@ -91,7 +103,7 @@ class MetricsEndpoint(StackCase):
         self.write_state("account_sid: %s\nmethod: GET\n" % ACCOUNT)
         for _ in range(3):
             self.assertEqual(self.curl().status, 200)
-        after = self.scrape()
+        after = self.scrape_after(before, 5)
         self.assertEqual(get(after, "webhookd_state_errors_total", kind="invalid")
                          - get(before, "webhookd_state_errors_total", kind="invalid"), 2)
         self.assertEqual(get(after, "webhookd_state_errors_total", kind="io")
@@ -140,7 +152,7 @@ class MetricsEndpoint(StackCase):
             wait_for(lambda: log().count("state now in " + moved) > reloaded, 10, "the move to " + moved)
             self.assertEqual(self.curl().status, 200)
             self.assertEqual(self.curl().status, 200)
-            moved_after = self.scrape()
+            moved_after = self.scrape_after(after, 2)
             lookups = lambda s, result: get(s, "webhookd_parse_cache_lookups_total", result=result)
             self.assertEqual(lookups(moved_after, "miss") - lookups(after, "miss"), 1)  # the new store's cache is cold
             self.assertEqual(lookups(moved_after, "hit") - lookups(after, "hit"), 1)
