@@ -22,7 +22,7 @@ JOBS      ?= $(shell nproc)
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev prometheus-cpp-dev
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             mmdebstrap systemd-container pre-commit prometheus $(PKGS_FLEET)
+             mmdebstrap systemd-container pre-commit prometheus valgrind $(PKGS_FLEET)
 # The fleet: GlusterFS (server and FUSE client), network namespaces, nsenter.
 PKGS_FLEET = glusterfs-server glusterfs-client iproute2 util-linux
 
