@@ -402,8 +402,11 @@ class FleetTest(unittest.TestCase):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
 
+            retry_after = {}
+
             def post(n):
-                status, _, body = Client(self.front).post(sid, {"PreWebhookUrl": "https://f.example.com/%d" % n})
+                status, headers, body = Client(self.front).post(sid, {"PreWebhookUrl": "https://f.example.com/%d" % n})
+                retry_after[n] = headers.get("retry-after")
                 answers.append((n, status, body))
             threads = [threading.Thread(target=post, args=(n,)) for n in range(6)]
             for t in threads:  # one at a time: round robin gives each host two
@@ -427,6 +430,7 @@ class FleetTest(unittest.TestCase):
         for n, status, body in killed:
             doc = json.loads(body)
             self.assertEqual((doc["status"], doc["code"]), (503, 20503))
+            self.assertEqual(retry_after[n], "1")  # the front's own 503, as every 503 of the API
         applied = {"https://f.example.com/%d" % n for n, status, _ in answers if status == 200}
         self.assertEqual(len(applied), 4, answers)
         # The killed webhookd was waiting for the lock this test held until
@@ -441,8 +445,9 @@ class FleetTest(unittest.TestCase):
         # Client quorum (cluster.quorum-type auto) lost: the mount refuses
         # reads as well as writes, so no host can answer from a brick that
         # may be behind. The state directory itself fails on every host, so
-        # each answers 503/20503 with Retry-After (the front has asked them
-        # all for the GET) and changes nothing.
+        # each answers 503/20503 with Retry-After and changes nothing; once
+        # the front has seen them all fail (max_fails), it answers its own
+        # 503 instead, with Retry-After too.
         before = self.value(SID)
         c = Client(self.front)
         self.fleet.kill_brick(2)
