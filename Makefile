@@ -170,7 +170,8 @@ bench: deps-test
 	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/bench.py
 
 run: deps-run
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd
+	@# webhookctl too: the README's session runs it beside the stack.
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl
 	@exec $(PYTHON) tests/harness/stack.py --port $(PORT) --config $(CONFIG) --workers $(WORKERS) \
 	  $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
