@@ -20,7 +20,7 @@ JOBS      ?= $(shell nproc)
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             mmdebstrap systemd-container pre-commit $(PKGS_FLEET)
+             mmdebstrap systemd-container pre-commit nodejs $(PKGS_FLEET)
 # The fleet: GlusterFS (server and FUSE client), network namespaces, nsenter.
 PKGS_FLEET = glusterfs-server glusterfs-client iproute2 util-linux
 
@@ -68,7 +68,7 @@ INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/|$(LI
               -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
               -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
 
-.PHONY: all run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean thread-safety
+.PHONY: all run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm clean thread-safety
 
 all: $(BUILD)/webhookd $(BUILD)/webhookctl
 
@@ -88,6 +88,12 @@ deps-run: deps-build
 	$(call install_missing,$(PKGS_RUN))
 deps-test: deps-run
 	$(call install_missing,$(PKGS_TEST))
+	@# The node client's test installs twilio-node with npm. Debian's nodejs
+	@# comes without it (its npm package); a nodejs that carries its own npm
+	@# conflicts with that package, so it is asked for only when missing.
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory deps-npm
+deps-npm:
+	$(call install_missing,npm)
 deps-fleet: deps-run
 	$(call install_missing,$(PKGS_FLEET) wrk)
 
@@ -164,7 +170,8 @@ bench: deps-test
 	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/bench.py
 
 run: deps-run
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd
+	@# webhookctl too: the README's session runs it beside the stack.
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl
 	@exec $(PYTHON) tests/harness/stack.py --port $(PORT) --config $(CONFIG) --workers $(WORKERS) \
 	  $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 

@@ -149,7 +149,10 @@ class DemoFilesTest(unittest.TestCase):
         self.assertTrue(ignored(".ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.tmp.Ab12Cd"))
         self.assertTrue(ignored(".webhookd-applied"))
         self.assertTrue(ignored(".webhookd-apply.lock"))
+        self.assertTrue(ignored(".ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock"))
+        self.assertTrue(ignored(".ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.tmp.Ab12Cd"))
         self.assertFalse(ignored("ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml"))
+        self.assertFalse(ignored("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml"))
 
 
 def readme_session():
@@ -181,6 +184,8 @@ class MakeRunTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="webhookd-makerun-")
         os.chmod(self.tmp, 0o755)
         shutil.copytree(os.path.join(REPO, "state"), os.path.join(self.tmp, "state"))
+        # The session runs build/webhookctl from the checkout, as a reader would.
+        os.symlink(os.path.join(REPO, "build"), os.path.join(self.tmp, "build"))
         self.port = free_port()
         self.proc = subprocess.Popen(["make", "-s", "-C", REPO, "run", "PORT=%d" % self.port,
                                       "STATE_DIR=" + os.path.join(self.tmp, "state")],
