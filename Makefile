@@ -5,7 +5,7 @@
 CXX      ?= g++
 OPT      ?= -O2 -g
 SANITIZE ?=
-CXXFLAGS += $(OPT) $(SANITIZE) -std=c++17 -Wall -Wextra -Werror=return-type -Werror=unused-result -Isrc -MMD -MP
+CXXFLAGS += $(OPT) $(SANITIZE) -std=c++17 -Wall -Wextra -Werror=return-type -Werror=unused-result -Isrc -I$(BUILD)/gen -MMD -MP
 LDLIBS    = -lfcgi -lyaml-cpp -lcrypto -lpthread
 PYTHON    = /usr/bin/python3
 BUILD     = build
@@ -15,6 +15,16 @@ CONFIG    ?= conf/webhookd.yaml
 STATE_DIR ?=
 WORKERS   ?= 8
 JOBS      ?= $(shell nproc)
+
+# The version has one source: the top entry of the changelog (a release is
+# its changelog entry). DEB_VERSION is the package's (1.2.0-1), VERSION what
+# --version prints (1.2.0, the Debian revision dropped).
+CHANGELOG   ?= conf/debian/changelog
+DEB_VERSION := $(shell sed -n '1s/^[^ ]* (\([^ ]*\)).*/\1/p' $(CHANGELOG))
+VERSION     := $(shell sed -n '1s/^[^ ]* (\(.*\)-[^-]*).*/\1/p' $(CHANGELOG))
+ifeq ($(VERSION),)
+$(error $(CHANGELOG): its top entry names no version: NAME (UPSTREAM-REVISION) DIST; urgency=...)
+endif
 
 # Debian packages: building, serving through nginx, testing.
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev
@@ -68,9 +78,13 @@ INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/|$(LI
               -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
               -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
 
-.PHONY: all run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm clean thread-safety
+.PHONY: all version run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm clean thread-safety
 
 all: $(BUILD)/webhookd $(BUILD)/webhookctl
+
+# `make version`: the package's version and the one --version prints.
+version:
+	@echo $(DEB_VERSION) $(VERSION)
 
 # Installs only what dpkg says is missing; nothing at all when all is there.
 define install_missing
@@ -97,9 +111,17 @@ deps-npm:
 deps-fleet: deps-run
 	$(call install_missing,$(PKGS_FLEET) wrk)
 
-$(BUILD)/%.o: %.cc
+# Rewritten only when the number changes, so that an edit of the changelog
+# below its top line rebuilds nothing. Every object waits for it (order-only):
+# before its first build no .d file says which sources include it.
+$(BUILD)/gen/base/version_number.h: $(CHANGELOG)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	@printf '// Written by the Makefile from $(CHANGELOG)'"'"'s top entry: edit that, not this.\n#define WEBHOOKD_VERSION "%s"\n' '$(VERSION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/%.o: %.cc | $(BUILD)/gen/base/version_number.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 # Objects reached only through the lib%.a pattern rule are intermediate to
 # make, which deletes them after archiving: one edit would then rebuild its
@@ -111,17 +133,17 @@ $(BUILD)/lib%.a: $$(call layer_objs,%)
 	ar rcs $@ $^
 
 $(BUILD)/webhookd: $(BUILD)/src/main.o $(LIBS_ALL)
-	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/unit_tests: $(TEST_OBJS) $(LIBS_ALL)
-	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
 
 # webhookctl (src/ctl/: one file per command, the shared option parsing,
 # the outgoing sender of fire) stands on the API (its form rules and JSON),
 # the store, the model and base: never the edge, never libfcgi.
 CTL_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(sort $(wildcard src/ctl/*.cc)))
 $(BUILD)/webhookctl: $(CTL_OBJS) $(BUILD)/libapi.a $(LIBS_STORE)
-	$(CXX) $(CXXFLAGS) $^ $(LDLIBS_STORE) -lcurl -o $@
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS_STORE) -lcurl -o $@
 
 # Proof that the store stands without the API and the edge: a program on
 # store + model + base, linked without libfcgi (and RapidJSON is headers only:
@@ -132,9 +154,9 @@ $(BUILD)/store_link_check: $(BUILD)/tests/layers/store_link_check.o $(LIBS_STORE
 # clang's -Wthread-safety over every source: GUARDED_BY / REQUIRES are
 # checked, not just written. Syntax only: nothing is linked.
 THREAD_SAFETY_CXX = clang++-14
-thread-safety:
+thread-safety: $(BUILD)/gen/base/version_number.h
 	@for f in $(sort $(wildcard src/*/*.cc src/*.cc)); do \
-	  $(THREAD_SAFETY_CXX) -std=c++17 -Isrc -fsyntax-only -Wthread-safety -Werror=thread-safety $$f || exit 1; \
+	  $(THREAD_SAFETY_CXX) -std=c++17 -Isrc -I$(BUILD)/gen -fsyntax-only -Wthread-safety -Werror=thread-safety $$f || exit 1; \
 	done; echo "thread-safety: clean"
 
 sanitizers:
