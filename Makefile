@@ -27,10 +27,10 @@ $(error $(CHANGELOG): its top entry names no version: NAME (UPSTREAM-REVISION) D
 endif
 
 # Debian packages: building, serving through nginx, testing.
-PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev
+PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev scdoc
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             mmdebstrap systemd-container pre-commit nodejs $(PKGS_FLEET)
+             mmdebstrap systemd-container groff-base man-db pre-commit nodejs $(PKGS_FLEET)
 # The fleet: GlusterFS (server and FUSE client), network namespaces, nsenter.
 PKGS_FLEET = glusterfs-server glusterfs-client iproute2 util-linux
 
@@ -68,6 +68,7 @@ BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec
 SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/webhookd
+MANDIR      ?= $(PREFIX)/share/man
 SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
@@ -78,9 +79,9 @@ INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/|$(LI
               -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
               -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
 
-.PHONY: all version run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm clean thread-safety
+.PHONY: all version man run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm clean thread-safety
 
-all: $(BUILD)/webhookd $(BUILD)/webhookctl
+all: $(BUILD)/webhookd $(BUILD)/webhookctl man
 
 # `make version`: the package's version and the one --version prints.
 version:
@@ -144,6 +145,17 @@ $(BUILD)/unit_tests: $(TEST_OBJS) $(LIBS_ALL)
 CTL_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(sort $(wildcard src/ctl/*.cc)))
 $(BUILD)/webhookctl: $(CTL_OBJS) $(BUILD)/libapi.a $(LIBS_STORE)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS_STORE) -lcurl -o $@
+
+# The man pages, from scdoc sources in conf/man/, with the version and the
+# release's date (scdoc's SOURCE_DATE_EPOCH) from the changelog's top entry.
+# Laid out as a man directory: `man -M build/man webhookctl`.
+MAN_PAGES = $(BUILD)/man/man8/webhookd.8 $(BUILD)/man/man1/webhookctl.1 $(BUILD)/man/man5/webhookd.yaml.5
+man: $(MAN_PAGES)
+$(BUILD)/man/%: conf/man/$$(notdir $$*).scd $(CHANGELOG)
+	@mkdir -p $(dir $@)
+	sed 's/@VERSION@/$(VERSION)/g' $< | \
+	  SOURCE_DATE_EPOCH=$$(date -d "$$(sed -n '0,/^ -- /s/^ -- .*>  //p' $(CHANGELOG))" +%s) scdoc > $@.tmp
+	mv $@.tmp $@
 
 # Proof that the store stands without the API and the edge: a program on
 # store + model + base, linked without libfcgi (and RapidJSON is headers only:
@@ -216,7 +228,7 @@ bench-fleet: deps-fleet
 	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/fleet_bench.py
 
 test: deps-test
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl $(BUILD)/unit_tests $(BUILD)/store_link_check
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl $(BUILD)/unit_tests $(BUILD)/store_link_check man
 	@$(MAKE) --no-print-directory thread-safety
 	@$(MAKE) --no-print-directory sanitizers
 	@$(MAKE) --no-print-directory fuzzers
@@ -227,9 +239,10 @@ test: deps-test
 # (not enabled), a config that lets nobody in (never over an existing one),
 # and the README. Builds nothing as root that was not built before: run
 # `make` first as yourself if you like.
-install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl
+install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR)
+	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/webhookd $(BUILD)/webhookctl $(DESTDIR)$(BINDIR)/
 	sed $(INSTALL_SED) systemd/webhookd.service > $(DESTDIR)$(SYSTEMDDIR)/webhookd.service
 	sed $(INSTALL_SED) systemd/webhookd.socket > $(DESTDIR)$(SYSTEMDDIR)/webhookd.socket
@@ -245,6 +258,10 @@ install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl
 	install -m 0644 conf/webhookd.locations.conf conf/webhookd.errors.conf $(DESTDIR)$(NGINXDIR)/snippets/
 	install -m 0644 conf/webhookd.site $(DESTDIR)$(NGINXDIR)/sites-available/webhookd
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	for page in man8/webhookd.8 man1/webhookctl.1 man5/webhookd.yaml.5; do \
+	  sed $(INSTALL_SED) $(BUILD)/man/$$page > $(DESTDIR)$(MANDIR)/$$page || exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/webhookd
 	@# A config already there is the admin's: never overwritten.
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webhookd/webhookd.yaml ]; then \
@@ -264,7 +281,8 @@ uninstall:
 	  $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync \
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf \
 	  $(DESTDIR)$(NGINXDIR)/snippets/webhookd.locations.conf $(DESTDIR)$(NGINXDIR)/snippets/webhookd.errors.conf \
-	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md
+	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md \
+	  $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
 	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/webhookd and $(STATEDIR): remove them by hand if you mean to"
 
