@@ -18,8 +18,10 @@ JOBS      ?= $(shell nproc)
 
 # The version has one source: the top entry of the changelog (a release is
 # its changelog entry). DEB_VERSION is the package's (1.2.0-1), VERSION what
-# --version prints (1.2.0, the Debian revision dropped).
-CHANGELOG   ?= conf/debian/changelog
+# --version prints (1.2.0, the Debian revision dropped). The changelog is
+# conf/debian/changelog in the checkout, debian/changelog in the package's
+# source tree (make deb assembles it with conf/debian/ as debian/).
+CHANGELOG   ?= $(firstword $(wildcard conf/debian/changelog debian/changelog) conf/debian/changelog)
 DEB_VERSION := $(shell sed -n '1s/^[^ ]* (\([^ ]*\)).*/\1/p' $(CHANGELOG))
 VERSION     := $(shell sed -n '1s/^[^ ]* (\(.*\)-[^-]*).*/\1/p' $(CHANGELOG))
 ifeq ($(VERSION),)
@@ -27,10 +29,15 @@ $(error $(CHANGELOG): its top entry names no version: NAME (UPSTREAM-REVISION) D
 endif
 
 # Debian packages: building, serving through nginx, testing.
+# PKGS_BUILD is also the package's Build-Depends (conf/debian/control): keep
+# them together (the package build fails on one that is missing there).
 PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev scdoc
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             mmdebstrap systemd-container groff-base man-db pre-commit nodejs $(PKGS_FLEET)
+             groff-base man-db pre-commit nodejs $(PKGS_DEB) $(PKGS_FLEET)
+# `make deb`: a clean bookworm root to build in (mmdebstrap, systemd-nspawn),
+# and bookworm's lintian on the result (in make test).
+PKGS_DEB   = mmdebstrap systemd-container dpkg-dev lintian
 # The fleet: GlusterFS (server and FUSE client), network namespaces, nsenter.
 PKGS_FLEET = glusterfs-server glusterfs-client iproute2 util-linux
 
@@ -79,7 +86,7 @@ INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/|$(LI
               -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
               -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
 
-.PHONY: all version man run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm clean thread-safety
+.PHONY: all version man deb run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm deps-deb clean thread-safety
 
 all: $(BUILD)/webhookd $(BUILD)/webhookctl man
 
@@ -111,6 +118,8 @@ deps-npm:
 	$(call install_missing,npm)
 deps-fleet: deps-run
 	$(call install_missing,$(PKGS_FLEET) wrk)
+deps-deb:
+	$(call install_missing,$(PKGS_DEB))
 
 # Rewritten only when the number changes, so that an edit of the changelog
 # below its top line rebuilds nothing. Every object waits for it (order-only):
@@ -202,6 +211,12 @@ $(BUILD)/bench/%: tests/bench/%.c
 bench: deps-test
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/bench/fcgi_minimal $(BUILD)/bench/durable_write $(BUILD)/bench/read_loop
 	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/bench.py
+
+# The Debian package, built from this checkout with dpkg-buildpackage in a
+# clean bookworm root (tests/harness/deb.py, conf/debian/README.md); prints
+# the .deb's path (build/deb/). As root.
+deb: deps-deb
+	@$(PYTHON) tests/harness/deb.py
 
 run: deps-run
 	@# webhookctl too: the README's session runs it beside the stack.

@@ -106,8 +106,11 @@ class Container:
             return f.read()[-3000:]
 
     def run(self, command, check=True, timeout=60, input=None):
+        # Without input, stdin is empty: nothing in the container (apt's
+        # prompts, dpkg's conffile questions) ever waits on the runner's.
+        stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
         r = subprocess.run(["nsenter", "-t", self.init_pid, "-a", "sh", "-c", command], capture_output=True, text=True,
-                           timeout=timeout, input=input)
+                           timeout=timeout, **stdin)
         if check and r.returncode != 0:
             raise AssertionError("in the container, `%s` exited %d:\n%s%s" % (command, r.returncode, r.stdout, r.stderr))
         return r
