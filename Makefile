@@ -252,8 +252,8 @@ test: deps-test
 # Installs the programs, the units (with the installed paths written in), the
 # sysusers.d and tmpfiles.d entries, the nginx snippets and an example site
 # (not enabled), a config that lets nobody in (never over an existing one),
-# and the README. Builds nothing as root that was not built before: run
-# `make` first as yourself if you like.
+# the README and the man pages. Builds nothing as root that was not built
+# before: run `make` first as yourself if you like.
 install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR) \

@@ -201,14 +201,16 @@ class LifecycleTest(unittest.TestCase):
             # The README names the release's file; the test installs the one it built.
             step = re.sub(r"\./webhookd_\S+\.deb", "./" + os.path.basename(self.deb), step)
             self.run_in_debs(step)
+            if step.startswith("apt install"):
+                # The socket is enabled and listening; webhookd itself waits for a request.
+                self.assertEqual(self.unit("webhookd.socket", "UnitFileState"), "enabled")
+                self.assertEqual(self.unit("webhookd.socket", "ActiveState"), "active")
+                self.assertEqual(self.unit("webhookd.service", "UnitFileState"), "disabled")
+                self.assertEqual(self.unit("webhookd.service", "ActiveState"), "inactive")
         self.wait_for_200()
         for dependency in ("libfcgi0ldbl", "libyaml-cpp0.7"):
             self.assertEqual(self.box.run("dpkg-query -W -f='${Status}' " + dependency).stdout, "install ok installed")
-        # The socket is enabled and listening; webhookd was started by a request, not by the install.
-        self.assertEqual(self.unit("webhookd.socket", "UnitFileState"), "enabled")
-        self.assertEqual(self.unit("webhookd.socket", "ActiveState"), "active")
-        self.assertEqual(self.unit("webhookd.service", "UnitFileState"), "disabled")
-        self.assertEqual(self.unit("webhookd.service", "ActiveState"), "active")
+        self.assertEqual(self.unit("webhookd.service", "ActiveState"), "active")  # started by the first request
         self.assertEqual(self.unit("webhookd-sync.timer", "UnitFileState"), "disabled")
         self.assertEqual(self.unit("webhookd-sync.timer", "ActiveState"), "inactive")
         journal = self.box.run("journalctl -u webhookd --no-pager -o cat").stdout
@@ -272,8 +274,9 @@ class LifecycleTest(unittest.TestCase):
                          "webhookd %s%s\n" % (changelog_version()[1], UPGRADE_SUFFIX))
         self.assertEqual(self.box.run("readlink /proc/%s/exe" % new_pid).stdout, "/usr/bin/webhookd\n")
         self.assertEqual(self.unit("webhookd.socket", "ActiveEnterTimestampMonotonic"), socket_since)
-        # The admin's config and site, and the state, as they were.
+        # The admin's config (its mode too) and site, and the state, as they were.
         self.assertEqual(self.box.run("cat /etc/webhookd/webhookd.yaml").stdout, config)
+        self.assertEqual(self.box.run("stat -c '%a %U:%G' /etc/webhookd/webhookd.yaml").stdout, "640 root:webhookd\n")
         self.assertEqual(self.box.run("cat /etc/nginx/sites-available/webhookd").stdout, site)
         self.assertEqual(self.box.run("cat /var/lib/webhookd/%s.yaml" % OTHER_SID).stdout, other)
         state = self.box.run("cat /var/lib/webhookd/%s.yaml" % SID).stdout
