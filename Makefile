@@ -304,4 +304,6 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# The compiler's dependency files; not what lies in make deb's Debian roots
+# and source trees (build/deb, build/container), whose /etc has rc2.d and co.
+-include $(shell find $(BUILD) \( -path $(BUILD)/deb -o -path $(BUILD)/container \) -prune -o -type f -name '*.d' -print 2>/dev/null)

@@ -16,6 +16,7 @@ The container is stopped and removed whatever happens."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -41,6 +42,18 @@ class VersionTest(unittest.TestCase):
         r = subprocess.run(["make", "-s", "--no-print-directory", "-C", REPO, "version"], capture_output=True,
                            text=True, check=True)
         self.assertEqual(r.stdout.split(), list(changelog_version()))
+
+    def test_make_works_beside_the_debian_roots_make_deb_unpacks(self):
+        # A root unpacked under build/deb/ has directories named *.d (/etc/rc2.d):
+        # the Makefile's search for dependency files must not include them.
+        probe = os.path.join(REPO, "build", "deb", "work-probe")
+        os.makedirs(os.path.join(probe, "root", "etc", "rc2.d"))
+        try:
+            r = subprocess.run(["make", "-s", "--no-print-directory", "-C", REPO, "version"], capture_output=True,
+                               text=True)
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+        finally:
+            shutil.rmtree(probe)
 
     def test_the_programs_print_the_changelogs_version(self):
         _, upstream = changelog_version()
