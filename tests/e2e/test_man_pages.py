@@ -29,17 +29,15 @@ def sections(roff, macro):
 
 
 def help_blocks():
-    """{command: its usage text} from webhookctl's own help. A command's
-    `--help` prints its usage; where it prints the whole list, its block."""
+    """{command: its usage text} from webhookctl's own help: what `webhookctl
+    COMMAND --help` prints, or that command's block of the whole list."""
     listing = subprocess.run([WEBHOOKCTL, "--help"], capture_output=True, text=True).stdout
     commands = re.findall(r"^  ([a-z][a-z-]+)\b", listing, re.M)
     blocks = {}
     for command in commands:
         text = subprocess.run([WEBHOOKCTL, command, "--help"], capture_output=True, text=True).stdout
-        starts = [m.start() for m in re.finditer(r"^  [a-z][a-z-]+\b", text, re.M)]
-        if len(starts) > 1:  # the whole list: this command's lines only
-            mine = re.search(r"^  %s\b.*?(?=^  [a-z-]+\b|\Z)" % re.escape(command), text, re.M | re.S)
-            text = mine.group(0)
+        if not text.startswith("usage: webhookctl %s " % command):  # the whole list: this command's lines
+            text = re.search(r"^  %s\b.*?(?=^  [a-z-]+ [\[(A-Z-]|\Z)" % re.escape(command), text, re.M | re.S).group(0)
         blocks[command] = text
     return blocks
 
