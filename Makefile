@@ -5,7 +5,7 @@
 CXX      ?= g++
 OPT      ?= -O2 -g
 SANITIZE ?=
-CXXFLAGS += $(OPT) $(SANITIZE) -std=c++17 -Wall -Wextra -Werror=return-type -Werror=unused-result -Isrc -MMD -MP
+CXXFLAGS += $(OPT) $(SANITIZE) -std=c++17 -Wall -Wextra -Werror=return-type -Werror=unused-result -Isrc -I$(BUILD)/gen -MMD -MP
 # prometheus-cpp's core only (registry, families, text serializer; not the
 # civetweb pull library): the edge's metrics. webhookctl does not link it.
 LDLIBS    = -lfcgi -lprometheus-cpp-core -lyaml-cpp -lcrypto -lpthread
@@ -18,11 +18,28 @@ STATE_DIR ?=
 WORKERS   ?= 8
 JOBS      ?= $(shell nproc)
 
+# The version has one source: the top entry of the changelog (a release is
+# its changelog entry). DEB_VERSION is the package's (1.2.0-1), VERSION what
+# --version prints (1.2.0, the Debian revision dropped). The changelog is
+# conf/debian/changelog in the checkout, debian/changelog in the package's
+# source tree (make deb assembles it with conf/debian/ as debian/).
+CHANGELOG   ?= $(firstword $(wildcard conf/debian/changelog debian/changelog) conf/debian/changelog)
+DEB_VERSION := $(shell sed -n '1s/^[^ ]* (\([^ ]*\)).*/\1/p' $(CHANGELOG))
+VERSION     := $(shell sed -n '1s/^[^ ]* (\(.*\)-[^-]*).*/\1/p' $(CHANGELOG))
+ifeq ($(VERSION),)
+$(error $(CHANGELOG): its top entry names no version: NAME (UPSTREAM-REVISION) DIST; urgency=...)
+endif
+
 # Debian packages: building, serving through nginx, testing.
-PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev prometheus-cpp-dev
+# PKGS_BUILD is also the package's Build-Depends (conf/debian/control): keep
+# them together (the package build fails on one that is missing there).
+PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev prometheus-cpp-dev scdoc
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             mmdebstrap systemd-container pre-commit prometheus valgrind $(PKGS_FLEET)
+             groff-base man-db pre-commit nodejs prometheus valgrind $(PKGS_DEB) $(PKGS_FLEET)
+# `make deb`: a clean bookworm root to build in (mmdebstrap, systemd-nspawn),
+# and bookworm's lintian on the result (in make test).
+PKGS_DEB   = mmdebstrap systemd-container dpkg-dev lintian
 # The fleet: GlusterFS (server and FUSE client), network namespaces, nsenter.
 PKGS_FLEET = glusterfs-server glusterfs-client iproute2 util-linux
 
@@ -60,6 +77,7 @@ BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec
 SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/webhookd
+MANDIR      ?= $(PREFIX)/share/man
 SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
@@ -70,9 +88,13 @@ INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/|$(LI
               -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
               -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
 
-.PHONY: all run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test clean thread-safety
+.PHONY: all version man deb run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm deps-deb clean thread-safety
 
-all: $(BUILD)/webhookd $(BUILD)/webhookctl
+all: $(BUILD)/webhookd $(BUILD)/webhookctl man
+
+# `make version`: the package's version and the one --version prints.
+version:
+	@echo $(DEB_VERSION) $(VERSION)
 
 # Installs only what dpkg says is missing; nothing at all when all is there.
 define install_missing
@@ -90,12 +112,28 @@ deps-run: deps-build
 	$(call install_missing,$(PKGS_RUN))
 deps-test: deps-run
 	$(call install_missing,$(PKGS_TEST))
+	@# The node client's test installs twilio-node with npm. Debian's nodejs
+	@# comes without it (its npm package); a nodejs that carries its own npm
+	@# conflicts with that package, so it is asked for only when missing.
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory deps-npm
+deps-npm:
+	$(call install_missing,npm)
 deps-fleet: deps-run
 	$(call install_missing,$(PKGS_FLEET) wrk)
+deps-deb:
+	$(call install_missing,$(PKGS_DEB))
 
-$(BUILD)/%.o: %.cc
+# Rewritten only when the number changes, so that an edit of the changelog
+# below its top line rebuilds nothing. Every object waits for it (order-only):
+# before its first build no .d file says which sources include it.
+$(BUILD)/gen/base/version_number.h: $(CHANGELOG)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	@printf '// Written by the Makefile from $(CHANGELOG)'"'"'s top entry: edit that, not this.\n#define WEBHOOKD_VERSION "%s"\n' '$(VERSION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/%.o: %.cc | $(BUILD)/gen/base/version_number.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 # Objects reached only through the lib%.a pattern rule are intermediate to
 # make, which deletes them after archiving: one edit would then rebuild its
@@ -107,17 +145,28 @@ $(BUILD)/lib%.a: $$(call layer_objs,%)
 	ar rcs $@ $^
 
 $(BUILD)/webhookd: $(BUILD)/src/main.o $(LIBS_ALL)
-	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/unit_tests: $(TEST_OBJS) $(LIBS_ALL)
-	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
 
 # webhookctl (src/ctl/: one file per command, the shared option parsing,
 # the outgoing sender of fire) stands on the API (its form rules and JSON),
 # the store, the model and base: never the edge, never libfcgi.
 CTL_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(sort $(wildcard src/ctl/*.cc)))
 $(BUILD)/webhookctl: $(CTL_OBJS) $(BUILD)/libapi.a $(LIBS_STORE)
-	$(CXX) $(CXXFLAGS) $^ $(LDLIBS_STORE) -lcurl -o $@
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS_STORE) -lcurl -o $@
+
+# The man pages, from scdoc sources in conf/man/, with the version and the
+# release's date (scdoc's SOURCE_DATE_EPOCH) from the changelog's top entry.
+# Laid out as a man directory: `man -M build/man webhookctl`.
+MAN_PAGES = $(BUILD)/man/man8/webhookd.8 $(BUILD)/man/man1/webhookctl.1 $(BUILD)/man/man5/webhookd.yaml.5
+man: $(MAN_PAGES)
+$(BUILD)/man/%: conf/man/$$(notdir $$*).scd $(CHANGELOG)
+	@mkdir -p $(dir $@)
+	sed 's/@VERSION@/$(VERSION)/g' $< | \
+	  SOURCE_DATE_EPOCH=$$(date -d "$$(sed -n '0,/^ -- /s/^ -- .*>  //p' $(CHANGELOG))" +%s) scdoc > $@.tmp
+	mv $@.tmp $@
 
 # Proof that the store stands without the API and the edge: a program on
 # store + model + base, linked without libfcgi (and RapidJSON is headers only:
@@ -128,9 +177,9 @@ $(BUILD)/store_link_check: $(BUILD)/tests/layers/store_link_check.o $(LIBS_STORE
 # clang's -Wthread-safety over every source: GUARDED_BY / REQUIRES are
 # checked, not just written. Syntax only: nothing is linked.
 THREAD_SAFETY_CXX = clang++-14
-thread-safety:
+thread-safety: $(BUILD)/gen/base/version_number.h
 	@for f in $(sort $(wildcard src/*/*.cc src/*.cc)); do \
-	  $(THREAD_SAFETY_CXX) -std=c++17 -Isrc -fsyntax-only -Wthread-safety -Werror=thread-safety $$f || exit 1; \
+	  $(THREAD_SAFETY_CXX) -std=c++17 -Isrc -I$(BUILD)/gen -fsyntax-only -Wthread-safety -Werror=thread-safety $$f || exit 1; \
 	done; echo "thread-safety: clean"
 
 sanitizers:
@@ -165,8 +214,15 @@ bench: deps-test
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/bench/fcgi_minimal $(BUILD)/bench/durable_write $(BUILD)/bench/read_loop
 	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/bench.py
 
+# The Debian package, built from this checkout with dpkg-buildpackage in a
+# clean bookworm root (tests/harness/deb.py, conf/debian/README.md); prints
+# the .deb's path (build/deb/). As root.
+deb: deps-deb
+	@$(PYTHON) tests/harness/deb.py
+
 run: deps-run
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd
+	@# webhookctl too: the README's session runs it beside the stack.
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl
 	@exec $(PYTHON) tests/harness/stack.py --port $(PORT) --config $(CONFIG) --workers $(WORKERS) \
 	  $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
@@ -189,7 +245,7 @@ bench-fleet: deps-fleet
 	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(PYTHON) tests/bench/fleet_bench.py
 
 test: deps-test
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl $(BUILD)/unit_tests $(BUILD)/store_link_check
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webhookd $(BUILD)/webhookctl $(BUILD)/unit_tests $(BUILD)/store_link_check man
 	@$(MAKE) --no-print-directory thread-safety
 	@$(MAKE) --no-print-directory sanitizers
 	@$(MAKE) --no-print-directory fuzzers
@@ -198,11 +254,12 @@ test: deps-test
 # Installs the programs, the units (with the installed paths written in), the
 # sysusers.d and tmpfiles.d entries, the nginx snippets and an example site
 # (not enabled), a config that lets nobody in (never over an existing one),
-# and the README. Builds nothing as root that was not built before: run
-# `make` first as yourself if you like.
-install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl
+# the README and the man pages. Builds nothing as root that was not built
+# before: run `make` first as yourself if you like.
+install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR)
+	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/webhookd $(BUILD)/webhookctl $(DESTDIR)$(BINDIR)/
 	sed $(INSTALL_SED) systemd/webhookd.service > $(DESTDIR)$(SYSTEMDDIR)/webhookd.service
 	sed $(INSTALL_SED) systemd/webhookd.socket > $(DESTDIR)$(SYSTEMDDIR)/webhookd.socket
@@ -218,6 +275,10 @@ install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl
 	install -m 0644 conf/webhookd.locations.conf conf/webhookd.errors.conf $(DESTDIR)$(NGINXDIR)/snippets/
 	install -m 0644 conf/webhookd.site $(DESTDIR)$(NGINXDIR)/sites-available/webhookd
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	for page in man8/webhookd.8 man1/webhookctl.1 man5/webhookd.yaml.5; do \
+	  sed $(INSTALL_SED) $(BUILD)/man/$$page > $(DESTDIR)$(MANDIR)/$$page || exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
 	install -m 0644 conf/webhookd.rules.yml $(DESTDIR)$(DOCDIR)/webhookd.rules.yml
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/webhookd
 	@# A config already there is the admin's: never overwritten.
@@ -238,11 +299,14 @@ uninstall:
 	  $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync \
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf \
 	  $(DESTDIR)$(NGINXDIR)/snippets/webhookd.locations.conf $(DESTDIR)$(NGINXDIR)/snippets/webhookd.errors.conf \
-	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/webhookd.rules.yml
+	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/webhookd.rules.yml \
+	  $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
 	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/webhookd and $(STATEDIR): remove them by hand if you mean to"
 
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# The compiler's dependency files; not what lies in make deb's Debian roots
+# and source trees (build/deb, build/container), whose /etc has rc2.d and co.
+-include $(shell find $(BUILD) \( -path $(BUILD)/deb -o -path $(BUILD)/container \) -prune -o -type f -name '*.d' -print 2>/dev/null)

@@ -22,6 +22,7 @@ constexpr Row kTable[] = {
     {ApiErrorKind::kInvalidPostWebhookUrl, {400, 50078, "Invalid post-webhook url"}},
     {ApiErrorKind::kInvalidMethod, {400, 50055, "Invalid webhook method"}},
     {ApiErrorKind::kInvalidFilter, {400, 50365, "Invalid filter: {0}"}},
+    {ApiErrorKind::kInvalidTarget, {400, 20001, "Invalid Target: {0}"}},
     {ApiErrorKind::kMalformedBody, {400, 400, "Malformed request body: {0}"}},
     {ApiErrorKind::kBodyTooLarge, {413, 413, "Request body too large: the limit is 65536 bytes"}},
     {ApiErrorKind::kUnsupportedMediaType,

@@ -20,6 +20,7 @@ enum class ApiErrorKind {
   kInvalidPostWebhookUrl,
   kInvalidMethod,
   kInvalidFilter,          // args: the bad value
+  kInvalidTarget,          // args: the bad value (the account's global webhooks only)
   kMalformedBody,          // args: what is wrong
   kBodyTooLarge,
   kUnsupportedMediaType,

@@ -77,7 +77,7 @@ bool is_form_content_type(std::string_view content_type) {
   return iequals(media, "application/x-www-form-urlencoded");
 }
 
-ApiResult<WebhookUpdate> parse_update(const FormParams& params) {
+ApiResult<WebhookUpdate> parse_update(const FormParams& params, Scope scope) {
   WebhookUpdate update;
   auto pre = parse_url(params, "PreWebhookUrl", ApiErrorKind::kInvalidPreWebhookUrl);
   if (!pre.ok()) return pre.error();
@@ -99,9 +99,16 @@ ApiResult<WebhookUpdate> parse_update(const FormParams& params) {
     update.filters = std::vector<std::string>{};  // a single empty Filters= sets []
   } else if (!filters.empty()) {
     for (const auto& f : filters) {
-      if (!is_filter_name(f)) return ApiError{ApiErrorKind::kInvalidFilter, {f}, {}};
+      if (!is_filter_name(f, scope)) return ApiError{ApiErrorKind::kInvalidFilter, {f}, {}};
     }
     update.filters = dedupe_filters(filters);
+  }
+
+  if (scope == Scope::kAccount) {
+    if (const std::string* t = last_value(params, "Target")) {
+      if (!is_target(*t)) return ApiError{ApiErrorKind::kInvalidTarget, {*t}, {}};
+      update.target = *t;
+    }
   }
   return update;
 }

@@ -22,11 +22,13 @@ ApiResult<FormParams> parse_form(std::string_view body);
 // True for "application/x-www-form-urlencoded", any case, with parameters.
 bool is_form_content_type(std::string_view content_type);
 
-// The form parameters of a POST as a WebhookUpdate, validated in the order
-// PreWebhookUrl, PostWebhookUrl, Method, Filters; the first problem is a 400
-// with Twilio's code. An empty URL clears it, a single empty Filters= sets
-// []. Unknown parameters are ignored; a scalar parameter sent twice takes
-// its last value.
-ApiResult<WebhookUpdate> parse_update(const FormParams& params);
+// The form parameters of a POST as a WebhookUpdate of the resource's scope,
+// validated in the order PreWebhookUrl, PostWebhookUrl, Method, Filters,
+// Target; the first problem is a 400 with Twilio's code. Filters are the 20
+// names of a service or the 23 of an account; Target (webhook or flex) is an
+// account's parameter only: on a service it is an unknown parameter. An
+// empty URL clears it, a single empty Filters= sets []. Unknown parameters
+// are ignored; a scalar parameter sent twice takes its last value.
+ApiResult<WebhookUpdate> parse_update(const FormParams& params, Scope scope = Scope::kService);
 
 }  // namespace webhookd

@@ -1,5 +1,7 @@
-// Request flow: authenticate -> route and check the SID -> method -> load or
-// validate-and-update -> render. Every exit goes through handle(), which puts
+// Request flow: authenticate -> route (a service's webhooks by the SID in the
+// path, or the account's global webhooks by the credentials) -> method ->
+// load or validate-and-update -> render. Both resources take the same code,
+// told apart by their scope. Every exit goes through handle(), which puts
 // the headers every answer carries.
 #include "api/handler.h"
 
@@ -15,6 +17,15 @@ namespace {
 
 constexpr std::string_view kPrefix = "/v1/Services/";
 constexpr std::string_view kSuffix = "/Configuration/Webhooks";
+constexpr std::string_view kAccountPath = "/v1/Configuration/Webhooks";
+
+// The resource a request names: a service's webhooks, or the global
+// webhooks of the account the credentials act for. `key` is its state
+// file's SID either way (IS… or AC…).
+struct Resource {
+  Scope scope = Scope::kService;
+  std::string key;
+};
 
 // Why an update's precondition failed (kConflict from the mutation).
 constexpr std::string_view kIfMatchFailed = "If-Match does not match the current ETag";
@@ -46,15 +57,20 @@ std::string_view service_segment(std::string_view path) {
   return path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
 }
 
-std::string resource_url(const HttpRequest& req, const Config& config, const std::string& sid) {
+std::string resource_url(const HttpRequest& req, const Config& config, const Resource& resource) {
   std::string url;
-  url.reserve(config.public_base_url.size() + req.host.size() + 8 + kPrefix.size() + sid.size() + kSuffix.size());
+  url.reserve(config.public_base_url.size() + req.host.size() + 8 + kPrefix.size() + resource.key.size() +
+              kSuffix.size());
   if (!config.public_base_url.empty()) {
     url.append(config.public_base_url);
   } else {
     url.append(req.scheme == "https" ? "https://" : "http://").append(req.host);
   }
-  url.append(kPrefix).append(sid).append(kSuffix);
+  if (resource.scope == Scope::kService) {
+    url.append(kPrefix).append(resource.key).append(kSuffix);
+  } else {
+    url.append(kAccountPath);
+  }
   return url;
 }
 
@@ -68,10 +84,10 @@ RenderedJsonCache& rendered_json() {
 // The stored part of the JSON was rendered once per parsed state; only the
 // URL depends on the request.
 HttpResponse resource_response(const ServiceStatePtr& state, const HttpRequest& req, const Config& config,
-                               const std::string& sid) {
-  auto head = rendered_json().head(sid, state);
+                               const Resource& resource) {
+  auto head = rendered_json().head(resource.key, state);
   if (!head.ok()) return error_response(head.error());
-  const std::string url = resource_url(req, config, sid);
+  const std::string url = resource_url(req, config, resource);
   HttpResponse r;
   r.body.reserve(head.value()->size() + url.size() + 3);
   r.body.append(*head.value());
@@ -82,23 +98,30 @@ HttpResponse resource_response(const ServiceStatePtr& state, const HttpRequest& 
 
 ApiError not_found(const HttpRequest& req) { return ApiError{ApiErrorKind::kNotFound, {resource_name(req.path)}, {}}; }
 
-HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& store, const std::string& sid,
+// Only a service belongs to an account by its file; an account's global
+// webhooks are the credentials' own by construction.
+bool foreign(const Resource& resource, const ServiceState& current, const std::string& account) {
+  return resource.scope == Scope::kService && current.config.account_sid != account;
+}
+
+HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& store, const Resource& resource,
                    const std::string& account) {
-  auto loaded = store.load(sid);
+  // An account that never set its global webhooks reads as its defaults.
+  auto loaded = store.load(resource.key);
   if (!loaded.ok()) return error_response(from_error(loaded.error(), resource_name(req.path)));
   const ServiceState& current = *loaded.value();
   // A foreign service answers exactly like a missing one: no existence leak.
-  if (current.config.account_sid != account) return error_response(not_found(req));
+  if (foreign(resource, current, account)) return error_response(not_found(req));
   if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag, EtagComparison::kWeak)) {
     HttpResponse r;
     r.status = 304;
     r.set_header("ETag", current.etag);
     return r;
   }
-  return resource_response(loaded.value(), req, config, sid);
+  return resource_response(loaded.value(), req, config, resource);
 }
 
-HttpResponse update(const HttpRequest& req, const Config& config, StateStore& store, const std::string& sid,
+HttpResponse update(const HttpRequest& req, const Config& config, StateStore& store, const Resource& resource,
                     const std::string& account) {
   if (!config.api_writes) return error_response(ApiError{ApiErrorKind::kForbiddenManagedInGit, {}, {}});
   if (req.body_too_large || req.body.size() > kMaxBodyBytes) {
@@ -111,15 +134,18 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
   }
   auto form = parse_form(req.body);
   if (!form.ok()) return error_response(form.error());
-  auto changes = parse_update(form.value());
+  auto changes = parse_update(form.value(), resource.scope);
   if (!changes.ok()) return error_response(changes.error());
 
   // Pure, as the store requires: it may run more than once, and a write
   // happens only after it ran under the service's lock on the very state the
   // write replaces, so both preconditions hold for what is overwritten.
   // RFC 9110 13.2.2 order: If-Match, then If-None-Match (weakly, as for GET).
-  auto result = store.update(sid, [&](const ServiceState& current) -> Result<WebhookConfig> {
-    if (current.config.account_sid != account) return Error::not_found("another account's service");
+  // An account with no file has a current representation (its defaults,
+  // with their ETag), so `If-Match: *` matches it and `If-None-Match: *`
+  // fails; the first update that changes it creates its file.
+  auto result = store.update(resource.key, [&](const ServiceState& current) -> Result<WebhookConfig> {
+    if (foreign(resource, current, account)) return Error::not_found("another account's service");
     if (!req.if_match.empty() && !etag_list_matches(req.if_match, current.etag, EtagComparison::kStrong)) {
       return Error::conflict(std::string(kIfMatchFailed));
     }
@@ -135,7 +161,7 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
     }
     return error_response(from_error(result.error(), resource_name(req.path)));
   }
-  return resource_response(result.value(), req, config, sid);
+  return resource_response(result.value(), req, config, resource);
 }
 
 HttpResponse route(const HttpRequest& req, const Config& config, StateStore& store, std::string* account_out) {
@@ -143,16 +169,23 @@ HttpResponse route(const HttpRequest& req, const Config& config, StateStore& sto
   if (!account.ok()) return error_response(account.error());
   *account_out = account.value();
 
-  const std::string_view segment = service_segment(req.path);
-  if (!is_service_sid(segment)) return error_response(not_found(req));
+  // Any other path (/v1/Configuration/Other, a malformed SID) is Twilio's
+  // 404 naming it; nginx routes only the two resources' paths here.
+  Resource resource;
+  if (req.path == kAccountPath) {
+    resource = Resource{Scope::kAccount, account.value()};
+  } else {
+    const std::string_view segment = service_segment(req.path);
+    if (!is_service_sid(segment)) return error_response(not_found(req));
+    resource = Resource{Scope::kService, std::string(segment)};
+  }
   // Routing is on nginx's normalized path, the string its location matched;
   // a request that names the resource only after normalization (%49S…,
   // /x/../v1/…, //v1/…) is not a name of it, and is refused.
   if (!req.raw_path.empty() && req.raw_path != req.path) return error_response(not_found(req));
-  const std::string sid(segment);
 
-  if (req.method == "GET" || req.method == "HEAD") return fetch(req, config, store, sid, account.value());
-  if (req.method == "POST") return update(req, config, store, sid, account.value());
+  if (req.method == "GET" || req.method == "HEAD") return fetch(req, config, store, resource, account.value());
+  if (req.method == "POST") return update(req, config, store, resource, account.value());
   HttpResponse r = error_response(ApiError{ApiErrorKind::kMethodNotAllowed, {resource_name(req.path), req.method}, {}});
   r.set_header("Allow", "GET, POST");
   return r;

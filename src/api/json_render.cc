@@ -30,7 +30,7 @@ bool put_optional(W& w, const char* key, const std::optional<std::string>& v) {
 bool all_utf8(const WebhookConfig& c, const std::string& sid) {
   auto ok = [](const std::optional<std::string>& v) { return !v || is_valid_utf8(*v); };
   if (!is_valid_utf8(c.account_sid) || !is_valid_utf8(sid) || !ok(c.pre_webhook_url) || !ok(c.post_webhook_url) ||
-      !ok(c.method)) {
+      !ok(c.method) || !ok(c.target)) {
     return false;
   }
   if (c.filters) {
@@ -66,6 +66,15 @@ void append_url(std::string* out, std::string_view url) {
   out->append(buf.GetString(), buf.GetSize()).append("}");
 }
 
+template <typename W>
+bool put_filters(W& w, const std::optional<std::vector<std::string>>& filters) {
+  if (!w.Key("filters")) return false;
+  if (!filters) return w.Null();
+  bool ok = w.StartArray();
+  for (const auto& f : *filters) ok = ok && put_string(w, f);
+  return ok && w.EndArray();
+}
+
 }  // namespace
 
 ApiResult<std::string> render_config(const WebhookConfig& c, const std::string& service_sid, std::string_view url) {
@@ -77,23 +86,25 @@ ApiResult<std::string> render_config(const WebhookConfig& c, const std::string& 
 
 void append_config_url(std::string* out, std::string_view url) { append_url(out, url); }
 
-ApiResult<std::string> render_config_head(const WebhookConfig& c, const std::string& service_sid) {
-  const auto invalid = [&] { return ApiError::internal("render_config: a value is not valid UTF-8 for " + service_sid); };
-  if (!all_utf8(c, service_sid)) return invalid();
+ApiResult<std::string> render_config_head(const WebhookConfig& c, const std::string& key) {
+  const auto invalid = [&] { return ApiError::internal("render_config: a value is not valid UTF-8 for " + key); };
+  if (!all_utf8(c, key)) return invalid();
   rapidjson::StringBuffer buf;
   CheckedJsonWriter w(buf);
-  bool ok = w.StartObject() && w.Key("account_sid") && put_string(w, c.account_sid) && w.Key("chat_service_sid") &&
-            put_string(w, service_sid) && put_optional(w, "pre_webhook_url", c.pre_webhook_url) &&
-            put_optional(w, "post_webhook_url", c.post_webhook_url) && w.Key("filters");
-  if (ok && c.filters) {
-    ok = w.StartArray();
-    for (const auto& f : *c.filters) ok = ok && put_string(w, f);
-    ok = ok && w.EndArray();
-  } else if (ok) {
-    ok = w.Null();
+  bool ok = w.StartObject();
+  if (c.scope == Scope::kService) {
+    ok = ok && w.Key("account_sid") && put_string(w, c.account_sid) && w.Key("chat_service_sid") &&
+         put_string(w, key) && put_optional(w, "pre_webhook_url", c.pre_webhook_url) &&
+         put_optional(w, "post_webhook_url", c.post_webhook_url) && put_filters(w, c.filters) &&
+         put_optional(w, "method", c.method);
+  } else {
+    // The account's file does not name it: the key (the credentials' account) does.
+    ok = ok && w.Key("account_sid") && put_string(w, key) && put_optional(w, "pre_webhook_url", c.pre_webhook_url) &&
+         put_optional(w, "post_webhook_url", c.post_webhook_url) && put_optional(w, "method", c.method) &&
+         put_filters(w, c.filters) && put_optional(w, "target", c.target);
   }
   // Stop after the "url" key: the URL is appended below, checked its own way.
-  ok = ok && put_optional(w, "method", c.method) && w.Key("url");
+  ok = ok && w.Key("url");
   if (!ok) return invalid();
   std::string out;
   out.reserve(buf.GetSize() + 1);

@@ -1,5 +1,6 @@
-// JSON bodies shaped exactly like Twilio's: the resource with its keys in
-// Twilio's order, and the error body {code, message, more_info, status}.
+// JSON bodies shaped exactly like Twilio's: the two resources (a service's
+// webhooks, an account's global webhooks) with their keys in Twilio's order,
+// and the error body {code, message, more_info, status}.
 #pragma once
 
 #include <string>
@@ -10,17 +11,20 @@
 
 namespace webhookd {
 
-// The resource's JSON, keys in Twilio's order. Fails (kInternal) only if a
-// value is not valid UTF-8, which the state-file reader already refuses; the
-// check stays so a bug cannot emit broken JSON.
-ApiResult<std::string> render_config(const WebhookConfig& config, const std::string& service_sid,
-                                     std::string_view url);
+// The resource's JSON, keys in Twilio's order: for a service (key: its SID)
+// account_sid, chat_service_sid, pre_webhook_url, post_webhook_url, filters,
+// method, url; for an account's global webhooks (key: the account SID)
+// account_sid, pre_webhook_url, post_webhook_url, method, filters, target,
+// url, as in Twilio's example. Fails (kInternal) only if a value is not
+// valid UTF-8, which the state-file reader already refuses; the check stays
+// so a bug cannot emit broken JSON.
+ApiResult<std::string> render_config(const WebhookConfig& config, const std::string& key, std::string_view url);
 
 // The same JSON in two parts, so that the part that depends only on the
 // stored configuration is rendered once per parsed state (see
 // RenderedJsonCache), not once per request: the head is everything up to
 // and including `"url":`; append_config_url adds the URL and the `}`.
-ApiResult<std::string> render_config_head(const WebhookConfig& config, const std::string& service_sid);
+ApiResult<std::string> render_config_head(const WebhookConfig& config, const std::string& key);
 void append_config_url(std::string* out, std::string_view url);
 std::string render_error(const ApiError& error);
 

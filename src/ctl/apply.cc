@@ -21,7 +21,8 @@ int run(const Command& self, const Argv& argv) {
   PosixFileSystem fs;
   auto where = locate_state(args, fs);
   if (!where.ok()) return fail(where.error().message);
-  auto source = read_source(args.positional[0], fs);
+  const Config* config = where.value().config ? &*where.value().config : nullptr;
+  auto source = read_source(args.positional[0], fs, config);
   if (!source.ok()) return fail(source.error().message);
   Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToWrite, args);
   if (!entered.ok()) return fail(entered.error().message);
@@ -57,11 +58,13 @@ const Command kApply = {
     "apply SRC (--state-dir DIR | --config FILE) [--prune] [--dry-run] [--force] [--json]\n"
     "[--verbose]",
     "Makes the live state match SRC (a checkout of the GitOps repository):\n"
-    "all of SRC is checked first (one invalid file and nothing is touched),\n"
-    "then each service is created, replaced or (--prune) removed through\n"
-    "webhookd's own lock + temp + fsync + rename. Refuses, naming them,\n"
-    "services changed since the last apply (an API write, a hand edit)\n"
-    "unless --force. --dry-run prints the plan only.",
+    "all of SRC is checked first (one invalid file, or with --config an\n"
+    "AC....yaml of an account it does not list, and nothing is touched), then\n"
+    "each service (IS....yaml) and each account's global webhooks (AC....yaml)\n"
+    "is created, replaced or (--prune) removed through webhookd's own lock +\n"
+    "temp + fsync + rename. Refuses, naming them, files changed since the last\n"
+    "apply (an API write, a hand edit) unless --force. --dry-run prints the\n"
+    "plan only.",
     run,
 };
 

@@ -2,6 +2,7 @@
 // exactly as webhookd loads them; for CI and a pre-commit hook.
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 
 #include "ctl/commands.h"
 #include "ctl/options.h"
@@ -20,20 +21,23 @@ int run(const Command& self, const Argv& argv) {
   std::vector<std::string> problems;
   std::vector<std::string> paths = args.positional;
   int files = 0;
+  std::optional<Config> config;  // when given and valid: an account file must be of one of its accounts
   if (args.has("--config")) {
     ++files;
-    auto config = load_config(fs, args.value("--config"));
-    if (!config.ok()) {
-      problems.push_back(config.error().message);
-    } else if (paths.empty()) {
-      paths.push_back(config.value().state_dir);
+    auto loaded = load_config(fs, args.value("--config"));
+    if (!loaded.ok()) {
+      problems.push_back(loaded.error().message);
+    } else {
+      if (paths.empty()) paths.push_back(loaded.value().state_dir);
+      config = std::move(loaded.value());
     }
   }
+  const Config* known = config ? &*config : nullptr;
   if (paths.empty() && !args.has("--config")) return usage_error(self, "check what? name files, directories or --config");
   for (const std::string& path : paths) {
     // A directory is what can be listed (read-only is fine: a CI checkout
     // may be); anything else is checked as one file.
-    auto source = read_source_dir(fs, path);
+    auto source = read_source_dir(fs, path, known);
     if (source.ok()) {
       files += static_cast<int>(source.value().services.size() + source.value().problems.size());
       problems.insert(problems.end(), source.value().problems.begin(), source.value().problems.end());
@@ -41,7 +45,7 @@ int run(const Command& self, const Argv& argv) {
       problems.push_back(path + ": " + source.error().message);
     } else {
       ++files;
-      std::vector<std::string> found = check_state_file(fs, path, /*check_name=*/true);
+      std::vector<std::string> found = check_state_file(fs, path, /*check_name=*/true, known);
       problems.insert(problems.end(), found.begin(), found.end());
     }
   }
@@ -59,9 +63,11 @@ int run(const Command& self, const Argv& argv) {
 const Command kCheck = {
     "check",
     "check [--config FILE] [PATH...]",
-    "Checks state files (and directories of them) and the config exactly as\n"
-    "webhookd loads them; every problem as file:line:column: message on\n"
-    "stderr. With --config and no PATH, also the config's state_dir.",
+    "Checks state files (services' IS....yaml, accounts' global AC....yaml, and\n"
+    "directories of them) and the config exactly as webhookd loads them;\n"
+    "every problem as file:line:column: message on stderr. With --config, an\n"
+    "AC....yaml of an account the config does not list is a problem too; with\n"
+    "--config and no PATH, the config's state_dir is checked.",
     run,
 };
 

@@ -18,7 +18,8 @@ int run(const Command& self, const Argv& argv) {
   PosixFileSystem fs;
   auto where = locate_state(args, fs);
   if (!where.ok()) return fail(where.error().message);
-  auto source = read_source(args.positional[0], fs);
+  const Config* config = where.value().config ? &*where.value().config : nullptr;
+  auto source = read_source(args.positional[0], fs, config);
   if (!source.ok()) return fail(source.error().message);
   Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToRead, args);
   if (!entered.ok()) return fail(entered.error().message);
@@ -38,8 +39,9 @@ int run(const Command& self, const Argv& argv) {
 const Command kDiff = {
     "diff",
     "diff SRC (--state-dir DIR | --config FILE) [--prune] [--json] [--verbose]",
-    "What apply would do, service by service and field by field. Exit 0 when\n"
-    "the live state equals SRC, 2 when it differs, 1 on error.",
+    "What apply would do, state file by state file (services' IS....yaml and\n"
+    "accounts' global AC....yaml) and field by field. Exit 0 when the live\n"
+    "state equals SRC, 2 when it differs, 1 on error.",
     run,
 };
 

@@ -35,8 +35,9 @@ int run(const Command& self, const Argv& argv) {
 const Command kExport = {
     "export",
     "export (--state-dir DIR | --config FILE) DEST [--verbose]",
-    "Writes the live state as canonical files into DEST (a git checkout), and\n"
-    "removes DEST's service files that are no longer live.",
+    "Writes the live state as canonical files into DEST (a git checkout):\n"
+    "services' IS....yaml and accounts' global AC....yaml (an account that never\n"
+    "set them has none); removes DEST's state files that are no longer live.",
     run,
 };
 

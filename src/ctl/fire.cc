@@ -1,8 +1,9 @@
-// webhookctl fire: one signed test event to a service's configured webhook,
-// as Twilio would send it. The auth token is checked against the config's
-// digest before anything is sent, so a typo fails here and not at the
-// endpoint; the request itself goes out through webhook_sender (libcurl).
-#include <algorithm>
+// webhookctl fire: one signed test event to the webhook that would really
+// get it, as Twilio would send it: the service's own, or its account's global
+// one when the service sets no URL (the model's effective-hooks rule). The
+// auth token is checked against the config's digest before anything is
+// sent, so a typo fails here and not at the endpoint; the request itself
+// goes out through webhook_sender (libcurl).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "ctl/options.h"
 #include "ctl/service_text.h"
 #include "ctl/webhook_sender.h"
+#include "model/effective_hooks.h"
 #include "model/webhook_event.h"
 #include "store/state_store.h"
 
@@ -66,20 +68,23 @@ int run(const Command& self, const Argv& argv) {
   auto state = store.load(sid);
   if (!state.ok()) return fail_for(sid, state.error());
   const WebhookConfig& webhooks = state.value()->config;
+  // Which hooks Twilio would use for this service: its own or its account's.
+  auto account_state = store.load(webhooks.account_sid);
+  if (!account_state.ok()) return fail(account_state.error().message);
+  const EffectiveHooks hooks = effective_hooks(webhooks, account_state.value()->config);
+  const std::string level = describe_source(sid, webhooks.account_sid, hooks);
 
   // What Twilio would do with this event for this service.
   const bool pre = is_pre_event(event);
-  const std::optional<std::string>& target = pre ? webhooks.pre_webhook_url : webhooks.post_webhook_url;
-  if (!target) {
-    return fail(std::string(pre ? "pre" : "post") + "_webhook_url of " + sid + " is not set: " + event + " (a " +
-                (pre ? "pre" : "post") + "-event) would go nowhere");
+  if (std::string why = why_not_sent(hooks, event, /*ignore_filters=*/true); !why.empty()) {
+    return fail(sid + ": " + why + " (the webhooks in effect: " + level + ")");
   }
-  const bool in_filters = webhooks.filters &&
-                          std::find(webhooks.filters->begin(), webhooks.filters->end(), event) != webhooks.filters->end();
+  const std::optional<std::string>& target = pre ? hooks.pre_webhook_url : hooks.post_webhook_url;
+  const bool in_filters = why_not_sent(hooks, event).empty();
   if (!in_filters && !args.flag("--anyway")) {
-    return fail(event + " is not in the filters of " + sid + ": Twilio would not send it (--anyway sends it all the same)");
+    return fail(sid + ": " + why_not_sent(hooks, event) + " (--anyway sends it all the same)");
   }
-  const std::string method = webhooks.method.value_or("POST");  // Twilio's default
+  const std::string method = hooks.method;
 
   // The auth token: never on the command line, checked before anything is sent.
   std::string token;
@@ -130,6 +135,8 @@ int run(const Command& self, const Argv& argv) {
     w.StartObject();
     w.Key("event");
     w.String(event.c_str());
+    w.Key("source");
+    w.String(hook_source_name(hooks.source));
     w.Key("method");
     w.String(method.c_str());
     w.Key("url");
@@ -162,6 +169,7 @@ int run(const Command& self, const Argv& argv) {
     std::printf("%s\n", buf.GetString());
     return ok ? 0 : 1;
   }
+  std::printf("# from %s\n", level.c_str());
   std::printf("%s %s  (%s, a %s-event%s)\n", method.c_str(), request.url.c_str(), event.c_str(), pre ? "pre" : "post",
               in_filters ? "" : ", not in the filters: --anyway");
   std::printf("X-Twilio-Signature: %s\n", signature.c_str());
@@ -184,13 +192,16 @@ const Command kFire = {
     "fire",
     "fire SID --event NAME --config FILE [--param Key=Value]... [--timeout S]\n"
     "[--token-file F] [--anyway] [--json] [--verbose]",
-    "Sends the service's configured webhook a signed test event as Twilio\n"
-    "would: a pre-event (onMessageAdd, ...) to pre_webhook_url, a post-event\n"
-    "(onMessageAdded, ...) to post_webhook_url, with the configured method\n"
-    "and the event's documented parameters (each overridable), signed with\n"
+    "Sends the webhook in effect for the service a signed test event as\n"
+    "Twilio would: the service's own, or its account's global webhook when the\n"
+    "service sets no URL (show SID --effective; the output says which). A\n"
+    "pre-event (onMessageAdd, ...) to pre_webhook_url, a post-event\n"
+    "(onMessageAdded, ...) to post_webhook_url, with the method in effect and\n"
+    "the event's documented parameters (each overridable), signed with\n"
     "X-Twilio-Signature. The account's auth token comes from stdin or\n"
-    "--token-file and must match its digest in the config. Refuses an event\n"
-    "not in the service's filters (unless --anyway) and an unset URL. Exit 0\n"
+    "--token-file and must match its digest in the config. Refuses, saying\n"
+    "why: an account whose target is flex (Twilio routes to Flex), an event\n"
+    "not in the filters in effect (unless --anyway), an unset URL. Exit 0\n"
     "when the endpoint answers 2xx, 1 otherwise.",
     run,
 };

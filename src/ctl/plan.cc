@@ -11,8 +11,9 @@
 
 namespace webhookd::ctl {
 
-Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs) {
-  auto source = read_source_dir(fs, src);
+Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs,
+                                                        const Config* config) {
+  auto source = read_source_dir(fs, src, config);
   if (!source.ok()) return Error::invalid_argument(src + ": " + source.error().message);
   if (!source.value().problems.empty()) {
     for (const auto& p : source.value().problems) std::fprintf(stderr, "%s\n", p.c_str());

@@ -19,12 +19,14 @@ struct Planned {
   std::unique_ptr<StateStore> store;  // the live state's, to carry the plan out on
 };
 
-// SRC's services, read whole and checked. A problem of SRC is printed (one
-// line each, on stderr) and fails it: nothing is planned from a broken
-// source. Read before the command enters the state directory (as root, it
+// SRC's state files (services' and accounts' global webhooks), read whole
+// and checked; with the config (where.config), an account file of an account
+// it does not list is a problem too. A problem of SRC is printed (one line
+// each, on stderr) and fails it: nothing is planned from a broken source. Read before the command enters the state directory (as root, it
 // then acts as the directory's owner, who may not be able to read a checkout
 // of root's).
-Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs);
+Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs,
+                                                        const Config* config);
 
 // The plan for those services against the live state.
 Result<Planned> plan_for(const std::map<std::string, ServiceState>& source, const Where& where, bool prune,

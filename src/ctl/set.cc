@@ -1,10 +1,13 @@
-// webhookctl set: an update as a POST makes it. The options become the form
+// webhookctl set: an update as a POST makes it, to a service's webhooks or
+// (--account) to an account's global webhooks. The options become the form
 // the API would receive and go through the API's own parser and rules, then
-// the store's update (lock, group commit, never over an invalid file).
+// the store's update (lock, group commit, never over an invalid file; an
+// account's first change creates its file).
 #include <cstdio>
 
 #include "api/api_error.h"
 #include "api/form_parser.h"
+#include "base/text.h"
 #include "ctl/commands.h"
 #include "ctl/options.h"
 #include "ctl/service_text.h"
@@ -15,11 +18,23 @@ namespace {
 
 int run(const Command& self, const Argv& argv) {
   int status = 0;
-  const std::vector<std::string> fields = {"--pre-webhook-url", "--post-webhook-url", "--filters", "--method"};
-  auto parsed = parse_options(self, argv, with(kWhereOptions, {fields, {}, {}}), &status);
+  const std::vector<std::string> fields = {"--pre-webhook-url", "--post-webhook-url", "--filters", "--method",
+                                           "--target"};
+  std::vector<std::string> valued = fields;
+  valued.push_back("--account");
+  auto parsed = parse_options(self, argv, with(kWhereOptions, {valued, {}, {}}), &status);
   if (!parsed) return status;
   const Args& args = *parsed;
-  if (args.positional.size() != 1) return usage_error(self, "set takes one SID");
+  const bool account = args.has("--account");
+  if (account) {
+    if (!args.positional.empty()) return usage_error(self, "set takes a SID or --account AC..., not both");
+    if (!is_account_sid(args.value("--account"))) {
+      return usage_error(self, "--account must be AC followed by 32 hex digits");
+    }
+  } else {
+    if (args.positional.size() != 1) return usage_error(self, "set takes one SID");
+    if (args.has("--target")) return usage_error(self, "--target is an account's setting: set --account AC... --target");
+  }
   FormParams form;
   if (args.has("--pre-webhook-url")) form.emplace_back("PreWebhookUrl", args.value("--pre-webhook-url"));
   if (args.has("--post-webhook-url")) form.emplace_back("PostWebhookUrl", args.value("--post-webhook-url"));
@@ -37,11 +52,12 @@ int run(const Command& self, const Argv& argv) {
       pos = comma == std::string::npos ? list.size() : comma + 1;
     }
   }
+  if (args.has("--target")) form.emplace_back("Target", args.value("--target"));
   if (form.empty()) {
     return usage_error(self, "set what? give at least one of " + fields[0] + ", " + fields[1] + ", " + fields[2] +
-                                 ", " + fields[3]);
+                                 ", " + fields[3] + (account ? ", " + fields[4] : ""));
   }
-  auto update = parse_update(form);
+  auto update = parse_update(form, account ? Scope::kAccount : Scope::kService);
   if (!update.ok()) {
     const ApiErrorSpec& spec = api_error_spec(update.error().kind);
     return fail(api_error_message(update.error()) + " (Twilio code " + std::to_string(spec.code) + ")");
@@ -49,8 +65,13 @@ int run(const Command& self, const Argv& argv) {
   PosixFileSystem fs;
   auto where = where_from(args, fs, ActAs::kOwnerToWrite);
   if (!where.ok()) return fail(where.error().message);
+  const std::string sid = account ? args.value("--account") : args.positional[0];
+  if (account) {
+    // Only accounts of the config can have a file: webhookd would never read another.
+    Status known = check_account_in_config(where.value(), sid);
+    if (!known.ok()) return fail(known.error().message);
+  }
   StateStore store(fs, where.value().state_dir);
-  const std::string& sid = args.positional[0];
   const WebhookUpdate changes = update.value();
   auto result = store.update(sid, [&](const ServiceState& current) -> Result<WebhookConfig> {
     return apply(current.config, changes);
@@ -65,9 +86,13 @@ int run(const Command& self, const Argv& argv) {
 const Command kSet = {
     "set",
     "set SID (--state-dir DIR | --config FILE) [--pre-webhook-url U] [--post-webhook-url U]\n"
-    "[--filters a,b] [--method M] [--verbose]",
+    "[--filters a,b] [--method M] [--verbose]\n"
+    "set --account AC... (--state-dir DIR | --config FILE) [--target webhook|flex]\n"
+    "[--pre-webhook-url U] [--post-webhook-url U] [--filters a,b] [--method M] [--verbose]",
     "An update with the API's validation, lock and group commit. An empty\n"
-    "value clears a URL; --filters '' sets [].",
+    "value clears a URL; --filters '' sets []. --account: the account's global\n"
+    "webhooks (the 23 filter names, --target), as POST /v1/Configuration/Webhooks\n"
+    "makes it; refused for an account --config does not list.",
     run,
 };
 

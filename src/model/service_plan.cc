@@ -7,18 +7,6 @@
 #include <set>
 
 namespace webhookd {
-namespace {
-
-std::string text_of(const std::optional<std::string>& v) { return v ? *v : "null"; }
-
-std::string text_of(const std::optional<std::vector<std::string>>& v) {
-  if (!v) return "null";
-  std::string out = "[";
-  for (size_t i = 0; i < v->size(); ++i) out += (i ? ", " : "") + (*v)[i];
-  return out + "]";
-}
-
-}  // namespace
 
 const char* plan_action_name(PlanAction action) {
   switch (action) {
@@ -32,18 +20,18 @@ const char* plan_action_name(PlanAction action) {
 
 std::vector<FieldChange> diff_configs(const std::optional<WebhookConfig>& before,
                                       const std::optional<WebhookConfig>& after) {
-  const WebhookConfig none;
-  const WebhookConfig& a = before ? *before : none;
-  const WebhookConfig& b = after ? *after : none;
+  // The keys of the state file (state_file.h's one table), of whichever
+  // side exists; a side that does not exist is null in every key.
   std::vector<FieldChange> out;
-  auto add = [&](const char* field, const std::string& x, const std::string& y, bool present_a, bool present_b) {
-    if (x != y || present_a != present_b) out.push_back({field, present_a ? x : "null", present_b ? y : "null"});
-  };
-  add("account_sid", a.account_sid, b.account_sid, before.has_value(), after.has_value());
-  add("pre_webhook_url", text_of(a.pre_webhook_url), text_of(b.pre_webhook_url), true, true);
-  add("post_webhook_url", text_of(a.post_webhook_url), text_of(b.post_webhook_url), true, true);
-  add("filters", text_of(a.filters), text_of(b.filters), true, true);
-  add("method", text_of(a.method), text_of(b.method), true, true);
+  if (!before && !after) return out;
+  const auto a = before ? state_fields(*before) : std::vector<std::pair<std::string, std::string>>{};
+  const auto b = after ? state_fields(*after) : std::vector<std::pair<std::string, std::string>>{};
+  const auto& keys = before ? a : b;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string x = before ? a[i].second : "null";
+    const std::string y = after ? b[i].second : "null";
+    if (x != y) out.push_back({keys[i].first, x, y});
+  }
   return out;
 }
 

@@ -1,7 +1,9 @@
 // What `webhookctl apply` would do to make the live services match a desired
 // set (a GitOps checkout): service by service and field by field, and which
-// of them changed on the live side since the last apply (drift). Pure: the
-// store reads both sides, and carries the plan out.
+// of them changed on the live side since the last apply (drift). An
+// account's global webhooks (AC….yaml) are planned exactly as a service
+// (IS….yaml) is, by their SID. Pure: the store reads both sides, and carries
+// the plan out.
 #pragma once
 
 #include <map>
@@ -14,7 +16,7 @@
 namespace webhookd {
 
 struct FieldChange {
-  std::string field;          // the state file's key: account_sid, pre_webhook_url, ...
+  std::string field;          // the state file's key: account_sid, pre_webhook_url, ..., target
   std::string before, after;  // values as YAML flow text: null, https://x, [onMessageAdd, ...]
 };
 

@@ -1,7 +1,11 @@
-// State file rules: account_sid required; pre/post_webhook_url, filters and
-// method optional or null; any other key, type or value makes the file
-// invalid. The keys and the rule of each value are in kFields, which both
-// readers and the emitter walk, so a new field is one row and one case.
+// State file rules, for both kinds of file. A service's (IS….yaml):
+// account_sid required; pre/post_webhook_url, filters and method optional or
+// null. An account's (AC….yaml, its global webhooks): no account_sid (the
+// name is the account), the same four keys plus target, all optional; an
+// absent or null method, filters or target reads as POST, [] and webhook.
+// Any other key, type or value makes a file invalid. The keys, the scope of
+// each and the rule of each value are in kFields, which both readers and the
+// emitter walk, so a new field is one row and one case.
 #include "model/state_file.h"
 
 #include <array>
@@ -13,22 +17,40 @@
 namespace webhookd {
 namespace {
 
-enum class Field { kAccountSid, kPreWebhookUrl, kPostWebhookUrl, kFilters, kMethod };
+enum class Field { kAccountSid, kPreWebhookUrl, kPostWebhookUrl, kFilters, kMethod, kTarget };
 struct FieldSpec {
   Field field;
   std::string_view key;
+  bool service, account;  // the kinds of file the key belongs to
 };
-// Canonical order, the contract's.
+// Canonical order: the contract's for a service; the same for an account,
+// without account_sid and with target appended. A service file's bytes are
+// exactly what they were before accounts had files (their ETags too).
 constexpr FieldSpec kFields[] = {
-    {Field::kAccountSid, "account_sid"}, {Field::kPreWebhookUrl, "pre_webhook_url"},
-    {Field::kPostWebhookUrl, "post_webhook_url"}, {Field::kFilters, "filters"}, {Field::kMethod, "method"},
+    {Field::kAccountSid, "account_sid", true, false},
+    {Field::kPreWebhookUrl, "pre_webhook_url", true, true},
+    {Field::kPostWebhookUrl, "post_webhook_url", true, true},
+    {Field::kFilters, "filters", true, true},
+    {Field::kMethod, "method", true, true},
+    {Field::kTarget, "target", false, true},
 };
+
+bool in_scope(const FieldSpec& spec, Scope scope) { return scope == Scope::kService ? spec.service : spec.account; }
+
+// Why a key of the table is not one of this kind of file.
+std::string out_of_scope(const FieldSpec& spec) {
+  if (spec.field == Field::kAccountSid) {
+    return "account_sid is not a key of an account's file: its name (AC….yaml) is the account";
+  }
+  return std::string(spec.key) + " is a key of an account's global settings (AC….yaml), not of a service's";
+}
 
 std::optional<std::string>* optional_scalar(WebhookConfig& c, Field f) {
   switch (f) {
     case Field::kPreWebhookUrl: return &c.pre_webhook_url;
     case Field::kPostWebhookUrl: return &c.post_webhook_url;
     case Field::kMethod: return &c.method;
+    case Field::kTarget: return &c.target;
     default: return nullptr;
   }
 }
@@ -54,13 +76,17 @@ std::string set_scalar(WebhookConfig& c, Field f, std::string_view v) {
     case Field::kMethod:
       c.method = normalize_method(v);
       return c.method ? "" : "method must be GET or POST";
+    case Field::kTarget:
+      if (!is_target(v)) return "target must be webhook or flex";
+      c.target = std::string(v);
+      return "";
     case Field::kFilters: break;
   }
   return "filters must be a list";
 }
 
 std::string add_filter(WebhookConfig& c, std::string_view name) {
-  if (!is_filter_name(name)) return "unknown filter '" + std::string(name) + "'";
+  if (!is_filter_name(name, c.scope)) return "unknown filter '" + std::string(name) + "'";
   c.filters->emplace_back(name);
   return "";
 }
@@ -69,12 +95,15 @@ std::string add_filter(WebhookConfig& c, std::string_view name) {
 // a problem with it goes to on_problem: read_state_file stops at the first
 // (it rethrows), state_file_problems collects them all. One reader either way.
 template <typename OnProblem>
-WebhookConfig read_fields(const YamlNode& root, OnProblem on_problem) {
-  if (root.kind != YamlNode::Kind::kMap) {
-    on_problem(YamlInvalid{root.line, root.column, "the file must be a mapping with account_sid"});
-    return {};
-  }
+WebhookConfig read_fields(const YamlNode& root, Scope scope, OnProblem on_problem) {
   WebhookConfig config;
+  config.scope = scope;
+  if (root.kind != YamlNode::Kind::kMap) {
+    on_problem(YamlInvalid{root.line, root.column,
+                           scope == Scope::kService ? "the file must be a mapping with account_sid"
+                                                    : "the file must be a mapping"});
+    return config;
+  }
   bool have_account = false;
   for (size_t i = 0; i < root.map_size(); ++i) {
     try {
@@ -85,6 +114,7 @@ WebhookConfig read_fields(const YamlNode& root, OnProblem on_problem) {
         if (s.key == key) spec = &s;
       }
       if (!spec) yaml_invalid(root.key(i), "unknown key '" + key + "'");
+      if (!in_scope(*spec, scope)) yaml_invalid(root.key(i), out_of_scope(*spec));
       if (spec->field == Field::kAccountSid) have_account = true;
       if (v.kind == YamlNode::Kind::kNull && spec->field != Field::kAccountSid) continue;
       if (spec->field == Field::kFilters) {
@@ -105,12 +135,11 @@ WebhookConfig read_fields(const YamlNode& root, OnProblem on_problem) {
       on_problem(e);
     }
   }
-  if (!have_account) on_problem(YamlInvalid{root.line, root.column, "account_sid is missing"});
+  if (scope == Scope::kService && !have_account) {
+    on_problem(YamlInvalid{root.line, root.column, "account_sid is missing"});
+  }
+  if (scope == Scope::kAccount) fill_account_defaults(&config);
   return config;
-}
-
-WebhookConfig interpret(const YamlNode& root) {
-  return read_fields(root, [](const YamlInvalid& e) { throw e; });
 }
 
 // A URL can stand as a plain scalar when it holds only URL characters and
@@ -149,7 +178,7 @@ void emit_string(std::string& out, const std::string& s) {
 // back exactly these bytes, so it can never disagree with the YAML reader.
 // Anything else (hand edits, quoted URLs) returns nullopt and goes through
 // yaml-cpp.
-std::optional<WebhookConfig> read_canonical(std::string_view text) {
+std::optional<WebhookConfig> read_canonical(std::string_view text, Scope scope) {
   auto line = [&](std::string_view key, std::string_view sep, std::string_view* value) {
     if (text.size() < key.size() + sep.size() || text.substr(0, key.size()) != key ||
         text.substr(key.size(), sep.size()) != sep) {
@@ -163,8 +192,10 @@ std::optional<WebhookConfig> read_canonical(std::string_view text) {
     return true;
   };
   WebhookConfig c;
+  c.scope = scope;
   std::string_view v;
   for (const FieldSpec& spec : kFields) {
+    if (!in_scope(spec, scope)) continue;
     if (spec.field == Field::kFilters) {
       if (line(spec.key, ": ", &v)) {
         if (v == "[]") {
@@ -189,6 +220,9 @@ std::optional<WebhookConfig> read_canonical(std::string_view text) {
     if (!set_scalar(c, spec.field, v).empty()) return std::nullopt;
   }
   if (!text.empty()) return std::nullopt;
+  // As the YAML reader does: a null that reads as a default then fails the
+  // emit check (the canonical form writes the default) and goes there.
+  if (scope == Scope::kAccount) fill_account_defaults(&c);
   return c;
 }
 
@@ -198,14 +232,15 @@ std::string etag_of_canonical(std::string_view canonical_bytes) {
 
 }  // namespace
 
-Result<ServiceState> read_state_file(std::string_view text, const std::string& source) {
+Result<ServiceState> read_state_file(std::string_view text, const std::string& source, Scope scope) {
   if (!is_valid_utf8(text)) return Error::corruption(source + ": not UTF-8");
-  if (std::optional<WebhookConfig> fast = read_canonical(text)) {
+  if (std::optional<WebhookConfig> fast = read_canonical(text, scope)) {
     // Repeats or a non-canonical spelling fail this check and are read (and
     // reported, or accepted) by the YAML reader below.
     if (emit_state_file(*fast) == text) return ServiceState{std::move(*fast), etag_of_canonical(text)};
   }
-  auto config = interpret_yaml<WebhookConfig>(text, source, interpret);
+  auto config = interpret_yaml<WebhookConfig>(
+      text, source, [scope](const YamlNode& root) { return read_fields(root, scope, [](const YamlInvalid& e) { throw e; }); });
   if (!config.ok()) return config.error();
   std::string etag = config_etag(config.value());
   return ServiceState{std::move(config.value()), std::move(etag)};
@@ -215,6 +250,7 @@ std::string emit_state_file(const WebhookConfig& c) {
   std::string out;
   out.reserve(256);
   for (const FieldSpec& spec : kFields) {
+    if (!in_scope(spec, c.scope)) continue;
     out.append(spec.key);
     if (spec.field == Field::kAccountSid) {
       out.append(": ").append(c.account_sid).append("\n");
@@ -243,15 +279,39 @@ std::string emit_state_file(const WebhookConfig& c) {
 
 std::string config_etag(const WebhookConfig& config) { return etag_of_canonical(emit_state_file(config)); }
 
-std::vector<std::string> state_file_problems(std::string_view text, const std::string& source) {
+std::vector<std::string> state_file_problems(std::string_view text, const std::string& source, Scope scope) {
   if (!is_valid_utf8(text)) return {source + ": not UTF-8"};
   auto root = parse_strict_yaml(text, source);
   if (!root.ok()) return {root.error().message};
   std::vector<std::string> problems;
-  (void)read_fields(root.value(), [&](const YamlInvalid& e) {
+  (void)read_fields(root.value(), scope, [&](const YamlInvalid& e) {
     problems.push_back(yaml_problem_text(source, e.line, e.column, e.message));
   });
   return problems;
+}
+
+std::vector<std::pair<std::string, std::string>> state_fields(const WebhookConfig& c) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const FieldSpec& spec : kFields) {
+    if (!in_scope(spec, c.scope)) continue;
+    std::string text;
+    if (spec.field == Field::kAccountSid) {
+      text = c.account_sid.empty() ? "null" : c.account_sid;
+    } else if (spec.field == Field::kFilters) {
+      if (!c.filters) {
+        text = "null";
+      } else {
+        text = "[";
+        for (size_t i = 0; i < c.filters->size(); ++i) text += (i ? ", " : "") + (*c.filters)[i];
+        text += "]";
+      }
+    } else {
+      const std::optional<std::string>* v = optional_scalar(c, spec.field);
+      text = *v ? **v : "null";
+    }
+    out.emplace_back(spec.key, std::move(text));
+  }
+  return out;
 }
 
 Result<EncodedState> encode_state(WebhookConfig config) {

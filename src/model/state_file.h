@@ -1,11 +1,13 @@
-// The state file of one service, in one place: the reader (a fast path for
-// the canonical bytes webhookd writes, yaml-cpp for hand edits), the
-// canonical emitter, and the ETag, which comes with every value read or
-// encoded. The same configuration always gives the same bytes and ETag.
+// The state file of one service (IS….yaml) or of one account's global
+// webhooks (AC….yaml), in one place: the reader (a fast path for the
+// canonical bytes webhookd writes, yaml-cpp for hand edits), the canonical
+// emitter, and the ETag, which comes with every value read or encoded. The
+// same configuration always gives the same bytes and ETag.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -13,8 +15,8 @@
 
 namespace webhookd {
 
-// A service's configuration as stored, with its strong validator:
-// "\"" + 32 hex digits of SHA-256(canonical bytes) + "\"".
+// A configuration as stored (a service's or an account's: config.scope), with
+// its strong validator: "\"" + 32 hex digits of SHA-256(canonical bytes) + "\"".
 struct ServiceState {
   WebhookConfig config;
   std::string etag;
@@ -22,13 +24,17 @@ struct ServiceState {
 
 // kCorruption "<source>:<line>:<column>: <problem>" for anything the rules
 // refuse: YAML syntax, unknown or duplicate keys, aliases, wrong types, bad
-// values, text that is not UTF-8.
-Result<ServiceState> read_state_file(std::string_view bytes, const std::string& source);
+// values, text that is not UTF-8. `scope` is the kind of file (its name says:
+// scope_of_sid); an account's absent or null method, filters and target read
+// as their defaults (account_defaults).
+Result<ServiceState> read_state_file(std::string_view bytes, const std::string& source,
+                                     Scope scope = Scope::kService);
 
 // Every problem of a state file, each as "<source>:<line>:<column>: <problem>"
 // (one for a file that is not YAML at all); empty when read_state_file
 // would accept it. For webhookctl check: the same reader, collecting.
-std::vector<std::string> state_file_problems(std::string_view bytes, const std::string& source);
+std::vector<std::string> state_file_problems(std::string_view bytes, const std::string& source,
+                                             Scope scope = Scope::kService);
 
 // What a write puts on disk: the canonical bytes and the state they hold.
 // kInvalidArgument when the configuration breaks a rule: the store never
@@ -39,9 +45,16 @@ struct EncodedState {
 };
 Result<EncodedState> encode_state(WebhookConfig config);
 
-// The canonical form (all five keys in the contract's order, nulls written
-// out) of a configuration that passed validate_config.
+// The canonical form of a configuration that passed validate_config: a
+// service's five keys in the contract's order (account_sid, pre_webhook_url,
+// post_webhook_url, filters, method), an account's the same without
+// account_sid and with target appended; nulls written out.
 std::string emit_state_file(const WebhookConfig& config);
 std::string config_etag(const WebhookConfig& config);
+
+// Each key of the configuration's file, in canonical order, with its value
+// as YAML flow text (null, https://x, POST, [onMessageAdd, onMessageAdded]):
+// what a plan shows field by field.
+std::vector<std::pair<std::string, std::string>> state_fields(const WebhookConfig& config);
 
 }  // namespace webhookd

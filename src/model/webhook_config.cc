@@ -1,4 +1,5 @@
-// The rules of a configuration value and the 20 event names Twilio accepts.
+// The rules of a configuration value, the event names Twilio accepts (20 for
+// a service, 23 for an account) and an account's defaults.
 #include "model/webhook_config.h"
 
 #include <algorithm>
@@ -15,14 +16,39 @@ const std::vector<std::string_view> kFilterNames = {
     "onMessageUpdated",      "onParticipantRemoved", "onMessageUpdate",     "onConversationStateUpdated",
 };
 
-bool is_filter_name(std::string_view s) {
-  return std::find(kFilterNames.begin(), kFilterNames.end(), s) != kFilterNames.end();
+const std::vector<std::string_view> kAccountOnlyFilterNames = {"onUserAdded", "onUserUpdate", "onUserUpdated"};
+
+bool is_filter_name(std::string_view s, Scope scope) {
+  if (std::find(kFilterNames.begin(), kFilterNames.end(), s) != kFilterNames.end()) return true;
+  return scope == Scope::kAccount &&
+         std::find(kAccountOnlyFilterNames.begin(), kAccountOnlyFilterNames.end(), s) != kAccountOnlyFilterNames.end();
+}
+
+std::optional<Scope> scope_of_sid(std::string_view sid) {
+  if (is_service_sid(sid)) return Scope::kService;
+  if (is_account_sid(sid)) return Scope::kAccount;
+  return std::nullopt;
+}
+
+bool is_target(std::string_view s) { return s == "webhook" || s == "flex"; }
+
+WebhookConfig account_defaults() {
+  WebhookConfig c;
+  c.scope = Scope::kAccount;
+  fill_account_defaults(&c);
+  return c;
+}
+
+void fill_account_defaults(WebhookConfig* c) {
+  if (!c->method) c->method = "POST";  // Twilio's default method, and the spec's enum has no null
+  if (!c->filters) c->filters.emplace();
+  if (!c->target) c->target = "webhook";
 }
 
 bool is_pre_event(std::string_view name) {
   // Pre-events are the present-tense names (onMessageAdd, onConversationUpdate,
-  // onParticipantRemove); every post-event is past tense, ending in "ed".
-  return is_filter_name(name) && name.substr(name.size() - 2) != "ed";
+  // onParticipantRemove, onUserUpdate); every post-event is past tense, ending in "ed".
+  return is_filter_name(name, Scope::kAccount) && name.substr(name.size() - 2) != "ed";
 }
 
 std::optional<std::string> normalize_method(std::string_view s) {
@@ -40,7 +66,19 @@ std::vector<std::string> dedupe_filters(const std::vector<std::string>& filters)
 }
 
 Status validate_config(const WebhookConfig& c) {
-  if (!is_account_sid(c.account_sid)) return Error::invalid_argument("account_sid must be AC followed by 32 hex digits");
+  const bool account = c.scope == Scope::kAccount;
+  if (account) {
+    if (!c.account_sid.empty()) {
+      return Error::invalid_argument("an account's global settings hold no account_sid: the file's name is the account");
+    }
+    if (!c.method || !c.filters || !c.target) {
+      return Error::invalid_argument("an account's method, filters and target are never null");
+    }
+    if (!is_target(*c.target)) return Error::invalid_argument("target must be webhook or flex");
+  } else {
+    if (!is_account_sid(c.account_sid)) return Error::invalid_argument("account_sid must be AC followed by 32 hex digits");
+    if (c.target) return Error::invalid_argument("target is an account's setting, not a service's");
+  }
   if (c.pre_webhook_url && !is_webhook_url(*c.pre_webhook_url)) {
     return Error::invalid_argument("pre_webhook_url is not an absolute http(s) URL");
   }
@@ -50,7 +88,7 @@ Status validate_config(const WebhookConfig& c) {
   if (c.method && *c.method != "GET" && *c.method != "POST") return Error::invalid_argument("method must be GET or POST");
   if (c.filters) {
     for (const auto& f : *c.filters) {
-      if (!is_filter_name(f)) return Error::invalid_argument("unknown filter '" + f + "'");
+      if (!is_filter_name(f, c.scope)) return Error::invalid_argument("unknown filter '" + f + "'");
     }
     if (dedupe_filters(*c.filters).size() != c.filters->size()) return Error::invalid_argument("a filter is repeated");
   }
@@ -63,6 +101,7 @@ WebhookConfig apply(const WebhookConfig& current, const WebhookUpdate& update) {
   if (update.post_webhook_url) next.post_webhook_url = *update.post_webhook_url;
   if (update.filters) next.filters = *update.filters;
   if (update.method) next.method = *update.method;
+  if (update.target) next.target = *update.target;
   return next;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/text.h"
+#include "model/webhook_config.h"
 
 namespace webhookd {
 namespace {
@@ -16,7 +17,7 @@ constexpr std::string_view kApplyTempName = ".webhookd-applied.tmp.";
 
 // dir + "/" + prefix + sid + suffix, built in one allocation (on every request).
 std::string join(const std::string& dir, std::string_view prefix, const std::string& sid, std::string_view suffix) {
-  if (!is_service_sid(sid)) throw std::invalid_argument("not a service SID: " + sid);
+  if (!scope_of_sid(sid)) throw std::invalid_argument("not a service or account SID: " + sid);
   const bool slash = !dir.empty() && dir.back() != '/';
   std::string path;
   path.reserve(dir.size() + 1 + prefix.size() + sid.size() + suffix.size());
@@ -41,7 +42,7 @@ std::string temp_file_prefix(const std::string& dir, const std::string& sid) {
 StateFileKind classify_state_dir_name(const std::string& name, std::string* sid) {
   auto sid_at = [&](size_t pos) {
     *sid = name.substr(pos, 34);
-    return is_service_sid(*sid);
+    return scope_of_sid(*sid).has_value();
   };
   if (name.size() == 34 + 5 && name.compare(34, 5, ".yaml") == 0 && sid_at(0)) return StateFileKind::kState;
   if (name.size() == 1 + 34 + 5 && name[0] == '.' && name.compare(35, 5, ".lock") == 0 && sid_at(1)) {
@@ -73,12 +74,16 @@ std::string state_dir_name_problem(const std::string& name) {
   }
   std::string lower = name;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower.size() == 34 + 5 && lower.compare(0, 2, "is") == 0 && lower.compare(34, 5, ".yaml") == 0 &&
-      is_sid("IS" + lower.substr(2, 32), "IS")) {
-    return "not a service file: the name differs from IS<32 hex digits>.yaml only in letter case "
-           "('IS' and '.yaml' must be exactly so)";
+  for (const std::string prefix : {"IS", "AC"}) {
+    const std::string lower_prefix = prefix == "IS" ? "is" : "ac";
+    if (lower.size() == 34 + 5 && lower.compare(0, 2, lower_prefix) == 0 && lower.compare(34, 5, ".yaml") == 0 &&
+        is_sid(prefix + lower.substr(2, 32), prefix)) {
+      return "not a state file: the name differs from " + prefix + "<32 hex digits>.yaml only in letter case ('" +
+             prefix + "' and '.yaml' must be exactly so)";
+    }
   }
-  return "not a service file: a state file is named IS<32 hex digits>.yaml";
+  return "not a state file: a state file is named IS<32 hex digits>.yaml (a service's) or AC<32 hex digits>.yaml "
+         "(an account's global webhooks)";
 }
 
 }  // namespace webhookd

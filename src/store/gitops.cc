@@ -37,22 +37,33 @@ Status write_apply_record(FileSystem& fs, const std::string& dir, const ApplyRec
 
 }  // namespace
 
-std::vector<std::string> check_state_file(FileSystem& fs, const std::string& path, bool check_name) {
+std::vector<std::string> check_state_file(FileSystem& fs, const std::string& path, bool check_name,
+                                          const Config* config) {
   std::vector<std::string> problems;
   if (check_name) {
     std::string name_problem = state_dir_name_problem(base_name(path));
     if (!name_problem.empty()) return {path + ": " + name_problem};
   }
+  // The name says the kind (an unchecked name that says neither: a service's).
+  const std::string sid = base_name(path).substr(0, 34);
+  const Scope scope = scope_of_sid(sid).value_or(Scope::kService);
+  if (config && scope == Scope::kAccount && !config->credentials.account_token_digest.count(sid)) {
+    problems.push_back(path + ": account " + sid + " is not in " + config->source +
+                       ": webhookd serves only the accounts of its config, so it would never read this file");
+  }
   auto bytes = fs.read_file(path);
   if (!bytes.ok()) {
     // A corruption already names the file ("<path>: not a regular file (a FIFO)").
-    if (bytes.error().code == ErrorCode::kCorruption) return {bytes.error().message};
-    return {path + ": " + bytes.error().message};
+    problems.push_back(bytes.error().code == ErrorCode::kCorruption ? bytes.error().message
+                                                                   : path + ": " + bytes.error().message);
+    return problems;
   }
-  return state_file_problems(bytes.value(), path);
+  std::vector<std::string> content = state_file_problems(bytes.value(), path, scope);
+  problems.insert(problems.end(), content.begin(), content.end());
+  return problems;
 }
 
-Result<SourceDir> read_source_dir(FileSystem& fs, const std::string& dir) {
+Result<SourceDir> read_source_dir(FileSystem& fs, const std::string& dir, const Config* config) {
   std::vector<std::string> names;
   Status listed = fs.list_dir(dir, [&](const std::string& name) { names.push_back(name); });
   if (!listed.ok()) return listed.error();
@@ -64,14 +75,14 @@ Result<SourceDir> read_source_dir(FileSystem& fs, const std::string& dir) {
     const StateFileKind kind = classify_state_dir_name(name, &sid);
     if (name[0] == '.' && kind == StateFileKind::kOther) continue;  // .git, .gitignore, ...
     const std::string path = join(dir, name);
-    std::vector<std::string> problems = check_state_file(fs, path, /*check_name=*/true);
+    std::vector<std::string> problems = check_state_file(fs, path, /*check_name=*/true, config);
     if (!problems.empty()) {
       out.problems.insert(out.problems.end(), problems.begin(), problems.end());
       continue;
     }
     auto bytes = fs.read_file(path);
     if (!bytes.ok()) return bytes.error();
-    auto state = read_state_file(bytes.value(), path);
+    auto state = read_state_file(bytes.value(), path, *scope_of_sid(sid));
     if (!state.ok()) return state.error();  // check_state_file said it was valid: a race with an editor
     services.emplace(sid, std::move(state.value()));
   }
@@ -81,11 +92,11 @@ Result<SourceDir> read_source_dir(FileSystem& fs, const std::string& dir) {
 
 Result<std::map<std::string, LiveService>> read_live(StateStore& store) {
   std::vector<std::string> sids;
-  Status listed = store.list_services([&](const std::string& sid) { sids.push_back(sid); });
+  Status listed = store.list_state_files([&](const std::string& sid) { sids.push_back(sid); });
   if (!listed.ok()) return listed.error();
   std::map<std::string, LiveService> live;
   for (const std::string& sid : sids) {
-    auto loaded = store.load(sid);
+    auto loaded = store.load_stored(sid);
     if (loaded.ok()) {
       live[sid].state = *loaded.value();
     } else if (loaded.error().code == ErrorCode::kCorruption) {
@@ -120,7 +131,7 @@ Result<ApplyRecord> read_apply_record(FileSystem& fs, const std::string& dir) {
       words.push_back(line.substr(at, space - at));
       at = space + 1;
     }
-    bool good = (words.size() == 2 || words.size() == 3) && is_service_sid(words[0]);
+    bool good = (words.size() == 2 || words.size() == 3) && scope_of_sid(words[0]).has_value();
     for (size_t i = 1; good && i < words.size(); ++i) {
       const std::string& etag = words[i];
       good = etag.size() == 34 && etag.front() == '"' && etag.back() == '"';

@@ -1,5 +1,6 @@
-// GitOps on the store: a directory of state files (a git checkout) read and
-// checked as webhookd reads them, the live directory read for a plan, the
+// GitOps on the store: a directory of state files (a git checkout: services'
+// IS….yaml and accounts' global AC….yaml side by side) read and checked as
+// webhookd reads them, the live directory read for a plan, the
 // plan carried out through the store's own lock + temp + fsync + rename, the
 // record of what was applied, and the live state exported as canonical files.
 // What webhookctl check, diff, apply and export stand on.
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "model/config.h"
 #include "model/service_plan.h"
 #include "store/file_system.h"
 #include "store/state_store.h"
@@ -19,19 +21,24 @@ namespace webhookd {
 
 // Every state file of a directory. problems: one line per problem, each
 // "<path>:<line>:<column>: <message>" or "<path>: <message>" (file names,
-// stray lock and temp files, YAML, keys, types, values). Names starting with
-// '.' other than webhookd's lock and temp files (.git, .gitignore) are skipped.
+// stray lock and temp files, YAML, keys, types, values; with a config, an
+// account file of an account the config does not list: webhookd would never
+// read it). Names starting with '.' other than webhookd's lock and temp files
+// (.git, .gitignore) are skipped.
 struct SourceDir {
-  std::map<std::string, ServiceState> services;  // by SID, only when the whole directory is valid
+  std::map<std::string, ServiceState> services;  // by SID (IS… and AC…), only when the whole directory is valid
   std::vector<std::string> problems;
 };
-Result<SourceDir> read_source_dir(FileSystem& fs, const std::string& dir);
+Result<SourceDir> read_source_dir(FileSystem& fs, const std::string& dir, const Config* config = nullptr);
 
 // The problems of one file as webhookctl check sees it: its name (when
-// check_name), then its content.
-std::vector<std::string> check_state_file(FileSystem& fs, const std::string& path, bool check_name);
+// check_name), its content (read as the kind of file its name says), and
+// with a config, an account the config does not list.
+std::vector<std::string> check_state_file(FileSystem& fs, const std::string& path, bool check_name,
+                                          const Config* config = nullptr);
 
-// Every live service, read through the store (an invalid one with its problem).
+// Every live state file, read through the store (an invalid one with its
+// problem); an account with no file is not listed.
 Result<std::map<std::string, LiveService>> read_live(StateStore& store);
 
 // The record of what the last apply left (model/service_plan.h); empty when
@@ -57,8 +64,8 @@ struct ApplyStep {
 Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const Plan& plan, bool force,
                                           const std::function<void(const ApplyStep&)>& progress);
 
-// Writes each live service's canonical file into dest (only those whose bytes
-// differ) and removes the service files of dest that are not live. Returns
+// Writes each live state file's canonical form into dest (only those whose
+// bytes differ) and removes the state files of dest that are not live. Returns
 // the SIDs written and removed, for the caller to print. Fails, writing
 // nothing, if a live file is invalid.
 struct ExportResult {

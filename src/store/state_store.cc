@@ -1,14 +1,16 @@
 // The write protocol: lock file -> temp file in the same directory -> write
 // -> fsync -> close -> rename over the state file -> fsync the directory (the
 // rename itself is only durable once the directory is). Any failure removes
-// the temp file; a failed directory fsync puts the old bytes back, so a 500
-// always means "nothing changed".
+// the temp file; a failed directory fsync puts the old bytes back (or, for
+// an account file the write created, removes it), so a 500 always means
+// "nothing changed". Services' and accounts' files take the same path.
 #include "store/state_store.h"
 
 #include <cerrno>
 #include <chrono>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "base/text.h"
@@ -16,11 +18,42 @@
 
 namespace webhookd {
 
+namespace {
+
+// The configuration must be of the file's kind: a service's value written
+// into an account's file (or the other way round) would never read back.
+Status check_scope(const std::string& sid, const WebhookConfig& config) {
+  if (scope_of_sid(sid) != config.scope) {
+    return Error::invalid_argument(sid + ": the configuration is " +
+                                   (config.scope == Scope::kService ? "a service's" : "an account's") +
+                                   ", not of this kind of file");
+  }
+  return ok_status();
+}
+
+ServiceStatePtr make_account_defaults() {
+  auto encoded = encode_state(account_defaults());
+  if (!encoded.ok()) throw std::logic_error("the account defaults break a rule: " + encoded.error().message);
+  return std::make_shared<const ServiceState>(std::move(encoded.value().state));
+}
+
+}  // namespace
+
+StateStore::StateStore(FileSystem& fs, std::string dir, size_t cache_capacity, StoreObserver* observer)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      cache_(cache_capacity),
+      observer_(observer),
+      account_defaults_(make_account_defaults()) {}
+
 Result<StateStore::Stored> StateStore::read(const std::string& sid) {
-  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
+  const std::optional<Scope> scope = scope_of_sid(sid);
+  if (!scope) return Error::invalid_argument("not a service or account SID: " + sid);
   const std::string path = state_file_path(dir_, sid);
   auto bytes = fs_.read_file(path);
   if (!bytes.ok()) {
+    // An account that never set its global webhooks has no file: it has the defaults.
+    if (*scope == Scope::kAccount && bytes.error().is_not_found()) return Stored{"", account_defaults_, false};
     Error e = blame(bytes.error());
     report(e);
     return e;
@@ -29,7 +62,7 @@ Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   ServiceStatePtr cached = cache_.find(sid, text);
   if (observer_) observer_->parse_cache_lookup(cached != nullptr);
   if (cached) return Stored{std::move(text), std::move(cached)};
-  auto parsed = read_state_file(text, path);
+  auto parsed = read_state_file(text, path, *scope);
   if (!parsed.ok()) {
     report(parsed.error());
     return parsed.error();
@@ -61,6 +94,13 @@ Error StateStore::blame(Error error) {
 Result<ServiceStatePtr> StateStore::load(const std::string& sid) {
   auto stored = read(sid);
   if (!stored.ok()) return stored.error();
+  return std::move(stored.value().state);
+}
+
+Result<ServiceStatePtr> StateStore::load_stored(const std::string& sid) {
+  auto stored = read(sid);
+  if (!stored.ok()) return stored.error();
+  if (!stored.value().exists) return Error::not_found(state_file_path(dir_, sid) + ": no such file");
   return std::move(stored.value().state);
 }
 
@@ -145,6 +185,10 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
         w->result = next.error();
         continue;
       }
+      if (Status kind = check_scope(sid, next.value()); !kind.ok()) {
+        w->result = kind.error();
+        continue;
+      }
       if (next.value() != state->config) {
         auto encoded = encode_state(std::move(next.value()));
         if (!encoded.ok()) {
@@ -162,8 +206,9 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
     if (written.ok()) {
       Status durable = fs_.sync_dir(dir_);
       if (!durable.ok()) {
-        // The clients will hear 500, so the old configuration must stand.
-        Status restored = replace(sid, current.bytes);
+        // The clients will hear 500, so the old configuration must stand
+        // (an account's defaults: no file).
+        Status restored = current.exists ? replace(sid, current.bytes) : fs_.remove(state_file_path(dir_, sid));
         Error e = durable.error();
         if (!restored.ok()) e.message += "; restoring the old file also failed: " + restored.error().message;
         written = e;
@@ -278,7 +323,8 @@ Status StateStore::replace(const std::string& sid, const std::string& bytes) {
 }
 
 Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig config) {
-  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
+  if (!scope_of_sid(sid)) return Error::invalid_argument("not a service or account SID: " + sid);
+  if (Status kind = check_scope(sid, config); !kind.ok()) return kind.error();
   auto encoded = encode_state(std::move(config));
   if (!encoded.ok()) return encoded.error();
   auto lock = fs_.lock(lock_file_path(dir_, sid));
@@ -300,7 +346,8 @@ Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig
 }
 
 Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, WebhookConfig config) {
-  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
+  if (!scope_of_sid(sid)) return Error::invalid_argument("not a service or account SID: " + sid);
+  if (Status kind = check_scope(sid, config); !kind.ok()) return kind.error();
   auto encoded = encode_state(std::move(config));
   if (!encoded.ok()) return encoded.error();
   auto lock = fs_.lock(lock_file_path(dir_, sid));
@@ -310,7 +357,7 @@ Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, We
   const std::string path = state_file_path(dir_, sid);
   auto old_bytes = fs_.read_file(path);
   if (!old_bytes.ok()) return old_bytes.error();
-  if (read_state_file(old_bytes.value(), path).ok()) {
+  if (read_state_file(old_bytes.value(), path, config.scope).ok()) {
     return Error::conflict(sid + " is valid again (mended since the plan): it is replaced only against its ETag");
   }
   Status written = replace(sid, encoded.value().bytes);
@@ -331,7 +378,7 @@ Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, We
 }
 
 Status StateStore::remove(const std::string& sid, const std::string& expected_etag) {
-  if (!is_service_sid(sid)) return Error::invalid_argument("not a service SID: " + sid);
+  if (!scope_of_sid(sid)) return Error::invalid_argument("not a service or account SID: " + sid);
   auto lock = fs_.lock(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
   auto stored = read(sid);
@@ -339,6 +386,8 @@ Status StateStore::remove(const std::string& sid, const std::string& expected_et
     // An invalid file has no ETag to compare: it is removed only on purpose
     // (expected_etag empty, webhookctl apply --force).
     if (stored.error().code != ErrorCode::kCorruption || !expected_etag.empty()) return stored.error();
+  } else if (!stored.value().exists) {
+    return Error::not_found(sid + " has no file");
   } else if (stored.value().state->etag != expected_etag) {
     return Error::conflict(sid + " changed: its ETag is " + stored.value().state->etag + ", not " + expected_etag);
   }
@@ -352,7 +401,7 @@ Status StateStore::remove(const std::string& sid, const std::string& expected_et
   return fs_.remove(lock_file_path(dir_, sid));
 }
 
-Status StateStore::list_services(const std::function<void(const std::string& sid)>& visit) {
+Status StateStore::list_state_files(const std::function<void(const std::string& sid)>& visit) {
   return fs_.list_dir(dir_, [&](const std::string& name) {
     std::string sid;
     if (classify_state_dir_name(name, &sid) == StateFileKind::kState) visit(sid);

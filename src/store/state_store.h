@@ -1,6 +1,8 @@
-// StateStore: load a service's configuration, and update it under the
-// service's lock with an atomic, durable replace. Reads take no lock: rename
-// guarantees a reader sees the old file or the new one, never a mix.
+// StateStore: load a state file's configuration (a service's, IS….yaml, or
+// an account's global webhooks, AC….yaml: one write path for both, by SID),
+// and update it under its lock with an atomic, durable replace. Reads take
+// no lock: rename guarantees a reader sees the old file or the new one,
+// never a mix.
 #pragma once
 
 #include <condition_variable>
@@ -23,16 +25,21 @@ class StateStore {
   // observer (may be null: webhookctl's stores) hears of cache lookups,
   // state errors and group commits; it must outlive the store.
   StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = ParseCache::kDefaultCapacity,
-             StoreObserver* observer = nullptr)
-      : fs_(fs), dir_(std::move(dir)), cache_(cache_capacity), observer_(observer) {}
+             StoreObserver* observer = nullptr);
 
   const std::string& dir() const { return dir_; }
 
-  // kNotFound: no state file, so no such service. kInvalidArgument: not a
-  // service SID. An unreadable file is kIOError, an invalid one kCorruption
-  // with file:line:column; kUnavailable when the directory itself fails. The file is read every time (so an edit is seen
-  // at once); it is parsed only when its bytes changed. Thread-safe.
-  Result<ServiceStatePtr> load(const std::string& service_sid);
+  // kNotFound: no state file, so no such service. An account with no file
+  // never set its global webhooks: its defaults (account_defaults), always
+  // the same object. kInvalidArgument: neither a service's nor an account's
+  // SID. An unreadable file is kIOError, an invalid one kCorruption with
+  // file:line:column; kUnavailable when the directory itself fails. The
+  // file is read every time (so an edit is seen at once); it is parsed only
+  // when its bytes changed. Thread-safe.
+  Result<ServiceStatePtr> load(const std::string& sid);
+  // As load, but kNotFound for an account with no file too: what is on disk
+  // (GitOps plans files, not defaults).
+  Result<ServiceStatePtr> load_stored(const std::string& sid);
 
   // A mutation gets the stored state and returns the next configuration, or
   // an Error that update() passes back untouched (a foreign account as
@@ -45,9 +52,11 @@ class StateStore {
   // thread or on the thread of another update of the same service.
   using Mutation = std::function<Result<WebhookConfig>(const ServiceState& current)>;
 
-  // Reads the current state under the service's lock, asks `mutate` for the
+  // Reads the current state under the file's lock, asks `mutate` for the
   // next configuration and writes it unless it equals the current one. A
-  // configuration that breaks a rule is kInvalidArgument, never written.
+  // configuration that breaks a rule is kInvalidArgument, never written. An
+  // account with no file starts from its defaults, and the first update that
+  // changes them creates its file (a failure leaves no file).
   //
   // Concurrency: any number of threads and processes (and hosts sharing the
   // directory through flock) may update one service at once; none loses
@@ -57,12 +66,12 @@ class StateStore {
   // returns only once its change is on disk, with the state its own
   // mutation produced, or the write's error (then nothing of the group is on
   // disk).
-  Result<ServiceStatePtr> update(const std::string& service_sid, const Mutation& mutate);
+  Result<ServiceStatePtr> update(const std::string& sid, const Mutation& mutate);
 
   // A new service, written as an update is (lock, temp, fsync, rename,
   // directory fsync): kConflict if its state file exists already,
   // kInvalidArgument if the configuration breaks a rule.
-  Result<ServiceStatePtr> create(const std::string& service_sid, WebhookConfig config);
+  Result<ServiceStatePtr> create(const std::string& sid, WebhookConfig config);
 
   // Replaces a service whose state file is invalid (a person's broken edit),
   // on purpose (webhookctl apply --force): under its lock, one rename of the
@@ -71,16 +80,17 @@ class StateStore {
   // byte for byte. kConflict if the file is valid by then (mended since:
   // a valid file is only ever replaced by update(), against its ETag),
   // kNotFound if it is gone, kInvalidArgument if config breaks a rule.
-  Result<ServiceStatePtr> overwrite_invalid(const std::string& service_sid, WebhookConfig config);
+  Result<ServiceStatePtr> overwrite_invalid(const std::string& sid, WebhookConfig config);
 
   // Removes a service under its lock if its stored ETag is still
   // expected_etag (kConflict otherwise, kNotFound if it is gone). An empty
   // expected_etag removes an invalid file too (apply --force). Readers see
-  // the file or no file, never a part of one.
-  Status remove(const std::string& service_sid, const std::string& expected_etag);
+  // the file or no file, never a part of one (an account's: its defaults).
+  Status remove(const std::string& sid, const std::string& expected_etag);
 
-  // The SID of every service in the directory, as a stream.
-  Status list_services(const std::function<void(const std::string& sid)>& visit);
+  // The SID of every state file in the directory (services' and accounts'),
+  // as a stream.
+  Status list_state_files(const std::function<void(const std::string& sid)>& visit);
 
   // Start-up tidying after a crash: removes temp files (never state: a crash
   // mid-write leaves one) and the lock files of services that no longer
@@ -103,9 +113,10 @@ class StateStore {
   struct Stored {
     std::string bytes;  // exactly as on disk, to put back if a write cannot be made durable
     ServiceStatePtr state;
+    bool exists = true;  // false: an account with no file (state: its defaults)
   };
-  Result<Stored> read(const std::string& service_sid);
-  Status replace(const std::string& service_sid, const std::string& bytes);
+  Result<Stored> read(const std::string& sid);
+  Status replace(const std::string& sid, const std::string& bytes);
   // An I/O error on a file is the directory's when the directory fails too
   // (kUnavailable: this host steps aside); otherwise it stays the file's.
   Error blame(Error error);
@@ -128,16 +139,19 @@ class StateStore {
   };
   // false when the commit itself failed (lock, re-read, write, fsync), not
   // when a mutation refused.
-  bool commit_group(const std::string& service_sid, const std::vector<Waiter*>& group);
-  size_t queued_updates(const std::string& service_sid) EXCLUDES(queues_mu_);
+  bool commit_group(const std::string& sid, const std::vector<Waiter*>& group);
+  size_t queued_updates(const std::string& sid) EXCLUDES(queues_mu_);
 
   FileSystem& fs_;
   const std::string dir_;
   ParseCache cache_;
   StoreObserver* const observer_;
+  // What an account with no file reads as: one object, so that what is
+  // rendered from it is cached as for a file.
+  const ServiceStatePtr account_defaults_;
   // Held only to queue and hand over; never across file I/O.
   Mutex queues_mu_;
-  std::unordered_map<std::string, Queue> queues_ GUARDED_BY(queues_mu_);  // services with a write in progress
+  std::unordered_map<std::string, Queue> queues_ GUARDED_BY(queues_mu_);  // files with a write in progress
 };
 
 }  // namespace webhookd

@@ -7,16 +7,13 @@ word for word. Then, through nginx: the official python client, reloads good
 and bad, a restart under a stream of GETs, the journal, the exposure rating,
 and the sandbox. The container is stopped and removed whatever happens."""
 import base64
-import hashlib
 import os
 import re
-import shutil
-import signal
 import subprocess
-import tempfile
 import time
 import unittest
 
+from harness.container import Container, root_tarball
 from harness.stack import REPO
 
 ACCOUNT, TOKEN = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "token-7f3a1c"
@@ -28,7 +25,6 @@ PATH = "/v1/Services/%s/Configuration/Webhooks" % SID
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "nginx-light", "libfcgi0ldbl", "libprometheus-cpp-core1.0",
             "libyaml-cpp0.7", "libssl3",
             "python3-twilio", "curl", "ca-certificates", "git"]
-CACHE = os.path.join(REPO, "build", "container")
 
 
 def readme_deploy_steps():
@@ -38,94 +34,6 @@ def readme_deploy_steps():
     block = re.search(r"<!-- deploy-steps -->\s*```sh\n(.*?)```", text, re.S)
     assert block, "README.md has no deploy-steps block"
     return [l.strip() for l in block.group(1).splitlines() if l.strip() and not l.strip().startswith("#")]
-
-
-def root_tarball():
-    """A bookworm root with PACKAGES, built once per package list."""
-    key = hashlib.sha256(" ".join(["bookworm", "minbase"] + PACKAGES).encode()).hexdigest()[:16]
-    tarball = os.path.join(CACHE, "root-%s.tar" % key)
-    if not os.path.exists(tarball):
-        os.makedirs(CACHE, exist_ok=True)
-        for old in os.listdir(CACHE):  # roots of other package lists: 280 MB each
-            if old.startswith("root-"):
-                shutil.rmtree(os.path.join(CACHE, old), ignore_errors=True) if os.path.isdir(
-                    os.path.join(CACHE, old)) else os.remove(os.path.join(CACHE, old))
-        # mmdebstrap takes the format from the name: it must end in .tar.
-        partial = os.path.join(CACHE, "partial-%s.tar" % key)
-        print("building the container root with mmdebstrap (about a minute, cached in %s)" % CACHE, flush=True)
-        subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=" + ",".join(PACKAGES), "bookworm",
-                        partial], check=True, timeout=900)
-        os.rename(partial, tarball)
-    return tarball
-
-
-class Container:
-    """A booted systemd-nspawn container; run() executes inside it."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="webhookd-deploy-")
-        self.root = os.path.join(self.dir, "root")
-        self.proc = None
-        self.init_pid = None
-
-    def boot(self):
-        console = open(os.path.join(self.dir, "console.log"), "w")
-        # --register=no --keep-unit: no systemd (machined) needed on the host.
-        self.proc = subprocess.Popen(
-            ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--private-network", "--quiet",
-             "-D", self.root, "--machine=webhookd-test-%d" % os.getpid()],
-            stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        # nspawn's first child may be a helper on its way to exec systemd:
-        # only a child that is systemd is the container's init.
-        while self.init_pid is None and time.monotonic() < deadline:
-            children = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-x", "systemd"], capture_output=True,
-                                      text=True).stdout.split()
-            if children:
-                self.init_pid = children[0]
-            elif self.proc.poll() is not None:
-                raise RuntimeError("systemd-nspawn exited: " + self.console())
-            time.sleep(0.1)
-        if self.init_pid is None:
-            raise RuntimeError("the container's init never started: " + self.console())
-        # The init found above may not have opened its private bus yet: then
-        # systemctl prints no state at all ("Failed to connect to bus", seen
-        # on a loaded machine), and --wait does not wait for the bus. Ask again.
-        deadline = time.monotonic() + 90
-        while True:
-            r = self.run("systemctl is-system-running --wait", check=False,
-                         timeout=max(deadline - time.monotonic(), 1))
-            state = r.stdout.strip()
-            if state or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        if state not in ("running", "degraded"):
-            raise RuntimeError("the container did not boot (%s; %s): %s" % (state, r.stderr.strip(), self.console()))
-
-    def console(self):
-        with open(os.path.join(self.dir, "console.log"), errors="replace") as f:
-            return f.read()[-3000:]
-
-    def run(self, command, check=True, timeout=60, input=None):
-        r = subprocess.run(["nsenter", "-t", self.init_pid, "-a", "sh", "-c", command], capture_output=True, text=True,
-                           timeout=timeout, input=input)
-        if check and r.returncode != 0:
-            raise AssertionError("in the container, `%s` exited %d:\n%s%s" % (command, r.returncode, r.stdout, r.stderr))
-        return r
-
-    def write(self, path, text):
-        self.run("cat > %s" % path, input=text)
-
-    def destroy(self):
-        if self.proc and self.proc.poll() is None:
-            # nspawn asks the container's systemd to power off on SIGTERM.
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # Runs inside the container (test_4b): the clients, the restarts, and a
@@ -208,7 +116,7 @@ class DeployOnDebianTest(unittest.TestCase):
         cls.box = Container()
         cls.addClassCleanup(cls.box.destroy)
         os.mkdir(cls.box.root)
-        subprocess.run(["tar", "-xf", root_tarball(), "-C", cls.box.root], check=True)
+        subprocess.run(["tar", "-xf", root_tarball("deploy", PACKAGES), "-C", cls.box.root], check=True)
         # The README's `make install`, into the container's root.
         subprocess.run(["make", "-s", "-C", REPO, "install", "DESTDIR=" + cls.box.root], check=True,
                        stdout=subprocess.DEVNULL)

@@ -3,6 +3,8 @@ with Twilio's own twilio.request_validator.RequestValidator (Debian's
 python3-twilio): POST and GET events, URLs with a port, a path and a query
 of their own; invalid with the wrong token. The parameters of each event
 type against a table from Twilio's Conversations Webhooks documentation.
+The effective hooks: a service with no URL fires its account's global
+webhook; a service with a URL, its own; an account routed to Flex is refused.
 Refusals: an event not in the filters, an unset URL, a token that does not
 match the digest, an endpoint that refuses or does not answer in time."""
 import http.server
@@ -129,6 +131,16 @@ class FireTest(unittest.TestCase):
         with open(os.path.join(self.state, SID + ".yaml"), "w") as f:
             f.write("\n".join(lines) + "\n")
 
+    def configure_account(self, method="POST", filters=("onMessageAdded",), pre=None, post="/global/post?g=1",
+                          target="webhook"):
+        """The account's global webhooks (AC….yaml), pointed at the receiver."""
+        base = "http://127.0.0.1:%d" % self.receiver.port
+        lines = ["pre_webhook_url: %s" % (json.dumps(base + pre) if pre else "null"),
+                 "post_webhook_url: %s" % (json.dumps(base + post) if post else "null"),
+                 "filters: [%s]" % ", ".join(filters), "method: %s" % method, "target: %s" % target]
+        with open(os.path.join(self.state, ACCOUNT + ".yaml"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
     def fire(self, *args, token=TOKEN):
         return subprocess.run([WEBHOOKCTL, "fire", SID, "--config", self.config] + list(args), input=token + "\n",
                               capture_output=True, text=True, timeout=60)
@@ -221,14 +233,14 @@ class FireTest(unittest.TestCase):
         self.configure("POST", filters=["onMessageAdded"], post="/hooks/post")
         r = self.fire("--event", "onMessageUpdated")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("onMessageUpdated is not in the filters of %s" % SID, r.stderr)
+        self.assertIn("%s: onMessageUpdated is not in the service's filters" % SID, r.stderr)
         self.assertIn("--anyway", r.stderr)
         r = self.fire("--event", "onMessageUpdated", "--anyway")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.configure("POST", pre=None)
         r = self.fire("--event", "onMessageAdd", "--anyway")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("pre_webhook_url of %s is not set" % SID, r.stderr)
+        self.assertIn("%s: pre_webhook_url is not set at the service level" % SID, r.stderr)
         self.configure("POST")
         sent = len(self.receiver.requests)
         r = self.fire("--event", "onMessageAdded", token="a-typo")
@@ -239,6 +251,55 @@ class FireTest(unittest.TestCase):
         self.assertEqual(self.fire("--event", "onNothing").returncode, 2)
         self.assertEqual(subprocess.run([WEBHOOKCTL, "fire", SID, "--event", "onMessageAdded", "--state-dir",
                                          self.state], capture_output=True, text=True).returncode, 2)
+
+    def test_a_service_without_urls_fires_its_accounts_global_webhook(self):
+        # The service sets filters but no URL: the account's global webhook
+        # is the one in effect, signed with the account's token as any other.
+        self.configure("POST", filters=["onMessageUpdated"], pre=None, post=None)
+        self.configure_account("GET", filters=["onMessageAdded", "onUserAdded"])
+        r = self.fire("--event", "onMessageAdded")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(self.receiver.requests), 1)
+        req = self.receiver.requests[0]
+        self.assertEqual(req["method"], "GET")
+        self.assertTrue(req["path"].startswith("/global/post?g=1&EventType=onMessageAdded&"), req["path"])
+        self.assertTrue(self.receiver.valid(req, TOKEN), "Twilio's validator refused the signature")
+        self.assertFalse(self.receiver.valid(req, "not-the-token"))
+        self.assertEqual(self.receiver.params(req)["ChatServiceSid"], SID)
+        self.assertIn("# from the account's global webhooks (%s): %s sets no URL of its own" % (ACCOUNT, SID), r.stdout)
+        out = json.loads(self.fire("--event", "onMessageAdded", "--json").stdout)
+        self.assertEqual((out["source"], out["method"]), ("account", "GET"))
+        # The account's filters are the ones in effect, not the service's.
+        r = self.fire("--event", "onMessageUpdated")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("onMessageUpdated is not in the account's filters", r.stderr)
+        # A URL on the service takes over: the account's never fire for it.
+        self.configure("POST", filters=["onMessageAdded"], pre=None, post="/hooks/post")
+        r = self.fire("--event", "onMessageAdded", "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["source"], "service")
+        self.assertEqual(self.receiver.requests[-1]["path"], "/hooks/post")
+        self.assertEqual(self.receiver.requests[-1]["method"], "POST")
+
+    def test_flex_and_no_url_anywhere_are_refused_naming_why(self):
+        self.configure("POST", pre=None, post=None)
+        self.configure_account(target="flex")
+        for extra in ((), ("--anyway",)):
+            r = self.fire("--event", "onMessageAdded", *extra)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("the account's target is flex: Twilio routes its events to Flex and sends no webhook",
+                          r.stderr)
+        os.remove(os.path.join(self.state, ACCOUNT + ".yaml"))  # never set: no URL at either level
+        r = self.fire("--event", "onMessageAdded", "--anyway")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no webhook URL is set, neither on the service nor on the account", r.stderr)
+        self.assertEqual(self.receiver.requests, [], "nothing may be sent")
+        # A service with its own URL is not routed to Flex by its account.
+        self.configure("POST", filters=["onMessageAdded"], pre=None, post="/hooks/post")
+        self.configure_account(target="flex")
+        r = self.fire("--event", "onMessageAdded")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.receiver.requests[-1]["path"], "/hooks/post")
 
     def test_an_endpoint_that_is_down_or_slow(self):
         closed = free_port()

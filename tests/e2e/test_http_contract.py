@@ -1,4 +1,6 @@
-"""The contract's HTTP tables, row by row, with curl through the real nginx."""
+"""The contract's HTTP tables, row by row, with curl through the real nginx:
+a service's webhooks, and the account's global webhooks
+(/v1/Configuration/Webhooks, contract section 8)."""
 import base64
 import json
 import os
@@ -276,6 +278,144 @@ class ConditionalRequestTest(StackCase):
         self.assertEqual(json.loads(r.body)["method"], "GET")
         # GET keeps its meaning: a matching If-None-Match is a 304.
         self.assertEqual(self.curl("-H", "If-None-Match: *").status, 304)
+
+
+GLOBAL = "/v1/Configuration/Webhooks"
+GLOBAL_KEYS = ["account_sid", "pre_webhook_url", "post_webhook_url", "method", "filters", "target", "url"]
+
+
+class GlobalWebhooksTest(StackCase):
+    """The account's global webhooks through the shipped nginx snippet."""
+
+    def setUp(self):
+        for account in (ACCOUNT, OTHER_ACCOUNT):
+            path = os.path.join(self.state_dir, account + ".yaml")
+            if os.path.exists(path):
+                os.remove(path)
+        self.write_state(REFERENCE_STATE)
+
+    def account_file(self, account=ACCOUNT):
+        return os.path.join(self.state_dir, account + ".yaml")
+
+    def defaults(self, account=ACCOUNT):
+        return ('{"account_sid":"%s","pre_webhook_url":null,"post_webhook_url":null,"method":"POST","filters":[],'
+                '"target":"webhook","url":"%s%s"}') % (account, self.base, GLOBAL)
+
+    def test_a_never_set_account_answers_the_defaults(self):
+        r = self.curl(path=GLOBAL)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTwilioHeaders(r)
+        self.assertEqual(r.body.decode(), self.defaults())
+        self.assertRegex(r.headers["etag"], r'^"[0-9a-f]{32}"$')
+        head = self.curl("-I", path=GLOBAL)
+        self.assertEqual((head.status, head.headers["content-length"], head.headers["etag"]),
+                         (200, str(len(r.body)), r.headers["etag"]))
+        self.assertFalse(os.path.exists(self.account_file()), "a read creates no file")
+
+    def test_update_in_twilios_order_persisted_and_read_back(self):
+        r = self.curl("-X", "POST", "--data-urlencode", "PreWebhookUrl=https://example.com/pre",
+                      "--data-urlencode", "PostWebhookUrl=http://example.com/post", "--data-urlencode", "Method=GET",
+                      "--data-urlencode", "Filters=onConversationUpdated", "--data-urlencode", "Filters=onUserAdded",
+                      "--data-urlencode", "Target=flex", path=GLOBAL)
+        self.assertEqual(r.status, 200, r.body)
+        doc = json.loads(r.body)
+        self.assertEqual(list(doc.keys()), GLOBAL_KEYS)
+        self.assertEqual(doc, {"account_sid": ACCOUNT, "pre_webhook_url": "https://example.com/pre",
+                               "post_webhook_url": "http://example.com/post", "method": "GET",
+                               "filters": ["onConversationUpdated", "onUserAdded"], "target": "flex",
+                               "url": self.base + GLOBAL})
+        self.assertEqual(read(self.account_file()).decode(),
+                         "pre_webhook_url: https://example.com/pre\npost_webhook_url: http://example.com/post\n"
+                         "filters:\n  - onConversationUpdated\n  - onUserAdded\nmethod: GET\ntarget: flex\n")
+        again = self.curl(path=GLOBAL)
+        self.assertEqual(json.loads(again.body), doc)
+        self.assertEqual(again.headers["etag"], r.headers["etag"])
+        # The service's webhooks are another resource: untouched.
+        self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+
+    def test_validation_rows_write_nothing(self):
+        rows = [("Target=studio", 400, 20001, "Invalid Target: studio"),
+                ("Target=Flex", 400, 20001, "Invalid Target: Flex"),
+                ("Filters=onUserRemoved", 400, 50365, "Invalid filter: onUserRemoved"),
+                ("PreWebhookUrl=nope", 400, 50077, "Invalid pre-webhook url"),
+                ("PostWebhookUrl=ftp%3A%2F%2Fx", 400, 50078, "Invalid post-webhook url"),
+                ("Method=PUT", 400, 50055, "Invalid webhook method")]
+        for body, status, code, message in rows:
+            with self.subTest(body):
+                self.assertTwilioError(self.curl("--data-raw", body, path=GLOBAL), status, code, message)
+        self.assertFalse(os.path.exists(self.account_file()))
+
+    def test_user_events_are_global_filters_only(self):
+        r = self.curl("--data-raw", "Filters=onUserAdded&Filters=onUserUpdate&Filters=onUserUpdated", path=GLOBAL)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(json.loads(r.body)["filters"], ["onUserAdded", "onUserUpdate", "onUserUpdated"])
+        self.assertTwilioError(self.curl("--data-raw", "Filters=onUserAdded"), 400, 50365, "Invalid filter: onUserAdded")
+        # Target on the service path is an unknown parameter: ignored, as Twilio ignores them.
+        self.assertEqual(self.curl("--data-raw", "Target=studio").status, 200)
+        self.assertEqual(read(self.state_file()).decode(), REFERENCE_STATE)
+
+    def test_each_account_sees_its_own_settings_only(self):
+        self.assertEqual(self.curl("--data-raw", "Target=flex", path=GLOBAL).status, 200)
+        theirs = self.curl(path=GLOBAL, auth=(OTHER_ACCOUNT, OTHER_TOKEN))
+        self.assertEqual(theirs.body.decode(), self.defaults(OTHER_ACCOUNT))
+        by_their_key = self.curl("--data-raw", "Method=GET", path=GLOBAL, auth=(OTHER_KEY, OTHER_KEY_SECRET))
+        self.assertEqual(json.loads(by_their_key.body)["account_sid"], OTHER_ACCOUNT)
+        self.assertTrue(os.path.exists(self.account_file(OTHER_ACCOUNT)))
+        mine = json.loads(self.curl(path=GLOBAL, auth=(KEY, KEY_SECRET)).body)
+        self.assertEqual((mine["account_sid"], mine["target"], mine["method"]), (ACCOUNT, "flex", "POST"))
+
+    def test_405_401_and_paths_nginx_does_not_route(self):
+        for method in ("PUT", "DELETE", "PATCH"):
+            with self.subTest(method):
+                r = self.curl("-X", method, path=GLOBAL)
+                self.assertTwilioError(r, 405, 20004, "The requested resource /Configuration/Webhooks does not support "
+                                       "the attempted HTTP method %s" % method)
+                self.assertEqual(r.headers["allow"], "GET, POST")
+        r = self.curl(path=GLOBAL, auth=None)
+        self.assertTwilioError(r, 401, 20003, "Authenticate")
+        self.assertEqual(r.headers["www-authenticate"], 'Basic realm="Twilio API"')
+        self.assertTwilioError(self.curl(path=GLOBAL, auth=(ACCOUNT, "wrong")), 401, 20003, "Authenticate")
+        # Only exactly /v1/Configuration/Webhooks reaches webhookd; nginx
+        # answers anything else under /v1/Configuration/ with its JSON 404.
+        for path in ("/v1/Configuration/Webhook", GLOBAL + "/", "/v1/Configuration/Webhooks/x", "/v1/Configuration"):
+            with self.subTest(path):
+                self.assertTwilioError(self.curl(path=path), 404, 20404, "The requested resource was not found")
+
+    def test_conditional_requests(self):
+        defaults_etag = self.curl(path=GLOBAL).headers["etag"]
+        self.assertEqual(self.curl("-H", "If-None-Match: " + defaults_etag, path=GLOBAL).status, 304)
+        # A never-set account has a representation: If-None-Match: * fails a POST.
+        self.assertTwilioError(self.curl("-H", "If-None-Match: *", "--data-raw", "Target=flex", path=GLOBAL), 412, 412)
+        self.assertTwilioError(self.curl("-H", 'If-Match: "stale"', "--data-raw", "Target=flex", path=GLOBAL), 412, 412)
+        self.assertFalse(os.path.exists(self.account_file()))
+        r = self.curl("-H", "If-Match: *", "--data-raw", "Target=flex", path=GLOBAL)
+        self.assertEqual(r.status, 200, r.body)
+        r = self.curl("-H", "If-Match: " + r.headers["etag"], "--data-raw", "Target=webhook", path=GLOBAL)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.headers["etag"], defaults_etag)  # the same configuration, the same ETag
+
+    def test_hand_edits_are_seen_and_an_invalid_file_is_never_overwritten(self):
+        with open(self.account_file(), "w") as f:
+            f.write("# by hand\ntarget: flex\nmethod: get\n")
+        doc = json.loads(self.curl(path=GLOBAL).body)
+        self.assertEqual((doc["target"], doc["method"], doc["filters"]), ("flex", "GET", []))
+        broken = "target: flex\ntarget: webhook\n"
+        with open(self.account_file(), "w") as f:
+            f.write(broken)
+        self.assertTwilioError(self.curl(path=GLOBAL), 500, 20500, "Internal Server Error")
+        self.assertTwilioError(self.curl("--data-raw", "Target=webhook", path=GLOBAL), 500, 20500)
+        self.assertEqual(read(self.account_file()).decode(), broken)
+
+
+class GlobalWebhooksDenyTest(StackCase):
+    api_writes = "deny"
+
+    def test_posts_are_403_and_reads_unchanged(self):
+        self.assertTwilioError(self.curl("--data-raw", "Target=flex", path=GLOBAL), 403, 20403,
+                               "Forbidden: this configuration is managed in git")
+        self.assertFalse(os.path.exists(os.path.join(self.state_dir, ACCOUNT + ".yaml")))
+        self.assertEqual(self.curl(path=GLOBAL).status, 200)
+        self.assertEqual(self.curl("-I", path=GLOBAL).status, 200)
 
 
 class ResponderDownTest(StackCase):

@@ -1,11 +1,13 @@
 """The official python helper library (Debian's python3-twilio), pointed at the
-stack exactly as the README tells users to."""
+stack exactly as the README tells users to: a service's webhooks, and the
+account's global webhooks (client.conversations.v1.configuration.webhooks())."""
 import os
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from e2e.support import ACCOUNT, EMPTY_SID, KEY, KEY_SECRET, MISSING_SID, REFERENCE_STATE, SID, TOKEN, StackCase
+from e2e.support import (ACCOUNT, EMPTY_SID, KEY, KEY_SECRET, MISSING_SID, OTHER_ACCOUNT, OTHER_KEY, OTHER_KEY_SECRET,
+                         OTHER_TOKEN, REFERENCE_STATE, SID, TOKEN, StackCase)
 
 
 class PythonClientTest(StackCase):
@@ -79,3 +81,63 @@ class PythonClientTest(StackCase):
         with self.assertRaises(TwilioRestException) as caught:
             self.webhooks().update(pre_webhook_url="not a url")
         self.assertEqual(caught.exception.code, 50077)
+
+
+class PythonClientGlobalWebhooksTest(StackCase):
+    """client.conversations.v1.configuration.webhooks(): fetch and update."""
+
+    def setUp(self):
+        for var in ("TWILIO_EDGE", "TWILIO_REGION"):
+            os.environ.pop(var, None)
+        for account in (ACCOUNT, OTHER_ACCOUNT):
+            path = os.path.join(self.state_dir, account + ".yaml")
+            if os.path.exists(path):
+                os.remove(path)
+
+    def webhooks(self, user=ACCOUNT, secret=TOKEN, account=ACCOUNT):
+        client = Client(user, secret, account_sid=account)
+        client.conversations.base_url = self.base
+        return client.conversations.v1.configuration.webhooks()
+
+    def test_fetch_update_fetch(self):
+        w = self.webhooks().fetch()  # never set: the defaults
+        self.assertEqual((w.account_sid, w.pre_webhook_url, w.post_webhook_url, w.method, w.filters, w.target),
+                         (ACCOUNT, None, None, "POST", [], "webhook"))
+        self.assertEqual(w.url, self.base + "/v1/Configuration/Webhooks")
+        u = self.webhooks().update(target="flex", filters=["onConversationUpdated", "onUserAdded"], method="GET",
+                                   pre_webhook_url="https://example.com/pre",
+                                   post_webhook_url="http://example.com/post")
+        self.assertEqual((u.pre_webhook_url, u.post_webhook_url, u.method, u.filters, u.target),
+                         ("https://example.com/pre", "http://example.com/post", "GET",
+                          ["onConversationUpdated", "onUserAdded"], "flex"))
+        again = self.webhooks().fetch()
+        self.assertEqual((again.filters, again.target, again.method), (u.filters, "flex", "GET"))
+        partial = self.webhooks().update(target="webhook")
+        self.assertEqual((partial.target, partial.filters), ("webhook", u.filters))
+
+    def test_errors(self):
+        with self.assertRaises(TwilioRestException) as caught:
+            self.webhooks().update(target="studio")
+        self.assertEqual((caught.exception.status, caught.exception.code), (400, 20001))
+        self.assertIn("Invalid Target: studio", caught.exception.msg)
+        with self.assertRaises(TwilioRestException) as caught:
+            self.webhooks(secret="wrong").fetch()
+        self.assertEqual((caught.exception.status, caught.exception.code), (401, 20003))
+        self.assertFalse(os.path.exists(os.path.join(self.state_dir, ACCOUNT + ".yaml")))
+
+    def test_on_user_added_here_and_refused_on_the_service_path(self):
+        self.assertEqual(self.webhooks().update(filters=["onUserAdded"]).filters, ["onUserAdded"])
+        service = Client(ACCOUNT, TOKEN)
+        service.conversations.base_url = self.base
+        with self.assertRaises(TwilioRestException) as caught:
+            service.conversations.v1.services(SID).configuration.webhooks().update(filters=["onUserAdded"])
+        self.assertEqual((caught.exception.status, caught.exception.code), (400, 50365))
+
+    def test_another_accounts_credentials_see_their_own_settings_only(self):
+        self.webhooks().update(target="flex", post_webhook_url="https://example.com/mine")
+        theirs = self.webhooks(OTHER_ACCOUNT, OTHER_TOKEN, OTHER_ACCOUNT).fetch()
+        self.assertEqual((theirs.account_sid, theirs.target, theirs.post_webhook_url), (OTHER_ACCOUNT, "webhook", None))
+        by_key = self.webhooks(OTHER_KEY, OTHER_KEY_SECRET, OTHER_ACCOUNT).update(method="GET")
+        self.assertEqual((by_key.account_sid, by_key.method), (OTHER_ACCOUNT, "GET"))
+        mine = self.webhooks(KEY, KEY_SECRET).fetch()
+        self.assertEqual((mine.account_sid, mine.target, mine.method), (ACCOUNT, "flex", "POST"))

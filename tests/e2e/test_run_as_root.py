@@ -95,8 +95,8 @@ class RunAsRootTest(unittest.TestCase):
                                log_path=os.path.join(self.tmp, "webhookd.log"), wrap=as_owner).start()
         return self.daemon
 
-    def request(self, method, sid, body=b""):
-        params = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(sid), "REQUEST_SCHEME": "http",
+    def request(self, method, sid, body=b"", path=None):
+        params = {"REQUEST_METHOD": method, "DOCUMENT_URI": path or resource_path(sid), "REQUEST_SCHEME": "http",
                   "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH}
         if body:
             params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
@@ -121,6 +121,9 @@ class RunAsRootTest(unittest.TestCase):
         self.ok("apply", self.src, "--config", self.config, "--prune", "--force")
         self.assertNotIn(GIT2 + ".yaml", self.listing())
         self.ok("show", GIT1, "--config", self.config)
+        # The account's global webhooks: its first write creates its file and lock.
+        self.ok("set", "--account", ACCOUNT, "--target", "flex", "--config", self.config)
+        self.ok("show", "--account", ACCOUNT, "--config", self.config)
         # fire with a token file only root can read: read before the drop.
         # The endpoint is a closed port: "no answer" comes only after the
         # token matched the digest.
@@ -135,7 +138,7 @@ class RunAsRootTest(unittest.TestCase):
         os.mkdir(dest)
         self.ok("export", "--config", self.config, dest)
         self.assertEqual(self.listing(), before)
-        self.assertEqual(sorted(os.listdir(dest)), sorted(s + ".yaml" for s in (SID, NEW, GIT1)))
+        self.assertEqual(sorted(os.listdir(dest)), sorted(s + ".yaml" for s in (SID, NEW, GIT1, ACCOUNT)))
         self.assertEqual({os.stat(os.path.join(dest, n)).st_uid for n in os.listdir(dest)}, {0})
 
         # webhookd as the owner: every service webhookctl touched takes a
@@ -145,7 +148,10 @@ class RunAsRootTest(unittest.TestCase):
             status, answer = self.request("POST", sid, b"Method=POST&PreWebhookUrl=https://hooks.example.com/x")
             self.assertEqual(status, 200, (sid, answer, self.daemon.log()[-2000:]))
         self.assertEqual(self.request("GET", GIT2)[0], 404)
-        for name in (".webhookd-applied", ".webhookd-apply.lock", "." + NEW + ".lock", NEW + ".yaml"):
+        status, answer = self.request("POST", None, b"Target=webhook", path="/v1/Configuration/Webhooks")
+        self.assertEqual(status, 200, (answer, self.daemon.log()[-2000:]))
+        for name in (".webhookd-applied", ".webhookd-apply.lock", "." + NEW + ".lock", NEW + ".yaml",
+                     "." + ACCOUNT + ".lock", ACCOUNT + ".yaml"):
             self.assertIn(name, before)
         self.assert_all_the_owners()
 

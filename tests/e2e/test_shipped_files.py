@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from e2e.support import WEBHOOKD
+from e2e.support import BUILD, WEBHOOKD
 from harness.stack import REPO, free_port, port_open
 
 SYSTEMD = os.path.join(REPO, "systemd")
@@ -46,7 +46,9 @@ class SystemdUnitsTest(unittest.TestCase):
                     text = f.read()
                 with open(path, "w") as f:
                     f.write(text.replace("/usr/local/share/doc/webhookd/README.md", doc))
+            # and at the man pages that Documentation= names, as built.
             r = subprocess.run(["systemd-analyze", "verify"] + list(units), cwd=tmp,
+                               env=dict(os.environ, MANPATH=os.path.join(BUILD, "man")),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             # verify exits 0 even for directives it ignores: any output is a problem.
             self.assertEqual((r.returncode, r.stdout), (0, ""))
@@ -95,6 +97,8 @@ class InstallTest(unittest.TestCase):
                 "opt/etc/nginx/sites-available/webhookd": 0o644,
                 "opt/etc/webhookd/webhookd.yaml": 0o640, "opt/wh/share/doc/webhookd/README.md": 0o644,
                 "opt/wh/share/doc/webhookd/webhookd.rules.yml": 0o644,
+                "opt/wh/share/man/man8/webhookd.8": 0o644, "opt/wh/share/man/man1/webhookctl.1": 0o644,
+                "opt/wh/share/man/man5/webhookd.yaml.5": 0o644,
             }
             for rel, mode in expected.items():
                 path = os.path.join(dest, rel)
@@ -103,13 +107,16 @@ class InstallTest(unittest.TestCase):
             with open(os.path.join(dest, "opt/wh/lib/systemd/system/webhookd.service")) as f:
                 unit = f.read()
             self.assertIn("ExecStart=/opt/wh/bin/webhookd --config /opt/etc/webhookd/webhookd.yaml", unit)
-            self.assertIn("Documentation=file:///opt/wh/share/doc/webhookd/README.md", unit)
+            self.assertIn("Documentation=man:webhookd(8) file:///opt/wh/share/doc/webhookd/README.md", unit)
             directives = "\n".join(l for l in unit.splitlines() if not l.startswith("#"))
             self.assertNotIn("/usr/local", directives)
             with open(os.path.join(dest, "opt/wh/lib/systemd/system/webhookd-sync.service")) as f:
                 self.assertIn("ExecStart=/opt/wh/libexec/webhookd/webhookd-sync", f.read())
             with open(os.path.join(dest, "opt/wh/libexec/webhookd/webhookd-sync")) as f:
                 self.assertIn("webhookctl=${WEBHOOKCTL:-/opt/wh/bin/webhookctl}", f.read())
+            with open(os.path.join(dest, "opt/wh/share/man/man8/webhookd.8")) as f:
+                # The installed paths written in (scdoc puts a \& after each dot).
+                self.assertIn("/opt/wh/share/doc/webhookd/README.md", f.read().replace("\\&", ""))
             with open(os.path.join(dest, "opt/wh/lib/tmpfiles.d/webhookd.conf")) as f:
                 self.assertIn("z /opt/etc/webhookd/webhookd.yaml 0640 root webhookd -", f.read())
             # The installed config is valid and lets nobody in.
@@ -150,7 +157,10 @@ class DemoFilesTest(unittest.TestCase):
         self.assertTrue(ignored(".ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.tmp.Ab12Cd"))
         self.assertTrue(ignored(".webhookd-applied"))
         self.assertTrue(ignored(".webhookd-apply.lock"))
+        self.assertTrue(ignored(".ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock"))
+        self.assertTrue(ignored(".ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.tmp.Ab12Cd"))
         self.assertFalse(ignored("ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml"))
+        self.assertFalse(ignored("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml"))
 
 
 def readme_session():
@@ -182,6 +192,8 @@ class MakeRunTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="webhookd-makerun-")
         os.chmod(self.tmp, 0o755)
         shutil.copytree(os.path.join(REPO, "state"), os.path.join(self.tmp, "state"))
+        # The session runs build/webhookctl from the checkout, as a reader would.
+        os.symlink(os.path.join(REPO, "build"), os.path.join(self.tmp, "build"))
         self.port = free_port()
         self.proc = subprocess.Popen(["make", "-s", "-C", REPO, "run", "PORT=%d" % self.port,
                                       "STATE_DIR=" + os.path.join(self.tmp, "state")],

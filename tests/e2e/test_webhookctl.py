@@ -4,7 +4,9 @@ no answer but 200 with one of the two revisions), apply with an invalid file
 (nothing changes, byte for byte), drift after an API write (refused, named,
 --force), diff's exit codes, export, show/set/create-service, api_writes:
 deny through nginx and the official python client, hash-secret output that
-authenticates, and the sync script against a real bare git repository."""
+authenticates, the sync script against a real bare git repository, and an
+account's global webhooks (AC….yaml): checked against the config's accounts,
+planned, applied, exported, shown and set, and show --effective."""
 import http.client
 import json
 import os
@@ -18,7 +20,8 @@ import unittest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from e2e.support import (ACCOUNT, BASIC_AUTH, SID, TOKEN, WEBHOOKCTL, StackCase, read, resource_path, sha)
+from e2e.support import (ACCOUNT, BASIC_AUTH, EMPTY_SID, OTHER_ACCOUNT, OTHER_TOKEN, SID, TOKEN, WEBHOOKCTL, StackCase,
+                         read, resource_path, sha)
 from harness.stack import REPO, Stack
 
 AUTH = {"Authorization": BASIC_AUTH}
@@ -68,10 +71,16 @@ class CheckTest(unittest.TestCase):
         ("yaml syntax", SID + ".yaml", "account_sid: [\n", [":2:1: end of sequence flow not found"]),
         ("not utf-8", SID + ".yaml", b"account_sid: \xff\n", [": not UTF-8"]),
         ("not a service file name", SID + ".yml", "account_sid: %s\n" % A,
-         [": not a service file: a state file is named IS<32 hex digits>.yaml"]),
+         [": not a state file: a state file is named IS<32 hex digits>.yaml (a service's) or AC<32 hex digits>.yaml "
+          "(an account's global webhooks)"]),
         ("SID right but for case", "is" + SID[2:] + ".yaml", "account_sid: %s\n" % A,
-         [": not a service file: the name differs from IS<32 hex digits>.yaml only in letter case "
+         [": not a state file: the name differs from IS<32 hex digits>.yaml only in letter case "
           "('IS' and '.yaml' must be exactly so)"]),
+        ("an account file with a service's key", A + ".yaml", "account_sid: %s\ntarget: Flex\n" % A,
+         [":1:1: account_sid is not a key of an account's file: its name (AC….yaml) is the account",
+          ":2:9: target must be webhook or flex"]),
+        ("a service file with an account's key", SID + ".yaml", "account_sid: %s\ntarget: flex\n" % A,
+         [":2:1: target is a key of an account's global settings (AC….yaml), not of a service's"]),
         ("stray lock file", "." + SID + ".lock", "", [": a lock file of webhookd's: never state, never to be committed"]),
         ("stray temp file", "." + SID + ".tmp.Ab12Cd", "account_sid: %s\n" % A,
          [": a temp file of webhookd's (a write in progress or a crash leftover): never to be committed"]),
@@ -134,7 +143,7 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(ctl("no-such-command").returncode, 2)
         self.assertEqual(ctl("check").returncode, 2)
         self.assertEqual(ctl("apply", "--state-dir").returncode, 2)
-        for command in ("check", "diff", "apply", "export", "show", "set", "create-service", "hash-secret"):
+        for command in ("check", "diff", "apply", "export", "show", "set", "create-service", "hash-secret", "fire"):
             r = ctl(command, "--help")
             self.assertEqual(r.returncode, 0, command)
             self.assertIn("usage: webhookctl", r.stdout)
@@ -475,6 +484,121 @@ class ApiWritesDenyTest(StackCase):
         self.assertEqual(got.status, 200)
         self.assertEqual(self.curl("-H", "If-None-Match: " + got.headers["etag"]).status, 304)
         self.assertEqual(self.curl("-I").status, 200)
+
+
+GLOBAL = "/v1/Configuration/Webhooks"
+STRANGER = "ACcccccccccccccccccccccccccccccccc"  # in no config
+
+
+class GlobalWebhooksCtlTest(StackCase):
+    """webhookctl on an account's global webhooks, against the API through nginx."""
+
+    def setUp(self):
+        for name in os.listdir(self.state_dir):
+            if name.startswith(("AC", ".AC", ".webhookd-appl")):
+                os.remove(os.path.join(self.state_dir, name))
+
+    def api(self, path=GLOBAL, auth=(ACCOUNT, TOKEN)):
+        r = self.curl(path=path, auth=auth)
+        self.assertEqual(r.status, 200, r.body)
+        return json.loads(r.body)
+
+    def test_show_and_set_account_answer_as_the_api(self):
+        shown = ctl("show", "--account", ACCOUNT, "--config", self.config, "--json")
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertEqual({k: v for k, v in json.loads(shown.stdout).items() if k != "url"},
+                         {k: v for k, v in self.api().items() if k != "url"})
+        r = ctl("set", "--account", ACCOUNT, "--config", self.config, "--target", "flex", "--filters",
+                "onUserAdded, onMessageAdded", "--post-webhook-url", "https://hooks.example.com/global")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("target: flex\n", r.stdout)
+        api = self.api()
+        self.assertEqual((api["target"], api["filters"], api["post_webhook_url"]),
+                         ("flex", ["onUserAdded", "onMessageAdded"], "https://hooks.example.com/global"))
+        self.assertEqual(self.api(auth=(OTHER_ACCOUNT, OTHER_TOKEN))["target"], "webhook")
+        text = ctl("show", "--account", ACCOUNT, "--config", self.config)
+        self.assertEqual(text.stdout, "# %s  ETag %s\n" % (ACCOUNT, self.curl(path=GLOBAL).headers["etag"]) +
+                         read(os.path.join(self.state_dir, ACCOUNT + ".yaml")).decode())
+        bad = ctl("set", "--account", ACCOUNT, "--config", self.config, "--target", "Flex")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("Invalid Target: Flex (Twilio code 20001)", bad.stderr)
+        # Only accounts of the config can have a file.
+        for argv in (("set", "--account", STRANGER, "--config", self.config, "--target", "flex"),
+                     ("show", "--account", STRANGER, "--config", self.config)):
+            with self.subTest(argv[0]):
+                r = ctl(*argv)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("account %s is not in %s" % (STRANGER, self.config), r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.state_dir, STRANGER + ".yaml")))
+        self.assertEqual(ctl("set", SID, "--config", self.config, "--target", "flex").returncode, 2)
+
+    def test_show_effective(self):
+        ctl("set", "--account", ACCOUNT, "--config", self.config, "--post-webhook-url",
+            "https://hooks.example.com/global", "--filters", "onMessageAdded")
+        own = json.loads(ctl("show", SID, "--config", self.config, "--effective", "--json").stdout)
+        self.assertEqual(own, {"source": "service", "target": "webhook", "pre_webhook_url": "https://www.example.com/pre",
+                               "post_webhook_url": "https://www.example.com/post", "method": "POST",
+                               "filters": ["onMessageRemove", "onParticipantAdd"]})
+        r = ctl("show", EMPTY_SID, "--config", self.config, "--effective", "--json")
+        self.assertEqual(r.stdout, '{"source":"account","target":"webhook","pre_webhook_url":null,'
+                                   '"post_webhook_url":"https://hooks.example.com/global","method":"POST",'
+                                   '"filters":["onMessageAdded"]}\n')
+        text = ctl("show", EMPTY_SID, "--config", self.config, "--effective").stdout
+        self.assertIn("the account's global webhooks (%s): %s sets no URL of its own" % (ACCOUNT, EMPTY_SID), text)
+        self.assertIn("\nsource: account\n", text)
+        ctl("set", "--account", ACCOUNT, "--config", self.config, "--target", "flex")
+        self.assertEqual(json.loads(ctl("show", EMPTY_SID, "--config", self.config, "--effective", "--json").stdout)
+                         ["target"], "flex")
+        ctl("set", "--account", ACCOUNT, "--config", self.config, "--post-webhook-url", "")
+        self.assertEqual(json.loads(ctl("show", EMPTY_SID, "--config", self.config, "--effective", "--json").stdout)
+                         ["source"], "none")
+
+    def test_gitops_checks_plans_applies_and_exports_account_files(self):
+        src = os.path.join(self.tmp, "gitops-global")
+        os.makedirs(src, exist_ok=True)
+        with open(os.path.join(src, ACCOUNT + ".yaml"), "w") as f:
+            f.write("post_webhook_url: https://hooks.example.com/from-git\nfilters: [onUserAdded]\ntarget: flex\n")
+        with open(os.path.join(src, SID + ".yaml"), "wb") as f:
+            f.write(read(self.state_file()))
+        with open(os.path.join(src, STRANGER + ".yaml"), "w") as f:
+            f.write("target: flex\n")
+        # check: the file of an account the config does not list is named.
+        r = ctl("check", "--config", self.config, src)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.splitlines()[0], "%s: account %s is not in %s: webhookd serves only the accounts "
+                         "of its config, so it would never read this file" % (
+                             os.path.join(src, STRANGER + ".yaml"), STRANGER, self.config))
+        self.assertEqual(ctl("check", src).returncode, 0)  # without the config, the file itself is valid
+        r = ctl("apply", src, "--config", self.config)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nothing was changed", r.stderr)
+        os.remove(os.path.join(src, STRANGER + ".yaml"))
+        self.assertEqual(ctl("check", "--config", self.config, src).returncode, 0)
+        # plan: the account file is created field by field.
+        d = ctl("diff", src, "--config", self.config)
+        self.assertEqual(d.returncode, 2, d.stderr)
+        self.assertIn("+ %s  create\n    post_webhook_url: https://hooks.example.com/from-git\n"
+                      "    filters: [onUserAdded]\n    method: POST\n    target: flex\n" % ACCOUNT, d.stdout)
+        r = ctl("apply", src, "--config", self.config, "--force")  # the service file was never applied: adopt it
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("created %s" % ACCOUNT, r.stdout)
+        api = self.api()
+        self.assertEqual((api["post_webhook_url"], api["filters"], api["target"]),
+                         ("https://hooks.example.com/from-git", ["onUserAdded"], "flex"))
+        self.assertEqual(ctl("diff", src, "--config", self.config).returncode, 0)
+        # An API write is drift, as for a service; export brings it back to git.
+        self.assertEqual(self.curl("--data-raw", "Target=webhook", path=GLOBAL).status, 200)
+        r = ctl("apply", src, "--config", self.config)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("~ %s  update  (DRIFTED)" % ACCOUNT, r.stdout)
+        r = ctl("export", "--config", self.config, src)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("wrote %s.yaml" % ACCOUNT, r.stdout)
+        self.assertEqual(read(os.path.join(src, ACCOUNT + ".yaml")), read(os.path.join(self.state_dir, ACCOUNT + ".yaml")))
+        self.assertIn(b"target: webhook\n", read(os.path.join(src, ACCOUNT + ".yaml")))
+        r = ctl("apply", src, "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("0 to create, 0 to update, 0 to remove", r.stdout)
 
 
 class HashSecretTest(unittest.TestCase):

@@ -1,7 +1,8 @@
-// libFuzzer target: the whole handler on an in-memory store. The input is
+// libFuzzer target: the whole handler on an in-memory store, both resources
+// (a service's webhooks and the account's global ones). The input is
 // "METHOD\nPATH\nAUTHORIZATION\nCONTENT-TYPE\nIF-MATCH\nBODY". Invariants:
 // every answer has a known status, a request id and a JSON body; the state
-// files always stay loadable.
+// files always stay loadable, each as its kind.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -38,6 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string b = "/state/ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.yaml";
   fs.files[a] = "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nmethod: POST\nfilters: [onMessageAdded]\n";
   fs.files[b] = "account_sid: ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
+  // The account's global webhooks: no file (its defaults) at the start of each input.
+  const std::string account_file = "/state/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml";
+  fs.files.erase(account_file);
 
   std::string_view rest(reinterpret_cast<const char*>(data), size);
   HttpRequest req;
@@ -63,5 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const std::string& f : {a, b}) {
     if (!read_state_file(fs.files[f], f).ok()) std::abort();
   }
+  auto global = fs.files.find(account_file);
+  if (global != fs.files.end() && !read_state_file(global->second, account_file, Scope::kAccount).ok()) std::abort();
   return 0;
 }

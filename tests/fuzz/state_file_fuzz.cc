@@ -1,7 +1,8 @@
-// libFuzzer target: the state file loader (and the config loader, which
-// shares its strict YAML reader). Invariants: the fast path for canonical
-// files agrees with the YAML reader; whatever loads re-emits to bytes that
-// load again to the same configuration, and emit is stable.
+// libFuzzer target: the state file loader for both kinds of file (a
+// service's and an account's global webhooks), and the config loader, which
+// shares its strict YAML reader. Invariants, for each kind: the fast path for
+// canonical files agrees with the YAML reader; whatever loads re-emits to
+// bytes that load again to the same configuration, and emit is stable.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -10,36 +11,44 @@
 #include "model/state_file.h"
 
 namespace {
-webhookd::Result<webhookd::WebhookConfig> parse_state_file(std::string_view text, const std::string& source) {
-  auto read = webhookd::read_state_file(text, source);
+webhookd::Result<webhookd::WebhookConfig> parse_state_file(std::string_view text, const std::string& source,
+                                                           webhookd::Scope scope) {
+  auto read = webhookd::read_state_file(text, source, scope);
   if (!read.ok()) return read.error();
   // The ETag always comes with the value, whichever reader made it.
   if (read.value().etag != webhookd::config_etag(read.value().config)) std::abort();
   return read.value().config;
 }
-}  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view text(reinterpret_cast<const char*>(data), size);
-  (void)webhookd::parse_config(text, "fuzz.yaml");
-  auto config = parse_state_file(text, "fuzz.yaml");
+void check_kind(std::string_view text, webhookd::Scope scope) {
+  auto config = parse_state_file(text, "fuzz.yaml", scope);
+  if (config.ok() && config.value().scope != scope) std::abort();
   // webhookctl check collects every problem with the same reader: it finds
   // one exactly when the reader refuses, and the first is the reader's.
-  const std::vector<std::string> problems = webhookd::state_file_problems(text, "fuzz.yaml");
+  const std::vector<std::string> problems = webhookd::state_file_problems(text, "fuzz.yaml", scope);
   if (problems.empty() != config.ok()) std::abort();
   if (!config.ok() && problems.front() != config.error().message) std::abort();
-  if (!config.ok()) return 0;
+  if (!config.ok()) return;
   // What the reader accepts, the writer accepts: the store can always write it back.
   if (!webhookd::encode_state(config.value()).ok()) std::abort();
   if (webhookd::emit_state_file(config.value()) == text) {
     // Canonical bytes may have taken the fast path, which skips yaml-cpp; a
     // leading comment forces yaml-cpp, which must read the same.
-    auto yaml = parse_state_file("#\n" + std::string(text), "fuzz.yaml");
+    auto yaml = parse_state_file("#\n" + std::string(text), "fuzz.yaml", scope);
     if (!yaml.ok() || yaml.value() != config.value()) std::abort();
   }
   std::string bytes = webhookd::emit_state_file(config.value());
-  auto again = parse_state_file(bytes, "emitted.yaml");
+  auto again = parse_state_file(bytes, "emitted.yaml", scope);
   if (!again.ok() || again.value() != config.value()) std::abort();
   if (webhookd::emit_state_file(again.value()) != bytes) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  (void)webhookd::parse_config(text, "fuzz.yaml");
+  check_kind(text, webhookd::Scope::kService);
+  check_kind(text, webhookd::Scope::kAccount);
   return 0;
 }

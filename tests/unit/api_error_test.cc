@@ -26,6 +26,7 @@ BOOST_AUTO_TEST_CASE(table_maps_each_kind_to_status_code_and_message) {
       {{ApiErrorKind::kInvalidPostWebhookUrl, {}, {}}, 400, 50078, "Invalid post-webhook url"},
       {{ApiErrorKind::kInvalidMethod, {}, {}}, 400, 50055, "Invalid webhook method"},
       {{ApiErrorKind::kInvalidFilter, {"onNothing"}, {}}, 400, 50365, "Invalid filter: onNothing"},
+      {{ApiErrorKind::kInvalidTarget, {"studio"}, {}}, 400, 20001, "Invalid Target: studio"},
       {{ApiErrorKind::kMalformedBody, {"bad percent escape"}, {}}, 400, 400, "Malformed request body: bad percent escape"},
       {{ApiErrorKind::kBodyTooLarge, {}, {}}, 413, 413, "Request body too large: the limit is 65536 bytes"},
       {{ApiErrorKind::kUnsupportedMediaType, {}, {}}, 415, 415,

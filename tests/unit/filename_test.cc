@@ -38,7 +38,10 @@ BOOST_AUTO_TEST_CASE(lock_and_temp_never_look_like_state) {
 }
 
 BOOST_AUTO_TEST_CASE(refuses_unchecked_sids) {
-  for (const char* bad : {"../etc/passwd", "ISaaaa", "", "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/../x"}) {
+  BOOST_TEST(state_file_path("/d", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == "/d/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml");
+  BOOST_TEST(lock_file_path("/d", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == "/d/.ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock");
+  for (const char* bad : {"../etc/passwd", "ISaaaa", "", "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/../x",
+                          "SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/../x"}) {
     BOOST_TEST_CONTEXT(bad) {
       BOOST_CHECK_THROW(state_file_path("/d", bad), std::invalid_argument);
       BOOST_CHECK_THROW(lock_file_path("/d", bad), std::invalid_argument);
@@ -68,6 +71,25 @@ BOOST_AUTO_TEST_CASE(classifies_names_of_the_state_directory) {
       {".webhookd-applied.tmp.", StateFileKind::kOther},
       {".webhookd-apply.lock", StateFileKind::kOther},
   };
+  // An account's global webhooks: the same kinds of names.
+  const std::string account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  struct AccountCase {
+    std::string name;
+    StateFileKind kind;
+  } account_cases[] = {
+      {account + ".yaml", StateFileKind::kState},
+      {"." + account + ".lock", StateFileKind::kLock},
+      {"." + account + ".tmp.Ab12Cd", StateFileKind::kTemp},
+      {"SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml", StateFileKind::kOther},
+      {"ACaaaa.yaml", StateFileKind::kOther},
+  };
+  for (const auto& c : account_cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      std::string got_sid;
+      BOOST_TEST((classify_state_dir_name(c.name, &got_sid) == c.kind));
+      BOOST_TEST(got_sid == (c.kind == StateFileKind::kOther ? "" : account));
+    }
+  }
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       std::string got_sid;
@@ -94,6 +116,10 @@ BOOST_AUTO_TEST_CASE(name_problems_for_check) {
       {sid + ".yml", "a state file is named IS<32 hex digits>.yaml"},
       {"README.md", "a state file is named"},
       {"ISzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.yaml", "a state file is named"},
+      {"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml", ""},
+      {"ac" + sid.substr(2) + ".yaml", "differs from AC<32 hex digits>.yaml only in letter case"},
+      {"SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml",
+       "IS<32 hex digits>.yaml (a service's) or AC<32 hex digits>.yaml (an account's global webhooks)"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {

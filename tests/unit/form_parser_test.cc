@@ -208,4 +208,53 @@ BOOST_AUTO_TEST_CASE(invalid_updates_fail_with_twilio_codes) {
   }
 }
 
+// The same parser by the resource's scope: an account's global webhooks take
+// Target and the 23 filter names; a service keeps its 20, and Target there
+// is an unknown parameter (ignored, as Twilio ignores unknown parameters).
+BOOST_AUTO_TEST_CASE(target_and_filter_names_by_scope) {
+  struct Case {
+    const char* name;
+    FormParams params;
+    Scope scope;
+    std::optional<ApiErrorKind> error;
+    std::string arg;
+    std::optional<std::string> target;
+  } cases[] = {
+      {"target webhook", {{"Target", "webhook"}}, Scope::kAccount, std::nullopt, "", "webhook"},
+      {"target flex", {{"Target", "flex"}}, Scope::kAccount, std::nullopt, "", "flex"},
+      {"last target wins", {{"Target", "bogus"}, {"Target", "flex"}}, Scope::kAccount, std::nullopt, "", "flex"},
+      {"no target keeps it", {{"Method", "GET"}}, Scope::kAccount, std::nullopt, "", std::nullopt},
+      {"target in another case", {{"Target", "Flex"}}, Scope::kAccount, ApiErrorKind::kInvalidTarget, "Flex", std::nullopt},
+      {"target empty", {{"Target", ""}}, Scope::kAccount, ApiErrorKind::kInvalidTarget, "", std::nullopt},
+      {"target unknown", {{"Target", "studio"}}, Scope::kAccount, ApiErrorKind::kInvalidTarget, "studio", std::nullopt},
+      {"filters before target", {{"Target", "x"}, {"Filters", "onNothing"}}, Scope::kAccount,
+       ApiErrorKind::kInvalidFilter, "onNothing", std::nullopt},
+      {"user events on an account", {{"Filters", "onUserAdded"}, {"Filters", "onUserUpdate"}, {"Filters", "onUserUpdated"}},
+       Scope::kAccount, std::nullopt, "", std::nullopt},
+      {"onUserAdded on a service", {{"Filters", "onUserAdded"}}, Scope::kService, ApiErrorKind::kInvalidFilter,
+       "onUserAdded", std::nullopt},
+      {"target on a service is an unknown parameter", {{"Target", "studio"}}, Scope::kService, std::nullopt, "",
+       std::nullopt},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto update = parse_update(c.params, c.scope);
+      BOOST_TEST(update.ok() == !c.error.has_value());
+      if (!update.ok()) {
+        BOOST_TEST((update.error().kind == *c.error));
+        BOOST_TEST(update.error().args.at(0) == c.arg);
+        continue;
+      }
+      BOOST_TEST((update.value().target == c.target));
+    }
+  }
+  FormParams all;
+  for (auto n : kFilterNames) all.emplace_back("Filters", std::string(n));
+  for (auto n : kAccountOnlyFilterNames) all.emplace_back("Filters", std::string(n));
+  auto update = parse_update(all, Scope::kAccount);
+  BOOST_TEST_REQUIRE(update.ok());
+  BOOST_TEST(update.value().filters->size() == 23u);
+  BOOST_TEST(!parse_update(all, Scope::kService).ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -55,7 +55,8 @@ BOOST_AUTO_TEST_CASE(source_dir_problems_skip_dotfiles_and_name_the_rest) {
   BOOST_TEST_REQUIRE(got.value().problems.size() == 2u);
   BOOST_TEST(got.value().problems[0] == src.file(kB + ".yaml") + ":2:9: method must be GET or POST");
   BOOST_TEST(got.value().problems[1] ==
-             src.file("notes.txt") + ": not a service file: a state file is named IS<32 hex digits>.yaml");
+             src.file("notes.txt") + ": not a state file: a state file is named IS<32 hex digits>.yaml (a service's) or "
+                                     "AC<32 hex digits>.yaml (an account's global webhooks)");
   BOOST_TEST(got.value().services.empty());  // all or nothing
 }
 
@@ -446,6 +447,96 @@ BOOST_AUTO_TEST_CASE(the_record_is_written_ahead_and_not_rewritten_for_nothing) 
   BOOST_TEST_REQUIRE(apply_plan(store, fs, nothing, false, nullptr).ok());
   BOOST_TEST_REQUIRE(::stat(apply_record_path(live.path()).c_str(), &after) == 0);
   BOOST_TEST(before.st_ino == after.st_ino);  // a rename would have given a new inode
+}
+
+// An account's global webhooks live in git beside its services: AC….yaml in
+// the source is checked as webhookd reads it, planned field by field,
+// created, updated and removed through the store, and exported.
+BOOST_AUTO_TEST_CASE(account_files_are_checked_planned_applied_and_exported) {
+  TempDir src, live, dest;
+  PosixFileSystem fs;
+  StateStore store(fs, live.path());
+  const std::string account_file = "pre_webhook_url: null\npost_webhook_url: https://hooks.example.com/global\n"
+                                   "filters:\n  - onUserAdded\nmethod: POST\ntarget: webhook\n";
+  write_file(src.file(kA + ".yaml"), file("GET"));
+  write_file(src.file(kAccount + ".yaml"), account_file);
+
+  // check: valid with the config that lists the account; named without it.
+  Config config;
+  config.source = "webhookd.yaml";
+  config.credentials.account_token_digest["ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"] = std::string(32, 'x');
+  auto unknown = read_source_dir(fs, src.path(), &config);
+  BOOST_TEST_REQUIRE(unknown.ok());
+  BOOST_TEST((unknown.value().problems ==
+              std::vector<std::string>{src.file(kAccount + ".yaml") + ": account " + kAccount +
+                                       " is not in webhookd.yaml: webhookd serves only the accounts of its config, "
+                                       "so it would never read this file"}));
+  BOOST_TEST((check_state_file(fs, src.file(kAccount + ".yaml"), true, &config) == unknown.value().problems));
+  config.credentials.account_token_digest[kAccount] = std::string(32, 'x');
+  auto known = read_source_dir(fs, src.path(), &config);
+  BOOST_TEST_REQUIRE(known.ok());
+  BOOST_TEST(known.value().problems.empty());
+  BOOST_TEST(known.value().services.at(kAccount).config.target.value() == "webhook");
+  // An account file is read as one: a service's key in it is a problem.
+  write_file(src.file("ACcccccccccccccccccccccccccccccccc.yaml"), "account_sid: " + kAccount + "\n");
+  auto wrong_kind = read_source_dir(fs, src.path());
+  BOOST_TEST_REQUIRE(wrong_kind.ok());
+  BOOST_TEST((wrong_kind.value().problems ==
+              std::vector<std::string>{src.file("ACcccccccccccccccccccccccccccccccc.yaml") +
+                                       ":1:1: account_sid is not a key of an account's file: its name (AC….yaml) is "
+                                       "the account"}));
+  std::remove(src.file("ACcccccccccccccccccccccccccccccccc.yaml").c_str());
+
+  // plan and apply: created as a file of its own kind.
+  Plan plan = plan_for(fs, store, src.path(), true);
+  BOOST_TEST(plan.creates == 2);
+  const ServicePlan& created = plan.services.front();  // AC… sorts before IS…
+  BOOST_TEST(created.sid == kAccount);
+  std::vector<std::string> fields;
+  for (const FieldChange& c : created.changes) fields.push_back(c.field + ": " + c.before + " -> " + c.after);
+  BOOST_TEST((fields == std::vector<std::string>{"post_webhook_url: null -> https://hooks.example.com/global",
+                                                 "filters: null -> [onUserAdded]", "method: null -> POST",
+                                                 "target: null -> webhook"}));
+  auto applied = apply_plan(store, fs, plan, false, nullptr);
+  BOOST_TEST_REQUIRE(applied.ok());
+  for (const auto& step : applied.value()) BOOST_TEST(step.status.ok(), step.sid);
+  BOOST_TEST(read_file(live.file(kAccount + ".yaml")) == account_file);
+  BOOST_TEST(read_apply_record(fs, live.path()).value().count(kAccount) == 1u);
+
+  // An update, and drift after an API write, as for a service.
+  write_file(src.file(kAccount + ".yaml"), "target: flex\n");  // a hand-written source file
+  plan = plan_for(fs, store, src.path(), true);
+  BOOST_TEST((plan.updates == 1 && plan.drifted == 0));
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan, false, nullptr).ok());
+  BOOST_TEST(store.load(kAccount).value()->config.target.value() == "flex");
+  BOOST_TEST(read_file(live.file(kAccount + ".yaml")) ==
+             "pre_webhook_url: null\npost_webhook_url: null\nfilters: []\nmethod: POST\ntarget: flex\n");
+  BOOST_TEST_REQUIRE(store.update(kAccount, [](const ServiceState& st) -> Result<WebhookConfig> {
+    WebhookConfig c = st.config;
+    c.method = "GET";
+    return c;
+  }).ok());
+  write_file(src.file(kAccount + ".yaml"), "target: webhook\n");
+  plan = plan_for(fs, store, src.path(), true);
+  BOOST_TEST(plan.drifted == 1);
+  BOOST_TEST(!apply_plan(store, fs, plan, false, nullptr).ok());
+
+  // export: the live account file, canonical, beside the services'.
+  auto exported = export_live(store, fs, dest.path());
+  BOOST_TEST_REQUIRE(exported.ok());
+  BOOST_TEST((exported.value().written == std::vector<std::string>{kAccount, kA}));
+  BOOST_TEST(read_file(dest.file(kAccount + ".yaml")) == read_file(live.file(kAccount + ".yaml")));
+
+  // prune: gone from git, the account file goes, and the account reads its defaults.
+  std::remove(src.file(kAccount + ".yaml").c_str());
+  plan = plan_for(fs, store, src.path(), true);
+  BOOST_TEST(plan.removes == 1);
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan, true, nullptr).ok());
+  BOOST_TEST(list_dir(live.path()).count(kAccount + ".yaml") == 0u);
+  BOOST_TEST((store.load(kAccount).value()->config == account_defaults()));
+  auto again = export_live(store, fs, dest.path());
+  BOOST_TEST_REQUIRE(again.ok());
+  BOOST_TEST((again.value().removed == std::vector<std::string>{kAccount}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

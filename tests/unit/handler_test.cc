@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/sha256.h"
+#include "model/state_file.h"
 #include "test_support.h"
 
 using namespace webhookd;
@@ -545,6 +546,185 @@ BOOST_AUTO_TEST_CASE(api_writes_deny_refuses_posts_and_serves_reads) {
   HttpRequest unauthenticated = request("POST", kPath, "Method=GET");
   unauthenticated.authorization.clear();
   BOOST_TEST(call(unauthenticated).status == 401);  // who you are is checked first
+}
+
+// The account's global webhooks: /v1/Configuration/Webhooks, the account
+// from the credentials, the same code as the service path.
+namespace {
+const std::string kGlobal = "/v1/Configuration/Webhooks";
+const std::string kGlobalDefaults =
+    R"({"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","pre_webhook_url":null,"post_webhook_url":null,)"
+    R"("method":"POST","filters":[],"target":"webhook","url":"http://127.0.0.1:8080/v1/Configuration/Webhooks"})";
+// base64("ACbbb…:other")
+const std::string kOtherAuth = "Basic QUNiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYjpvdGhlcg==";
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(global_webhooks_of_a_never_set_account_are_the_defaults) {
+  HttpResponse r = call(request("GET", kGlobal));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == kGlobalDefaults);
+  BOOST_TEST(*r.header("ETag") == config_etag(account_defaults()));
+  BOOST_TEST(r.account_sid == kAccount);
+  HttpResponse head = call(request("HEAD", kGlobal));
+  BOOST_TEST(head.status == 200);
+  BOOST_TEST(head.body.empty());
+  BOOST_TEST(*head.header("Content-Length") == std::to_string(r.body.size()));
+  BOOST_TEST(*head.header("ETag") == *r.header("ETag"));
+  BOOST_TEST(webhookd_test::list_dir(dir.path()).count(kAccount + ".yaml") == 0u);  // reads create nothing
+  config.public_base_url = "https://conversations.example.com";
+  BOOST_TEST(call(request("GET", kGlobal)).body.find(R"("url":"https://conversations.example.com/v1/Configuration/Webhooks"})") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(global_webhooks_update_and_persist) {
+  HttpResponse r = call(request("POST", kGlobal,
+                                "Target=flex&Filters=onUserAdded&Filters=onMessageAdded&Method=get&"
+                                "PostWebhookUrl=https%3A%2F%2Fhooks.example.com%2Fglobal&FriendlyName=ignored"));
+  BOOST_TEST(r.status == 200, r.body);
+  BOOST_TEST(r.body ==
+             R"({"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","pre_webhook_url":null,)"
+             R"("post_webhook_url":"https://hooks.example.com/global","method":"GET",)"
+             R"("filters":["onUserAdded","onMessageAdded"],"target":"flex",)"
+             R"("url":"http://127.0.0.1:8080/v1/Configuration/Webhooks"})");
+  BOOST_TEST(read_file(dir.file(kAccount + ".yaml")) ==
+             "pre_webhook_url: null\npost_webhook_url: https://hooks.example.com/global\nfilters:\n  - onUserAdded\n"
+             "  - onMessageAdded\nmethod: GET\ntarget: flex\n");
+  HttpResponse again = call(request("GET", kGlobal));
+  BOOST_TEST(again.body == r.body);
+  BOOST_TEST(*again.header("ETag") == *r.header("ETag"));
+  // Partial: what is not sent stays.
+  HttpResponse partial = call(request("POST", kGlobal, "Target=webhook"));
+  BOOST_TEST(partial.body.find(R"("method":"GET","filters":["onUserAdded","onMessageAdded"],"target":"webhook")") !=
+             std::string::npos, partial.body);
+  // Another account sees its own settings only; an API key acts for its account.
+  HttpRequest other = request("GET", kGlobal);
+  other.authorization = kOtherAuth;
+  HttpResponse theirs = call(other);
+  BOOST_TEST(theirs.status == 200);
+  BOOST_TEST(theirs.body.find(R"({"account_sid":"ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","pre_webhook_url":null,)") == 0u,
+             theirs.body);
+  BOOST_TEST(theirs.body.find("flex") == std::string::npos);
+  // The service path is untouched by any of it.
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+}
+
+BOOST_AUTO_TEST_CASE(global_webhooks_rows) {
+  const char* kResource = "/Configuration/Webhooks";
+  struct Case {
+    const char* name;
+    HttpRequest req;
+    int status, code;
+    std::string message;
+  } cases[] = {
+      {"PUT", request("PUT", kGlobal), 405, 20004,
+       "The requested resource /Configuration/Webhooks does not support the attempted HTTP method PUT"},
+      {"DELETE", request("DELETE", kGlobal), 405, 20004,
+       "The requested resource " + std::string(kResource) + " does not support the attempted HTTP method DELETE"},
+      {"bad target", request("POST", kGlobal, "Target=studio"), 400, 20001, "Invalid Target: studio"},
+      {"target in another case", request("POST", kGlobal, "Target=Flex"), 400, 20001, "Invalid Target: Flex"},
+      {"unknown filter", request("POST", kGlobal, "Filters=onUserRemoved"), 400, 50365, "Invalid filter: onUserRemoved"},
+      {"bad pre url", request("POST", kGlobal, "PreWebhookUrl=nope"), 400, 50077, "Invalid pre-webhook url"},
+      {"bad post url", request("POST", kGlobal, "PostWebhookUrl=ftp%3A%2F%2Fx"), 400, 50078, "Invalid post-webhook url"},
+      {"bad method", request("POST", kGlobal, "Method=PUT"), 400, 50055, "Invalid webhook method"},
+      {"onUserAdded on the service path", request("POST", kPath, "Filters=onUserAdded"), 400, 50365,
+       "Invalid filter: onUserAdded"},
+      {"a malformed path under /v1/Configuration/", request("GET", "/v1/Configuration/Webhook"), 404, 20404,
+       "The requested resource /Configuration/Webhook was not found"},
+      {"a trailing slash", request("GET", kGlobal + "/"), 404, 20404,
+       "The requested resource /Configuration/Webhooks/ was not found"},
+      {"the service resource without a service", request("GET", "/v1/Services/Configuration/Webhooks"), 404, 20404,
+       "The requested resource /Services/Configuration/Webhooks was not found"},
+  };
+  for (auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      HttpResponse r = call(c.req);
+      BOOST_TEST(r.status == c.status);
+      BOOST_TEST(code_of(r) == c.code, r.body);
+      BOOST_TEST(r.body.find("\"message\":\"" + c.message + "\"") != std::string::npos, r.body);
+      if (c.status == 405) BOOST_TEST(*r.header("Allow") == "GET, POST");
+    }
+  }
+  // A 4xx writes nothing: still no file, and Target on a service is an
+  // unknown parameter, ignored.
+  BOOST_TEST(webhookd_test::list_dir(dir.path()).count(kAccount + ".yaml") == 0u);
+  BOOST_TEST(call(request("POST", kPath, "Target=studio")).status == 200);
+  BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+  // Who you are first: no credentials, 401 whatever the method.
+  for (const char* method : {"GET", "POST", "DELETE"}) {
+    HttpRequest anonymous = request(method, kGlobal, std::string(method) == "POST" ? "Target=flex" : "");
+    anonymous.authorization.clear();
+    HttpResponse r = call(anonymous);
+    BOOST_TEST(r.status == 401);
+    BOOST_TEST(*r.header("WWW-Authenticate") == "Basic realm=\"Twilio API\"");
+  }
+  // Only the path as nginx matched it names the resource.
+  HttpRequest dotted = request("GET", kGlobal);
+  dotted.raw_path = "/v1/x/../Configuration/Webhooks";
+  BOOST_TEST(call(dotted).status == 404);
+}
+
+// ETag, If-Match and If-None-Match as on the service path. A never-set
+// account has a representation (its defaults): If-Match: * matches it and
+// If-None-Match: * fails a POST; a GET with its ETag is a 304.
+BOOST_AUTO_TEST_CASE(global_webhooks_conditional_requests) {
+  const std::string defaults_etag = *call(request("GET", kGlobal)).header("ETag");
+  HttpRequest cached = request("GET", kGlobal);
+  cached.if_none_match = defaults_etag;
+  HttpResponse r = call(cached);
+  BOOST_TEST(r.status == 304);
+  BOOST_TEST(r.body.empty());
+
+  struct Case {
+    const char* name;
+    std::string if_match, if_none_match;
+    int status;
+  } refused[] = {
+      {"stale If-Match", "\"stale\"", "", 412},
+      {"weak If-Match", "W/" + defaults_etag, "", 412},
+      {"If-None-Match *", "", "*", 412},
+      {"If-None-Match of the defaults", "", defaults_etag, 412},
+  };
+  for (const auto& c : refused) {
+    BOOST_TEST_CONTEXT(c.name) {
+      HttpRequest post = request("POST", kGlobal, "Target=flex");
+      post.if_match = c.if_match;
+      post.if_none_match = c.if_none_match;
+      BOOST_TEST(call(post).status == c.status);
+      BOOST_TEST(webhookd_test::list_dir(dir.path()).count(kAccount + ".yaml") == 0u);
+    }
+  }
+  HttpRequest any = request("POST", kGlobal, "Target=flex");
+  any.if_match = "*";
+  HttpResponse created = call(any);
+  BOOST_TEST(created.status == 200);
+  BOOST_TEST(*created.header("ETag") != defaults_etag);
+  HttpRequest exact = request("POST", kGlobal, "Target=webhook");
+  exact.if_match = defaults_etag;  // stale now
+  BOOST_TEST(call(exact).status == 412);
+  exact.if_match = *created.header("ETag");
+  HttpResponse back = call(exact);
+  BOOST_TEST(back.status == 200);
+  BOOST_TEST(*back.header("ETag") == defaults_etag);  // the defaults again: the defaults' ETag
+}
+
+BOOST_AUTO_TEST_CASE(global_webhooks_invalid_file_and_api_writes_deny) {
+  const std::string broken = "target: flex\ntarget: webhook\n";
+  write_file(dir.file(kAccount + ".yaml"), broken);
+  HttpResponse r = call(request("GET", kGlobal));
+  BOOST_TEST(r.status == 500);
+  BOOST_TEST(code_of(r) == 20500);
+  BOOST_TEST(r.log_detail.find(kAccount + ".yaml:2:1: duplicate key 'target'") != std::string::npos, r.log_detail);
+  BOOST_TEST(call(request("POST", kGlobal, "Target=webhook")).status == 500);
+  BOOST_TEST(read_file(dir.file(kAccount + ".yaml")) == broken);
+
+  std::remove(dir.file(kAccount + ".yaml").c_str());
+  config.api_writes = false;
+  HttpResponse denied = call(request("POST", kGlobal, "Target=flex"));
+  BOOST_TEST(denied.status == 403);
+  BOOST_TEST(code_of(denied) == 20403);
+  BOOST_TEST(webhookd_test::list_dir(dir.path()).count(kAccount + ".yaml") == 0u);
+  BOOST_TEST(call(request("GET", kGlobal)).status == 200);
+  BOOST_TEST(call(request("HEAD", kGlobal)).status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -58,6 +58,30 @@ BOOST_AUTO_TEST_CASE(renders_resources_in_twilio_order) {
   }
 }
 
+// An account's global webhooks: the keys of Twilio's example, in its order;
+// the account SID is the key, not a field of the value.
+BOOST_AUTO_TEST_CASE(renders_an_accounts_global_webhooks_in_twilio_order) {
+  const std::string account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const std::string url = "https://conversations.twilio.com/v1/Configuration/Webhooks";
+  WebhookConfig example = account_defaults();
+  example.pre_webhook_url = "https://example.com/pre";
+  example.post_webhook_url = "http://example.com/post";
+  example.method = "GET";
+  example.filters = std::vector<std::string>{"onConversationUpdated"};
+  auto got = render_config(example, account, url);
+  BOOST_TEST_REQUIRE(got.ok());
+  // Twilio's own "update" example, compact.
+  BOOST_TEST(got.value() ==
+             R"({"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","pre_webhook_url":"https://example.com/pre",)"
+             R"("post_webhook_url":"http://example.com/post","method":"GET","filters":["onConversationUpdated"],)"
+             R"("target":"webhook","url":"https://conversations.twilio.com/v1/Configuration/Webhooks"})");
+  auto defaults = render_config(account_defaults(), account, url);
+  BOOST_TEST_REQUIRE(defaults.ok());
+  BOOST_TEST(defaults.value() ==
+             R"({"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","pre_webhook_url":null,"post_webhook_url":null,)"
+             R"("method":"POST","filters":[],"target":"webhook","url":"https://conversations.twilio.com/v1/Configuration/Webhooks"})");
+}
+
 BOOST_AUTO_TEST_CASE(the_url_tail_is_escaped_when_it_must_be) {
   struct Case {
     std::string url, want;

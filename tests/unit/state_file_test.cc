@@ -266,3 +266,186 @@ BOOST_AUTO_TEST_CASE(every_problem_of_a_file) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The account's global webhooks (AC….yaml) are the second kind of file of
+// the same table: no account_sid (the name is the account), target added,
+// the 23 filter names, and method, filters and target never null.
+BOOST_AUTO_TEST_SUITE(account_state_file)
+
+namespace {
+const std::string kAccountDefaults =
+    "pre_webhook_url: null\npost_webhook_url: null\nfilters: []\nmethod: POST\ntarget: webhook\n";
+}
+
+// What webhookd wrote for services before accounts had files, it writes
+// still, byte for byte and with the same ETag: files in git and the ETags
+// clients hold stay valid.
+BOOST_AUTO_TEST_CASE(service_files_keep_their_bytes_and_etags) {
+  struct Case {
+    std::string text, etag;
+  } cases[] = {
+      {kReferenceFile, "\"62434d19087627885ed9129ba679c4a5\""},
+      {"account_sid: " + kAccount + "\npre_webhook_url: null\npost_webhook_url: null\nfilters: null\nmethod: null\n",
+       "\"07af45612ffdefd3331d61995cbcdab9\""},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.text) {
+      auto read = read_state_file(c.text, "x");
+      BOOST_TEST_REQUIRE(read.ok());
+      BOOST_TEST(read.value().etag == c.etag);
+      BOOST_TEST(emit_state_file(read.value().config) == c.text);
+      BOOST_TEST(config_etag(read.value().config) == c.etag);
+      BOOST_TEST((read.value().config.scope == Scope::kService));
+      BOOST_TEST(!read.value().config.target.has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(loads_valid_account_files) {
+  using Strings = std::vector<std::string>;
+  struct Case {
+    const char* name;
+    std::string text;
+    std::optional<std::string> pre;
+    std::string method, target;
+    Strings filters;
+  } cases[] = {
+      {"canonical defaults", kAccountDefaults, std::nullopt, "POST", "webhook", {}},
+      {"an empty mapping reads as the defaults", "{}\n", std::nullopt, "POST", "webhook", {}},
+      {"nulls read as the defaults", "method: null\nfilters: ~\ntarget:\n", std::nullopt, "POST", "webhook", {}},
+      {"full, Twilio's order", "pre_webhook_url: https://example.com/pre\npost_webhook_url: http://example.com/post\n"
+       "method: get\nfilters: [onConversationUpdated, onUserAdded, onUserUpdate, onUserUpdated]\ntarget: flex\n",
+       "https://example.com/pre", "GET", "flex", {"onConversationUpdated", "onUserAdded", "onUserUpdate", "onUserUpdated"}},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto got = read_state_file(c.text, "AC.yaml", Scope::kAccount);
+      BOOST_TEST_REQUIRE(got.ok(), (got.ok() ? "" : got.error().message));
+      const WebhookConfig& v = got.value().config;
+      BOOST_TEST((v.scope == Scope::kAccount));
+      BOOST_TEST(v.account_sid.empty());
+      BOOST_TEST((v.pre_webhook_url == c.pre));
+      BOOST_TEST(v.method.value() == c.method);
+      BOOST_TEST(v.target.value() == c.target);
+      BOOST_TEST((v.filters.value() == c.filters));
+      BOOST_TEST(got.value().etag == config_etag(v));
+      BOOST_TEST(validate_config(v).ok());
+    }
+  }
+  // Null, absent and written-out defaults are one configuration: one ETag.
+  BOOST_TEST(read_state_file("{}\n", "a", Scope::kAccount).value().etag ==
+             read_state_file(kAccountDefaults, "a", Scope::kAccount).value().etag);
+  BOOST_TEST(read_state_file(kAccountDefaults, "a", Scope::kAccount).value().etag == config_etag(account_defaults()));
+}
+
+// The rows of the one table, each in the wrong kind of file, and the
+// account's own rules.
+BOOST_AUTO_TEST_CASE(each_kind_refuses_the_others_keys_and_names) {
+  const std::string a = "account_sid: " + kAccount + "\n";
+  struct Case {
+    const char* name;
+    Scope scope;
+    std::string text;
+    const char* where_and_what;
+  } cases[] = {
+      {"account_sid in an account file", Scope::kAccount, a,
+       "f.yaml:1:1: account_sid is not a key of an account's file: its name (AC….yaml) is the account"},
+      {"target in a service file", Scope::kService, a + "target: webhook\n",
+       "f.yaml:2:1: target is a key of an account's global settings (AC….yaml), not of a service's"},
+      {"onUserAdded in a service file", Scope::kService, a + "filters: [onUserAdded]\n",
+       "f.yaml:2:11: unknown filter 'onUserAdded'"},
+      {"bad target", Scope::kAccount, "target: Flex\n", "f.yaml:1:9: target must be webhook or flex"},
+      {"target list", Scope::kAccount, "target: [flex]\n", "target must be a string, not a list"},
+      {"unknown filter", Scope::kAccount, "filters: [onUserRemoved]\n", "f.yaml:1:11: unknown filter 'onUserRemoved'"},
+      {"bad method", Scope::kAccount, "method: PUT\n", "f.yaml:1:9: method must be GET or POST"},
+      {"bad url", Scope::kAccount, "post_webhook_url: ftp://x\n", "post_webhook_url is not an absolute http(s) URL"},
+      {"unknown key", Scope::kAccount, "friendly_name: x\n", "f.yaml:1:1: unknown key 'friendly_name'"},
+      {"duplicate key", Scope::kAccount, "target: flex\ntarget: webhook\n", "f.yaml:2:1: duplicate key 'target'"},
+      {"empty file", Scope::kAccount, "", "f.yaml: the file must be a mapping"},
+      {"not a mapping", Scope::kAccount, "- a\n", "f.yaml:1:1: the file must be a mapping"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto got = read_state_file(c.text, "f.yaml", c.scope);
+      BOOST_TEST_REQUIRE(!got.ok());
+      BOOST_TEST((got.error().code == ErrorCode::kCorruption));
+      BOOST_TEST(got.error().message.find(c.where_and_what) != std::string::npos, got.error().message);
+      BOOST_TEST(state_file_problems(c.text, "f.yaml", c.scope).front() == got.error().message);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(emits_the_canonical_account_file) {
+  BOOST_TEST(emit_state_file(account_defaults()) == kAccountDefaults);
+  WebhookConfig c = account_defaults();
+  c.pre_webhook_url = "https://x/a:";
+  c.filters = std::vector<std::string>{"onUserAdded", "onMessageAdded"};
+  c.method = "GET";
+  c.target = "flex";
+  const std::string bytes = emit_state_file(c);
+  BOOST_TEST(bytes ==
+             "pre_webhook_url: \"https://x/a:\"\npost_webhook_url: null\nfilters:\n  - onUserAdded\n  - onMessageAdded\n"
+             "method: GET\ntarget: flex\n");
+  auto back = read_state_file(bytes, "x", Scope::kAccount);
+  BOOST_TEST_REQUIRE(back.ok());
+  BOOST_TEST((back.value().config == c));
+  auto encoded = encode_state(c);
+  BOOST_TEST_REQUIRE(encoded.ok());
+  BOOST_TEST(encoded.value().bytes == bytes);
+  // What the reader would not read back as the same value is never written.
+  WebhookConfig with_account = c;
+  with_account.account_sid = kAccount;
+  WebhookConfig null_method = c;
+  null_method.method.reset();
+  WebhookConfig service_target;
+  service_target.account_sid = kAccount;
+  service_target.target = "flex";
+  for (const WebhookConfig& bad : {with_account, null_method, service_target}) {
+    auto refused = encode_state(bad);
+    BOOST_TEST_REQUIRE(!refused.ok());
+    BOOST_TEST((refused.error().code == ErrorCode::kInvalidArgument));
+  }
+}
+
+// The fast path walks the same rows for an account file.
+BOOST_AUTO_TEST_CASE(the_fast_path_agrees_with_the_yaml_reader_for_accounts) {
+  const std::string nulls = "pre_webhook_url: null\npost_webhook_url: null\n";
+  const std::string cases[] = {
+      kAccountDefaults,
+      nulls + "filters:\n  - onUserAdded\nmethod: GET\ntarget: flex\n",
+      nulls + "filters: null\nmethod: POST\ntarget: webhook\n",  // null filters: the defaults' [] is canonical
+      nulls + "filters: []\nmethod: null\ntarget: webhook\n",
+      nulls + "filters: []\nmethod: POST\ntarget: null\n",
+      nulls + "filters: []\nmethod: POST\ntarget: Flex\n",
+      nulls + "filters: []\nmethod: POST\n",  // no target line
+      "account_sid: " + kAccount + "\n" + kAccountDefaults,
+      nulls + "filters:\n  - onUserAdded\n  - onUserAdded\nmethod: POST\ntarget: webhook\n",
+  };
+  for (const std::string& text : cases) {
+    BOOST_TEST_CONTEXT(text) {
+      auto fast = read_state_file(text, "x", Scope::kAccount);
+      auto yaml = read_state_file("# force the YAML reader\n" + text, "x", Scope::kAccount);
+      BOOST_TEST(fast.ok() == yaml.ok());
+      if (fast.ok() && yaml.ok()) {
+        BOOST_TEST((fast.value().config == yaml.value().config));
+        BOOST_TEST(fast.value().etag == yaml.value().etag);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(state_fields_walk_the_kind_of_file) {
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  WebhookConfig c = account_defaults();
+  c.filters = std::vector<std::string>{"onUserAdded", "onMessageAdded"};
+  BOOST_TEST((state_fields(c) == Fields{{"pre_webhook_url", "null"}, {"post_webhook_url", "null"},
+                                        {"filters", "[onUserAdded, onMessageAdded]"}, {"method", "POST"},
+                                        {"target", "webhook"}}));
+  WebhookConfig s;
+  s.account_sid = kAccount;
+  s.method = "GET";
+  BOOST_TEST((state_fields(s) == Fields{{"account_sid", kAccount}, {"pre_webhook_url", "null"},
+                                        {"post_webhook_url", "null"}, {"filters", "null"}, {"method", "GET"}}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -451,7 +451,7 @@ BOOST_AUTO_TEST_CASE(a_state_or_lock_file_that_is_not_a_regular_file_is_refused_
   BOOST_TEST(read_file(dir.file(fifo_lock + ".yaml")) == kHandEdited);  // nothing written past a bad lock
   BOOST_TEST(store.update(kSid, set_method("GET")).ok());               // the others go on
   std::string sids;
-  BOOST_TEST(store.list_services([&](const std::string& sid) { sids += sid + " "; }).ok());
+  BOOST_TEST(store.list_state_files([&](const std::string& sid) { sids += sid + " "; }).ok());
   BOOST_TEST(sids.find(fifo) != std::string::npos);  // listed: it is reported, not hidden
 }
 
@@ -795,8 +795,163 @@ BOOST_AUTO_TEST_CASE(list_services_names_only_state_files) {
   write_file(dir.file(".webhookd-applied"), "");
   write_file(dir.file("README.md"), "");
   std::vector<std::string> sids;
-  BOOST_TEST(store.list_services([&](const std::string& sid) { sids.push_back(sid); }).ok());
+  BOOST_TEST(store.list_state_files([&](const std::string& sid) { sids.push_back(sid); }).ok());
   BOOST_TEST((sids == std::vector<std::string>{kSid}));
+}
+
+// An account's global webhooks (AC….yaml) take the same store: read on
+// every request, defaults while there is no file, and the first update that
+// changes them creates the file through the same lock + temp + fsync +
+// rename. Reads and no-op updates create nothing.
+BOOST_AUTO_TEST_CASE(an_account_without_a_file_has_its_defaults_and_its_first_change_creates_it) {
+  TempDir dir;
+  FaultyFileSystem fs;
+  StateStore store(fs, dir.path());
+  auto loaded = store.load(kAccount);
+  BOOST_TEST_REQUIRE(loaded.ok());
+  BOOST_TEST((loaded.value()->config == account_defaults()));
+  BOOST_TEST(loaded.value()->etag == config_etag(account_defaults()));
+  BOOST_TEST(store.load(kAccount).value().get() == loaded.value().get());  // one object: its JSON is cached
+  BOOST_TEST((store.load_stored(kAccount).error().code == ErrorCode::kNotFound));
+  // A no-op (the defaults again) creates nothing, not even a lock file.
+  auto same = store.update(kAccount, [](const ServiceState& s) -> Result<WebhookConfig> { return s.config; });
+  BOOST_TEST_REQUIRE(same.ok());
+  BOOST_TEST(list_dir(dir.path()).empty());
+  BOOST_TEST(fs.temps_created == 0);
+
+  auto to_flex = [](const ServiceState& s) -> Result<WebhookConfig> {
+    WebhookConfig c = s.config;
+    c.target = "flex";
+    c.filters = std::vector<std::string>{"onUserAdded"};
+    return c;
+  };
+  auto created = store.update(kAccount, to_flex);
+  BOOST_TEST_REQUIRE(created.ok(), (created.ok() ? "" : created.error().message));
+  BOOST_TEST(created.value()->config.target.value() == "flex");
+  BOOST_TEST(read_file(dir.file(kAccount + ".yaml")) ==
+             "pre_webhook_url: null\npost_webhook_url: null\nfilters:\n  - onUserAdded\nmethod: POST\ntarget: flex\n");
+  BOOST_TEST((list_dir(dir.path()) == std::set<std::string>{kAccount + ".yaml", "." + kAccount + ".lock"}));
+  BOOST_TEST(store.load_stored(kAccount).value()->etag == created.value()->etag);
+  // A hand edit is seen by the next read.
+  write_file(dir.file(kAccount + ".yaml"), "# by hand\ntarget: webhook\nmethod: get\n");
+  BOOST_TEST(store.load(kAccount).value()->config.method.value() == "GET");
+  BOOST_TEST(store.load(kAccount).value()->config.target.value() == "webhook");
+  // And an account file holds no service: not a service SID's rules.
+  write_file(dir.file(kAccount + ".yaml"), "account_sid: " + kAccount + "\n");
+  BOOST_TEST((store.load(kAccount).error().code == ErrorCode::kCorruption));
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_account_file_is_never_overwritten) {
+  TempDir dir;
+  FaultyFileSystem fs;
+  StateStore store(fs, dir.path());
+  const std::string broken = "# a person's edit\ntarget: Flex\n";
+  write_file(dir.file(kAccount + ".yaml"), broken);
+  auto result = store.update(kAccount, set_method("GET"));
+  BOOST_TEST_REQUIRE(!result.ok());
+  BOOST_TEST((result.error().code == ErrorCode::kCorruption));
+  BOOST_TEST(result.error().message.find(kAccount + ".yaml:2:9: target must be webhook or flex") != std::string::npos,
+             result.error().message);
+  BOOST_TEST(fs.temps_created == 0);
+  BOOST_TEST(read_file(dir.file(kAccount + ".yaml")) == broken);
+}
+
+// The first write of an account that fails at any step leaves no file (the
+// defaults stand, as the client hears 500) and no temp file.
+BOOST_AUTO_TEST_CASE(a_failed_first_write_of_an_account_leaves_no_file) {
+  for (Op op : {Op::kLock, Op::kCreateTemp, Op::kWrite, Op::kSync, Op::kRename, Op::kSyncDir}) {
+    BOOST_TEST_CONTEXT(static_cast<int>(op)) {
+      TempDir dir;
+      FaultyFileSystem fs;
+      fs.fail = op;
+      StateStore store(fs, dir.path());
+      auto result = store.update(kAccount, set_method("GET"));
+      BOOST_TEST_REQUIRE(!result.ok());
+      BOOST_TEST((result.error().code == ErrorCode::kIOError));
+      std::set<std::string> left = list_dir(dir.path());
+      left.erase("." + kAccount + ".lock");
+      BOOST_TEST(left.empty());
+      BOOST_TEST((store.load(kAccount).value()->config == account_defaults()));
+      fs.fail = Op::kNone;
+      BOOST_TEST(store.update(kAccount, set_method("GET")).ok());
+      BOOST_TEST(store.load_stored(kAccount).value()->config.method.value() == "GET");
+    }
+  }
+}
+
+// Updates of one account queued behind a write are one group and one write,
+// the first of them creating the file.
+BOOST_AUTO_TEST_CASE(updates_of_an_account_queued_behind_a_write_are_committed_by_one_write) {
+  TempDir dir;
+  GatedFileSystem fs;
+  StateStore store(fs, dir.path());
+  const std::vector<std::string> names = {"onUserAdded", "onUserUpdate", "onUserUpdated", "onMessageAdded"};
+  std::vector<std::thread> threads;
+  std::vector<Result<ServiceStatePtr>> results(names.size() + 1, Result<ServiceStatePtr>(Error::internal("not run")));
+  threads.emplace_back([&] { results[0] = store.update(kAccount, set_method("GET")); });
+  BOOST_TEST_REQUIRE(wait_until([&] { return fs.at_gate.load(); }), "the first write never reached fsync");
+  for (size_t i = 0; i < names.size(); ++i) {
+    threads.emplace_back([&, i] { results[i + 1] = store.update(kAccount, add_filter(names[i])); });
+  }
+  BOOST_TEST_REQUIRE(
+      wait_until([&] { return StateStoreTestPeer::queued_updates(store, kAccount) == names.size() + 1; }),
+      "the updates never queued behind the write");
+  BOOST_TEST(fs.renames == 0);
+  fs.open = true;
+  for (auto& t : threads) t.join();
+  BOOST_TEST(fs.renames == 2);
+  for (const auto& r : results) BOOST_TEST(r.ok());
+  PosixFileSystem plain;
+  StateStore fresh(plain, dir.path());
+  auto final = fresh.load_stored(kAccount);
+  BOOST_TEST_REQUIRE(final.ok());
+  BOOST_TEST(final.value()->config.method.value() == "GET");
+  BOOST_TEST(std::set<std::string>(final.value()->config.filters->begin(), final.value()->config.filters->end()) ==
+             std::set<std::string>(names.begin(), names.end()));
+  BOOST_TEST(final.value()->config.target.value() == "webhook");
+}
+
+BOOST_AUTO_TEST_CASE(account_files_in_clean_up_listing_create_and_remove) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  const std::string gone = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  write_file(dir.file(kAccount + ".yaml"), "target: flex\n");
+  write_file(dir.file("." + kAccount + ".lock"), "");
+  write_file(dir.file("." + kAccount + ".tmp.AAAAAA"), "torn");
+  write_file(dir.file("." + gone + ".lock"), "");
+  write_file(dir.file("." + gone + ".tmp.BBBBBB"), "");
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  auto done = store.clean_up();
+  BOOST_TEST_REQUIRE(done.ok());
+  BOOST_TEST(done.value().temp_files_removed == 2);
+  BOOST_TEST(done.value().lock_files_removed == 1);
+  BOOST_TEST((list_dir(dir.path()) ==
+              std::set<std::string>{kAccount + ".yaml", "." + kAccount + ".lock", kSid + ".yaml"}));
+  std::set<std::string> listed;
+  BOOST_TEST(store.list_state_files([&](const std::string& sid) { listed.insert(sid); }).ok());
+  BOOST_TEST((listed == std::set<std::string>{kAccount, kSid}));
+  // create refuses an existing account file; remove takes it back to the defaults.
+  BOOST_TEST((store.create(kAccount, account_defaults()).error().code == ErrorCode::kConflict));
+  const std::string etag = store.load(kAccount).value()->etag;
+  BOOST_TEST(store.remove(kAccount, etag).ok());
+  BOOST_TEST((store.load(kAccount).value()->config == account_defaults()));
+  BOOST_TEST((store.remove(kAccount, etag).error().code == ErrorCode::kNotFound));
+  BOOST_TEST(store.create(gone, account_defaults()).ok());
+  BOOST_TEST(read_file(dir.file(gone + ".yaml")) ==
+             "pre_webhook_url: null\npost_webhook_url: null\nfilters: []\nmethod: POST\ntarget: webhook\n");
+  // A service's configuration is not an account's, nor the other way round.
+  WebhookConfig service;
+  service.account_sid = kAccount;
+  BOOST_TEST((store.create("ACcccccccccccccccccccccccccccccccc", service).error().code == ErrorCode::kInvalidArgument));
+  BOOST_TEST((store.create("IScccccccccccccccccccccccccccccccc", account_defaults()).error().code ==
+              ErrorCode::kInvalidArgument));
+  BOOST_TEST((store.update(kAccount, [&](const ServiceState&) -> Result<WebhookConfig> { return service; })
+                  .error()
+                  .code == ErrorCode::kInvalidArgument));
+  BOOST_TEST(list_dir(dir.path()).count("ACcccccccccccccccccccccccccccccccc.yaml") == 0u);
+  BOOST_TEST(list_dir(dir.path()).count("IScccccccccccccccccccccccccccccccc.yaml") == 0u);
+  BOOST_TEST(list_dir(dir.path()).count(kAccount + ".yaml") == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -111,4 +111,83 @@ BOOST_AUTO_TEST_CASE(apply_sets_only_what_the_update_names) {
   BOOST_TEST((apply(valid(), WebhookUpdate{}) == valid()));
 }
 
+// An account's global filters take Twilio's 23 names: the 20 of a service
+// and three user events; a service still takes only the 20.
+BOOST_AUTO_TEST_CASE(filter_names_by_scope) {
+  struct Case {
+    const char* name;
+    bool service, account;
+  } cases[] = {
+      {"onMessageAdded", true, true},       {"onConversationStateUpdated", true, true},
+      {"onUserAdded", false, true},         {"onUserUpdate", false, true},
+      {"onUserUpdated", false, true},       {"onUserRemoved", false, false},
+      {"onuseradded", false, false},        {"", false, false},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      BOOST_TEST(is_filter_name(c.name) == c.service);
+      BOOST_TEST(is_filter_name(c.name, Scope::kService) == c.service);
+      BOOST_TEST(is_filter_name(c.name, Scope::kAccount) == c.account);
+    }
+  }
+  BOOST_TEST(kFilterNames.size() + kAccountOnlyFilterNames.size() == 23u);
+  BOOST_TEST(is_pre_event("onUserUpdate"));
+  BOOST_TEST(!is_pre_event("onUserUpdated"));
+}
+
+BOOST_AUTO_TEST_CASE(targets_scopes_and_account_defaults) {
+  BOOST_TEST(is_target("webhook"));
+  BOOST_TEST(is_target("flex"));
+  for (const char* bad : {"Flex", "WEBHOOK", "", "studio", "flex "}) BOOST_TEST(!is_target(bad), bad);
+  BOOST_TEST((scope_of_sid("ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == Scope::kService));
+  BOOST_TEST((scope_of_sid("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == Scope::kAccount));
+  BOOST_TEST(!scope_of_sid("SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").has_value());
+  BOOST_TEST(!scope_of_sid("../ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").has_value());
+  const WebhookConfig d = account_defaults();
+  BOOST_TEST((d.scope == Scope::kAccount));
+  BOOST_TEST(d.account_sid.empty());
+  BOOST_TEST(!d.pre_webhook_url.has_value());
+  BOOST_TEST(!d.post_webhook_url.has_value());
+  BOOST_TEST(d.method.value() == "POST");
+  BOOST_TEST(d.filters.value().empty());
+  BOOST_TEST(d.target.value() == "webhook");
+  BOOST_TEST(validate_config(d).ok());
+  WebhookUpdate to_flex;
+  to_flex.target = "flex";
+  BOOST_TEST(apply(d, to_flex).target.value() == "flex");
+}
+
+BOOST_AUTO_TEST_CASE(validate_an_accounts_settings) {
+  struct Case {
+    const char* name;
+    void (*change)(WebhookConfig&);
+    const char* says;  // "" = valid
+  } cases[] = {
+      {"defaults", [](WebhookConfig&) {}, ""},
+      {"user events", [](WebhookConfig& c) { c.filters = Strings{"onUserAdded", "onUserUpdate"}; }, ""},
+      {"flex", [](WebhookConfig& c) { c.target = "flex"; }, ""},
+      {"bad target", [](WebhookConfig& c) { c.target = "studio"; }, "target must be webhook or flex"},
+      {"null target", [](WebhookConfig& c) { c.target.reset(); }, "never null"},
+      {"null method", [](WebhookConfig& c) { c.method.reset(); }, "never null"},
+      {"null filters", [](WebhookConfig& c) { c.filters.reset(); }, "never null"},
+      {"an account_sid", [](WebhookConfig& c) { c.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; }, "no account_sid"},
+      {"unknown filter", [](WebhookConfig& c) { c.filters = Strings{"onUserRemoved"}; }, "unknown filter"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      WebhookConfig config = account_defaults();
+      c.change(config);
+      Status s = validate_config(config);
+      BOOST_TEST(s.ok() == (std::string(c.says).empty()));
+      if (!s.ok()) BOOST_TEST(s.error().message.find(c.says) != std::string::npos, s.error().message);
+    }
+  }
+  WebhookConfig service = valid();
+  service.target = "webhook";
+  BOOST_TEST(!validate_config(service).ok());  // a service has no target
+  service = valid();
+  service.filters = Strings{"onUserAdded"};
+  BOOST_TEST(!validate_config(service).ok());  // nor the user events
+}
+
 BOOST_AUTO_TEST_SUITE_END()
