@@ -479,13 +479,16 @@ BOOST_AUTO_TEST_CASE(a_failing_state_directory_answers_503_a_failing_file_500) {
       R"({"code":20500,"message":"Internal Server Error","more_info":"https://www.twilio.com/docs/errors/20500","status":500})";
   for (int err : {EIO, ENOTCONN, ESTALE, EACCES}) {
     for (bool directory : {true, false}) {
+      // A service's file, and the account's global webhooks (no file: read all the same).
+      for (const std::string& path : {kPath, std::string("/v1/Configuration/Webhooks")})
       for (const char* method : {"GET", "HEAD", "POST"}) {
-        BOOST_TEST_CONTEXT(std::strerror(err) << (directory ? " on the directory " : " on the file alone ") << method) {
+        BOOST_TEST_CONTEXT(std::strerror(err) << (directory ? " on the directory " : " on the file alone ") << method
+                                              << " " << path) {
           webhookd_test::FaultyFileSystem faulty;
           faulty.read_errno = err;
           faulty.dir_errno = directory ? err : 0;
           StateStore faulty_store(faulty, dir.path());
-          HttpResponse r = handle(request(method, kPath, std::string(method) == "POST" ? "Method=GET" : ""), config,
+          HttpResponse r = handle(request(method, path, std::string(method) == "POST" ? "Method=GET" : ""), config,
                                   faulty_store);
           BOOST_TEST(r.status == (directory ? 503 : 500));
           if (std::string(method) != "HEAD") BOOST_TEST(r.body == (directory ? k503 : k500));
