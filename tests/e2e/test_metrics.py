@@ -11,11 +11,14 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import unittest
 
-from e2e.support import (ACCOUNT, MISSING_SID, SID, TOKEN, WEBHOOKD, StackCase, resource_path)
-from harness.stack import CONF_DIR, Nginx, free_port, wait_for
+from e2e.support import (ACCOUNT, MISSING_SID, SID, TOKEN, WEBHOOKD, StackCase, assert_no_sanitizer_report,
+                          resource_path, seed_state, write_config)
+from harness import fcgi_client
+from harness.stack import CONF_DIR, Nginx, Webhookd, free_port, wait_for
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
@@ -223,6 +226,78 @@ class MetricsEndpoint(StackCase):
                            text=True)
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertIn("SUCCESS: 3 rules found", r.stdout)
+
+
+class ServerCounters(unittest.TestCase):
+    """The edge's own counters, on webhookd's socket directly (no nginx):
+    a connection over --max-connections is refused and counted, a request
+    not whole within --request-timeout is dropped and counted, and the
+    gauges read what is open and busy at the scrape."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="webhookd-counters-")
+        state = os.path.join(self.tmp, "state")
+        seed_state(state)
+        self.sock = os.path.join(self.tmp, "w.sock")
+        self.daemon = Webhookd(WEBHOOKD, write_config(self.tmp, state), self.sock, 2,
+                               log_path=os.path.join(self.tmp, "webhookd.log"),
+                               extra=["--max-connections", "3", "--request-timeout", "0.5"]).start()
+
+    def tearDown(self):
+        self.daemon.stop()
+        assert_no_sanitizer_report(self, self.daemon.log())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def scrape(self):
+        conn = fcgi_client.Connection(self.sock)
+        try:
+            status, _, body = fcgi_client.parse(conn.request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/metrics"}))
+        finally:
+            conn.close()
+        self.assertEqual(status, 200)
+        return parse(body.decode())
+
+    def test_refused_and_timed_out_connections_are_counted(self):
+        before = self.scrape()
+        self.assertEqual(get(before, "webhookd_connections_refused_total"), 0)
+        self.assertEqual(get(before, "webhookd_requests_timed_out_total"), 0)
+        # A request that never becomes whole: dropped after 0.5 s.
+        partial = fcgi_client.Connection(self.sock)
+        partial.sock.sendall(b"\x01\x01\x00\x01\x00\x08")  # half a BEGIN_REQUEST header
+        partial.sock.settimeout(5)
+        self.assertEqual(partial.sock.recv(1), b"")  # closed by webhookd, unanswered
+        partial.close()
+        # Two idle kept connections and a third: the limit (3) is full, a
+        # fourth is closed at once.
+        held = [fcgi_client.Connection(self.sock) for _ in range(3)]
+        wait_for(lambda: "connections open, the limit" in self.daemon.log() or self.open_refused(), 5, "a refusal")
+        for c in held:
+            c.close()
+        after = None
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                after = self.scrape()
+                break
+            except (OSError, EOFError):
+                time.sleep(0.05)  # the held connections' closes not seen yet: this one refused too
+        self.assertIsNotNone(after)
+        self.assertEqual(get(after, "webhookd_requests_timed_out_total"), 1)
+        self.assertGreaterEqual(get(after, "webhookd_connections_refused_total"), 1)
+        self.assertEqual(get(after, "webhookd_connections_open"), 1)  # the scrape's own
+        self.assertEqual(get(after, "webhookd_workers_busy"), 1)      # the worker answering it
+        self.assertEqual(get(after, "webhookd_log_lines_dropped_total"), 0)
+
+    def open_refused(self):
+        """Opens one more connection and says whether webhookd closed it at once."""
+        c = fcgi_client.Connection(self.sock)
+        try:
+            c.sock.settimeout(1)
+            return c.sock.recv(1) == b""
+        except OSError:
+            return False
+        finally:
+            c.close()
 
 
 @unittest.skipUnless(os.geteuid() == 0, "a network namespace needs root (CI runs as root)")
