@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace webhookd {
@@ -29,8 +30,25 @@ Error not_regular(const std::string& path, mode_t mode) {
                      : S_ISCHR(mode) ? "a character device"
                      : S_ISBLK(mode) ? "a block device"
                      : S_ISSOCK(mode) ? "a socket"
+                     : S_ISLNK(mode)  ? "a symbolic link"
                                       : "an unknown kind of file";
   return Error::corruption(path + ": not a regular file (" + std::string(kind) + ")");
+}
+
+// The mode of what open() failed on, when that is not a regular file: a
+// socket fails open() with ENXIO before fstat could look, and so may a device
+// with no driver (ENXIO, ENODEV) or a file system's special file
+// (EOPNOTSUPP); a link that loops fails with ELOOP. Its kind is the reason
+// to report (one bad file), not the errno, which reads as the disk failing.
+// stat never opens, so it never waits on a FIFO.
+std::optional<mode_t> mode_if_not_regular(const std::string& path, int open_errno) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISREG(st.st_mode)) return std::nullopt;
+    return st.st_mode;
+  }
+  if (open_errno == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return st.st_mode;
+  return std::nullopt;
 }
 
 // Opens path and refuses anything but a regular file. O_NONBLOCK: open() of
@@ -45,6 +63,8 @@ int open_regular(const std::string& path, int flags, Error* error) {
       *error = Error::not_found(path + ": no such file");
     } else if (err == EISDIR) {  // O_RDWR on a directory
       *error = not_regular(path, S_IFDIR);
+    } else if (std::optional<mode_t> mode = mode_if_not_regular(path, err)) {
+      *error = not_regular(path, *mode);
     } else {
       *error = os_error("open", path, err);
     }

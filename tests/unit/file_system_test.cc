@@ -54,6 +54,10 @@ BOOST_AUTO_TEST_CASE(only_regular_files_are_read_or_locked) {
   BOOST_TEST_REQUIRE(::mkdir(dir.file("directory").c_str(), 0755) == 0);
   BOOST_TEST_REQUIRE(::symlink("/dev/null", dir.file("device").c_str()) == 0);
   BOOST_TEST_REQUIRE(::symlink("fifo", dir.file("link-to-fifo").c_str()) == 0);
+  // A socket: open() fails (ENXIO) before fstat could say what it is.
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(dir.file("socket")));
+  BOOST_TEST_REQUIRE(::symlink("socket", dir.file("link-to-socket").c_str()) == 0);
+  BOOST_TEST_REQUIRE(::symlink("loop", dir.file("loop").c_str()) == 0);  // ELOOP, as open() reports it
   webhookd_test::write_file(dir.file("regular"), "state");
   BOOST_TEST_REQUIRE(::symlink("regular", dir.file("link-to-regular").c_str()) == 0);
   struct Case {
@@ -64,6 +68,9 @@ BOOST_AUTO_TEST_CASE(only_regular_files_are_read_or_locked) {
       {"directory", "a directory"},
       {"device", "a character device"},
       {"link-to-fifo", "a FIFO"},
+      {"socket", "a socket"},
+      {"link-to-socket", "a socket"},
+      {"loop", "a symbolic link"},
       {"regular", ""},
       {"link-to-regular", ""},
   };

@@ -95,6 +95,31 @@ BOOST_AUTO_TEST_CASE(a_fifo_state_file_is_a_problem_named_at_once) {
   BOOST_TEST(list_dir(dest.path()).empty());
 }
 
+// A unix socket named like a state file: open() fails (ENXIO) before fstat,
+// and it is still named as what it is, one bad file, in a source and live.
+BOOST_AUTO_TEST_CASE(a_socket_state_file_is_a_problem_named_as_a_socket) {
+  TempDir src, live, dest;
+  PosixFileSystem fs;
+  write_file(src.file(kA + ".yaml"), file("GET"));
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(src.file(kB + ".yaml")));
+  write_file(live.file(kA + ".yaml"), file("GET"));
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(live.file(kB + ".yaml")));
+  StateStore store(fs, live.path());
+  const std::string src_problem = src.file(kB + ".yaml") + ": not a regular file (a socket)";
+  auto source = read_source_dir(fs, src.path());
+  BOOST_TEST_REQUIRE(source.ok());
+  BOOST_TEST((source.value().problems == std::vector<std::string>{src_problem}));
+  BOOST_TEST((check_state_file(fs, src.file(kB + ".yaml"), /*check_name=*/true) ==
+              std::vector<std::string>{src_problem}));
+  auto live_services = read_live(store);
+  BOOST_TEST_REQUIRE(live_services.ok(), (live_services.ok() ? "" : live_services.error().message));
+  BOOST_TEST(live_services.value().at(kB).problem == live.file(kB + ".yaml") + ": not a regular file (a socket)");
+  auto exported = export_live(store, fs, dest.path());
+  BOOST_TEST_REQUIRE(!exported.ok());
+  BOOST_TEST((exported.error().code == ErrorCode::kCorruption));
+  BOOST_TEST(list_dir(dest.path()).empty());
+}
+
 BOOST_AUTO_TEST_CASE(apply_creates_updates_removes_and_records) {
   TempDir src, live;
   PosixFileSystem fs;
