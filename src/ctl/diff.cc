@@ -1,5 +1,6 @@
 // webhookctl diff: what apply would do, and nothing else. Exit 2 on drift
-// so that a CI job or a timer can tell "in sync" from "differs" from "broken".
+// so that a CI job or a timer can tell "in sync" from "differs" from "broken";
+// so bad usage is 1 here, never 2 (contract §7 keeps 2 for drift).
 #include <cstdio>
 
 #include "ctl/commands.h"
@@ -40,9 +41,10 @@ const Command kDiff = {
     "diff",
     "diff SRC (--state-dir DIR | --config FILE) [--prune] [--json] [--verbose]",
     "What apply would do, state file by state file (services' IS....yaml and\n"
-    "accounts' global AC....yaml) and field by field. Exit 0 when the live\n"
-    "state equals SRC, 2 when it differs, 1 on error.",
+    "accounts' global AC....yaml) and field by field. Bad usage exits 1, not\n"
+    "2: a typo in a script is never read as drift.",
     run,
+    "0 the live state equals SRC, 1 error or bad usage, 2 it differs",
 };
 
 }  // namespace webhookd::ctl

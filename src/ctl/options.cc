@@ -90,8 +90,8 @@ OptionSpec with(OptionSpec a, const OptionSpec& b) {
 
 std::string command_usage(const Command& command) {
   return indent(command.synopsis, "usage: webhookctl ", std::string(20, ' ')) + "\n" +
-         indent(command.description, "  ", "  ") +
-         "\nExit status: 0 success, 1 error, 2 bad usage.\n";
+         indent(command.description, "  ", "  ") + "\nExit status: " +
+         (command.exit_status ? command.exit_status : "0 success, 1 error, 2 bad usage") + ".\n";
 }
 
 std::string command_summary(const Command& command) {
@@ -100,7 +100,7 @@ std::string command_summary(const Command& command) {
 
 int usage_error(const Command& command, const std::string& why) {
   std::fprintf(stderr, "webhookctl: %s\n%s", why.c_str(), command_usage(command).c_str());
-  return 2;
+  return command.exit_status ? 1 : 2;
 }
 
 int fail(const std::string& why) {
