@@ -6,6 +6,8 @@
 #include "ctl/commands.h"
 #include "ctl/options.h"
 #include "ctl/plan.h"
+#include "store/gitops.h"
+#include "store/state_store.h"
 
 namespace webhookd::ctl {
 namespace {
@@ -24,9 +26,13 @@ int run(const Command& self, const Argv& argv) {
   if (!source.ok()) return fail(source.error().message);
   Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToRead, args);
   if (!entered.ok()) return fail(entered.error().message);
-  auto planned = plan_for(source.value(), where.value(), args.flag("--prune"), fs);
+  // No apply lock: diff writes nothing (a stale plan is only shown, never
+  // recorded), never waits behind an apply, and works for a user who may
+  // only read the state directory.
+  StateStore store(fs, where.value().state_dir);
+  auto planned = plan_live(store, fs, source.value(), args.flag("--prune"));
   if (!planned.ok()) return fail(planned.error().message);
-  const Plan& plan = planned.value().plan;
+  const Plan& plan = planned.value();
   if (args.flag("--json")) {
     std::printf("%s\n", plan_json(plan).c_str());
   } else {

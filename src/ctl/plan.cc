@@ -23,18 +23,6 @@ Result<std::map<std::string, ServiceState>> read_source(const std::string& src, 
   return std::move(source.value().services);
 }
 
-Result<Planned> plan_for(const std::map<std::string, ServiceState>& source, const Where& where, bool prune,
-                         FileSystem& fs) {
-  Planned out;
-  out.store = std::make_unique<StateStore>(fs, where.state_dir);
-  auto live = read_live(*out.store);
-  if (!live.ok()) return live.error();
-  auto applied = read_apply_record(fs, where.state_dir);
-  if (!applied.ok()) return applied.error();
-  out.plan = make_plan(source, live.value(), applied.value(), prune);
-  return out;
-}
-
 std::string plan_json(const Plan& plan) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
