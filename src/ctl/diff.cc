@@ -22,7 +22,7 @@ int run(const Command& self, const Argv& argv) {
   auto where = locate_state(args, fs);
   if (!where.ok()) return fail(where.error().message);
   const Config* config = where.value().config ? &*where.value().config : nullptr;
-  auto source = read_source(args.positional[0], fs, config);
+  auto source = read_source(args.positional[0], config);
   if (!source.ok()) return fail(source.error().message);
   Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToRead, args);
   if (!entered.ok()) return fail(entered.error().message);

@@ -100,13 +100,16 @@ Result<Where> locate_state(const Args& args, FileSystem& fs);
 // root's.
 enum class ActAs { kOwnerToWrite, kOwnerToRead, kCaller };
 
-// Becomes who `act_as` says (--verbose prints it on stderr), then checks the
-// directory is one this process may read, write and search.
-Status enter_state_dir(const Where& where, FileSystem& fs, ActAs act_as, const Args& args);
+// Becomes who `act_as` says; if that is still root in a directory someone
+// else may write (export; show, diff and fire in root's own directory that a
+// group may write), fs follows no link from now on (owner.h). --verbose
+// prints both on stderr. Then checks the directory is one this process may
+// read, write and search.
+Status enter_state_dir(const Where& where, PosixFileSystem& fs, ActAs act_as, const Args& args);
 
 // locate_state, then enter_state_dir: for the commands that read nothing
 // outside the state directory but the config.
-Result<Where> where_from(const Args& args, FileSystem& fs, ActAs act_as);
+Result<Where> where_from(const Args& args, PosixFileSystem& fs, ActAs act_as);
 
 // The secret as a person pipes it in: one line, its line end dropped.
 Result<std::string> read_secret_from_stdin();

@@ -7,12 +7,14 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "ctl/owner.h"
 #include "store/gitops.h"
 
 namespace webhookd::ctl {
 
-Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs,
-                                                        const Config* config) {
+Result<std::map<std::string, ServiceState>> read_source(const std::string& src, const Config* config) {
+  PosixFileSystem fs;
+  (void)refuse_links_others_planted(src, fs);
   auto source = read_source_dir(fs, src, config);
   if (!source.ok()) return Error::invalid_argument(src + ": " + source.error().message);
   if (!source.value().problems.empty()) {

@@ -15,11 +15,12 @@ namespace webhookd::ctl {
 // SRC's state files (services' and accounts' global webhooks), read whole
 // and checked; with the config (where.config), an account file of an account
 // it does not list is a problem too. A problem of SRC is printed (one line
-// each, on stderr) and fails it: nothing is planned from a broken source. Read before the command enters the state directory (as root, it
-// then acts as the directory's owner, who may not be able to read a checkout
-// of root's).
-Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs,
-                                                        const Config* config);
+// each, on stderr) and fails it: nothing is planned from a broken source.
+// Read before the command enters the state directory (as root, it then acts
+// as the directory's owner, who may not be able to read a checkout of
+// root's); so, as root in a checkout someone else may write, following no
+// link (owner.h).
+Result<std::map<std::string, ServiceState>> read_source(const std::string& src, const Config* config);
 
 // `+ IS…  create`, `~ IS…  update  (DRIFTED)`, each field, then the totals.
 void print_plan(const Plan& plan);

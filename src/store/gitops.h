@@ -95,8 +95,8 @@ struct ApplyStep {
 Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const LockedPlan& locked, bool force,
                                           const std::function<void(const ApplyStep&)>& progress);
 
-// Writes each live state file's canonical form into dest (only those whose
-// bytes differ) and removes the state files of dest that are not live. Returns
+// Writes each live state file's canonical form into dest through fs (the
+// live state is read through the store's own; only files whose bytes differ) and removes the state files of dest that are not live. Returns
 // the SIDs written and removed, for the caller to print. Fails, writing
 // nothing, if a live file is invalid.
 struct ExportResult {
