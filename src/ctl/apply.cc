@@ -7,6 +7,7 @@
 #include "ctl/options.h"
 #include "ctl/plan.h"
 #include "store/gitops.h"
+#include "store/state_store.h"
 
 namespace webhookd::ctl {
 namespace {
@@ -22,22 +23,32 @@ int run(const Command& self, const Argv& argv) {
   auto where = locate_state(args, fs);
   if (!where.ok()) return fail(where.error().message);
   const Config* config = where.value().config ? &*where.value().config : nullptr;
-  auto source = read_source(args.positional[0], fs, config);
+  auto source = read_source(args.positional[0], config);
   if (!source.ok()) return fail(source.error().message);
   Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToWrite, args);
   if (!entered.ok()) return fail(entered.error().message);
-  auto planned = plan_for(source.value(), where.value(), args.flag("--prune"), fs);
-  if (!planned.ok()) return fail(planned.error().message);
-  const Plan& plan = planned.value().plan;
+  StateStore store(fs, where.value().state_dir);
   const bool json = args.flag("--json");
-  if (json) {
-    std::printf("%s\n", plan_json(plan).c_str());
-  } else {
-    print_plan(plan);
+  auto show = [&](const Plan& plan) {
+    if (json) {
+      std::printf("%s\n", plan_json(plan).c_str());
+    } else {
+      print_plan(plan);
+    }
+  };
+  if (args.flag("--dry-run")) {  // as diff: no lock, nothing written
+    auto planned = plan_live(store, fs, source.value(), args.flag("--prune"));
+    if (!planned.ok()) return fail(planned.error().message);
+    show(planned.value());
+    return 0;
   }
-  if (args.flag("--dry-run")) return 0;
+  // Planned under the apply lock, held until the record is written: a plan
+  // made before it could be stale by then (store/gitops.h, LockedPlan).
+  auto locked = plan_under_apply_lock(store, fs, source.value(), args.flag("--prune"));
+  if (!locked.ok()) return fail(locked.error().message);
+  show(locked.value().plan());
   int failed = 0;
-  auto steps = apply_plan(*planned.value().store, fs, plan, args.flag("--force"), [&](const ApplyStep& step) {
+  auto steps = apply_plan(store, fs, locked.value(), args.flag("--force"), [&](const ApplyStep& step) {
     if (!step.status.ok()) {
       ++failed;
       std::fprintf(stderr, "webhookctl: %s not %sd: %s\n", step.sid.c_str(), plan_action_name(step.action),

@@ -1,16 +1,29 @@
 // webhookctl check: state files, directories of them and the config, judged
 // exactly as webhookd loads them; for CI and a pre-commit hook.
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <optional>
 
 #include "ctl/commands.h"
 #include "ctl/options.h"
+#include "ctl/owner.h"
 #include "store/config_file.h"
 #include "store/gitops.h"
 
 namespace webhookd::ctl {
 namespace {
+
+// The directory that holds what path names: path itself when it is one
+// (followed: root named it), else the directory its last name is in.
+std::string directory_of(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path;
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
 
 int run(const Command& self, const Argv& argv) {
   int status = 0;
@@ -35,9 +48,13 @@ int run(const Command& self, const Argv& argv) {
   const Config* known = config ? &*config : nullptr;
   if (paths.empty() && !args.has("--config")) return usage_error(self, "check what? name files, directories or --config");
   for (const std::string& path : paths) {
+    // check stays whoever runs it: as root, in a directory someone else may
+    // write (a state directory, a checkout), it follows no link (owner.h).
+    PosixFileSystem path_fs;
+    (void)refuse_links_others_planted(directory_of(path), path_fs);
     // A directory is what can be listed (read-only is fine: a CI checkout
     // may be); anything else is checked as one file.
-    auto source = read_source_dir(fs, path, known);
+    auto source = read_source_dir(path_fs, path, known);
     if (source.ok()) {
       files += static_cast<int>(source.value().services.size() + source.value().problems.size());
       problems.insert(problems.end(), source.value().problems.begin(), source.value().problems.end());
@@ -45,7 +62,7 @@ int run(const Command& self, const Argv& argv) {
       problems.push_back(path + ": " + source.error().message);
     } else {
       ++files;
-      std::vector<std::string> found = check_state_file(fs, path, /*check_name=*/true, known);
+      std::vector<std::string> found = check_state_file(path_fs, path, /*check_name=*/true, known);
       problems.insert(problems.end(), found.begin(), found.end());
     }
   }

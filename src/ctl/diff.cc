@@ -1,10 +1,13 @@
 // webhookctl diff: what apply would do, and nothing else. Exit 2 on drift
-// so that a CI job or a timer can tell "in sync" from "differs" from "broken".
+// so that a CI job or a timer can tell "in sync" from "differs" from "broken";
+// so bad usage is 1 here, never 2 (contract §7 keeps 2 for drift).
 #include <cstdio>
 
 #include "ctl/commands.h"
 #include "ctl/options.h"
 #include "ctl/plan.h"
+#include "store/gitops.h"
+#include "store/state_store.h"
 
 namespace webhookd::ctl {
 namespace {
@@ -19,13 +22,17 @@ int run(const Command& self, const Argv& argv) {
   auto where = locate_state(args, fs);
   if (!where.ok()) return fail(where.error().message);
   const Config* config = where.value().config ? &*where.value().config : nullptr;
-  auto source = read_source(args.positional[0], fs, config);
+  auto source = read_source(args.positional[0], config);
   if (!source.ok()) return fail(source.error().message);
   Status entered = enter_state_dir(where.value(), fs, ActAs::kOwnerToRead, args);
   if (!entered.ok()) return fail(entered.error().message);
-  auto planned = plan_for(source.value(), where.value(), args.flag("--prune"), fs);
+  // No apply lock: diff writes nothing (a stale plan is only shown, never
+  // recorded), never waits behind an apply, and works for a user who may
+  // only read the state directory.
+  StateStore store(fs, where.value().state_dir);
+  auto planned = plan_live(store, fs, source.value(), args.flag("--prune"));
   if (!planned.ok()) return fail(planned.error().message);
-  const Plan& plan = planned.value().plan;
+  const Plan& plan = planned.value();
   if (args.flag("--json")) {
     std::printf("%s\n", plan_json(plan).c_str());
   } else {
@@ -40,9 +47,10 @@ const Command kDiff = {
     "diff",
     "diff SRC (--state-dir DIR | --config FILE) [--prune] [--json] [--verbose]",
     "What apply would do, state file by state file (services' IS....yaml and\n"
-    "accounts' global AC....yaml) and field by field. Exit 0 when the live\n"
-    "state equals SRC, 2 when it differs, 1 on error.",
+    "accounts' global AC....yaml) and field by field. Bad usage exits 1, not\n"
+    "2: a typo in a script is never read as drift.",
     run,
+    "0 the live state equals SRC, 1 error or bad usage, 2 it differs",
 };
 
 }  // namespace webhookd::ctl

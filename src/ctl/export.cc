@@ -17,11 +17,12 @@ int run(const Command& self, const Argv& argv) {
   if (!parsed) return status;
   const Args& args = *parsed;
   if (args.positional.size() != 1) return usage_error(self, "export takes one DEST directory");
-  PosixFileSystem fs;
+  PosixFileSystem fs;  // the state directory's: as root in another user's, it follows no link
   auto where = where_from(args, fs, ActAs::kCaller);
   if (!where.ok()) return fail(where.error().message);
   StateStore store(fs, where.value().state_dir);
-  auto exported = export_live(store, fs, args.positional[0]);
+  PosixFileSystem dest_fs;  // DEST is the caller's checkout, as it always was
+  auto exported = export_live(store, dest_fs, args.positional[0]);
   if (!exported.ok()) return fail(exported.error().message);
   for (const auto& sid : exported.value().written) std::printf("wrote %s.yaml\n", sid.c_str());
   for (const auto& sid : exported.value().removed) std::printf("removed %s.yaml\n", sid.c_str());

@@ -29,7 +29,8 @@ std::string usage() {
   text +=
       "  --version, --help, COMMAND --help\n"
       "\n"
-      "Exit status: 0 success, 1 error, 2 bad usage; diff: 2 when the live state differs.\n";
+      "Exit status: 0 success, 1 error, 2 bad usage;\n"
+      "diff: 0 in sync, 1 error or bad usage, 2 the live state differs.\n";
   return text;
 }
 

@@ -90,8 +90,8 @@ OptionSpec with(OptionSpec a, const OptionSpec& b) {
 
 std::string command_usage(const Command& command) {
   return indent(command.synopsis, "usage: webhookctl ", std::string(20, ' ')) + "\n" +
-         indent(command.description, "  ", "  ") +
-         "\nExit status: 0 success, 1 error, 2 bad usage.\n";
+         indent(command.description, "  ", "  ") + "\nExit status: " +
+         (command.exit_status ? command.exit_status : "0 success, 1 error, 2 bad usage") + ".\n";
 }
 
 std::string command_summary(const Command& command) {
@@ -100,7 +100,7 @@ std::string command_summary(const Command& command) {
 
 int usage_error(const Command& command, const std::string& why) {
   std::fprintf(stderr, "webhookctl: %s\n%s", why.c_str(), command_usage(command).c_str());
-  return 2;
+  return command.exit_status ? 1 : 2;
 }
 
 int fail(const std::string& why) {
@@ -123,7 +123,7 @@ Result<Where> locate_state(const Args& args, FileSystem& fs) {
   return w;
 }
 
-Status enter_state_dir(const Where& where, FileSystem& fs, ActAs act_as, const Args& args) {
+Status enter_state_dir(const Where& where, PosixFileSystem& fs, ActAs act_as, const Args& args) {
   std::string who;
   if (act_as != ActAs::kCaller) {
     auto acting = act_as_owner_of(where.state_dir, act_as == ActAs::kOwnerToWrite);
@@ -132,13 +132,15 @@ Status enter_state_dir(const Where& where, FileSystem& fs, ActAs act_as, const A
   } else {
     who = "acting as " + describe_self() + ", who runs it: it writes nothing in " + where.state_dir;
   }
+  const std::string links = refuse_links_others_planted(where.state_dir, fs);
+  if (!links.empty()) who += "; " + links;
   if (args.flag("--verbose")) std::fprintf(stderr, "webhookctl: %s\n", who.c_str());
   Status usable = fs.check_writable_dir(where.state_dir);
   if (!usable.ok()) return Error::invalid_argument("state dir: " + usable.error().message);
   return ok_status();
 }
 
-Result<Where> where_from(const Args& args, FileSystem& fs, ActAs act_as) {
+Result<Where> where_from(const Args& args, PosixFileSystem& fs, ActAs act_as) {
   auto where = locate_state(args, fs);
   if (!where.ok()) return where.error();
   Status entered = enter_state_dir(where.value(), fs, act_as, args);

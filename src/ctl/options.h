@@ -1,7 +1,8 @@
 // webhookctl's one option parser, shared by every command (as git's
 // parse-options is by its builtins): "--name value" pairs, repeated options
-// and bare flags, --help with the command's own usage, usage errors (exit 2),
-// failures (exit 1), and a secret read from stdin. A command says what it
+// and bare flags, --help with the command's own usage, usage errors (exit 2,
+// or 1 for a command whose 2 means something else), failures (exit 1), and a
+// secret read from stdin. A command says what it
 // takes; nothing here knows one command from another.
 #pragma once
 
@@ -27,6 +28,10 @@ struct Command {
                             // the first are continuations
   const char* description;  // what it does, one or more lines, not indented
   int (*run)(const Command& self, const Argv& argv);
+  // What its exit statuses mean, when not the usual "0 success, 1 error, 2
+  // bad usage". A command that says its own (diff: 2 is drift) reports bad
+  // usage as 1, so that a script's typo is never read as that 2.
+  const char* exit_status = nullptr;
 };
 
 // The options a command takes, by name.
@@ -52,14 +57,15 @@ struct Args {
 // Parses a command's argv. Returns the Args to run with, or nothing when the
 // command is done already: --help (or -h) anywhere printed its usage on
 // stdout (*exit_status 0), or a usage error was printed with its usage on
-// stderr (*exit_status 2).
+// stderr (*exit_status as usage_error's).
 std::optional<Args> parse_options(const Command& command, const Argv& argv, const OptionSpec& spec,
                                   int* exit_status);
 
 // Appends b's option names to a's.
 OptionSpec with(OptionSpec a, const OptionSpec& b);
 
-// "webhookctl: <why>" and the command's usage on stderr; exit status 2.
+// "webhookctl: <why>" and the command's usage on stderr; exit status 2, or 1
+// for a command that says its own exit statuses (Command::exit_status).
 int usage_error(const Command& command, const std::string& why);
 // "webhookctl: <why>" on stderr; exit status 1.
 int fail(const std::string& why);
@@ -94,13 +100,16 @@ Result<Where> locate_state(const Args& args, FileSystem& fs);
 // root's.
 enum class ActAs { kOwnerToWrite, kOwnerToRead, kCaller };
 
-// Becomes who `act_as` says (--verbose prints it on stderr), then checks the
-// directory is one this process may read, write and search.
-Status enter_state_dir(const Where& where, FileSystem& fs, ActAs act_as, const Args& args);
+// Becomes who `act_as` says; if that is still root in a directory someone
+// else may write (export; show, diff and fire in root's own directory that a
+// group may write), fs follows no link from now on (owner.h). --verbose
+// prints both on stderr. Then checks the directory is one this process may
+// read, write and search.
+Status enter_state_dir(const Where& where, PosixFileSystem& fs, ActAs act_as, const Args& args);
 
 // locate_state, then enter_state_dir: for the commands that read nothing
 // outside the state directory but the config.
-Result<Where> where_from(const Args& args, FileSystem& fs, ActAs act_as);
+Result<Where> where_from(const Args& args, PosixFileSystem& fs, ActAs act_as);
 
 // The secret as a person pipes it in: one line, its line end dropped.
 Result<std::string> read_secret_from_stdin();

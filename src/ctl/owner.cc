@@ -65,6 +65,27 @@ Error refused(const std::string& dir, const std::string& owner, const std::strin
 
 std::string describe_self() { return who(geteuid(), getegid()); }
 
+std::string refuse_links_others_planted(const std::string& dir, PosixFileSystem& fs) {
+  if (geteuid() != 0) return "";
+  struct stat st;
+  // Missing or not a directory: nothing is read in it.
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return "";
+  std::string others;
+  if (st.st_uid != 0) {
+    others = who(st.st_uid, st.st_gid) + " owns " + dir;
+  } else if (st.st_mode & S_IWOTH) {
+    others = "anyone may write " + dir;
+  } else if (st.st_mode & S_IWGRP) {
+    const std::string group = group_name(st.st_gid);
+    others = "group " + (group.empty() ? std::to_string(st.st_gid) : group) + " may write " + dir;
+  } else {
+    return "";
+  }
+  const std::string why = "webhookctl runs as root and " + others + ": as root it follows no link there";
+  fs.refuse_links(why);
+  return why;
+}
+
 Result<std::string> act_as_owner_of(const std::string& dir, bool to_write) {
   if (geteuid() != 0) return "acting as " + describe_self() + ", who runs it (not root: no change of user)";
   struct stat st;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "store/file_system.h"
 
 namespace webhookd::ctl {
 
@@ -21,6 +22,17 @@ namespace webhookd::ctl {
 // files root left would be root's, and those users could not write them).
 // Returns, for --verbose, who it now acts as.
 Result<std::string> act_as_owner_of(const std::string& dir, bool to_write);
+
+// As root, in a directory another user owns, or one that a group or others
+// may write: fs follows no symbolic link from now on
+// (PosixFileSystem::refuse_links), since whoever may create a name there
+// chooses where a link leads (a file only root may read, a device), and
+// what root reads there is printed (check's problems), copied (export's
+// DEST) or applied live. Only the commands that stay root need it: one that
+// became the owner reads no further than the owner may. Not root, or root's
+// own directory: nothing changes. Returns why links are refused ("" when
+// they are not), for --verbose.
+std::string refuse_links_others_planted(const std::string& dir, PosixFileSystem& fs);
 
 // Who this process is, for --verbose: "uid 0 (root), gid 0".
 std::string describe_self();

@@ -7,12 +7,14 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "ctl/owner.h"
 #include "store/gitops.h"
 
 namespace webhookd::ctl {
 
-Result<std::map<std::string, ServiceState>> read_source(const std::string& src, FileSystem& fs,
-                                                        const Config* config) {
+Result<std::map<std::string, ServiceState>> read_source(const std::string& src, const Config* config) {
+  PosixFileSystem fs;
+  (void)refuse_links_others_planted(src, fs);
   auto source = read_source_dir(fs, src, config);
   if (!source.ok()) return Error::invalid_argument(src + ": " + source.error().message);
   if (!source.value().problems.empty()) {
@@ -21,18 +23,6 @@ Result<std::map<std::string, ServiceState>> read_source(const std::string& src, 
                                    " problem(s): nothing was changed");
   }
   return std::move(source.value().services);
-}
-
-Result<Planned> plan_for(const std::map<std::string, ServiceState>& source, const Where& where, bool prune,
-                         FileSystem& fs) {
-  Planned out;
-  out.store = std::make_unique<StateStore>(fs, where.state_dir);
-  auto live = read_live(*out.store);
-  if (!live.ok()) return live.error();
-  auto applied = read_apply_record(fs, where.state_dir);
-  if (!applied.ok()) return applied.error();
-  out.plan = make_plan(source, live.value(), applied.value(), prune);
-  return out;
 }
 
 std::string plan_json(const Plan& plan) {

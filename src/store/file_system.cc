@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace webhookd {
@@ -29,22 +30,45 @@ Error not_regular(const std::string& path, mode_t mode) {
                      : S_ISCHR(mode) ? "a character device"
                      : S_ISBLK(mode) ? "a block device"
                      : S_ISSOCK(mode) ? "a socket"
+                     : S_ISLNK(mode)  ? "a symbolic link"
                                       : "an unknown kind of file";
   return Error::corruption(path + ": not a regular file (" + std::string(kind) + ")");
+}
+
+// The mode of what open() failed on, when that is not a regular file: a
+// socket fails open() with ENXIO before fstat could look, and so may a device
+// with no driver (ENXIO, ENODEV) or a file system's special file
+// (EOPNOTSUPP); a link that loops, or any link under O_NOFOLLOW, fails with
+// ELOOP. Its kind is the reason to report (one bad file), not the errno,
+// which reads as the disk failing. Looked at as open() saw it (through links
+// only when it followed them); stat never opens, so it never waits on a FIFO.
+std::optional<mode_t> mode_if_not_regular(const std::string& path, int open_errno, bool follow) {
+  struct stat st;
+  if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) == 0) {
+    if (S_ISREG(st.st_mode)) return std::nullopt;
+    return st.st_mode;
+  }
+  if (open_errno == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return st.st_mode;
+  return std::nullopt;
 }
 
 // Opens path and refuses anything but a regular file. O_NONBLOCK: open() of
 // a FIFO otherwise waits for a writer, for ever (a worker, the start-up
 // clean-up, webhookctl check). O_NOCTTY: a terminal must never become our
-// controlling terminal. Returns -1 with *error set on failure.
-int open_regular(const std::string& path, int flags, Error* error) {
-  int fd = ::open(path.c_str(), flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+// controlling terminal. With refuse_links_why, O_NOFOLLOW (see
+// PosixFileSystem::refuse_links). Returns -1 with *error set on failure.
+int open_regular(const std::string& path, int flags, const std::string& refuse_links_why, Error* error) {
+  const bool follow = refuse_links_why.empty();
+  int fd = ::open(path.c_str(), flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0644);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT && !(flags & O_CREAT)) {
       *error = Error::not_found(path + ": no such file");
     } else if (err == EISDIR) {  // O_RDWR on a directory
       *error = not_regular(path, S_IFDIR);
+    } else if (std::optional<mode_t> mode = mode_if_not_regular(path, err, follow)) {
+      *error = !follow && S_ISLNK(*mode) ? Error::corruption(path + ": a symbolic link, refused: " + refuse_links_why)
+                                         : not_regular(path, *mode);
     } else {
       *error = os_error("open", path, err);
     }
@@ -97,7 +121,7 @@ Status replace_file(FileSystem& fs, const std::string& temp_prefix, const std::s
 
 Result<std::string> PosixFileSystem::read_file(const std::string& path) {
   Error error = Error::internal("");
-  int fd = open_regular(path, O_RDONLY, &error);
+  int fd = open_regular(path, O_RDONLY, refuse_links_why_, &error);
   if (fd < 0) return error;
   std::string data;
   char buf[8192];
@@ -123,7 +147,7 @@ Result<std::string> PosixFileSystem::read_file(const std::string& path) {
 Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const std::string& lock_path) {
   for (;;) {
     Error error = Error::internal("");
-    int fd = open_regular(lock_path, O_RDWR | O_CREAT, &error);
+    int fd = open_regular(lock_path, O_RDWR | O_CREAT, refuse_links_why_, &error);
     if (fd < 0) return error;
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno == EINTR) continue;

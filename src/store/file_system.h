@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -61,6 +62,15 @@ Status replace_file(FileSystem& fs, const std::string& temp_prefix, const std::s
 
 class PosixFileSystem : public FileSystem {
  public:
+  // From now on no symbolic link is followed when a file is opened (read or
+  // locked): a link is kCorruption, "<path>: a symbolic link, refused: <why>"
+  // (O_NOFOLLOW: the last component of the path, the name in its
+  // directory). For root reading a directory someone else may write
+  // (webhookctl): whoever may create a name there chooses where a link
+  // leads, a file only root may read or a device. Called before the file
+  // system is used, never once it is shared between threads.
+  void refuse_links(std::string why) { refuse_links_why_ = std::move(why); }
+
   Result<std::string> read_file(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override;
   Status list_dir(const std::string& dir, const std::function<void(const std::string& name)>& visit) override;
@@ -73,6 +83,9 @@ class PosixFileSystem : public FileSystem {
   Status remove(const std::string& path) override;
   Status check_writable_dir(const std::string& dir) override;
   Status probe_dir(const std::string& dir) override;
+
+ private:
+  std::string refuse_links_why_;  // empty: links are followed
 };
 
 }  // namespace webhookd

@@ -145,11 +145,29 @@ Result<ApplyRecord> read_apply_record(FileSystem& fs, const std::string& dir) {
   return record;
 }
 
-Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const Plan& plan, bool force,
+Result<Plan> plan_live(StateStore& store, FileSystem& fs, const std::map<std::string, ServiceState>& source,
+                       bool prune) {
+  auto live = read_live(store);
+  if (!live.ok()) return live.error();
+  auto applied = read_apply_record(fs, store.dir());
+  if (!applied.ok()) return applied.error();
+  return make_plan(source, live.value(), applied.value(), prune);
+}
+
+Result<LockedPlan> plan_under_apply_lock(StateStore& store, FileSystem& fs,
+                                         const std::map<std::string, ServiceState>& source, bool prune) {
+  // First the lock, then the reads: see LockedPlan.
+  auto apply_lock = fs.lock(apply_lock_path(store.dir()));
+  if (!apply_lock.ok()) return apply_lock.error();
+  auto plan = plan_live(store, fs, source, prune);
+  if (!plan.ok()) return plan.error();
+  return LockedPlan(std::move(apply_lock.value()), std::move(plan.value()));
+}
+
+Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const LockedPlan& locked, bool force,
                                           const std::function<void(const ApplyStep&)>& progress) {
   const std::string& dir = store.dir();
-  auto apply_lock = fs.lock(apply_lock_path(dir));  // one apply at a time: the record is read-modify-write
-  if (!apply_lock.ok()) return apply_lock.error();
+  const Plan& plan = locked.plan();
   if (!force) {
     std::string drifted;
     for (const ServicePlan& s : plan.services) {

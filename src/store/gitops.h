@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,25 +48,55 @@ Result<std::map<std::string, LiveService>> read_live(StateStore& store);
 // or after one that failed part way.
 Result<ApplyRecord> read_apply_record(FileSystem& fs, const std::string& state_dir);
 
+// The plan for source (a source directory's services, read whole and valid)
+// against the live state and the record: what diff and apply --dry-run show.
+// Takes no lock and writes nothing: a snapshot, which an apply running at the
+// same moment may make stale (it is only shown, never recorded).
+Result<Plan> plan_live(StateStore& store, FileSystem& fs, const std::map<std::string, ServiceState>& source,
+                       bool prune);
+
+// A plan made under the apply lock, which it holds until it is destroyed:
+// the live state and the record are read only once no other apply runs, and
+// stay as read (but for API writes, which each service's compare-and-swap
+// catches) until this plan is carried out. Made before the lock, a plan
+// could be stale by then: an apply in between changes a service this one
+// sees unchanged, this one records the ETag it saw, and the next apply takes
+// that service for drift.
+class LockedPlan {
+ public:
+  const Plan& plan() const { return plan_; }
+
+ private:
+  friend Result<LockedPlan> plan_under_apply_lock(StateStore& store, FileSystem& fs,
+                                                  const std::map<std::string, ServiceState>& source, bool prune);
+  LockedPlan(std::unique_ptr<FileLock> lock, Plan plan) : lock_(std::move(lock)), plan_(std::move(plan)) {}
+  std::unique_ptr<FileLock> lock_;  // .webhookd-apply.lock: one apply at a time
+  Plan plan_;
+};
+// Takes the apply lock (waiting for an apply in progress), then plans as
+// plan_live does.
+Result<LockedPlan> plan_under_apply_lock(StateStore& store, FileSystem& fs,
+                                         const std::map<std::string, ServiceState>& source, bool prune);
+
 struct ApplyStep {
   std::string sid;
   PlanAction action;
   Status status;  // ok, or why this service could not be changed (nothing of it was)
 };
 
-// Carries out `plan` on the store. Refuses (kConflict, nothing touched) when a
-// service drifted, unless force. Each service is compared-and-swapped against
-// the ETag the plan saw, so a write that lands while applying is never
-// overwritten: that service fails and the others go on. The record is written
-// ahead (each service to change accepted with its ETag before and after) and
-// again at the end, atomically both times, so an apply that fails or dies part
-// way is resumed by the next one, never taken for drift. Holds the apply lock
-// throughout: one apply at a time. progress is called after each service.
-Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const Plan& plan, bool force,
+// Carries out the plan on the store, under the apply lock it holds. Refuses
+// (kConflict, nothing touched) when a service drifted, unless force. Each
+// service is compared-and-swapped against the ETag the plan saw, so a write
+// that lands while applying is never overwritten: that service fails and the
+// others go on. The record is written ahead (each service to change accepted
+// with its ETag before and after) and again at the end, atomically both
+// times, so an apply that fails or dies part way is resumed by the next one,
+// never taken for drift. progress is called after each service.
+Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, const LockedPlan& locked, bool force,
                                           const std::function<void(const ApplyStep&)>& progress);
 
-// Writes each live state file's canonical form into dest (only those whose
-// bytes differ) and removes the state files of dest that are not live. Returns
+// Writes each live state file's canonical form into dest through fs (the
+// live state is read through the store's own; only files whose bytes differ) and removes the state files of dest that are not live. Returns
 // the SIDs written and removed, for the caller to print. Fails, writing
 // nothing, if a live file is invalid.
 struct ExportResult {

@@ -165,6 +165,91 @@ class RunAsRootTest(unittest.TestCase):
         self.assertIn("acting as root (uid 0, gid 0), who runs it: it writes nothing in %s" % self.state, r.stderr)
         self.assertEqual(ctl("set", SID, "--method", "get", "--state-dir", self.state).stderr, "")  # quiet without it
 
+    def plant_links(self, directory, uid, gid):
+        """What the directory's owner (or a group member) can do without root:
+        name links like state files, to files only root may read (a valid
+        state file, which export would copy into DEST and apply would serve;
+        one with a secret key, which check would quote) and to a device."""
+        secret_state = os.path.join(self.private, "secret-state.yaml")
+        with open(secret_state, "w") as f:
+            f.write(state_text(post="https://secret.example.com/hook"))
+        secret_key = os.path.join(self.private, "secret.yaml")
+        with open(secret_key, "w") as f:
+            f.write("account_sid: %s\ndb_password: hunter2\n" % ACCOUNT)
+        for path in (secret_state, secret_key):
+            os.chmod(path, 0o600)
+        links = []
+        for sid, target in (("IS" + "ab" * 16, secret_state), ("IS" + "cd" * 16, secret_key),
+                            ("IS" + "ef" * 16, "/dev/zero")):
+            link = os.path.join(directory, sid + ".yaml")
+            os.symlink(target, link)
+            os.lchown(link, uid, gid)
+            links.append(link)
+        return links
+
+    def assert_refused_unread(self, r, links, every=True):
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out)
+        for secret in ("secret.example.com", "db_password", "hunter2", "character device"):
+            self.assertNotIn(secret, out)
+        named = [l for l in links if "%s: a symbolic link, refused: " % l in r.stderr]
+        if every:
+            self.assertEqual(named, links, out)
+        else:  # it stops at the first
+            self.assertEqual(len(named), 1, out)
+
+    def test_root_follows_no_link_the_owner_planted(self):
+        # A link nobody planted in nobody's state directory: export and check
+        # stay root, and must neither read through it nor say what it leads to.
+        links = self.plant_links(self.state, OWNER.pw_uid, OWNER.pw_gid)
+        dest = os.path.join(self.private, "export")
+        os.mkdir(dest)
+        for argv in (["export", "--config", self.config, dest], ["export", "--state-dir", self.state, dest]):
+            with self.subTest(argv):
+                r = ctl(*argv)
+                self.assert_refused_unread(r, links, every=False)  # export stops at the first
+                self.assertIn("nobody (uid %d, gid %d) owns %s" % (OWNER.pw_uid, OWNER.pw_gid, self.state), r.stderr)
+                self.assertEqual(os.listdir(dest), [])
+        for argv in (["check", self.state], ["check", "--config", self.config]):
+            with self.subTest(argv):
+                self.assert_refused_unread(ctl(*argv), links)
+        for link in links:
+            with self.subTest(link):
+                self.assert_refused_unread(ctl("check", link), [link])
+        # The commands that act as nobody read it as nobody: no further than nobody may.
+        for argv in (["show", os.path.basename(links[0])[:34], "--config", self.config],
+                     ["diff", self.src, "--config", self.config]):
+            with self.subTest(argv):
+                r = ctl(*argv)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertNotIn("secret.example.com", r.stdout + r.stderr)
+        # A source checkout another user owns is read by root the same way.
+        checkout = os.path.join(self.tmp, "checkout")
+        os.mkdir(checkout)
+        os.chown(checkout, OWNER.pw_uid, OWNER.pw_gid)
+        src_links = self.plant_links(checkout, OWNER.pw_uid, OWNER.pw_gid)
+        for command in ("diff", "apply"):
+            with self.subTest(command):
+                self.assert_refused_unread(ctl(command, checkout, "--state-dir", self.src), src_links)
+        self.assertEqual(os.listdir(self.src), [])
+
+    def test_root_follows_no_link_in_its_own_directory_that_others_may_write(self):
+        # root:nogroup 2770: show, diff and check act as root there (there is
+        # no other owner to become), and a group member may plant a link.
+        shared = os.path.join(self.tmp, "shared")
+        os.mkdir(shared)
+        os.chown(shared, 0, OWNER_GROUP.gr_gid)
+        os.chmod(shared, 0o2770)
+        links = self.plant_links(shared, OWNER.pw_uid, OWNER_GROUP.gr_gid)
+        self.assert_refused_unread(ctl("show", os.path.basename(links[0])[:34], "--state-dir", shared), links[:1])
+        self.assert_refused_unread(ctl("check", shared), links)
+        dest = os.path.join(self.private, "export")
+        os.mkdir(dest)
+        r = ctl("export", "--state-dir", shared, dest)
+        self.assert_refused_unread(r, links, every=False)
+        self.assertIn("group %s may write %s" % (OWNER_GROUP.gr_name, shared), r.stderr)
+        self.assertEqual(os.listdir(dest), [])
+
     def test_it_refuses_when_it_cannot_become_the_owner(self):
         # Root without CAP_SETUID/CAP_SETGID (a container, a confined shell):
         # the drop fails, and nothing may be written as root instead.

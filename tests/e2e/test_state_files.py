@@ -1,9 +1,10 @@
 """State files through the real stack: hand edits, broken edits, files that
-are not regular files (a FIFO, a directory), concurrent writers from several
-processes."""
+are not regular files (a FIFO, a unix socket, a directory), concurrent
+writers from several processes."""
 import json
 import multiprocessing
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -16,6 +17,8 @@ from harness.stack import wait_for
 FIFO_SID = "IS" + "f" * 32    # its state file is a FIFO
 DIR_SID = "IS" + "d" * 32     # its state file is a directory
 GONE_SID = "IS" + "9" * 32    # no state file; its lock file is a FIFO
+SOCKET_SID = "IS" + "3" * 32  # its state file is a unix socket
+SOCKET_LOCK_SID = "IS" + "1" * 32  # no state file; its lock file is a unix socket, beside a temp file
 ANSWER_WITHIN = 5             # seconds: "at once", with room for two busy cores
 
 
@@ -150,6 +153,15 @@ class NotARegularFileTest(StackCase):
         self.fifos.append(path)
         return path
 
+    def mksocket(self, name, directory=None):
+        """A unix socket file, as a daemon that bound one leaves it: open()
+        fails on it (ENXIO) before anything could fstat it."""
+        path = os.path.join(directory or self.state_dir, name)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.bind(path)
+        self.fifos.append(path)  # removed by tearDown as the FIFOs are
+        return path
+
     def timed_curl(self, *args, path=None):
         try:
             return self.curl("--max-time", str(ANSWER_WITHIN), *args, path=path)
@@ -181,6 +193,26 @@ class NotARegularFileTest(StackCase):
                 wait_for(lambda: wanted in self.stack.webhookd.log(), 5, "the log line naming " + path)
         finally:
             os.rmdir(os.path.join(self.state_dir, DIR_SID + ".yaml"))
+
+    def test_a_socket_answers_500_naming_it_and_check_and_export_too(self):
+        sock = self.mksocket(SOCKET_SID + ".yaml")
+        problem = "%s: not a regular file (a socket)" % sock
+        self.assertTwilioError(self.timed_curl(path=resource_path(SOCKET_SID)), 500, 20500, "Internal Server Error")
+        self.assertTwilioError(self.timed_curl("--data-raw", "Method=GET", path=resource_path(SOCKET_SID)),
+                               500, 20500, "Internal Server Error")
+        self.assertEqual(self.timed_curl().status, 200)
+        wait_for(lambda: problem in self.stack.webhookd.log(), 5, "the log line naming " + sock)
+        if not os.path.exists(WEBHOOKCTL):  # the sanitizer builds make webhookd only
+            return
+        for argv in (["check", self.state_dir], ["check", sock]):
+            r = self.webhookctl(*argv)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(problem, r.stderr)
+        with tempfile.TemporaryDirectory() as dest:
+            r = self.webhookctl("export", "--state-dir", self.state_dir, dest)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(problem, r.stderr)
+            self.assertEqual(os.listdir(dest), [])
 
     # The sanitizer runs of make test build webhookd alone; the plain run has webhookctl.
     @unittest.skipUnless(os.path.exists(WEBHOOKCTL), "no webhookctl in this build (sanitizer builds make webhookd only)")
@@ -231,15 +263,22 @@ class NotARegularFileTest(StackCase):
         gone_lock = self.mkfifo("." + GONE_SID + ".lock")
         dir_lock = os.path.join(self.state_dir, "." + DIR_SID + ".lock")
         os.mkdir(dir_lock)
+        # A socket named like the lock of a service that is gone, with its
+        # temp file: its SID sorts first, and open() on it fails (ENXIO).
+        socket_lock = self.mksocket("." + SOCKET_LOCK_SID + ".lock")
+        socket_temp = os.path.join(self.state_dir, "." + SOCKET_LOCK_SID + ".tmp.CCCCCC")
+        with open(socket_temp, "w") as f:
+            f.write("leftover")
         try:
             self.stack.webhookd.start()
             wait_for(lambda: "removed 3 leftover temp file(s)" in self.stack.webhookd.log(), ANSWER_WITHIN,
-                     "the clean-up's report (it must not wait on %s)" % fifo)
+                     "the clean-up's report (it must not wait on %s, nor stop at %s)" % (fifo, socket_lock))
             log = self.stack.webhookd.log()
             self.assertIn("clean-up left alone %s: not a regular file (a FIFO)" % gone_lock, log)
             self.assertIn("clean-up left alone %s: not a regular file (a directory)" % dir_lock, log)
+            self.assertIn("clean-up left alone %s: not a regular file (a socket)" % socket_lock, log)
             names = set(os.listdir(self.state_dir))
-            self.assertFalse([n for n in names if ".tmp." in n], names)
+            self.assertEqual([n for n in names if ".tmp." in n], [os.path.basename(socket_temp)])
             self.assertIn("." + FIFO_SID + ".lock", names)  # its service is not gone: a bad file is not a missing one
             self.assertEqual(self.timed_curl().status, 200)
             self.assertTwilioError(self.timed_curl(path=resource_path(FIFO_SID)), 500, 20500)
@@ -251,4 +290,6 @@ class NotARegularFileTest(StackCase):
             unblock(self.fifos)
             self.stack.webhookd.stop()
             os.rmdir(dir_lock)
+            if os.path.exists(socket_temp):  # left alone: its lock cannot be taken
+                os.unlink(socket_temp)
             self.stack.webhookd.start()

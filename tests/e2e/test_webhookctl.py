@@ -169,6 +169,21 @@ class CommandHelpTest(unittest.TestCase):
                 entry = listing.stdout.split("\n  %s " % command, 1)[1].split("\n  ", 1)[0]
                 self.assertIn(entry.splitlines()[0], r.stdout)
 
+    def test_diff_usage_errors_exit_1_never_2(self):
+        # diff's 2 means drift (contract §7): a script's typo must not read as drift.
+        with tempfile.TemporaryDirectory() as tmp:
+            for argv in (["diff", "--bogus"], ["diff", tmp, "--state-dir", tmp, "--prune", "--bogus"],
+                         ["diff", tmp, "--state-dir"], ["diff", "--state-dir", tmp], ["diff", tmp, tmp, "--state-dir", tmp]):
+                with self.subTest(argv):
+                    r = ctl(*argv)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn("usage: webhookctl diff SRC", r.stderr)
+            self.assertEqual(ctl("diff", tmp, "--state-dir", tmp).returncode, 0)  # an empty source, in sync
+        r = ctl("diff", "--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("Exit status: 0 the live state equals SRC, 1 error or bad usage, 2 it differs", r.stdout)
+        self.assertIn("diff: 0 in sync, 1 error or bad usage, 2 the live state differs", ctl("--help").stdout)
+
     def test_a_usage_error_shows_that_commands_usage(self):
         r = ctl("set", "--state-dir", "/nonexistent")
         self.assertEqual(r.returncode, 2)

@@ -54,6 +54,10 @@ BOOST_AUTO_TEST_CASE(only_regular_files_are_read_or_locked) {
   BOOST_TEST_REQUIRE(::mkdir(dir.file("directory").c_str(), 0755) == 0);
   BOOST_TEST_REQUIRE(::symlink("/dev/null", dir.file("device").c_str()) == 0);
   BOOST_TEST_REQUIRE(::symlink("fifo", dir.file("link-to-fifo").c_str()) == 0);
+  // A socket: open() fails (ENXIO) before fstat could say what it is.
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(dir.file("socket")));
+  BOOST_TEST_REQUIRE(::symlink("socket", dir.file("link-to-socket").c_str()) == 0);
+  BOOST_TEST_REQUIRE(::symlink("loop", dir.file("loop").c_str()) == 0);  // ELOOP, as open() reports it
   webhookd_test::write_file(dir.file("regular"), "state");
   BOOST_TEST_REQUIRE(::symlink("regular", dir.file("link-to-regular").c_str()) == 0);
   struct Case {
@@ -64,6 +68,9 @@ BOOST_AUTO_TEST_CASE(only_regular_files_are_read_or_locked) {
       {"directory", "a directory"},
       {"device", "a character device"},
       {"link-to-fifo", "a FIFO"},
+      {"socket", "a socket"},
+      {"link-to-socket", "a socket"},
+      {"loop", "a symbolic link"},
       {"regular", ""},
       {"link-to-regular", ""},
   };
@@ -100,6 +107,46 @@ BOOST_AUTO_TEST_CASE(only_regular_files_are_read_or_locked) {
   BOOST_TEST_REQUIRE(!removed.ok());
   BOOST_TEST((removed.error().code == ErrorCode::kCorruption));
   BOOST_TEST(fs.remove(dir.file("fifo")).ok());  // unlink never opens it
+}
+
+// webhookctl as root in a directory another user may write: a link there
+// leads wherever its maker chose (a file only root may read, a device), so
+// none is followed, whatever it points at; each is named, refused.
+BOOST_AUTO_TEST_CASE(links_are_refused_when_asked) {
+  TempDir dir;
+  PosixFileSystem fs;
+  fs.refuse_links("why it is refused");
+  webhookd_test::write_file(dir.file("regular"), "state");
+  BOOST_TEST_REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0644) == 0);
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(dir.file("socket")));
+  struct Case {
+    const char *name, *target;
+  } cases[] = {{"to-regular", "regular"}, {"to-fifo", "fifo"},     {"to-socket", "socket"},
+               {"to-device", "/dev/zero"}, {"dangling", "missing"}, {"loop", "loop"}};
+  for (const Case& c : cases) {
+    const std::string link = dir.file(c.name);
+    BOOST_TEST_REQUIRE(::symlink(c.target, link.c_str()) == 0);
+    BOOST_TEST_CONTEXT(link) {
+      std::optional<Result<std::string>> read;
+      std::optional<Result<std::unique_ptr<FileLock>>> locked;
+      BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
+          [&] {
+            read.emplace(fs.read_file(link));
+            locked.emplace(fs.lock(link));
+          },
+          {dir.file("fifo")}));
+      for (const Error* e : {read->ok() ? nullptr : &read->error(), locked->ok() ? nullptr : &locked->error()}) {
+        BOOST_TEST_REQUIRE(e);
+        BOOST_TEST((e->code == ErrorCode::kCorruption));
+        BOOST_TEST(e->message == link + ": a symbolic link, refused: why it is refused");
+      }
+    }
+  }
+  BOOST_TEST(fs.read_file(dir.file("regular")).value() == "state");  // the rest reads as ever
+  BOOST_TEST(fs.read_file(dir.file("socket")).error().message == dir.file("socket") + ": not a regular file (a socket)");
+  BOOST_TEST(fs.read_file(dir.file("missing")).error().is_not_found());
+  BOOST_TEST(fs.lock(dir.file("new.lock")).ok());
+  BOOST_TEST(PosixFileSystem().read_file(dir.file("to-regular")).value() == "state");  // by default, followed
 }
 
 BOOST_AUTO_TEST_CASE(locks_exclude_other_threads) {

@@ -3,8 +3,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <optional>
+#include <thread>
 
 #include "store/filename.h"
 #include "test_support.h"
@@ -27,16 +30,27 @@ std::string file(const std::string& method) {
   return emit_state_file(c);
 }
 
-// The plan for src against the store's directory, as webhookctl makes it.
-Plan plan_for(FileSystem& fs, StateStore& store, const std::string& src, bool prune) {
+std::map<std::string, ServiceState> source_of(FileSystem& fs, const std::string& src) {
   auto source = read_source_dir(fs, src);
   BOOST_TEST_REQUIRE(source.ok());
   BOOST_TEST_REQUIRE(source.value().problems.empty());
-  auto live = read_live(store);
-  BOOST_TEST_REQUIRE(live.ok());
-  auto applied = read_apply_record(fs, store.dir());
-  BOOST_TEST_REQUIRE(applied.ok());
-  return make_plan(source.value().services, live.value(), applied.value(), prune);
+  return std::move(source.value().services);
+}
+
+// The plan for src against the store's directory, as webhookctl apply makes
+// it: under the apply lock, held for as long as the plan lives (so a test
+// lets one go before it plans again).
+LockedPlan plan_for(FileSystem& fs, StateStore& store, const std::string& src, bool prune) {
+  auto locked = plan_under_apply_lock(store, fs, source_of(fs, src), prune);
+  BOOST_TEST_REQUIRE(locked.ok(), (locked.ok() ? "" : locked.error().message));
+  return std::move(locked.value());
+}
+
+// As diff makes it: no lock.
+Plan diff_plan(FileSystem& fs, StateStore& store, const std::string& src, bool prune) {
+  auto plan = plan_live(store, fs, source_of(fs, src), prune);
+  BOOST_TEST_REQUIRE(plan.ok(), (plan.ok() ? "" : plan.error().message));
+  return std::move(plan.value());
 }
 
 }  // namespace
@@ -95,6 +109,31 @@ BOOST_AUTO_TEST_CASE(a_fifo_state_file_is_a_problem_named_at_once) {
   BOOST_TEST(list_dir(dest.path()).empty());
 }
 
+// A unix socket named like a state file: open() fails (ENXIO) before fstat,
+// and it is still named as what it is, one bad file, in a source and live.
+BOOST_AUTO_TEST_CASE(a_socket_state_file_is_a_problem_named_as_a_socket) {
+  TempDir src, live, dest;
+  PosixFileSystem fs;
+  write_file(src.file(kA + ".yaml"), file("GET"));
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(src.file(kB + ".yaml")));
+  write_file(live.file(kA + ".yaml"), file("GET"));
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(live.file(kB + ".yaml")));
+  StateStore store(fs, live.path());
+  const std::string src_problem = src.file(kB + ".yaml") + ": not a regular file (a socket)";
+  auto source = read_source_dir(fs, src.path());
+  BOOST_TEST_REQUIRE(source.ok());
+  BOOST_TEST((source.value().problems == std::vector<std::string>{src_problem}));
+  BOOST_TEST((check_state_file(fs, src.file(kB + ".yaml"), /*check_name=*/true) ==
+              std::vector<std::string>{src_problem}));
+  auto live_services = read_live(store);
+  BOOST_TEST_REQUIRE(live_services.ok(), (live_services.ok() ? "" : live_services.error().message));
+  BOOST_TEST(live_services.value().at(kB).problem == live.file(kB + ".yaml") + ": not a regular file (a socket)");
+  auto exported = export_live(store, fs, dest.path());
+  BOOST_TEST_REQUIRE(!exported.ok());
+  BOOST_TEST((exported.error().code == ErrorCode::kCorruption));
+  BOOST_TEST(list_dir(dest.path()).empty());
+}
+
 BOOST_AUTO_TEST_CASE(apply_creates_updates_removes_and_records) {
   TempDir src, live;
   PosixFileSystem fs;
@@ -110,12 +149,15 @@ BOOST_AUTO_TEST_CASE(apply_creates_updates_removes_and_records) {
   // Change A, add B: one update, one create.
   write_file(src.file(kA + ".yaml"), file("POST"));
   write_file(src.file(kB + ".yaml"), file("GET"));
-  Plan plan = plan_for(fs, store, src.path(), true);
-  BOOST_TEST((plan.updates == 1 && plan.creates == 1 && plan.drifted == 0));
-  auto second = apply_plan(store, fs, plan, false, nullptr);
-  BOOST_TEST_REQUIRE(second.ok());
-  for (const auto& step : second.value()) BOOST_TEST(step.status.ok(), step.sid);
-  BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));
+  {
+    LockedPlan locked = plan_for(fs, store, src.path(), true);
+    const Plan& plan = locked.plan();
+    BOOST_TEST((plan.updates == 1 && plan.creates == 1 && plan.drifted == 0));
+    auto second = apply_plan(store, fs, locked, false, nullptr);
+    BOOST_TEST_REQUIRE(second.ok());
+    for (const auto& step : second.value()) BOOST_TEST(step.status.ok(), step.sid);
+    BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));
+  }
 
   // B gone from git, with prune: removed, its lock file too, and from the record.
   std::remove(src.file(kB + ".yaml").c_str());
@@ -142,8 +184,8 @@ BOOST_AUTO_TEST_CASE(drift_refuses_everything_unless_forced) {
   const std::string api_write = read_file(live.file(kA + ".yaml"));
   write_file(src.file(kA + ".yaml"), file("POST"));
   write_file(src.file(kB + ".yaml"), file("POST"));
-  Plan plan = plan_for(fs, store, src.path(), false);
-  BOOST_TEST(plan.drifted == 1);
+  LockedPlan plan = plan_for(fs, store, src.path(), false);
+  BOOST_TEST(plan.plan().drifted == 1);
   auto refused = apply_plan(store, fs, plan, false, nullptr);
   BOOST_TEST_REQUIRE(!refused.ok());
   BOOST_TEST((refused.error().code == ErrorCode::kConflict));
@@ -163,8 +205,8 @@ BOOST_AUTO_TEST_CASE(a_write_during_the_apply_is_kept) {
   write_file(src.file(kA + ".yaml"), file("GET"));
   BOOST_TEST_REQUIRE(apply_plan(store, fs, plan_for(fs, store, src.path(), false), false, nullptr).ok());
   write_file(src.file(kA + ".yaml"), file("POST"));
-  Plan plan = plan_for(fs, store, src.path(), false);
-  BOOST_TEST_REQUIRE(plan.updates == 1);
+  LockedPlan plan = plan_for(fs, store, src.path(), false);
+  BOOST_TEST_REQUIRE(plan.plan().updates == 1);
   write_file(live.file(kA + ".yaml"), file("GET") + "# a hand edit, then a real change\n");
   BOOST_TEST_REQUIRE(store.update(kA, [](const ServiceState& s) -> Result<WebhookConfig> {
     WebhookConfig c = s.config;
@@ -264,13 +306,15 @@ BOOST_AUTO_TEST_CASE(an_apply_that_failed_part_way_is_resumed_not_blamed) {
       write_file(src.file(kB + ".yaml"), file("POST"));
       DiskFillsDuringApply full(c.everything);
       StateStore store_on_full(full, live.path());
-      Plan plan = plan_for(full, store_on_full, src.path(), false);
-      BOOST_TEST_REQUIRE(plan.updates == 2);
-      auto failed = apply_plan(store_on_full, full, plan, false, nullptr);
-      BOOST_TEST(full.failed_writes > 0);  // the fault did happen
-      BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));  // and after a service changed
-      if (failed.ok()) {
-        for (const auto& step : failed.value()) BOOST_TEST_MESSAGE(step.sid << ": " << step.status.ok());
+      {
+        LockedPlan plan = plan_for(full, store_on_full, src.path(), false);
+        BOOST_TEST_REQUIRE(plan.plan().updates == 2);
+        auto failed = apply_plan(store_on_full, full, plan, false, nullptr);
+        BOOST_TEST(full.failed_writes > 0);  // the fault did happen
+        BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));  // and after a service changed
+        if (failed.ok()) {
+          for (const auto& step : failed.value()) BOOST_TEST_MESSAGE(step.sid << ": " << step.status.ok());
+        }
       }
       for (const std::string& name : list_dir(live.path())) {
         BOOST_TEST(name.find(".tmp.") == std::string::npos, name);  // no temp file left
@@ -280,11 +324,13 @@ BOOST_AUTO_TEST_CASE(an_apply_that_failed_part_way_is_resumed_not_blamed) {
       // and the next apply goes through without --force.
       write_file(src.file(kA + ".yaml"), file("GET"));
       write_file(src.file(kB + ".yaml"), file("GET"));
-      Plan next = plan_for(fs, store, src.path(), false);
-      BOOST_TEST(next.drifted == 0);
-      for (const ServicePlan& s : next.services) BOOST_TEST(!s.drifted, s.sid << ": " << s.drift_reason);
-      auto resumed = apply_plan(store, fs, next, false, nullptr);
-      BOOST_TEST(resumed.ok(), (resumed.ok() ? "" : resumed.error().message));
+      {
+        LockedPlan next = plan_for(fs, store, src.path(), false);
+        BOOST_TEST(next.plan().drifted == 0);
+        for (const ServicePlan& s : next.plan().services) BOOST_TEST(!s.drifted, s.sid << ": " << s.drift_reason);
+        auto resumed = apply_plan(store, fs, next, false, nullptr);
+        BOOST_TEST(resumed.ok(), (resumed.ok() ? "" : resumed.error().message));
+      }
       BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("GET"));
       BOOST_TEST(read_file(live.file(kB + ".yaml")) == file("GET"));
       // A real edit after it is still drift: the record did not grow lax.
@@ -294,7 +340,7 @@ BOOST_AUTO_TEST_CASE(an_apply_that_failed_part_way_is_resumed_not_blamed) {
         return config;
       }).ok());
       write_file(src.file(kB + ".yaml"), file("POST"));
-      BOOST_TEST(plan_for(fs, store, src.path(), false).drifted == 1);
+      BOOST_TEST(diff_plan(fs, store, src.path(), false).drifted == 1);
     }
   }
 }
@@ -342,13 +388,15 @@ BOOST_AUTO_TEST_CASE(a_forced_apply_over_an_invalid_file_that_fails_keeps_it) {
       write_file(live.file(kA + ".yaml"), broken);
       FailsWritingTheService faulty(kA, c.fail);
       StateStore store(faulty, live.path());
-      Plan plan = plan_for(faulty, store, src.path(), false);
-      BOOST_TEST_REQUIRE(plan.updates == 1);
-      BOOST_TEST_REQUIRE(plan.services[0].drifted);  // invalid: only with --force
-      auto steps = apply_plan(store, faulty, plan, /*force=*/true, nullptr);
-      BOOST_TEST_REQUIRE(steps.ok(), (steps.ok() ? "" : steps.error().message));
-      BOOST_TEST_REQUIRE(steps.value().size() == 1u);
-      BOOST_TEST(!steps.value()[0].status.ok());  // the service's failure, reported
+      {
+        LockedPlan plan = plan_for(faulty, store, src.path(), false);
+        BOOST_TEST_REQUIRE(plan.plan().updates == 1);
+        BOOST_TEST_REQUIRE(plan.plan().services[0].drifted);  // invalid: only with --force
+        auto steps = apply_plan(store, faulty, plan, /*force=*/true, nullptr);
+        BOOST_TEST_REQUIRE(steps.ok(), (steps.ok() ? "" : steps.error().message));
+        BOOST_TEST_REQUIRE(steps.value().size() == 1u);
+        BOOST_TEST(!steps.value()[0].status.ok());  // the service's failure, reported
+      }
       BOOST_TEST(read_file(live.file(kA + ".yaml")) == broken);
       for (const std::string& name : list_dir(live.path())) {
         BOOST_TEST(name.find(".tmp.") == std::string::npos, name);
@@ -356,8 +404,7 @@ BOOST_AUTO_TEST_CASE(a_forced_apply_over_an_invalid_file_that_fails_keeps_it) {
       // The disk back: the same forced apply goes through.
       PosixFileSystem fs;
       StateStore healthy(fs, live.path());
-      Plan again = plan_for(fs, healthy, src.path(), false);
-      auto done = apply_plan(healthy, fs, again, true, nullptr);
+      auto done = apply_plan(healthy, fs, plan_for(fs, healthy, src.path(), false), true, nullptr);
       BOOST_TEST_REQUIRE(done.ok());
       BOOST_TEST(done.value()[0].status.ok());
       BOOST_TEST(read_file(live.file(kA + ".yaml")) == file("POST"));
@@ -427,9 +474,8 @@ BOOST_AUTO_TEST_CASE(the_record_is_written_ahead_and_not_rewritten_for_nothing) 
   const std::string get_etag = store.load(kA).value()->etag;
   write_file(src.file(kA + ".yaml"), file("POST"));
   write_file(src.file(kB + ".yaml"), file("GET"));
-  Plan plan = plan_for(fs, store, src.path(), false);
   std::vector<ApplyRecord> seen;  // the record on disk as each service is done
-  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan, false, [&](const ApplyStep&) {
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan_for(fs, store, src.path(), false), false, [&](const ApplyStep&) {
     seen.push_back(read_apply_record(fs, live.path()).value());
   }).ok());
   BOOST_TEST_REQUIRE(seen.size() == 2u);
@@ -442,11 +488,86 @@ BOOST_AUTO_TEST_CASE(the_record_is_written_ahead_and_not_rewritten_for_nothing) 
 
   struct stat before, after;
   BOOST_TEST_REQUIRE(::stat(apply_record_path(live.path()).c_str(), &before) == 0);
-  Plan nothing = plan_for(fs, store, src.path(), false);
-  BOOST_TEST(!nothing.changes_anything());
+  LockedPlan nothing = plan_for(fs, store, src.path(), false);
+  BOOST_TEST(!nothing.plan().changes_anything());
   BOOST_TEST_REQUIRE(apply_plan(store, fs, nothing, false, nullptr).ok());
   BOOST_TEST_REQUIRE(::stat(apply_record_path(live.path()).c_str(), &after) == 0);
   BOOST_TEST(before.st_ino == after.st_ino);  // a rename would have given a new inode
+}
+
+// The apply lock, gated: the first apply to ask for it waits at the gate
+// (as it would behind another apply) until the test opens it; the others go
+// straight through.
+class GatedApplyLock : public PosixFileSystem {
+ public:
+  Result<std::unique_ptr<FileLock>> lock(const std::string& path) override {
+    if (path == apply_lock_path_ && !gated_.exchange(true)) {
+      at_gate = true;
+      if (!webhookd_test::wait_until([&] { return open.load(); })) return Error::internal("the gate never opened");
+    }
+    return PosixFileSystem::lock(path);
+  }
+  explicit GatedApplyLock(const std::string& dir) : apply_lock_path_(apply_lock_path(dir)) {}
+  std::atomic<bool> at_gate{false}, open{false};
+
+ private:
+  const std::string apply_lock_path_;
+  std::atomic<bool> gated_{false};
+};
+
+// Two applies at once (review 17, finding 9): the sync timer's from revision
+// 1 asks for the apply lock while an admin's from revision 2 runs. Planned
+// before the lock, the sync apply saw A unchanged at revision 1's ETag and
+// recorded that, over the admin's revision 2 now live: the next apply took A
+// for drift and refused everything. Planned under the lock, it plans against
+// what the admin's apply left, and the record matches the live state.
+BOOST_AUTO_TEST_CASE(two_applies_at_once_never_leave_a_stale_record) {
+  TempDir rev1, rev2, live;
+  PosixFileSystem fs;
+  StateStore store(fs, live.path());
+  write_file(rev1.file(kA + ".yaml"), file("GET"));
+  write_file(rev1.file(kB + ".yaml"), file("GET"));
+  write_file(rev2.file(kA + ".yaml"), file("POST"));
+  write_file(rev2.file(kB + ".yaml"), file("GET"));
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan_for(fs, store, rev1.path(), false), false, nullptr).ok());
+
+  GatedApplyLock gated(live.path());
+  StateStore sync_store(gated, live.path());
+  const auto sync_source = source_of(fs, rev1.path());
+  std::optional<Result<std::vector<ApplyStep>>> sync;  // the sync apply, as webhookctl apply runs it
+  std::thread sync_apply([&] {  // no BOOST_TEST here: Boost.Test is not thread-safe
+    auto locked = plan_under_apply_lock(sync_store, gated, sync_source, false);
+    if (!locked.ok()) {
+      sync.emplace(locked.error());
+      return;
+    }
+    sync.emplace(apply_plan(sync_store, gated, locked.value(), false, nullptr));
+  });
+  const bool waited = webhookd_test::wait_until([&] { return gated.at_gate.load(); });
+  if (waited) {  // the admin's apply, while the sync apply waits for the lock
+    auto admin = apply_plan(store, fs, plan_for(fs, store, rev2.path(), false), false, nullptr);
+    BOOST_TEST(admin.ok());
+  }
+  gated.open = true;
+  sync_apply.join();
+  BOOST_TEST_REQUIRE(waited);
+  BOOST_TEST_REQUIRE(sync->ok(), (sync->ok() ? "" : sync->error().message));
+  for (const auto& step : sync->value()) BOOST_TEST(step.status.ok(), step.sid);
+
+  // Every live ETag is one the record accepts: the next apply, of either
+  // revision, finds no drift.
+  auto record = read_apply_record(fs, live.path());
+  BOOST_TEST_REQUIRE(record.ok());
+  for (const std::string& sid : {kA, kB}) {
+    const std::string etag = store.load(sid).value()->etag;
+    const std::vector<std::string>& accepted = record.value()[sid];
+    BOOST_TEST((std::find(accepted.begin(), accepted.end(), etag) != accepted.end()), sid << " is live at " << etag);
+  }
+  for (const TempDir* rev : {&rev1, &rev2}) {
+    Plan next = diff_plan(fs, store, rev->path(), false);
+    BOOST_TEST(next.drifted == 0);
+    for (const ServicePlan& s : next.services) BOOST_TEST(!s.drifted, s.sid << ": " << s.drift_reason);
+  }
 }
 
 // An account's global webhooks live in git beside its services: AC….yaml in
@@ -488,16 +609,22 @@ BOOST_AUTO_TEST_CASE(account_files_are_checked_planned_applied_and_exported) {
   std::remove(src.file("ACcccccccccccccccccccccccccccccccc.yaml").c_str());
 
   // plan and apply: created as a file of its own kind.
-  Plan plan = plan_for(fs, store, src.path(), true);
-  BOOST_TEST(plan.creates == 2);
-  const ServicePlan& created = plan.services.front();  // AC… sorts before IS…
+  std::optional<LockedPlan> locked;  // one at a time: each holds the apply lock
+  auto plan_again = [&]() -> const Plan* {
+    locked.reset();
+    locked.emplace(plan_for(fs, store, src.path(), true));
+    return &locked->plan();
+  };
+  const Plan* plan = plan_again();
+  BOOST_TEST(plan->creates == 2);
+  const ServicePlan& created = plan->services.front();  // AC… sorts before IS…
   BOOST_TEST(created.sid == kAccount);
   std::vector<std::string> fields;
   for (const FieldChange& c : created.changes) fields.push_back(c.field + ": " + c.before + " -> " + c.after);
   BOOST_TEST((fields == std::vector<std::string>{"post_webhook_url: null -> https://hooks.example.com/global",
                                                  "filters: null -> [onUserAdded]", "method: null -> POST",
                                                  "target: null -> webhook"}));
-  auto applied = apply_plan(store, fs, plan, false, nullptr);
+  auto applied = apply_plan(store, fs, *locked, false, nullptr);
   BOOST_TEST_REQUIRE(applied.ok());
   for (const auto& step : applied.value()) BOOST_TEST(step.status.ok(), step.sid);
   BOOST_TEST(read_file(live.file(kAccount + ".yaml")) == account_file);
@@ -505,9 +632,9 @@ BOOST_AUTO_TEST_CASE(account_files_are_checked_planned_applied_and_exported) {
 
   // An update, and drift after an API write, as for a service.
   write_file(src.file(kAccount + ".yaml"), "target: flex\n");  // a hand-written source file
-  plan = plan_for(fs, store, src.path(), true);
-  BOOST_TEST((plan.updates == 1 && plan.drifted == 0));
-  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan, false, nullptr).ok());
+  plan = plan_again();
+  BOOST_TEST((plan->updates == 1 && plan->drifted == 0));
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, *locked, false, nullptr).ok());
   BOOST_TEST(store.load(kAccount).value()->config.target.value() == "flex");
   BOOST_TEST(read_file(live.file(kAccount + ".yaml")) ==
              "pre_webhook_url: null\npost_webhook_url: null\nfilters: []\nmethod: POST\ntarget: flex\n");
@@ -517,9 +644,9 @@ BOOST_AUTO_TEST_CASE(account_files_are_checked_planned_applied_and_exported) {
     return c;
   }).ok());
   write_file(src.file(kAccount + ".yaml"), "target: webhook\n");
-  plan = plan_for(fs, store, src.path(), true);
-  BOOST_TEST(plan.drifted == 1);
-  BOOST_TEST(!apply_plan(store, fs, plan, false, nullptr).ok());
+  plan = plan_again();
+  BOOST_TEST(plan->drifted == 1);
+  BOOST_TEST(!apply_plan(store, fs, *locked, false, nullptr).ok());
 
   // export: the live account file, canonical, beside the services'.
   auto exported = export_live(store, fs, dest.path());
@@ -529,9 +656,9 @@ BOOST_AUTO_TEST_CASE(account_files_are_checked_planned_applied_and_exported) {
 
   // prune: gone from git, the account file goes, and the account reads its defaults.
   std::remove(src.file(kAccount + ".yaml").c_str());
-  plan = plan_for(fs, store, src.path(), true);
-  BOOST_TEST(plan.removes == 1);
-  BOOST_TEST_REQUIRE(apply_plan(store, fs, plan, true, nullptr).ok());
+  plan = plan_again();
+  BOOST_TEST(plan->removes == 1);
+  BOOST_TEST_REQUIRE(apply_plan(store, fs, *locked, true, nullptr).ok());
   BOOST_TEST(list_dir(live.path()).count(kAccount + ".yaml") == 0u);
   BOOST_TEST((store.load(kAccount).value()->config == account_defaults()));
   auto again = export_live(store, fs, dest.path());

@@ -417,15 +417,18 @@ BOOST_AUTO_TEST_CASE(if_none_match_is_decided_under_the_lock) {
   BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == other);
 }
 
-// Only a regular file is state: a FIFO or a directory named like one answers
-// 500/20500 at once (the reason in the log line), a GET and a POST alike.
+// Only a regular file is state: a FIFO, a socket or a directory named like
+// one answers 500/20500 at once (the reason in the log line), a GET and a
+// POST alike.
 BOOST_AUTO_TEST_CASE(a_state_file_that_is_not_a_regular_file_answers_500_at_once) {
   const std::string fifo = "ISffffffffffffffffffffffffffffffff", directory = "IS00000000000000000000000000000000";
+  const std::string socket = "IS33333333333333333333333333333333";
   BOOST_TEST_REQUIRE(::mkfifo(dir.file(fifo + ".yaml").c_str(), 0644) == 0);
   BOOST_TEST_REQUIRE(::mkdir(dir.file(directory + ".yaml").c_str(), 0755) == 0);
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(dir.file(socket + ".yaml")));
   struct Case {
     std::string sid, kind;
-  } cases[] = {{fifo, "a FIFO"}, {directory, "a directory"}};
+  } cases[] = {{fifo, "a FIFO"}, {directory, "a directory"}, {socket, "a socket"}};
   for (const auto& c : cases) {
     for (const char* method : {"GET", "POST"}) {
       BOOST_TEST_CONTEXT(c.kind << " " << method) {

@@ -403,8 +403,8 @@ BOOST_AUTO_TEST_CASE(clean_up_removes_crash_leftovers_and_nothing_else) {
   BOOST_TEST(again.value().lock_files_removed == 0);
 }
 
-// A FIFO (or directory) named like a state file is one bad file: refused at
-// once as kCorruption (500 at the API, like an invalid edit), never waited on,
+// A FIFO, socket or directory named like a state file is one bad file:
+// refused at once as kCorruption (500 at the API, like an invalid edit), never waited on,
 // and the other services go on.
 BOOST_AUTO_TEST_CASE(a_state_or_lock_file_that_is_not_a_regular_file_is_refused_at_once) {
   TempDir dir;
@@ -412,11 +412,16 @@ BOOST_AUTO_TEST_CASE(a_state_or_lock_file_that_is_not_a_regular_file_is_refused_
   StateStore store(fs, dir.path());
   const std::string fifo = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", directory = "IScccccccccccccccccccccccccccccccc";
   const std::string fifo_lock = "ISdddddddddddddddddddddddddddddddd";  // a valid file, its lock a FIFO
+  const std::string socket = "IS33333333333333333333333333333333";     // a unix socket: open() fails with ENXIO
+  const std::string socket_lock = "IS11111111111111111111111111111111";  // a valid file, its lock a socket
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
   write_file(dir.file(fifo_lock + ".yaml"), kHandEdited);
+  write_file(dir.file(socket_lock + ".yaml"), kHandEdited);
   BOOST_TEST_REQUIRE(::mkfifo(dir.file(fifo + ".yaml").c_str(), 0644) == 0);
   BOOST_TEST_REQUIRE(::mkdir(dir.file(directory + ".yaml").c_str(), 0755) == 0);
   BOOST_TEST_REQUIRE(::mkfifo(dir.file("." + fifo_lock + ".lock").c_str(), 0644) == 0);
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(dir.file(socket + ".yaml")));
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(dir.file("." + socket_lock + ".lock")));
   const std::vector<std::string> fifos = {dir.file(fifo + ".yaml"), dir.file("." + fifo_lock + ".lock")};
   struct Case {
     std::string sid, bad_path, kind;
@@ -425,6 +430,8 @@ BOOST_AUTO_TEST_CASE(a_state_or_lock_file_that_is_not_a_regular_file_is_refused_
       {fifo, dir.file(fifo + ".yaml"), "a FIFO", false},
       {directory, dir.file(directory + ".yaml"), "a directory", false},
       {fifo_lock, dir.file("." + fifo_lock + ".lock"), "a FIFO", true},
+      {socket, dir.file(socket + ".yaml"), "a socket", false},
+      {socket_lock, dir.file("." + socket_lock + ".lock"), "a socket", true},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.sid) {
@@ -449,6 +456,7 @@ BOOST_AUTO_TEST_CASE(a_state_or_lock_file_that_is_not_a_regular_file_is_refused_
     }
   }
   BOOST_TEST(read_file(dir.file(fifo_lock + ".yaml")) == kHandEdited);  // nothing written past a bad lock
+  BOOST_TEST(read_file(dir.file(socket_lock + ".yaml")) == kHandEdited);
   BOOST_TEST(store.update(kSid, set_method("GET")).ok());               // the others go on
   std::string sids;
   BOOST_TEST(store.list_state_files([&](const std::string& sid) { sids += sid + " "; }).ok());
@@ -456,8 +464,9 @@ BOOST_AUTO_TEST_CASE(a_state_or_lock_file_that_is_not_a_regular_file_is_refused_
 }
 
 // The start-up clean-up reads state files (is the service gone?) and takes
-// locks: a FIFO or a directory under any of webhookd's names never holds it,
-// is left alone and reported, and the rest is still cleaned.
+// locks: a FIFO, a socket or a directory under any of webhookd's names never
+// holds it up or stops it, is left alone and reported, and the rest is still
+// cleaned.
 BOOST_AUTO_TEST_CASE(clean_up_never_blocks_on_files_that_are_not_regular) {
   TempDir dir;
   PosixFileSystem fs;
@@ -466,6 +475,8 @@ BOOST_AUTO_TEST_CASE(clean_up_never_blocks_on_files_that_are_not_regular) {
   const std::string fifo_lock = "IScccccccccccccccccccccccccccccccc";    // gone, its lock a FIFO
   const std::string dir_lock = "ISdddddddddddddddddddddddddddddddd";     // gone, its lock a directory, a temp
   const std::string dir_temp = "ISeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";     // gone, a temp that is a directory
+  const std::string socket_lock = "IS11111111111111111111111111111111";  // gone, its lock a socket, a temp
+  const std::string socket_state = "IS33333333333333333333333333333333"; // state a socket, with a lock and a temp
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
   write_file(dir.file("." + kSid + ".tmp.AAAAAA"), "torn");
   BOOST_TEST_REQUIRE(::mkfifo(dir.file(fifo_state + ".yaml").c_str(), 0644) == 0);
@@ -475,24 +486,34 @@ BOOST_AUTO_TEST_CASE(clean_up_never_blocks_on_files_that_are_not_regular) {
   BOOST_TEST_REQUIRE(::mkdir(dir.file("." + dir_lock + ".lock").c_str(), 0755) == 0);
   write_file(dir.file("." + dir_lock + ".tmp.BBBBBB"), "");
   BOOST_TEST_REQUIRE(::mkdir(dir.file("." + dir_temp + ".tmp.DIR000").c_str(), 0755) == 0);
+  // Sockets: open() fails with ENXIO before fstat could say what they are.
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(dir.file("." + socket_lock + ".lock")));
+  write_file(dir.file("." + socket_lock + ".tmp.CCCCCC"), "");
+  BOOST_TEST_REQUIRE(webhookd_test::make_socket_file(dir.file(socket_state + ".yaml")));
+  write_file(dir.file("." + socket_state + ".lock"), "");
+  write_file(dir.file("." + socket_state + ".tmp.DDDDDD"), "torn");
   std::optional<Result<StateStore::CleanUp>> done;
   BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
       [&] { done.emplace(store.clean_up()); },
       {dir.file(fifo_state + ".yaml"), dir.file("." + fifo_state + ".tmp.FIFO00"), dir.file("." + fifo_lock + ".lock")}));
   BOOST_TEST_REQUIRE(done->ok(), (done->ok() ? "" : done->error().message));
-  BOOST_TEST(done->value().temp_files_removed == 2);  // kSid's and the FIFO temp (unlink opens nothing)
+  // kSid's, the FIFO temp (unlink opens nothing) and the socket service's
+  BOOST_TEST(done->value().temp_files_removed == 3);
   BOOST_TEST(done->value().lock_files_removed == 1);  // dir_temp's, made by taking its lock
   std::set<std::string> skipped(done->value().skipped.begin(), done->value().skipped.end());
   BOOST_TEST((skipped == std::set<std::string>{
                              dir.file("." + fifo_lock + ".lock") + ": not a regular file (a FIFO)",
                              dir.file("." + dir_lock + ".lock") + ": not a regular file (a directory)",
                              dir.file("." + dir_temp + ".tmp.DIR000") + ": not a regular file (a directory)",
+                             dir.file("." + socket_lock + ".lock") + ": not a regular file (a socket)",
                          }));
   BOOST_TEST((list_dir(dir.path()) == std::set<std::string>{
                                           kSid + ".yaml", "." + kSid + ".lock", fifo_state + ".yaml",
                                           "." + fifo_state + ".lock",
                                           "." + fifo_lock + ".lock", "." + dir_lock + ".lock",
-                                          "." + dir_lock + ".tmp.BBBBBB", "." + dir_temp + ".tmp.DIR000"}));
+                                          "." + dir_lock + ".tmp.BBBBBB", "." + dir_temp + ".tmp.DIR000",
+                                          "." + socket_lock + ".lock", "." + socket_lock + ".tmp.CCCCCC",
+                                          socket_state + ".yaml", "." + socket_state + ".lock"}));
 }
 
 BOOST_AUTO_TEST_CASE(clean_up_waits_for_a_writer_holding_the_lock) {

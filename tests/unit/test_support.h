@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -75,6 +77,21 @@ inline std::set<std::string> list_dir(const std::string& dir) {
 }
 
 using namespace webhookd;
+
+// A unix socket file at path, as a daemon that bound one leaves it: open()
+// on it fails (ENXIO) before anything could fstat it. False if it cannot be
+// made (the path is over the 107 bytes sun_path holds).
+inline bool make_socket_file(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return false;
+  path.copy(addr.sun_path, path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);  // the file stays
+  return bound;
+}
 
 // Polls pred() every millisecond for at most `seconds`: every wait of a test
 // on a gate, a thread or a process is bounded, so a regression fails with a
