@@ -6,7 +6,9 @@ CXX      ?= g++
 OPT      ?= -O2 -g
 SANITIZE ?=
 CXXFLAGS += $(OPT) $(SANITIZE) -std=c++17 -Wall -Wextra -Werror=return-type -Werror=unused-result -Isrc -I$(BUILD)/gen -MMD -MP
-LDLIBS    = -lfcgi -lyaml-cpp -lcrypto -lpthread
+# prometheus-cpp's core only (registry, families, text serializer; not the
+# civetweb pull library): the edge's metrics. webhookctl does not link it.
+LDLIBS    = -lfcgi -lprometheus-cpp-core -lyaml-cpp -lcrypto -lpthread
 PYTHON    = /usr/bin/python3
 BUILD     = build
 
@@ -31,10 +33,10 @@ endif
 # Debian packages: building, serving through nginx, testing.
 # PKGS_BUILD is also the package's Build-Depends (conf/debian/control): keep
 # them together (the package build fails on one that is missing there).
-PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev scdoc
+PKGS_BUILD = g++ make libfcgi-dev rapidjson-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev prometheus-cpp-dev scdoc
 PKGS_RUN   = nginx python3 curl
 PKGS_TEST  = libboost-test-dev python3-twilio spawn-fcgi wrk systemd procps git clang-14 libclang-rt-14-dev \
-             groff-base man-db pre-commit nodejs $(PKGS_DEB) $(PKGS_FLEET)
+             groff-base man-db pre-commit nodejs prometheus valgrind $(PKGS_DEB) $(PKGS_FLEET)
 # `make deb`: a clean bookworm root to build in (mmdebstrap, systemd-nspawn),
 # and bookworm's lintian on the result (in make test).
 PKGS_DEB   = mmdebstrap systemd-container dpkg-dev lintian
@@ -277,6 +279,7 @@ install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl man
 	  sed $(INSTALL_SED) $(BUILD)/man/$$page > $(DESTDIR)$(MANDIR)/$$page || exit 1; \
 	done
 	chmod 0644 $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
+	install -m 0644 conf/webhookd.rules.yml $(DESTDIR)$(DOCDIR)/webhookd.rules.yml
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/webhookd
 	@# A config already there is the admin's: never overwritten.
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webhookd/webhookd.yaml ]; then \
@@ -296,7 +299,7 @@ uninstall:
 	  $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync \
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf \
 	  $(DESTDIR)$(NGINXDIR)/snippets/webhookd.locations.conf $(DESTDIR)$(NGINXDIR)/snippets/webhookd.errors.conf \
-	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md \
+	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/webhookd.rules.yml \
 	  $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
 	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/webhookd and $(STATEDIR): remove them by hand if you mean to"

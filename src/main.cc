@@ -21,6 +21,7 @@
 #include "base/sha256.h"
 #include "base/version.h"
 #include "edge/fcgi_server.h"
+#include "edge/metrics.h"
 #include "edge/systemd.h"
 #include "store/config_file.h"
 #include "store/file_system.h"
@@ -37,11 +38,13 @@ struct Options {
   int max_connections = 4096;
   std::chrono::milliseconds request_timeout{10000};
   bool check_only = false;
+  bool metrics = true;  // --no-metrics: nothing counted, no /metrics (what the counters cost, in make bench)
 };
 
 const char kUsage[] =
     "usage: webhookd --config FILE [--listen unix:PATH | HOST:PORT] [--workers N]\n"
-    "                [--max-connections N] [--request-timeout SECONDS] [--state-dir DIR] [--check]\n"
+    "                [--max-connections N] [--request-timeout SECONDS] [--state-dir DIR] [--no-metrics]\n"
+    "                [--check]\n"
     "       webhookd --version | --help\n"
     "Serves Twilio's Conversations Per-Service Webhook Configuration API over FastCGI.\n"
     "Without --listen the FastCGI socket is taken from systemd socket activation\n"
@@ -53,6 +56,9 @@ const char kUsage[] =
     "limit (LimitNOFILE, ulimit -n) is lower.\n"
     "A request not whole within --request-timeout (default 10) seconds of its first\n"
     "byte has its connection closed, with a line in the log.\n"
+    "GET /metrics on the FastCGI socket answers Prometheus metrics (text format 0.0.4,\n"
+    "no credentials: the shipped nginx location lets only loopback in); --no-metrics\n"
+    "counts nothing and leaves /metrics to the API (404).\n"
     "--check loads the config and exits: 0 if it is valid, 2 if not.\n"
     "Signals: SIGHUP reloads the config (a bad one is refused), SIGTERM stops\n"
     "accepting, answers every request that has arrived (whole or in part) and exits.\n";
@@ -100,6 +106,8 @@ Parsed parse_args(int argc, char** argv, Options* o) {
       o->request_timeout = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
     } else if (a == "--check") {
       o->check_only = true;
+    } else if (a == "--no-metrics") {
+      o->metrics = false;
     } else {
       return Parsed::kUsageError;
     }
@@ -181,16 +189,21 @@ class RuntimeSlot {
 };
 
 // SIGHUP: the new config replaces the old only if it loads whole. A new
-// state_dir gets its own store and its own clean-up of crash leftovers.
-void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std::thread>& cleaners) {
+// state_dir gets its own store (reporting to the same metrics) and its own
+// clean-up of crash leftovers.
+void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std::thread>& cleaners,
+            Metrics* metrics) {
   notify_systemd("RELOADING=1");
   auto fresh = load(fs, o);
+  if (metrics) metrics->config_reload(fresh.ok());
   if (!fresh.ok()) {
     log_line("webhookd: reload refused, keeping the old config: " + fresh.error().message);
   } else {
     std::shared_ptr<Runtime> old = slot.get();
     const bool moved = fresh.value().state_dir != old->config.state_dir;
-    auto store = moved ? std::make_shared<StateStore>(fs, fresh.value().state_dir) : old->store;
+    auto store = moved ? std::make_shared<StateStore>(fs, fresh.value().state_dir, ParseCache::kDefaultCapacity,
+                                                      metrics)
+                       : old->store;
     auto rt = std::make_shared<Runtime>(std::move(fresh.value()), std::move(store));
     slot.set(rt);
     if (moved) cleaners.push_back(start_clean_up(rt));
@@ -261,13 +274,16 @@ int run(const Options& o) {
     log_line("webhookd: " + listen_fd.error().message);
     return 2;
   }
-  auto store = std::make_shared<StateStore>(fs, config.value().state_dir);
+  // Before the store and the server, which report to it, and outliving both.
+  std::unique_ptr<Metrics> metrics = o.metrics ? std::make_unique<Metrics>(kVersion) : nullptr;
+  auto store = std::make_shared<StateStore>(fs, config.value().state_dir, ParseCache::kDefaultCapacity, metrics.get());
   RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store)));
   raise_descriptor_limit(o.max_connections, o.workers);
   FcgiServerOptions server_options;
   server_options.workers = o.workers;
   server_options.max_connections = o.max_connections;
   server_options.request_timeout = o.request_timeout;
+  server_options.metrics = metrics.get();
   FcgiServer server(listen_fd.value(), server_options, [&slot](const HttpRequest& r) { return slot.handle(r); });
   Status started = server.start();
   if (!started.ok()) {
@@ -283,7 +299,7 @@ int run(const Options& o) {
 
   for (int sig = 0; sig != SIGTERM && sig != SIGINT;) {
     if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) reload(fs, o, slot, cleaners);
+    if (sig == SIGHUP) reload(fs, o, slot, cleaners, metrics.get());
   }
   notify_systemd("STOPPING=1");
   log_line("webhookd: stopping; finishing requests in flight");

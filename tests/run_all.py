@@ -137,7 +137,7 @@ def main():
         add(run_unit("unit", os.path.join(build, "unit_tests")))
         add(run_unit("unit/asan", os.path.join(build, "asan", "unit_tests")))
         add(run_unit("unit/tsan", os.path.join(build, "tsan", "unit_tests"),
-                     ["--run_test=state_store,file_system,parse_cache,request_log"]))
+                     ["--run_test=state_store,file_system,parse_cache,request_log,metrics"]))
         add(run_e2e("e2e", build, ["test_*.py"]))
         add(run_e2e("e2e/asan", os.path.join(build, "asan"),
                     ["test_http_contract.py", "test_state_files.py", "test_process.py", "test_python_client.py"]))

@@ -32,6 +32,7 @@ constexpr Row kTable[] = {
     {ApiErrorKind::kPreconditionFailedNoneMatch,
      {412, 412, "Precondition Failed: If-None-Match matches the current ETag"}},
     {ApiErrorKind::kInternal, {500, 20500, "Internal Server Error"}},
+    {ApiErrorKind::kUnavailable, {503, 20503, "Service Unavailable"}},
 };
 
 }  // namespace
@@ -66,6 +67,8 @@ ApiError from_error(const Error& error, const std::string& resource_path) {
   switch (error.code) {
     case ErrorCode::kNotFound: return ApiError{ApiErrorKind::kNotFound, {resource_path}, {}};
     case ErrorCode::kConflict: return ApiError{ApiErrorKind::kPreconditionFailed, {}, {}};
+    case ErrorCode::kUnavailable:
+      return ApiError{ApiErrorKind::kUnavailable, {}, std::string(error_code_name(error.code)) + ": " + error.message};
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kCorruption:
     case ErrorCode::kIOError:

@@ -27,6 +27,7 @@ enum class ApiErrorKind {
   kPreconditionFailed,     // If-Match does not match
   kPreconditionFailedNoneMatch,  // a POST's If-None-Match matches (RFC 9110 13.1.2)
   kInternal,               // detail goes to the log only
+  kUnavailable,            // the state directory fails: this host steps aside (Retry-After); detail to the log
 };
 
 struct ApiErrorSpec {
@@ -51,8 +52,9 @@ std::string api_error_message(const ApiError& error);
 std::string more_info_url(int code);
 
 // A failure from below as the API answers it: kNotFound is the resource's
-// 404 (named by resource_path), kConflict a failed precondition (412), and
-// everything else our own fault (500, the message kept for the log).
+// 404 (named by resource_path), kConflict a failed precondition (412),
+// kUnavailable 503 (the state directory fails: a fleet's front asks another
+// host), and everything else our own fault (500, the message kept for the log).
 ApiError from_error(const Error& error, const std::string& resource_path);
 
 }  // namespace webhookd

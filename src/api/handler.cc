@@ -37,6 +37,8 @@ HttpResponse error_response(const ApiError& error) {
   r.body = render_error(error);
   r.log_detail = error.detail;
   if (error.kind == ApiErrorKind::kUnauthenticated) r.set_header("WWW-Authenticate", "Basic realm=\"Twilio API\"");
+  // As nginx's own 503 when webhookd is down: a client or a fleet's front tries again (elsewhere).
+  if (error.kind == ApiErrorKind::kUnavailable) r.set_header("Retry-After", "1");
   return r;
 }
 

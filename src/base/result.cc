@@ -10,6 +10,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kCorruption: return "corruption";
     case ErrorCode::kIOError: return "I/O error";
     case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kUnavailable: return "state directory unavailable";
     case ErrorCode::kInternal: return "internal error";
   }
   return "?";

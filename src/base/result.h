@@ -16,6 +16,8 @@ enum class ErrorCode {
                      // or "file: problem" for the whole file (not a regular file: a FIFO, a directory)
   kIOError,          // the operating system refused; os_errno says why
   kConflict,         // a precondition on the current state did not hold
+  kUnavailable,      // the state directory itself fails (EIO, ENOTCONN, ESTALE, EACCES on the directory):
+                     // this host can serve no state now, another may; os_errno is the directory's
   kInternal,         // a bug or an exception that escaped a boundary
 };
 
@@ -24,7 +26,7 @@ const char* error_code_name(ErrorCode code);
 struct Error {
   ErrorCode code;
   std::string message;  // for logs and operators, never for API clients
-  int os_errno = 0;     // kIOError only
+  int os_errno = 0;     // kIOError and kUnavailable only
 
   static Error not_found(std::string message) { return Error{ErrorCode::kNotFound, std::move(message)}; }
   static Error invalid_argument(std::string message) {
@@ -33,6 +35,9 @@ struct Error {
   static Error corruption(std::string message) { return Error{ErrorCode::kCorruption, std::move(message)}; }
   static Error io(std::string message, int err) { return Error{ErrorCode::kIOError, std::move(message), err}; }
   static Error conflict(std::string message) { return Error{ErrorCode::kConflict, std::move(message)}; }
+  static Error unavailable(std::string message, int err) {
+    return Error{ErrorCode::kUnavailable, std::move(message), err};
+  }
   static Error internal(std::string message) { return Error{ErrorCode::kInternal, std::move(message)}; }
 
   bool is_not_found() const { return code == ErrorCode::kNotFound; }

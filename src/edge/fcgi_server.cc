@@ -17,6 +17,7 @@
 #include "base/request_id.h"
 #include "edge/fcgi_records.h"
 #include "edge/fcgi_params.h"
+#include "edge/metrics_endpoint.h"
 
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -276,6 +277,16 @@ void FcgiServer::stop() {
   log_.stop();  // the lines of the last requests, before the caller logs "stopped"
 }
 
+ServerStats FcgiServer::stats() const {
+  ServerStats s;
+  s.connections_open = static_cast<uint64_t>(std::max(0, open_connections_.load(std::memory_order_relaxed)));
+  s.workers_busy = static_cast<uint64_t>(std::max(0, busy_workers_.load(std::memory_order_relaxed)));
+  s.connections_refused = refused_connections_.load(std::memory_order_relaxed);
+  s.requests_timed_out = timed_out_requests_.load(std::memory_order_relaxed);
+  s.log_lines_dropped = log_.dropped_total();
+  return s;
+}
+
 void FcgiServer::log_at_most_each_second(std::atomic<long long>& last, const std::string& line) {
   const long long now = now_ms();
   long long seen = last.load(std::memory_order_relaxed);
@@ -376,6 +387,7 @@ uint64_t FcgiServer::accept_connections() {
     if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections ||
         static_cast<size_t>(fd) >= slot_count_) {
       ::close(fd);
+      refused_connections_.fetch_add(1, std::memory_order_relaxed);
       log_at_most_each_second(last_cap_log_ms_, "webhookd: " + std::to_string(options_.max_connections) +
                                                     " connections open, the limit (--max-connections): closing new ones until some close\n");
       continue;
@@ -519,6 +531,7 @@ FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker&
     return Outcome::kClose;
   }
   if (now - started >= options_.request_timeout.count()) {
+    timed_out_requests_.fetch_add(1, std::memory_order_relaxed);
     log_.append("webhookd: a request was not whole within " + seconds_text(options_.request_timeout) +
                 " (--request-timeout; " + std::to_string(in.size()) + " bytes of it arrived): closing its connection\n");
     return Outcome::kClose;
@@ -535,6 +548,8 @@ FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker&
 
 FcgiServer::Outcome FcgiServer::serve_request(int fd, std::string_view request, unsigned request_id, bool keep,
                                               Worker& w) {
+  // The request is whole from here on: its duration (log, metrics) starts now.
+  const auto started = std::chrono::steady_clock::now();
   split_request(request, &w.parts);
   w.answer.clear();  // what the edge answers itself comes first, as it came first
   for (const ManagementRecord& m : w.parts.management) w.answer += management_reply(m.type, m.content, options_.max_connections);
@@ -558,18 +573,19 @@ FcgiServer::Outcome FcgiServer::serve_request(int fd, std::string_view request, 
     w.pair[0] = -1;
     return refuse("libfcgi could not read a request");
   }
-  auto started = std::chrono::steady_clock::now();
   // Nothing thrown by one request may end the process: reading it is
   // guarded as well as handling it.
   HttpRequest request_in;
   HttpResponse response;
+  bool scrape = false;  // GET /metrics: answered here, and not counted as a request of the API
   try {
     if (!read_request(req, &request_in)) {
       FCGX_Free(&req, 0);
       req.ipcFd = -1;
       return refuse("a request's body was shorter than its CONTENT_LENGTH (dropped, never handled)");
     }
-    response = handler_(request_in);
+    scrape = options_.metrics && is_metrics_request(request_in);
+    response = scrape ? metrics_response(request_in, *options_.metrics, stats()) : handler_(request_in);
   } catch (const std::exception& e) {
     response = last_resort_response(e.what());
   } catch (...) {
@@ -607,7 +623,10 @@ FcgiServer::Outcome FcgiServer::serve_request(int fd, std::string_view request, 
     // nginx went away mid-answer; the log says so, the status stays what we meant to send.
     response.log_detail += response.log_detail.empty() ? "answer not delivered" : "; answer not delivered";
   }
-  format_request_line(&w.line, request_in, response, std::chrono::steady_clock::now() - started);
+  const auto took = std::chrono::steady_clock::now() - started;
+  // An answer not delivered was still given (and logged as such): counted.
+  if (options_.metrics && !scrape) options_.metrics->count_request(request_in.method, response.status, took);
+  format_request_line(&w.line, request_in, response, took);
   log_.append(w.line);
   return delivered && keep ? Outcome::kKeep : Outcome::kClose;
 }
@@ -643,6 +662,7 @@ void FcgiServer::expire_partial_requests(long long now) {
       continue;
     }
     close_connection(fd);
+    timed_out_requests_.fetch_add(1, std::memory_order_relaxed);
     log_.append("webhookd: a request was not whole within " + seconds_text(options_.request_timeout) +
                 " (--request-timeout; " + std::to_string(bytes) + " bytes of it arrived): closing its connection\n");
   }
@@ -727,7 +747,9 @@ void FcgiServer::worker_loop(Worker& w) {
     }
     const int fd = token_fd(token);
     w.last_answer_marked = false;
+    busy_workers_.fetch_add(1, std::memory_order_relaxed);
     Outcome outcome = serve_connection(fd, token, w);
+    busy_workers_.fetch_sub(1, std::memory_order_relaxed);
     // Stopping: a connection is closed right after an answer that told
     // nginx not to keep it (unless part of a next request is already here).
     // An idle connection closed instead could be the one nginx is writing

@@ -17,6 +17,7 @@
 #include "api/http.h"
 #include "base/mutex.h"
 #include "base/result.h"
+#include "edge/metrics.h"
 #include "edge/request_log.h"
 
 namespace webhookd {
@@ -48,6 +49,10 @@ struct FcgiServerOptions {
   std::chrono::milliseconds drain_idle{250};
   // Memory for requests that have arrived in part, all connections together.
   size_t pending_budget = 64u << 20;
+  // Counts every answer and serves GET /metrics (before the handler, which
+  // never sees it); nullptr: neither (--no-metrics), and /metrics goes to
+  // the handler like any other path.
+  Metrics* metrics = nullptr;
 };
 
 // Serves nginx's connections, kept or not, with a fixed set of worker
@@ -74,6 +79,8 @@ class FcgiServer {
   // Returns when no connection is left (or a partial request's time ran
   // out), with the workers joined.
   void stop();
+  // The figures a scrape reads; any thread.
+  ServerStats stats() const;
 
  private:
   struct Worker;  // a worker thread's own buffers, libfcgi request and socket pair
@@ -122,6 +129,9 @@ class FcgiServer {
   std::atomic<bool> stopping_{false};
   long long stop_started_ms_ = 0;  // set before stopping_, read after it
   std::atomic<int> open_connections_{0};
+  std::atomic<int> busy_workers_{0};
+  std::atomic<unsigned long long> refused_connections_{0};  // over max_connections
+  std::atomic<unsigned long long> timed_out_requests_{0};   // not whole within request_timeout
   std::atomic<long long> listener_paused_until_ms_{0};  // out of descriptors: accept again then (0: armed)
   std::atomic<unsigned long long> accept_pauses_{0};    // since the last line about them
   std::atomic<long long> last_descriptor_log_ms_{0};

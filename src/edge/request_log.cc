@@ -25,6 +25,7 @@ void RequestLog::append(std::string_view line) {
   MutexLock lk(&mu_);
   if (pending_.size() >= kMaxPending && !stopping_) {
     ++dropped_;  // reported with the next batch
+    dropped_total_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   const bool was_empty = pending_.empty();

@@ -4,6 +4,7 @@
 // whole within kFlushDelay (stop() flushes everything before it returns).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -35,6 +36,8 @@ class RequestLog {
   void append(std::string_view line) EXCLUDES(mu_);
   // Hands everything appended so far to the sink and stops the thread.
   void stop() EXCLUDES(mu_);
+  // Lines dropped since the start, for webhookd_log_lines_dropped_total.
+  unsigned long long dropped_total() const { return dropped_total_.load(std::memory_order_relaxed); }
 
  private:
   void run() EXCLUDES(mu_);
@@ -45,6 +48,7 @@ class RequestLog {
   std::string pending_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   unsigned long long dropped_ GUARDED_BY(mu_) = 0;  // lines dropped since the last report
+  std::atomic<unsigned long long> dropped_total_{0};
   std::thread thread_;
 };
 

@@ -250,4 +250,20 @@ Status PosixFileSystem::check_writable_dir(const std::string& dir) {
   return ok_status();
 }
 
+Status PosixFileSystem::probe_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return os_error("open dir", dir, errno);
+  struct stat st;
+  int rc = ::fstat(fd, &st);
+  int err = errno;
+  // Listing is not enough: without search permission no file in it opens.
+  if (rc == 0 && ::faccessat(fd, ".", X_OK, AT_EACCESS) != 0) {
+    rc = -1;
+    err = errno;
+  }
+  ::close(fd);
+  if (rc != 0) return os_error("probe dir", dir, err);
+  return ok_status();
+}
+
 }  // namespace webhookd

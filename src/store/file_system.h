@@ -47,6 +47,11 @@ class FileSystem {
   virtual Status remove(const std::string& path) = 0;
   // OK when dir is a directory this process may read, write and search.
   virtual Status check_writable_dir(const std::string& dir) = 0;
+  // OK when dir itself works: it opens as a directory, answers fstat and may
+  // be searched. Asked only after a file in it could not be read, to tell one
+  // bad file (a person's chmod) from a directory that fails every file (a
+  // dead FUSE client: ENOTCONN; a stale NFS handle: ESTALE; EIO; EACCES).
+  virtual Status probe_dir(const std::string& dir) = 0;
 };
 
 // Replaces `path` atomically with `bytes`: a temp file named from
@@ -77,6 +82,7 @@ class PosixFileSystem : public FileSystem {
   Status sync_dir(const std::string& dir) override;
   Status remove(const std::string& path) override;
   Status check_writable_dir(const std::string& dir) override;
+  Status probe_dir(const std::string& dir) override;
 
  private:
   std::string refuse_links_why_;  // empty: links are followed

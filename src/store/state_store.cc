@@ -6,6 +6,8 @@
 // "nothing changed". Services' and accounts' files take the same path.
 #include "store/state_store.h"
 
+#include <cerrno>
+#include <chrono>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -37,8 +39,12 @@ ServiceStatePtr make_account_defaults() {
 
 }  // namespace
 
-StateStore::StateStore(FileSystem& fs, std::string dir, size_t cache_capacity)
-    : fs_(fs), dir_(std::move(dir)), cache_(cache_capacity), account_defaults_(make_account_defaults()) {}
+StateStore::StateStore(FileSystem& fs, std::string dir, size_t cache_capacity, StoreObserver* observer)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      cache_(cache_capacity),
+      observer_(observer),
+      account_defaults_(make_account_defaults()) {}
 
 Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   const std::optional<Scope> scope = scope_of_sid(sid);
@@ -48,15 +54,41 @@ Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   if (!bytes.ok()) {
     // An account that never set its global webhooks has no file: it has the defaults.
     if (*scope == Scope::kAccount && bytes.error().is_not_found()) return Stored{"", account_defaults_, false};
-    return bytes.error();
+    Error e = blame(bytes.error());
+    report(e);
+    return e;
   }
   std::string& text = bytes.value();
-  if (ServiceStatePtr cached = cache_.find(sid, text)) return Stored{std::move(text), cached};
+  ServiceStatePtr cached = cache_.find(sid, text);
+  if (observer_) observer_->parse_cache_lookup(cached != nullptr);
+  if (cached) return Stored{std::move(text), std::move(cached)};
   auto parsed = read_state_file(text, path, *scope);
-  if (!parsed.ok()) return parsed.error();
+  if (!parsed.ok()) {
+    report(parsed.error());
+    return parsed.error();
+  }
   auto state = std::make_shared<const ServiceState>(std::move(parsed.value()));
   cache_.put(sid, text, state);
   return Stored{std::move(text), std::move(state)};
+}
+
+void StateStore::report(const Error& error) {
+  if (!observer_) return;
+  if (error.code == ErrorCode::kCorruption) observer_->state_error(StoreObserver::StateError::kInvalid);
+  if (error.code == ErrorCode::kIOError || error.code == ErrorCode::kUnavailable) {
+    observer_->state_error(StoreObserver::StateError::kIO);
+  }
+}
+
+Error StateStore::blame(Error error) {
+  if (error.code != ErrorCode::kIOError) return error;
+  Status dir = fs_.probe_dir(dir_);
+  if (dir.ok()) return error;
+  // Out of descriptors or memory, the probe fails for the process, not for
+  // the directory: that stays a 500 of this request.
+  const int err = dir.error().os_errno;
+  if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS) return error;
+  return Error::unavailable(error.message + "; the state directory fails: " + dir.error().message, err);
 }
 
 Result<ServiceStatePtr> StateStore::load(const std::string& sid) {
@@ -96,7 +128,9 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   if (me.done) return std::move(me.result);
   std::vector<Waiter*> group = queue.waiting;
   lk.unlock();
-  commit_group(sid, group);
+  const auto began = std::chrono::steady_clock::now();
+  const bool committed = commit_group(sid, group);
+  if (observer_) observer_->group_commit(committed, group.size(), std::chrono::steady_clock::now() - began);
   lk.lock();
   for (Waiter* w : group) w->done = true;
   Queue& same = queues_[sid];  // the same node: it is erased only when empty, below
@@ -117,17 +151,22 @@ size_t StateStore::queued_updates(const std::string& sid) {
   return it == queues_.end() ? 0 : it->second.waiting.size();
 }
 
-void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
+bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
   // Every waiter must get a final result, whatever happens here: the ones
   // not led would otherwise wait for ever.
   auto fail_all = [&](const Error& e) {
     for (Waiter* w : group) w->result = e;
+    return false;
   };
   try {
     // The lock is a separate file: a lock on the state file itself would be
     // lost the moment rename replaces its inode.
     auto lock = fs_.lock(lock_file_path(dir_, sid));
-    if (!lock.ok()) return fail_all(lock.error());
+    if (!lock.ok()) {
+      Error e = blame(lock.error());
+      report(e);
+      return fail_all(e);
+    }
 
     // Read again under the lock: another writer may have come first, and its
     // fields must survive. An invalid file (a person's broken edit) is
@@ -161,7 +200,7 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
       }
       w->result = state;
     }
-    if (bytes.empty()) return;  // nothing changed (emitted state is never empty)
+    if (bytes.empty()) return true;  // nothing changed (emitted state is never empty)
 
     Status written = replace(sid, bytes);
     if (written.ok()) {
@@ -177,16 +216,19 @@ void StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
     }
     if (!written.ok()) {
       // Nothing of the group is on disk: none of it may be reported done.
+      const Error error = blame(written.error());
+      report(error);
       for (Waiter* w : group) {
-        if (w->result.ok()) w->result = written.error();
+        if (w->result.ok()) w->result = error;
       }
-      return;
+      return false;
     }
     cache_.put(sid, bytes, state);
+    return true;
   } catch (const std::exception& e) {
-    fail_all(Error::internal(std::string("update: ") + e.what()));
+    return fail_all(Error::internal(std::string("update: ") + e.what()));
   } catch (...) {
-    fail_all(Error::internal("update: unknown exception"));
+    return fail_all(Error::internal("update: unknown exception"));
   }
 }
 

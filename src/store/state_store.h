@@ -16,12 +16,16 @@
 #include "model/state_file.h"
 #include "store/file_system.h"
 #include "store/parse_cache.h"
+#include "store/store_observer.h"
 
 namespace webhookd {
 
 class StateStore {
  public:
-  StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = ParseCache::kDefaultCapacity);
+  // observer (may be null: webhookctl's stores) hears of cache lookups,
+  // state errors and group commits; it must outlive the store.
+  StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = ParseCache::kDefaultCapacity,
+             StoreObserver* observer = nullptr);
 
   const std::string& dir() const { return dir_; }
 
@@ -29,8 +33,9 @@ class StateStore {
   // never set its global webhooks: its defaults (account_defaults), always
   // the same object. kInvalidArgument: neither a service's nor an account's
   // SID. An unreadable file is kIOError, an invalid one kCorruption with
-  // file:line:column. The file is read every time (so an edit is seen at
-  // once); it is parsed only when its bytes changed. Thread-safe.
+  // file:line:column; kUnavailable when the directory itself fails. The
+  // file is read every time (so an edit is seen at once); it is parsed only
+  // when its bytes changed. Thread-safe.
   Result<ServiceStatePtr> load(const std::string& sid);
   // As load, but kNotFound for an account with no file too: what is on disk
   // (GitOps plans files, not defaults).
@@ -112,6 +117,11 @@ class StateStore {
   };
   Result<Stored> read(const std::string& sid);
   Status replace(const std::string& sid, const std::string& bytes);
+  // An I/O error on a file is the directory's when the directory fails too
+  // (kUnavailable: this host steps aside); otherwise it stays the file's.
+  Error blame(Error error);
+  // Counts a state error met while serving, for the observer.
+  void report(const Error& error);
 
   // One update waiting for its group; it lives on its caller's stack. The
   // leader writes `result` before setting `done` under queues_mu_; the owner
@@ -127,12 +137,15 @@ class StateStore {
     std::vector<Waiter*> waiting;
     std::condition_variable changed;
   };
-  void commit_group(const std::string& sid, const std::vector<Waiter*>& group);
+  // false when the commit itself failed (lock, re-read, write, fsync), not
+  // when a mutation refused.
+  bool commit_group(const std::string& sid, const std::vector<Waiter*>& group);
   size_t queued_updates(const std::string& sid) EXCLUDES(queues_mu_);
 
   FileSystem& fs_;
   const std::string dir_;
   ParseCache cache_;
+  StoreObserver* const observer_;
   // What an account with no file reads as: one object, so that what is
   // rendered from it is cached as for a file.
   const ServiceStatePtr account_defaults_;

@@ -7,7 +7,10 @@ on loopback, with wrk:
   3. webhookd: GET of one service, GET over 10,000 and 100,000 services, POST
      to one service and over many, an authenticated 90/10 GET/POST mix;
   4. tests/bench/durable_write.c: write + fsync + rename + directory fsync in a
-     loop on the same disk (the ceiling of durable writes).
+     loop on the same disk (the ceiling of durable writes);
+  5. the cost of the metrics: GET with the counters (the default) against the
+     same binary with --no-metrics, interleaved, with webhookd's CPU time per
+     request (BENCH_ONLY=metrics runs this part alone).
 Prints a table (requests/s, p50/p99, ratio to the matching ceiling), webhookd's
 peak RSS and start-up times, and writes it as Markdown (build/bench.md)."""
 import os
@@ -23,12 +26,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from e2e.support import ACCOUNT, BASIC_AUTH, write_config  # noqa: E402
+from harness import fcgi_client  # noqa: E402
 from harness.stack import Nginx, Webhookd, free_port, wait_for  # noqa: E402
 
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(os.path.dirname(os.path.dirname(HERE)), "build"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "16"))
+ONLY = os.environ.get("BENCH_ONLY", "")
 MINIMAL_KEPT_THREADS = 128
 MIXED = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
 SID = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -101,6 +106,48 @@ def can_connect(path):
         s.close()
 
 
+# What callgrind counts: a whole request to the end of its answer (the
+# handler and the counting included; not the housekeeper's and the log
+# thread's work, which depends on the clock), or the counting alone.
+SERVE_REQUEST = ["*FcgiServer::serve_request*"]
+COUNTING = ["*Metrics::count_request*", "*Metrics::parse_cache_lookup*"]
+
+
+def instructions(binary, config, sock, extra, requests, out, toggles):
+    """Instructions webhookd executes inside the functions `toggles` names
+    (callgrind's --toggle-collect), serving `requests` GETs on one kept
+    FastCGI connection."""
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + [
+        "--toggle-collect=" + t for t in toggles] + [binary, "--config", config,
+            "--listen", "unix:" + sock, "--workers", "2"] + list(extra)
+    if os.path.exists(sock):
+        os.unlink(sock)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: can_connect(sock) or proc.poll() is not None, 120, "webhookd under callgrind")
+        params = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/v1/Services/%s/Configuration/Webhooks" % SID,
+                  "REQUEST_URI": "/v1/Services/%s/Configuration/Webhooks" % SID, "REQUEST_SCHEME": "http",
+                  "HTTP_HOST": "127.0.0.1", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH}
+        conn = fcgi_client.Connection(sock, timeout=60)
+        for _ in range(requests):
+            status = fcgi_client.parse(conn.request(params, keep=True))[0]
+            if status != 200:
+                raise RuntimeError("webhookd under callgrind answered %s" % status)
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(120)
+    with open(out) as f:
+        return int(re.search(r"^(?:totals|summary): (\d+)", f.read(), re.M).group(1))
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of pid so far (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
@@ -149,16 +196,16 @@ class Bench:
             name, result["rps"], result["p50"] * 1e3, result["p99"] * 1e3, ratio), flush=True)
         return result
 
-    def start_webhookd(self, state_dir):
+    def start_webhookd(self, state_dir, extra=()):
         config = write_config(self.tmp, state_dir)
         started = time.monotonic()
         w = Webhookd(os.path.join(BUILD, "webhookd"), config, self.sock, WORKERS,
-                     log_path=os.path.join(self.tmp, "webhookd.log")).start()
+                     log_path=os.path.join(self.tmp, "webhookd.log"), extra=extra).start()
         return w, time.monotonic() - started
 
     def serve(self, responder, state_dir=None):
-        """Starts the responder behind the socket: "minimal", "minimal-kept" or
-        "webhookd"; returns a stop function."""
+        """Starts the responder behind the socket: "minimal", "minimal-kept",
+        "webhookd" or "webhookd-no-metrics"; returns a stop function."""
         if responder.startswith("minimal"):
             # libfcgi ties a kept connection to a thread: behind kept
             # connections it needs a thread for each (64 from nginx, and more
@@ -177,35 +224,88 @@ class Bench:
                 proc.kill()
                 proc.wait()
             return stop, None
-        w, startup = self.start_webhookd(state_dir)
+        w, startup = self.start_webhookd(state_dir, ["--no-metrics"] if responder == "webhookd-no-metrics" else [])
+        self.serving = w
 
         def stop():
             self.peak_rss = max(self.peak_rss, peak_rss_kb(w.proc.pid))  # VmHWM: the peak, read before it exits
             w.stop()
         return stop, startup
 
-    def interleaved(self, runs):
+    def interleaved(self, runs, alternate=False):
         """runs: [(key, responder, state_dir, wrk kwargs)]. Runs them in turn,
         ROUNDS times over, so that a noisy moment of this shared machine hits
-        all of them alike; returns {key: the median round}."""
+        all of them alike (alternate: every other round in reverse order, so
+        that neither always goes first); returns {key: the median round}."""
         results = {key: [] for key, *_ in runs}
-        for _ in range(ROUNDS):
-            for key, responder, state_dir, kw in runs:
+        for r in range(ROUNDS):
+            for key, responder, state_dir, kw in (runs[::-1] if alternate and r % 2 else runs):
                 stop = None
+                self.serving = None
                 if responder:
                     stop, _ = self.serve(responder, state_dir)
                 try:
-                    results[key].append(wrk(**kw))
+                    cpu = cpu_seconds(self.serving.proc.pid) if self.serving else None
+                    result = wrk(**kw)
+                    if cpu is not None:  # webhookd's own CPU time per request, in µs
+                        result["cpu_us"] = (cpu_seconds(self.serving.proc.pid) - cpu) / (result["rps"] * SECONDS) * 1e6
+                    results[key].append(result)
                 except RuntimeError as e:
                     raise RuntimeError("%s: %s" % (key, e))
                 finally:
                     if stop:
                         stop()
+        self.round_results = results
         return {k: sorted(v, key=lambda r: r["rps"])[len(v) // 2] for k, v in results.items()}
+
+    def instructions_per_get(self, state_1, extra, toggles, n=1000):
+        """Instructions per GET inside `toggles`, counted by callgrind: the
+        slope between n and 3n requests (the first, cold ones cancel out).
+        Repeatable where a rate on this shared machine moves by 20 %; a whole
+        request's count still moves by about 1 % between runs (locks, the
+        allocator), the counting's own not at all."""
+        config = write_config(self.tmp, state_1)
+        sock, out = os.path.join(self.tmp, "callgrind.sock"), os.path.join(self.tmp, "callgrind.out")
+        few = instructions(os.path.join(BUILD, "webhookd"), config, sock, extra, n, out, toggles)
+        many = instructions(os.path.join(BUILD, "webhookd"), config, sock, extra, 3 * n, out, toggles)
+        return (many - few) / (2 * n)
+
+    def metrics_cost(self, state_1):
+        """GET with the counters against --no-metrics, same binary: the
+        instructions per GET (callgrind, when valgrind is there), and with
+        kept connections, interleaved, the throughput ratio and webhookd's
+        CPU time per request."""
+        self.metrics_rows = []
+        self.metrics_instructions = None
+        if shutil.which("valgrind"):
+            off = self.instructions_per_get(state_1, ["--no-metrics"], SERVE_REQUEST)
+            on = self.instructions_per_get(state_1, [], SERVE_REQUEST)
+            counting = self.instructions_per_get(state_1, [], COUNTING)
+            self.metrics_instructions = (off, on, counting)
+            print("    metrics cost in instructions per GET (callgrind): a whole request %.0f with --no-metrics, "
+                  "%.0f with metrics; the counting itself %.0f (%.2f %% of a request)" % (
+                      off, on, counting, counting / on * 100), flush=True)
+        for c in (1, 16, 64):
+            m = self.interleaved([
+                ("off", "webhookd-no-metrics", state_1, dict(url=self.url, connections=c)),
+                ("on", "webhookd", state_1, dict(url=self.url, connections=c))], alternate=True)
+            self.add("webhookd GET, kept, %d conn, --no-metrics" % c, m["off"], note="reference for the next")
+            self.add("webhookd GET, kept, %d conn, with metrics" % c, m["on"], m["off"], "of --no-metrics")
+            cpu = lambda key: sorted(r["cpu_us"] for r in self.round_results[key])[len(self.round_results[key]) // 2]
+            self.metrics_rows.append((c, m["on"]["rps"] / m["off"]["rps"], cpu("off"), cpu("on")))
+            print("    metrics cost at %d conn: throughput %.3f x, CPU per request %.1f -> %.1f us (%+.1f %%)" % (
+                c, self.metrics_rows[-1][1], cpu("off"), cpu("on"), (cpu("on") / cpu("off") - 1) * 100), flush=True)
 
     def run(self):
         print("make bench: %d rounds of %d s per run, %d workers, nginx worker_processes 1, %s, %d cores" % (
             ROUNDS, SECONDS, WORKERS, platform.node(), os.cpu_count()), flush=True)
+        if ONLY == "metrics":
+            state_1 = os.path.join(self.tmp, "state-1")
+            make_state(state_1, 1)
+            self.nginx_kept.start()
+            self.metrics_cost(state_1)
+            self.nginx_kept.stop()
+            return
         state_1 = os.path.join(self.tmp, "state-1")
         state_10k = os.path.join(self.tmp, "state-10k")
         state_100k = os.path.join(self.tmp, "state-100k")
@@ -238,6 +338,9 @@ class Bench:
             self.add("webhookd GET one service, %d conn" % c, m["webhookd"], m["minimal"], "of minimal libfcgi")
             self.add("webhookd GET, kept connections, %d conn" % c, m["webhookd-kept"], m["minimal"],
                      "of minimal libfcgi", also=(m["minimal-kept"], "of minimal kept"))
+
+        # 5. What the metrics cost a GET.
+        self.metrics_cost(state_1)
 
         # GET spread over many services, against GET of one with the same wrk script.
         script = dict(url=self.base, connections=16, script=MIXED, post_every=0)
@@ -315,9 +418,21 @@ class Bench:
                         ratio += " (p99 %.2f x)" % (r["p99"] / r["also"][0]["p99"])
             latency = ("%.2f ms | %.2f ms" % (r["p50"] * 1e3, r["p99"] * 1e3)) if r["p99"] else "– | –"
             lines.append("| %s | %.0f | %s | %s |" % (r["name"], r["rps"], latency, ratio))
-        lines += ["", "webhookd peak RSS over all runs (up to 100,000 services): %.1f MB. Start-up to socket ready: "
-                  "%.0f ms with 1 service, %.0f ms with 10,000, %.0f ms with 100,000." % (
-                      self.peak_rss / 1024, self.startup["1"] * 1e3, self.startup["10k"] * 1e3, self.startup["100k"] * 1e3)]
+        if getattr(self, "metrics_instructions", None):
+            off, on, counting = self.metrics_instructions
+            lines += ["", "The metrics' cost in webhookd's instructions per GET (callgrind, one kept FastCGI "
+                      "connection, a whole request to the end of its answer): %.0f with --no-metrics, %.0f with "
+                      "the counters; the counting itself (Metrics::count_request and the parse-cache lookup's "
+                      "count) %.0f, %.2f %% of a request." % (off, on, counting, counting / on * 100)]
+        if getattr(self, "metrics_rows", None):
+            lines += ["", "The metrics' cost (GET, kept connections, with the counters against --no-metrics): " + "; ".join(
+                "%d conn: throughput %.3f x, webhookd CPU per request %.1f -> %.1f us" % row
+                for row in self.metrics_rows) + "."]
+        if getattr(self, "startup", None):
+            lines += ["", "webhookd peak RSS over all runs (up to 100,000 services): %.1f MB. Start-up to socket ready: "
+                      "%.0f ms with 1 service, %.0f ms with 10,000, %.0f ms with 100,000." % (
+                          self.peak_rss / 1024, self.startup["1"] * 1e3, self.startup["10k"] * 1e3,
+                          self.startup["100k"] * 1e3)]
         return "\n".join(lines) + "\n"
 
 

@@ -22,7 +22,8 @@ SID = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 PATH = "/v1/Services/%s/Configuration/Webhooks" % SID
 # What the root holds: systemd, nginx, webhookd's runtime libraries, and the
 # tools the checks use (the official python client, curl).
-PACKAGES = ["systemd", "systemd-sysv", "dbus", "nginx-light", "libfcgi0ldbl", "libyaml-cpp0.7", "libssl3",
+PACKAGES = ["systemd", "systemd-sysv", "dbus", "nginx-light", "libfcgi0ldbl", "libprometheus-cpp-core1.0",
+            "libyaml-cpp0.7", "libssl3",
             "python3-twilio", "curl", "ca-certificates", "git"]
 
 
@@ -157,6 +158,25 @@ class DeployOnDebianTest(unittest.TestCase):
                                             "https://hooks.example.com/pre"])
         state = self.box.run("cat /var/lib/webhookd/%s.yaml" % SID).stdout
         self.assertIn("method: GET", state)
+
+    def test_10_metrics_answer_on_loopback_after_the_readmes_steps(self):
+        # The README's line, on the server itself: the shipped site's
+        # location = /metrics, webhookd under its sandbox (ProcSubset=pid and
+        # ProtectProc=invisible leave it /proc/self, all process_* needs).
+        self.assertEqual(self.curl(), "200")
+        r = self.box.run("curl -s -D - http://127.0.0.1/metrics")
+        head, _, body = r.stdout.partition("\n\n")  # text mode: \r\n read as \n
+        self.assertRegex(head, r"^HTTP/1.1 200 OK")
+        self.assertIn("Content-Type: text/plain; version=0.0.4; charset=utf-8", head)
+        self.assertRegex(body, r'(?m)^webhookd_requests_total\{method="GET",status="200"\} [1-9]')
+        self.assertRegex(body, r'(?m)^webhookd_build_info\{version="[^"]+"\} 1$')
+        for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+                     "process_max_fds", "process_start_time_seconds"):
+            self.assertRegex(body, r"(?m)^%s [0-9.e+]+$" % name)
+        started = float(re.search(r"(?m)^process_start_time_seconds (\S+)$", body).group(1))
+        now = float(self.box.run("date +%s").stdout)
+        self.assertLess(started, now + 1)
+        self.assertGreater(started, now - 3600)
 
     def test_2_reload_adds_an_account_at_once(self):
         self.assertEqual(self.curl(SECOND, SECOND_TOKEN), "401")

@@ -4,8 +4,9 @@ programs. The programs are src/main.cc (webhookd: any layer) and src/ctl/
 edge). Every quoted include is read and must name a layer below its own (or
 its own folder); third-party headers stay where they belong (libfcgi in the
 edge, RapidJSON in the API and webhookctl, yaml-cpp in the model's YAML
-reader, libcurl in fire's sender). And the store links without the API and
-the edge."""
+reader, libcurl in fire's sender, prometheus-cpp in the edge). And the
+store links without the API and the edge; webhookctl links neither libfcgi
+nor prometheus-cpp."""
 import os
 import re
 import subprocess
@@ -28,6 +29,9 @@ CONFINED = {
     "rapidjson/": ["api/", "ctl/"],
     "yaml-cpp/": ["model/strict_yaml.cc"],
     "curl/": ["ctl/webhook_sender.cc"],
+    # prometheus-cpp: the edge's metrics (and webhookd's main); the store
+    # reports through its own StoreObserver, webhookctl counts nothing.
+    "prometheus/": ["edge/", "main.cc"],
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
@@ -89,7 +93,8 @@ class Layers(unittest.TestCase):
             for folder in ("store", "model", "resource", "ctl", "edge"):
                 os.makedirs(os.path.join(tmp, folder))
             with open(os.path.join(tmp, "store", "s.h"), "w") as f:
-                f.write('#include "model/m.h"\n#include "api/handler.h"\n#include <fcgiapp.h>\n')
+                f.write('#include "model/m.h"\n#include "api/handler.h"\n#include <fcgiapp.h>\n'
+                        '#include <prometheus/counter.h>\n')
             with open(os.path.join(tmp, "model", "m.h"), "w") as f:
                 f.write('#include "base/result.h"\n#include <rapidjson/writer.h>\n')
             with open(os.path.join(tmp, "resource", "r.h"), "w") as f:
@@ -99,9 +104,12 @@ class Layers(unittest.TestCase):
             with open(os.path.join(tmp, "ctl", "fire.cc"), "w") as f:
                 f.write('#include "ctl/options.h"\n#include "api/handler.h"\n#include <rapidjson/writer.h>\n'
                         '#include "edge/fcgi_server.h"\n#include <curl/curl.h>\n')
-            # Nothing below the programs includes webhookctl's files.
+            # Nothing below the programs includes webhookctl's files; the
+            # edge may include prometheus-cpp, webhookctl may not.
             with open(os.path.join(tmp, "edge", "e.cc"), "w") as f:
-                f.write('#include "ctl/options.h"\n')
+                f.write('#include "ctl/options.h"\n#include <prometheus/registry.h>\n')
+            with open(os.path.join(tmp, "ctl", "show.cc"), "w") as f:
+                f.write('#include <prometheus/counter.h>\n')
             with open(os.path.join(tmp, "main.cc"), "w") as f:
                 f.write('#include "edge/e.h"\n#include "ctl/options.h"\n')
             found = violations(tmp)
@@ -113,7 +121,9 @@ class Layers(unittest.TestCase):
             self.assertTrue(any("ctl/fire.cc includes <curl/curl.h>" in v for v in found), found)
             self.assertIn("edge/e.cc (edge) includes ctl/options.h (ctl): points up", found)
             self.assertIn("main.cc (main.cc) includes ctl/options.h (ctl): not allowed", found)
-            self.assertEqual(len(found), 8, found)
+            self.assertTrue(any("store/s.h includes <prometheus/counter.h>" in v for v in found), found)
+            self.assertTrue(any("ctl/show.cc includes <prometheus/counter.h>" in v for v in found), found)
+            self.assertEqual(len(found), 10, found)
 
     def test_each_webhookctl_command_is_a_file_of_its_own(self):
         # git's builtin/ layout: the command NAME lives in src/ctl/NAME.cc
@@ -136,9 +146,12 @@ class Layers(unittest.TestCase):
         if not os.path.exists(binary):
             binary = os.path.join(REPO, "build", "webhookctl")
         self.assertTrue(os.path.exists(binary), "make test builds build/webhookctl")
-        self.assertNotIn("libfcgi", subprocess.run(["ldd", binary], capture_output=True, text=True).stdout)
+        libs = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+        self.assertNotIn("libfcgi", libs)
+        self.assertNotIn("libprometheus", libs)
         symbols = subprocess.run(["nm", "-C", binary], capture_output=True, text=True).stdout
         self.assertNotIn("FcgiServer", symbols)
+        self.assertNotIn("prometheus::", symbols)
 
     def test_the_store_links_without_api_edge_or_libfcgi(self):
         binary = os.path.join(BUILD, "store_link_check")
@@ -147,6 +160,7 @@ class Layers(unittest.TestCase):
         self.assertTrue(os.path.exists(binary), "make test builds build/store_link_check")
         libs = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
         self.assertNotIn("libfcgi", libs)
+        self.assertNotIn("libprometheus", libs)
         with tempfile.TemporaryDirectory() as state:
             sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
             with open(os.path.join(state, sid + ".yaml"), "w") as f:

@@ -152,6 +152,7 @@ class PackageTest(unittest.TestCase):
             "/usr/share/man/man8/webhookd.8.gz", "/usr/share/man/man1/webhookctl.1.gz",
             "/usr/share/man/man5/webhookd.yaml.5.gz", "/usr/share/doc/webhookd/README.md",
             "/usr/share/doc/webhookd/copyright", "/usr/share/doc/webhookd/changelog.Debian.gz",
+            "/usr/share/doc/webhookd/webhookd.rules.yml",
         ]
         for path in expected:
             self.assertIn(path, self.files)

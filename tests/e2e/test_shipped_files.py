@@ -96,6 +96,7 @@ class InstallTest(unittest.TestCase):
                 "opt/etc/nginx/snippets/webhookd.errors.conf": 0o644,
                 "opt/etc/nginx/sites-available/webhookd": 0o644,
                 "opt/etc/webhookd/webhookd.yaml": 0o640, "opt/wh/share/doc/webhookd/README.md": 0o644,
+                "opt/wh/share/doc/webhookd/webhookd.rules.yml": 0o644,
                 "opt/wh/share/man/man8/webhookd.8": 0o644, "opt/wh/share/man/man1/webhookctl.1": 0o644,
                 "opt/wh/share/man/man5/webhookd.yaml.5": 0o644,
             }

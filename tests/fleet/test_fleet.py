@@ -8,6 +8,7 @@ import fcntl
 import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +19,7 @@ import urllib.parse
 
 from e2e.support import ACCOUNT, BASIC_AUTH, BUILD, SID, WEBHOOKCTL, assert_no_sanitizer_report, seed_state, write_config
 from harness.fleet import VOLUME, Fleet, mount_options, unmount
+from harness.stack import wait_for
 
 WRITER_SIDS = ["IS%032x" % (0xf1ee7000 + i) for i in range(7)]
 FILTERS = ["onMessageAdd", "onMessageAdded", "onMessageUpdate", "onMessageUpdated", "onMessageRemove",
@@ -400,8 +402,11 @@ class FleetTest(unittest.TestCase):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
 
+            retry_after = {}
+
             def post(n):
-                status, _, body = Client(self.front).post(sid, {"PreWebhookUrl": "https://f.example.com/%d" % n})
+                status, headers, body = Client(self.front).post(sid, {"PreWebhookUrl": "https://f.example.com/%d" % n})
+                retry_after[n] = headers.get("retry-after")
                 answers.append((n, status, body))
             threads = [threading.Thread(target=post, args=(n,)) for n in range(6)]
             for t in threads:  # one at a time: round robin gives each host two
@@ -425,6 +430,7 @@ class FleetTest(unittest.TestCase):
         for n, status, body in killed:
             doc = json.loads(body)
             self.assertEqual((doc["status"], doc["code"]), (503, 20503))
+            self.assertEqual(retry_after[n], "1")  # the front's own 503, as every 503 of the API
         applied = {"https://f.example.com/%d" % n for n, status, _ in answers if status == 200}
         self.assertEqual(len(applied), 4, answers)
         # The killed webhookd was waiting for the lock this test held until
@@ -435,18 +441,24 @@ class FleetTest(unittest.TestCase):
         for n, _, _ in killed:
             self.assertNotIn("https://f.example.com/%d\n" % n, text)
 
-    def test_8_with_two_bricks_down_every_request_is_a_clean_500_until_they_return(self):
+    def test_8_with_two_bricks_down_every_request_is_a_clean_503_until_they_return(self):
         # Client quorum (cluster.quorum-type auto) lost: the mount refuses
         # reads as well as writes, so no host can answer from a brick that
-        # may be behind. webhookd answers 500/20500 and changes nothing.
+        # may be behind. The state directory itself fails on every host, so
+        # each answers 503/20503 with Retry-After and changes nothing; once
+        # the front has seen them all fail (max_fails), it answers its own
+        # 503 instead, with Retry-After too.
         before = self.value(SID)
         c = Client(self.front)
         self.fleet.kill_brick(2)
         self.fleet.kill_brick(3)
         try:
-            for status, _, body in (c.get(SID), c.post(SID, {"PreWebhookUrl": "https://q.example.com/lost"})):
+            for status, headers, body in (c.get(SID), c.post(SID, {"PreWebhookUrl": "https://q.example.com/lost"})):
                 doc = json.loads(body)
-                self.assertEqual((status, doc["code"]), (500, 20500), body)
+                self.assertEqual((status, doc["code"]), (503, 20503), body)
+                self.assertEqual(headers.get("retry-after"), "1")
+            reasons = set(re.findall(r"the state directory fails: ([^\"]*)", "".join(h.webhookd.log() for h in self.fleet.hosts)))
+            print("  (quorum lost: %s)" % sorted(reasons)[:2], flush=True)
         finally:
             self.fleet.restart_bricks()
         deadline = time.monotonic() + 30
@@ -516,6 +528,83 @@ class FleetTest(unittest.TestCase):
                 self.assertEqual(missed, 0, seen[-1])
         print("  (reads that missed the write, of 60: %s)" % seen, flush=True)
 
+
+    def test_10_a_host_whose_fuse_client_dies_steps_aside_until_remounted(self):
+        # One host's state directory fails under a live webhookd and nginx:
+        # its FUSE client alone is killed, and every access to the mount is
+        # ENOTCONN. That host answers 503/20503 with Retry-After (a bad
+        # file would be 500, and would not take it out), so the front asks
+        # another host for every GET; a POST that reaches it is answered 503
+        # and not applied (the front never resends a POST). Remounted, the
+        # host serves again.
+        host = self.fleet.hosts[2]
+        sid = WRITER_SIDS[1]
+        self.wait_in_rotation(host)
+        before = self.value(sid)
+        access_log = os.path.join(host.nginx.prefix, "access.log")
+        host.kill_fuse_client()
+        try:
+            self.assertIsNone(host.webhookd.proc.poll(), "webhookd must live on")
+            self.assertIsNone(host.nginx.proc.poll(), "nginx must live on")
+            status, headers, body = Client(host.url).get(SID)
+            doc = json.loads(body)
+            self.assertEqual((status, doc["code"], doc["message"]), (503, 20503, "Service Unavailable"), body)
+            self.assertEqual(headers.get("retry-after"), "1")
+            self.assertEqual(headers.get("content-type"), "application/json; charset=utf-8")
+            # The reason is in the host's log (written by its log thread within milliseconds).
+            wait_for(lambda: "Transport endpoint is not connected" in host.webhookd.log(), 10, "the reason logged")
+
+            # Every GET through the front is answered 200 by the others; the
+            # sick host was asked (its access log has 503s) and skipped.
+            with open(access_log) as f:
+                asked_before = f.read().count('" 503 ')
+            clients = [Client(self.front) for _ in range(3)]
+            statuses = []
+            deadline = time.monotonic() + 12  # beyond fail_timeout: the front tries it again
+            while time.monotonic() < deadline:
+                statuses.append(clients[len(statuses) % 3].get(SID)[0])
+                time.sleep(0.02)
+            self.assertEqual([s for s in statuses if s != 200], [], "of %d GETs" % len(statuses))
+            with open(access_log) as f:
+                asked = f.read().count('" 503 ') - asked_before
+            self.assertGreater(asked, 0, "the front never asked the sick host")
+
+            # POSTs that reach the sick host: 503 JSON, nothing applied.
+            sick = Client(host.url)
+            for n in range(5):
+                status, headers, body = sick.post(sid, {"PreWebhookUrl": "https://sick.example.com/%d" % n})
+                doc = json.loads(body)
+                self.assertEqual((status, doc["code"]), (503, 20503), body)
+                self.assertEqual(headers.get("retry-after"), "1")
+            # POSTs through the front: answered by a healthy host (200), or by
+            # the sick one (503, not resent: it may have been applied elsewhere
+            # for all the front knows). What was answered 200 stands.
+            answers = []
+            for n in range(12):
+                status, _, body = Client(self.front).post(sid, {"PreWebhookUrl": "https://front.example.com/%d" % n})
+                answers.append((n, status))
+                time.sleep(0.5)
+            self.assertTrue({s for _, s in answers} <= {200, 503}, answers)
+            acked = [n for n, s in answers if s == 200]
+            self.assertTrue(acked, answers)
+            self.assertEqual(self.value(sid), "https://front.example.com/%d" % acked[-1])
+            with open(os.path.join(self.mount(0), sid + ".yaml")) as f:
+                text = f.read()
+            self.assertNotIn("sick.example.com", text)
+            self.assertNotEqual(before, self.value(sid))
+            print("  (%d GETs through the front, all 200, %d of them asked the sick host first; "
+                  "POSTs through the front: %s)" % (len(statuses), asked,
+                                                    {s: sum(1 for _, x in answers if x == s) for s in (200, 503)}),
+                  flush=True)
+        finally:
+            host.remount()
+        # Back: the host itself answers 200 from the volume, and the front
+        # sends it requests again.
+        deadline = time.monotonic() + 15
+        while Client(host.url).get(SID)[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.value(sid, base=host.url), self.value(sid))
+        self.wait_in_rotation(host)
 
 if __name__ == "__main__":
     unittest.main()

@@ -64,6 +64,7 @@ class MemFileSystem : public FileSystem {
     return ok_status();
   }
   Status check_writable_dir(const std::string&) override { return ok_status(); }
+  Status probe_dir(const std::string&) override { return ok_status(); }
 
  private:
   int next_fd_ = 100;

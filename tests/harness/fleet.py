@@ -201,6 +201,35 @@ class Host:
         self.mount_volume()
         self.start()
 
+    def fuse_client_pid(self):
+        """The glusterfs client process serving this host's mount (it runs in
+        the host's network namespace, beside webhookd and nginx)."""
+        for pid in netns_pids(self.netns):
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    argv = f.read().rstrip(b"\0").split(b"\0")
+            except OSError:
+                continue
+            if os.path.basename(argv[0]) == b"glusterfs" and argv[-1] == self.mount.encode():
+                return pid
+        return None
+
+    def kill_fuse_client(self):
+        """The FUSE client alone dies (SIGKILL); webhookd and nginx live on,
+        and every access to the mount fails: "Transport endpoint is not
+        connected" (ENOTCONN)."""
+        pid = self.fuse_client_pid()
+        if pid is None:
+            raise RuntimeError("no glusterfs client serves " + self.mount)
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid) or task_states(pid) in ([], ["Z"]), 10,
+                 "the FUSE client of %s to die" % self.name)
+
+    def remount(self):
+        """The volume mounted again where it was, under the running webhookd."""
+        unmount(self.mount)
+        self.mount_volume()
+
     def stop(self):
         self.nginx.stop()
         self.webhookd.stop()

@@ -2,6 +2,7 @@
 #include "api/api_error.h"
 
 #include <boost/test/unit_test.hpp>
+#include <cerrno>
 
 #include "test_support.h"
 
@@ -34,6 +35,7 @@ BOOST_AUTO_TEST_CASE(table_maps_each_kind_to_status_code_and_message) {
       {{ApiErrorKind::kPreconditionFailedNoneMatch, {}, {}}, 412, 412,
        "Precondition Failed: If-None-Match matches the current ETag"},
       {ApiError::internal("disk on fire"), 500, 20500, "Internal Server Error"},
+      {{ApiErrorKind::kUnavailable, {}, "ENOTCONN"}, 503, 20503, "Service Unavailable"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT("code " << c.code) {
@@ -56,6 +58,7 @@ BOOST_AUTO_TEST_CASE(neutral_codes_map_once) {
       {Error::corruption("x.yaml:3:1: duplicate key"), ApiErrorKind::kInternal, true},
       {Error::corruption("x.yaml: not a regular file (a FIFO)"), ApiErrorKind::kInternal, true},
       {Error::io("fsync x: Input/output error", 5), ApiErrorKind::kInternal, true},
+      {Error::unavailable("open x: Transport endpoint is not connected", ENOTCONN), ApiErrorKind::kUnavailable, true},
       {Error::invalid_argument("not a service SID"), ApiErrorKind::kInternal, true},
       {Error::internal("bug"), ApiErrorKind::kInternal, true},
   };

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cerrno>
+#include <cstring>
 #include <regex>
 #include <utility>
 
@@ -467,6 +469,43 @@ BOOST_AUTO_TEST_CASE(disk_failures_answer_500_and_keep_the_old_file) {
       for (const auto& name : webhookd_test::list_dir(dir.path())) BOOST_TEST(name.find(".tmp.") == std::string::npos, name);
     }
   }
+}
+
+// The state directory failing (a dead FUSE client, a stale handle, EIO,
+// EACCES on the directory) answers 503/20503 with Retry-After, so a fleet's
+// front asks another host; one unreadable file answers 500/20500, as an
+// invalid one does. GET and POST alike; nothing written.
+BOOST_AUTO_TEST_CASE(a_failing_state_directory_answers_503_a_failing_file_500) {
+  const std::string k503 =
+      R"({"code":20503,"message":"Service Unavailable","more_info":"https://www.twilio.com/docs/errors/20503","status":503})";
+  const std::string k500 =
+      R"({"code":20500,"message":"Internal Server Error","more_info":"https://www.twilio.com/docs/errors/20500","status":500})";
+  for (int err : {EIO, ENOTCONN, ESTALE, EACCES}) {
+    for (bool directory : {true, false}) {
+      // A service's file, and the account's global webhooks (no file: read all the same).
+      for (const std::string& path : {kPath, std::string("/v1/Configuration/Webhooks")})
+      for (const char* method : {"GET", "HEAD", "POST"}) {
+        BOOST_TEST_CONTEXT(std::strerror(err) << (directory ? " on the directory " : " on the file alone ") << method
+                                              << " " << path) {
+          webhookd_test::FaultyFileSystem faulty;
+          faulty.read_errno = err;
+          faulty.dir_errno = directory ? err : 0;
+          StateStore faulty_store(faulty, dir.path());
+          HttpResponse r = handle(request(method, path, std::string(method) == "POST" ? "Method=GET" : ""), config,
+                                  faulty_store);
+          BOOST_TEST(r.status == (directory ? 503 : 500));
+          if (std::string(method) != "HEAD") BOOST_TEST(r.body == (directory ? k503 : k500));
+          const std::string* retry = r.header("Retry-After");
+          BOOST_TEST((retry != nullptr) == directory);
+          if (retry) BOOST_TEST(*retry == "1");
+          BOOST_TEST(r.log_detail.find(std::strerror(err)) != std::string::npos, r.log_detail);
+          BOOST_TEST(*r.header("Content-Type") == "application/json; charset=utf-8");
+          BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kStored);
+        }
+      }
+    }
+  }
+  BOOST_TEST(call(request("GET")).status == 200);
 }
 
 // If-None-Match compares weakly (RFC 9110 13.1.2), If-Match strongly (13.1.1).

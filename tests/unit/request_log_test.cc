@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -148,6 +149,10 @@ BOOST_AUTO_TEST_CASE(a_stalled_sink_never_blocks_appenders_for_long) {
   log.stop();
   BOOST_TEST(written.find("request log line(s) dropped: stderr (journald) too slow") != std::string::npos);
   BOOST_TEST(written.size() < 3000u * 1001u);  // some were dropped
+  // webhookd_log_lines_dropped_total: every line that was not written, counted.
+  const size_t lines_written = static_cast<size_t>(std::count(written.begin(), written.end(), 'x')) / 1000;
+  BOOST_TEST(log.dropped_total() > 0u);
+  BOOST_TEST(log.dropped_total() + lines_written == 3000u);
 }
 
 BOOST_AUTO_TEST_CASE(write_lines_gives_up_on_a_reader_that_stopped) {

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <thread>
 
@@ -274,6 +275,106 @@ BOOST_AUTO_TEST_CASE(every_failing_step_leaves_the_old_file_and_no_temp) {
       BOOST_TEST(store.update(kSid, set_method("GET")).ok());
       BOOST_TEST(store.load(kSid).value()->config.method.value() == "GET");
     }
+  }
+}
+
+// A sick host steps aside, a bad file does not take it out: the same errno
+// on a file is kUnavailable (503) only when the state directory fails too,
+// and stays kIOError (500) when the directory works. Reads and writes alike;
+// nothing is written either way.
+BOOST_AUTO_TEST_CASE(a_failing_directory_is_unavailable_a_failing_file_is_not) {
+  struct Case {
+    const char* name;
+    int file_errno, dir_errno;
+    ErrorCode want;
+  } cases[] = {
+      {"EIO on the file alone", EIO, 0, ErrorCode::kIOError},
+      {"EIO on the directory", EIO, EIO, ErrorCode::kUnavailable},
+      {"ENOTCONN on the file alone", ENOTCONN, 0, ErrorCode::kIOError},
+      {"ENOTCONN on the directory (a dead FUSE client)", ENOTCONN, ENOTCONN, ErrorCode::kUnavailable},
+      {"ESTALE on the file alone", ESTALE, 0, ErrorCode::kIOError},
+      {"ESTALE on the directory", ESTALE, ESTALE, ErrorCode::kUnavailable},
+      {"EACCES on the file alone (a person's chmod)", EACCES, 0, ErrorCode::kIOError},
+      {"EACCES on the directory", EACCES, EACCES, ErrorCode::kUnavailable},
+      // Out of descriptors the probe fails for the process, not the directory.
+      {"EMFILE", EMFILE, EMFILE, ErrorCode::kIOError},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir dir;
+      FaultyFileSystem fs;
+      StateStore store(fs, dir.path());
+      write_file(dir.file(kSid + ".yaml"), kHandEdited);
+      fs.read_errno = c.file_errno;
+      fs.dir_errno = c.dir_errno;
+      auto loaded = store.load(kSid);
+      BOOST_TEST_REQUIRE(!loaded.ok());
+      BOOST_TEST(loaded.error().code == c.want);
+      BOOST_TEST(loaded.error().os_errno == c.file_errno);
+      BOOST_TEST(loaded.error().message.find(std::strerror(c.file_errno)) != std::string::npos, loaded.error().message);
+      auto updated = store.update(kSid, set_method("GET"));
+      BOOST_TEST_REQUIRE(!updated.ok());
+      BOOST_TEST(updated.error().code == c.want);
+      BOOST_TEST(fs.temps_created == 0);
+      fs.read_errno = fs.dir_errno = 0;
+      BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);
+      BOOST_TEST(store.load(kSid).ok());  // serves again once it works
+    }
+  }
+  // A missing file is no failure at all: no probe, 404 as ever.
+  TempDir dir;
+  FaultyFileSystem fs;
+  fs.dir_errno = ENOTCONN;
+  StateStore store(fs, dir.path());
+  auto missing = store.load(kSid);
+  BOOST_TEST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().code == ErrorCode::kNotFound);
+}
+
+// The directory failing in the middle of a write (the read worked): the
+// group hears kUnavailable, and the old file stands.
+BOOST_AUTO_TEST_CASE(a_directory_that_fails_during_a_write_is_unavailable) {
+  for (Op op : {Op::kLock, Op::kRename, Op::kSyncDir}) {
+    BOOST_TEST_CONTEXT("op " << static_cast<int>(op)) {
+      TempDir dir;
+      FaultyFileSystem fs;
+      StateStore store(fs, dir.path());
+      write_file(dir.file(kSid + ".yaml"), kHandEdited);
+      fs.fail = op;
+      fs.dir_errno = ENOTCONN;
+      auto updated = store.update(kSid, set_method("GET"));
+      BOOST_TEST_REQUIRE(!updated.ok());
+      BOOST_TEST(updated.error().code == ErrorCode::kUnavailable);
+      BOOST_TEST(updated.error().os_errno == ENOTCONN);
+      BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);
+      fs.dir_errno = 0;  // the same failure with a working directory: one request's 500
+      auto again = store.update(kSid, set_method("GET"));
+      BOOST_TEST_REQUIRE(!again.ok());
+      BOOST_TEST(again.error().code == ErrorCode::kIOError);
+    }
+  }
+}
+
+// The POSIX probe itself: a working directory passes, a missing one or a
+// file does not (EACCES needs a user without root's override: the e2e test
+// runs webhookd as nobody on a chmod 000 directory).
+BOOST_AUTO_TEST_CASE(the_posix_probe_tells_a_working_directory) {
+  TempDir dir;
+  PosixFileSystem fs;
+  BOOST_TEST(fs.probe_dir(dir.path()).ok());
+  Status missing = fs.probe_dir(dir.file("gone"));
+  BOOST_TEST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().os_errno == ENOENT);
+  write_file(dir.file("plain"), "x");
+  Status file = fs.probe_dir(dir.file("plain"));
+  BOOST_TEST_REQUIRE(!file.ok());
+  BOOST_TEST(file.error().os_errno == ENOTDIR);
+  if (::geteuid() != 0) {
+    BOOST_TEST_REQUIRE(::chmod(dir.path().c_str(), 0) == 0);
+    Status closed = fs.probe_dir(dir.path());
+    BOOST_TEST_REQUIRE(::chmod(dir.path().c_str(), 0700) == 0);
+    BOOST_TEST_REQUIRE(!closed.ok());
+    BOOST_TEST(closed.error().os_errno == EACCES);
   }
 }
 

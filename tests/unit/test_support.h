@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -137,9 +138,24 @@ class FaultyFileSystem : public webhookd::PosixFileSystem {
  public:
   Op fail = Op::kNone;
   int temps_created = 0;
+  // Non-zero: every read of a file (or lock) fails with this errno, as on
+  // a dead FUSE mount or a file a person chmodded; dir_errno: the state
+  // directory itself fails the store's probe with it too.
+  int read_errno = 0;
+  int dir_errno = 0;
+
+  Result<std::string> read_file(const std::string& p) override {
+    if (read_errno) return Error::io("injected: open " + p + ": " + std::strerror(read_errno), read_errno);
+    return PosixFileSystem::read_file(p);
+  }
+  Status probe_dir(const std::string& dir) override {
+    if (dir_errno) return Error::io("injected: open dir " + dir + ": " + std::strerror(dir_errno), dir_errno);
+    return PosixFileSystem::probe_dir(dir);
+  }
 
   Result<std::unique_ptr<FileLock>> lock(const std::string& p) override {
     if (fail == Op::kLock) return Error::io("injected: lock ENOLCK", ENOLCK);
+    if (read_errno) return Error::io("injected: open " + p + ": " + std::strerror(read_errno), read_errno);
     return PosixFileSystem::lock(p);
   }
   Result<int> create_temp(const std::string& prefix, std::string* path) override {

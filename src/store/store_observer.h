@@ -1,0 +1,30 @@
+// StoreObserver: what the store tells whoever counts (the edge's metrics),
+// through an interface of the store's own: the store never includes
+// prometheus-cpp, and webhookctl's stores have no observer at all. Called on
+// the request path, from any thread: an implementation must be cheap and
+// thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace webhookd {
+
+class StoreObserver {
+ public:
+  enum class StateError {
+    kInvalid,  // a state file that is not valid state (or not a regular file): a person's edit
+    kIO,       // the operating system refused a read or a write (the directory's failures included)
+  };
+
+  virtual ~StoreObserver() = default;
+  // One look in the parse cache: hit means the file's bytes were parsed before.
+  virtual void parse_cache_lookup(bool hit) = 0;
+  // A state file that could not be read or written, as it was met.
+  virtual void state_error(StateError kind) = 0;
+  // One group commit: `updates` queued updates, from taking the lock to the
+  // directory fsync (or to the failure); ok when nothing failed.
+  virtual void group_commit(bool ok, size_t updates, std::chrono::nanoseconds took) = 0;
+};
+
+}  // namespace webhookd

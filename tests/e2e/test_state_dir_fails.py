@@ -1,0 +1,83 @@
+"""A sick host steps aside, a bad file does not take it out (issue 18): when
+the state directory itself fails (here EACCES: chmod 000 on it, under a
+webhookd running as an unprivileged user, since root reads through any mode)
+every request answers 503/20503 with Retry-After, as JSON, so a fleet's
+front asks another host; one unreadable file answers 500/20500, as an
+invalid one does, and the other services go on. Through the real nginx.
+Root, as CI runs; webhookd runs as nobody under setpriv."""
+import json
+import os
+import pwd
+import shutil
+import tempfile
+import unittest
+
+from e2e.support import (ACCOUNT, BUILD, EMPTY_SID, SID, StackCase, assert_no_sanitizer_report, resource_path,
+                         seed_state, write_config)
+from harness.stack import Stack
+
+NOBODY = pwd.getpwnam("nobody")
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to run webhookd as another user (CI runs as root)")
+class StateDirFails(StackCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="webhookd-e2e-")
+        os.chmod(cls.tmp, 0o755)
+        cls.state_dir = os.path.join(cls.tmp, "state")
+        seed_state(cls.state_dir)
+        for root, dirs, files in os.walk(cls.state_dir):
+            for name in dirs + files + [""]:
+                os.chown(os.path.join(root, name), NOBODY.pw_uid, NOBODY.pw_gid)
+        os.chmod(cls.state_dir, 0o700)
+        cls.config = write_config(cls.tmp, cls.state_dir)
+        os.chmod(cls.config, 0o644)
+        cls.stack = Stack(cls.config, workers=2, build=BUILD)
+        # webhookd as nobody: its socket's directory must be nobody's.
+        os.chown(cls.stack.tmp, NOBODY.pw_uid, NOBODY.pw_gid)
+        cls.stack.webhookd.wrap = ["setpriv", "--reuid=%d" % NOBODY.pw_uid, "--regid=%d" % NOBODY.pw_gid,
+                                   "--clear-groups", "--"]
+        try:
+            cls.stack.start()
+        except Exception:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+        cls.base = cls.stack.base_url
+
+    def tearDown(self):
+        os.chmod(self.state_dir, 0o700)
+        for name in os.listdir(self.state_dir):
+            os.chmod(os.path.join(self.state_dir, name), 0o644)
+        assert_no_sanitizer_report(self, self.stack.webhookd.log())
+
+    def test_a_failing_directory_answers_503_with_retry_after(self):
+        self.assertEqual(self.curl().status, 200)
+        before = open(self.state_file(), "rb").read()
+        os.chmod(self.state_dir, 0)
+        get = self.curl()
+        self.assertTwilioError(get, 503, 20503, "Service Unavailable")
+        self.assertEqual(get.headers.get("retry-after"), "1")
+        head = self.curl("-I")
+        self.assertEqual((head.status, head.headers.get("retry-after")), (503, "1"))
+        post = self.curl("-d", "PreWebhookUrl=https://sick.example.com/x")
+        self.assertTwilioError(post, 503, 20503, "Service Unavailable")
+        self.assertEqual(post.headers.get("retry-after"), "1")
+        # The reason is in the log, never in the answer.
+        self.assertIn("Permission denied", self.stack.webhookd.log())
+        self.assertNotIn(b"Permission", get.body + post.body)
+        os.chmod(self.state_dir, 0o700)
+        self.assertEqual(open(self.state_file(), "rb").read(), before)  # nothing written
+        self.assertEqual(self.curl().status, 200)  # back at once
+
+    def test_one_unreadable_file_answers_500_and_the_others_go_on(self):
+        os.chmod(self.state_file(), 0)
+        self.assertTwilioError(self.curl(), 500, 20500, "Internal Server Error")
+        r = self.curl("-d", "Method=GET")
+        self.assertTwilioError(r, 500, 20500, "Internal Server Error")
+        self.assertNotIn("retry-after", r.headers)
+        self.assertEqual(self.curl(path=resource_path(EMPTY_SID)).status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
