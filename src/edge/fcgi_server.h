@@ -44,9 +44,12 @@ struct FcgiServerOptions {
   std::chrono::milliseconds request_timeout{10000};
   // The most a worker waits for a peer to take an answer.
   std::chrono::milliseconds answer_timeout{5000};
-  // Stopping: a kept connection with no request is closed once it has been
-  // idle this long (see stop()).
-  std::chrono::milliseconds drain_idle{250};
+  // Stopping: how long, from the stop's start, a kept connection with no
+  // request in it is left to its peer (see stop()). nginx closes an idle one
+  // itself after its upstream keepalive_timeout (1 s in the shipped files),
+  // or writes a request to it, answered and then closed here. Only what is
+  // still open after this is closed by webhookd.
+  std::chrono::milliseconds drain_idle{1500};
   // Memory for requests that have arrived in part, all connections together.
   size_t pending_budget = 64u << 20;
   // Counts every answer and serves GET /metrics (before the handler, which
@@ -74,8 +77,9 @@ class FcgiServer {
   Status start();
   // Stops accepting (new connections wait in the listening socket's queue
   // for the next process), answers every request that has reached webhookd,
-  // whole or in part, and closes each connection right after its answer; a
-  // kept connection with no request is closed once idle for drain_idle.
+  // whole or in part, and closes each connection right after its answer. A
+  // kept connection with no request is left to the peer to close (or to
+  // use) until drain_idle after the stop began, and only then closed here.
   // Returns when no connection is left (or a partial request's time ran
   // out), with the workers joined.
   void stop();
@@ -93,7 +97,6 @@ class FcgiServer {
   struct Slot {
     std::atomic<uint64_t> parked{0};
     std::atomic<uint32_t> generation{0};
-    std::atomic<long long> idle_since_ms{0};  // when it was last given back with no request in it
     std::atomic<bool> has_pending{false};     // pending_ holds part of a request for it
   };
   struct Pending {

@@ -395,6 +395,65 @@ class StopTest(RawCase):
         busy.close()
 
 
+    def wait_for_the_stop(self):
+        wait_for(lambda: "stopping; finishing requests in flight" in self.daemon.log(), 5, "the stop")
+
+    def test_an_idle_kept_connection_is_left_to_the_peer_until_the_bound(self):
+        # nginx learns that webhookd closed an idle kept connection only in
+        # its next turn of events: a POST it writes to one in between is
+        # lost, for nginx never resends a POST (main closed idle ones 250 ms
+        # into a stop: BurstAfterIdleTest, bursts fired then, lost 17 POSTs
+        # in 2 of 100 trials; this test fails on main every time).
+        # So a stopping webhookd leaves them to the peer: nginx closes them
+        # after its keepalive_timeout, or writes a request, which is answered
+        # with the not-kept marker and closed. Only what is left 1.5 s after
+        # the stop began is closed here, with a line in the log.
+        used, closed_by_peer, left = self.connect(), self.connect(), self.connect()
+        try:
+            for conn in (used, closed_by_peer, left):
+                self.assertEqual(self.get_on(conn)[0], 200)
+            started = time.monotonic()
+            self.daemon.proc.send_signal(signal.SIGTERM)
+            self.wait_for_the_stop()
+            time.sleep(0.6)
+            body = b"Method=GET"
+            used.sock.sendall(used.request_bytes(params("POST", body), body, keep=True))
+            status, _, answer = fcgi_client.parse(used.read_response())
+            self.assertEqual(status, 200, answer)
+            self.assertEqual(json.loads(answer)["method"], "GET")
+            # After END_REQUEST, in the same write: the marker (an empty
+            # GET_VALUES_RESULT) that makes nginx not keep the connection; then the close.
+            self.assertEqual(used.read_record(), (fcgi_client.GET_VALUES_RESULT, 0, b""))
+            self.assertEqual(used.sock.recv(1), b"")
+            closed_by_peer.close()  # as nginx does after its keepalive_timeout
+            left.sock.settimeout(5)
+            self.assertEqual(left.sock.recv(1), b"")  # webhookd closes it, at the bound
+            self.assertGreater(time.monotonic() - started, 1.3)
+            self.assertEqual(self.daemon.proc.wait(5), 0)
+            self.assertIn("stopping: closed 1 idle kept connection(s) still open 1.5 s after the stop began",
+                          self.daemon.log())
+        finally:
+            for conn in (used, closed_by_peer, left):
+                conn.close()
+
+    def test_a_stop_ends_once_the_peer_has_closed_its_idle_connections(self):
+        idle = [self.connect() for _ in range(5)]
+        try:
+            for conn in idle:
+                self.assertEqual(self.get_on(conn)[0], 200)
+            self.daemon.proc.send_signal(signal.SIGTERM)
+            self.wait_for_the_stop()
+            time.sleep(0.3)
+            for conn in idle:
+                conn.close()
+            self.assertEqual(self.daemon.proc.wait(5), 0)
+            # Not at the bound: nothing was left for webhookd to close.
+            self.assertNotIn("idle kept connection(s) still open", self.daemon.log())
+        finally:
+            for conn in idle:
+                conn.close()
+
+
 class SharedSocketTest(unittest.TestCase):
     """systemd hands the listening socket to every process it starts for the
     service with StandardInput=socket (ExecReload's `webhookd --check`
