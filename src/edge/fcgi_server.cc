@@ -162,6 +162,8 @@ struct FcgiServer::Worker {
   // closed right after it. Decided when the answer was written, not after:
   // a stop that begins in between must not close a connection nginx keeps.
   bool last_answer_marked = false;
+  // This turn on a connection ends by then (FcgiServerOptions::answer_timeout).
+  long long turn_deadline_ms = 0;
 };
 
 size_t descriptors_needed(int max_connections, int workers) {
@@ -430,8 +432,7 @@ bool FcgiServer::store_pending(int fd, uint64_t token, std::string_view bytes, l
   return true;
 }
 
-bool FcgiServer::answer(int fd, std::string_view bytes) {
-  const long long deadline = now_ms() + options_.answer_timeout.count();
+bool FcgiServer::answer(int fd, std::string_view bytes, long long deadline_ms) {
   while (!bytes.empty()) {
     ssize_t k = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (k > 0) {
@@ -440,10 +441,13 @@ bool FcgiServer::answer(int fd, std::string_view bytes) {
     }
     if (k < 0 && errno == EINTR) continue;
     if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      const long long left = deadline - now_ms();
+      const long long left = deadline_ms - now_ms();
       if (left <= 0) {
-        log_at_most_each_second(last_refusal_log_ms_, "webhookd: a peer took no answer within " +
-                                                          seconds_text(options_.answer_timeout) + "; closing its connection\n");
+        log_at_most_each_second(last_refusal_log_ms_, "webhookd: a connection's turn took more than " +
+                                                          seconds_text(options_.answer_timeout) +
+                                                          ": its peer took the answers too slowly (" +
+                                                          std::to_string(bytes.size()) +
+                                                          " bytes not taken); closing it\n");
         return false;
       }
       struct pollfd writable = {fd, POLLOUT, 0};
@@ -456,6 +460,14 @@ bool FcgiServer::answer(int fd, std::string_view bytes) {
 }
 
 FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker& w) {
+  // One deadline for the whole turn, not one per answer: a peer that
+  // pipelined 800 requests and read 4 KiB every 4 s took each answer in
+  // time, and held the worker for minutes (another connection got no
+  // answer within 60 s). nginx never pipelines on a connection: it writes a
+  // request only once it has read the answer before, so a turn of nginx's
+  // is one request, and this only ever ends another peer's turn.
+  w.turn_deadline_ms = now_ms() + options_.answer_timeout.count();
+  int served = 0;  // requests and records answered in this turn
   w.joined.clear();
   long long started = 0;  // the first byte of the request not yet whole
   const bool had_pending = take_pending(fd, &w.joined, &started);
@@ -480,6 +492,15 @@ FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker&
   for (;;) {
     const Scan scan = scan_records(in);
     if (scan.framing == Framing::kIncomplete) break;
+    // The first request of a turn is always served, however long it took to
+    // arrive; the ones pipelined after it only within the turn's time.
+    if (served++ > 0 && scan.framing != Framing::kUnparsable && now_ms() >= w.turn_deadline_ms) {
+      log_at_most_each_second(last_refusal_log_ms_, "webhookd: a connection's turn took more than " +
+                                                        seconds_text(options_.answer_timeout) + ": " +
+                                                        std::to_string(served - 1) + " pipelined requests answered, " +
+                                                        std::to_string(in.size()) + " bytes of requests left; closing it\n");
+      return Outcome::kClose;
+    }
     switch (scan.framing) {
       case Framing::kIncomplete:
         break;
@@ -488,14 +509,15 @@ FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker&
         return Outcome::kClose;
       case Framing::kManagement: {
         const FcgiHeader h = parse_fcgi_header(reinterpret_cast<const unsigned char*>(in.data()));
-        if (!answer(fd, management_reply(h.type, in.substr(kFcgiHeaderLength, h.content_length), options_.max_connections))) {
+        if (!answer(fd, management_reply(h.type, in.substr(kFcgiHeaderLength, h.content_length), options_.max_connections),
+                    w.turn_deadline_ms)) {
           return Outcome::kClose;
         }
         break;
       }
       case Framing::kAborted:
         // Dropped, never handled: the spec's answer is END_REQUEST.
-        if (!answer(fd, end_request_record(scan.request_id))) return Outcome::kClose;
+        if (!answer(fd, end_request_record(scan.request_id), w.turn_deadline_ms)) return Outcome::kClose;
         if (!scan.keep_connection) return Outcome::kClose;
         break;
       case Framing::kRequest:
@@ -505,7 +527,9 @@ FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker&
           return Outcome::kClose;
         }
         if (scan.role != kFcgiResponder) {
-          if (!answer(fd, end_request_record(scan.request_id, kFcgiUnknownRole))) return Outcome::kClose;
+          if (!answer(fd, end_request_record(scan.request_id, kFcgiUnknownRole), w.turn_deadline_ms)) {
+            return Outcome::kClose;
+          }
         } else if (serve_request(fd, in.substr(0, scan.length), scan.request_id, scan.keep_connection, w) ==
                    Outcome::kClose) {
           return Outcome::kClose;
@@ -617,7 +641,7 @@ FcgiServer::Outcome FcgiServer::serve_request(int fd, std::string_view request, 
     w.answer.append(kNotKeptMarker, sizeof kNotKeptMarker);
     w.last_answer_marked = true;
   }
-  const bool delivered = answer(fd, w.answer);
+  const bool delivered = answer(fd, w.answer, w.turn_deadline_ms);
   if (!delivered) {
     // nginx went away mid-answer; the log says so, the status stays what we meant to send.
     response.log_detail += response.log_detail.empty() ? "answer not delivered" : "; answer not delivered";

@@ -42,7 +42,9 @@ struct FcgiServerOptions {
   // A request must be whole within this from its first byte; otherwise its
   // connection is closed, and the log says so (--request-timeout).
   std::chrono::milliseconds request_timeout{10000};
-  // The most a worker waits for a peer to take an answer.
+  // The most a worker spends on one turn of a connection while it waits for
+  // the peer to take answers: one deadline for everything it had sent (a
+  // peer may pipeline thousands of requests), not one per answer.
   std::chrono::milliseconds answer_timeout{5000};
   // Stopping: how long, from the stop's start, a kept connection with no
   // request in it is left to its peer (see stop()). nginx closes an idle one
@@ -115,7 +117,8 @@ class FcgiServer {
   void park(int fd, uint64_t token);
   Outcome serve_connection(int fd, uint64_t token, Worker& w);
   Outcome serve_request(int fd, std::string_view request, unsigned request_id, bool keep, Worker& w);
-  [[nodiscard]] bool answer(int fd, std::string_view bytes);
+  // All of bytes to the peer, waiting for it until deadline_ms (the turn's).
+  [[nodiscard]] bool answer(int fd, std::string_view bytes, long long deadline_ms);
   bool take_pending(int fd, std::string* into, long long* started_ms) EXCLUDES(pending_mu_);
   bool store_pending(int fd, uint64_t token, std::string_view bytes, long long started_ms) EXCLUDES(pending_mu_);
   void close_connection(int fd) EXCLUDES(pending_mu_);

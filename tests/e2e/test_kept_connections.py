@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -350,7 +351,7 @@ class PartialRequestTest(RawCase):
 
 
 class UnreadAnswersTest(RawCase):
-    """A worker waits at most 5 s for a peer to take an answer."""
+    """A worker waits at most 5 s for a peer to take its answers."""
     workers = 2
 
     def test_a_peer_that_reads_no_answer_holds_a_worker_5_s_at_most(self):
@@ -361,11 +362,64 @@ class UnreadAnswersTest(RawCase):
             # socket's buffers, and the worker waits to write the rest.
             conn.sock.sendall(one * 1000)
             started = time.monotonic()
-            wait_for(lambda: "took no answer within 5 s" in self.daemon.log(), 10, "the answer timeout")
+            wait_for(lambda: "a connection's turn took more than 5 s: its peer took the answers too slowly" in
+                     self.daemon.log(), 10, "the answer timeout")
             self.assertGreater(time.monotonic() - started, 3.5)
             self.assert_served_at_once()
         finally:
             conn.close()
+
+
+class SlowReaderTest(RawCase):
+    """One deadline per turn on a connection: a peer that pipelines hundreds
+    of requests and then takes their answers slowly holds a worker 5 s at
+    most, however it paces its reads. Each answer had its own 5 s before:
+    a peer reading 4 KiB every 4 s held the one worker, and another
+    connection got no answer within 60 s (review of issue 17, finding 4)."""
+    workers = 1
+
+    def test_a_slow_reader_of_pipelined_answers_holds_the_worker_5_s_at_most(self):
+        slow = self.connect()
+        slow.sock.settimeout(30)
+        stop = threading.Event()
+        taken = [0]
+
+        def trickle():
+            # 4 KiB every 0.25 s: enough for an answer or more each time.
+            try:
+                while not stop.is_set():
+                    chunk = slow.sock.recv(4096)
+                    if not chunk:
+                        return
+                    taken[0] += len(chunk)
+                    stop.wait(0.25)
+            except OSError:
+                pass
+
+        reader = threading.Thread(target=trickle)
+        try:
+            slow.sock.sendall(slow.request_bytes(params(), keep=True) * 800)
+            reader.start()
+            time.sleep(1)  # the worker is in the middle of the 800 answers
+            started = time.monotonic()
+            other = self.connect()
+            other.sock.settimeout(20)
+            try:
+                status, body = self.get_on(other, keep=False)
+            finally:
+                other.close()
+            waited = time.monotonic() - started
+            self.assertEqual(status, 200, body)
+            self.assertLess(waited, 6.0, "the other connection waited %.1f s" % waited)
+            reader.join(10)
+            self.assertFalse(reader.is_alive(), "the slow peer's connection was not closed")
+            wait_for(lambda: "a connection's turn took more than 5 s" in self.daemon.log(), 5, "the log line")
+            print("slow reader: dropped after %d bytes of answers; the other connection waited %.1f s" % (
+                taken[0], waited), flush=True)
+        finally:
+            stop.set()
+            slow.close()
+            reader.join(10)
 
 
 class StopTest(RawCase):
