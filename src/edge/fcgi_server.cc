@@ -489,6 +489,18 @@ FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker&
   }
   const long long now = now_ms();
   if (!had_pending) started = now;
+  // A request without FCGI_KEEP_CONN is the connection's last (the peer
+  // asks for the close after its answer): whatever the peer sent behind it
+  // is not served, but never dropped without a word (nginx sends nothing
+  // there; only another peer could).
+  auto last_request = [&](size_t length) {
+    if (in.size() > length) {
+      log_at_most_each_second(last_refusal_log_ms_, "webhookd: " + std::to_string(in.size() - length) +
+                                                        " bytes followed a request without FCGI_KEEP_CONN on its "
+                                                        "connection: not served; closing it after that request's answer\n");
+    }
+    return Outcome::kClose;
+  };
   for (;;) {
     const Scan scan = scan_records(in);
     if (scan.framing == Framing::kIncomplete) break;
@@ -518,7 +530,7 @@ FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker&
       case Framing::kAborted:
         // Dropped, never handled: the spec's answer is END_REQUEST.
         if (!answer(fd, end_request_record(scan.request_id), w.turn_deadline_ms)) return Outcome::kClose;
-        if (!scan.keep_connection) return Outcome::kClose;
+        if (!scan.keep_connection) return last_request(scan.length);
         break;
       case Framing::kRequest:
         if (scan.length > kMaxRequest) {
@@ -532,9 +544,9 @@ FcgiServer::Outcome FcgiServer::serve_connection(int fd, uint64_t token, Worker&
           }
         } else if (serve_request(fd, in.substr(0, scan.length), scan.request_id, scan.keep_connection, w) ==
                    Outcome::kClose) {
-          return Outcome::kClose;
+          return scan.keep_connection ? Outcome::kClose : last_request(scan.length);
         }
-        if (!scan.keep_connection) return Outcome::kClose;
+        if (!scan.keep_connection) return last_request(scan.length);
         break;
     }
     in.remove_prefix(scan.length);

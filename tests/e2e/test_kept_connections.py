@@ -253,6 +253,25 @@ class ProtocolTest(RawCase):
         finally:
             conn.close()
 
+    def test_a_request_pipelined_after_one_without_keep_conn_is_refused_with_a_log_line(self):
+        # The first asks for the close after its answer (no FCGI_KEEP_CONN):
+        # the second, in the same write, is not served, and the log says so
+        # (main dropped it without a word).
+        conn = self.connect()
+        conn.sock.settimeout(5)
+        first = conn.request_bytes(params(), request_id=1, keep=False)
+        second = conn.request_bytes(params(), request_id=2, keep=True)
+        try:
+            conn.sock.sendall(first + second)
+            self.assertEqual(fcgi_client.parse(conn.read_response(1))[0], 200)
+            self.assertEqual(conn.sock.recv(1), b"")  # closed after the first answer
+        finally:
+            conn.close()
+        wait_for(lambda: "followed a request without FCGI_KEEP_CONN" in self.daemon.log(), 5, "the log line")
+        self.assertIn("webhookd: %d bytes followed a request without FCGI_KEEP_CONN on its connection: not served"
+                      % len(second), self.daemon.log())
+        self.assert_served_at_once()
+
     def test_keep_conn_off_closes_after_the_answer(self):
         conn = self.connect()
         try:
