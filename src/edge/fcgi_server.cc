@@ -19,6 +19,7 @@
 #include "edge/fcgi_params.h"
 #include "edge/metrics_endpoint.h"
 
+#include <dirent.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -51,6 +52,14 @@ constexpr size_t kMaxRequest = 256 * 1024;
 constexpr int kPairBuffer = 2 * kMaxRequest;
 // Out of descriptors, the listener is left alone this long between tries.
 constexpr long long kAcceptPauseMs = 100;
+// Descriptors kept free for the workers' own use, never taken by a
+// connection: a request opens its state file, a POST also its lock file,
+// a temp file and the directory (fsync); and a few for the whole process
+// (the start-up clean-up, a reload reading the config, systemd's notify
+// socket). Without them, a burst of connections accepted the moment
+// descriptors came free used them all again, and the requests they carried
+// answered 500 (EMFILE opening the state file).
+constexpr long long kReservePerWorker = 4, kReserveShared = 8;
 
 // Epoll data: a connection's token (generation << 32 | fd, generation >= 1),
 // or one of these. kArming and kFired only ever appear in Slot::parked.
@@ -119,6 +128,19 @@ bool send_now(int fd, std::string_view bytes) {
     bytes.remove_prefix(static_cast<size_t>(k));
   }
   return true;
+}
+
+// Descriptors open in this process now (not counting the one used to
+// count them); -1 when /proc/self/fd cannot be read (out of descriptors).
+long long open_descriptors() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return -1;
+  long long n = 0;
+  while (const struct dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(dir);
+  return n - 1;
 }
 
 std::string seconds_text(std::chrono::milliseconds d) {
@@ -244,6 +266,10 @@ Status FcgiServer::start() {
     workers_.push_back(std::make_unique<Worker>());
     if (!workers_.back()->open_pair()) return os_error("socketpair");
   }
+  // Every descriptor the process holds for good is open by now.
+  if (files.rlim_cur != RLIM_INFINITY) descriptor_limit_ = static_cast<long long>(files.rlim_cur);
+  fixed_descriptors_ = std::max(open_descriptors(), 0LL);
+  count_descriptors();
   for (auto& w : workers_) threads_.emplace_back([this, worker = w.get()] { worker_loop(*worker); });
   housekeeper_ = std::thread([this] { housekeeper_loop(); });
   return ok_status();
@@ -287,6 +313,23 @@ ServerStats FcgiServer::stats() const {
   s.requests_timed_out = timed_out_requests_.load(std::memory_order_relaxed);
   s.log_lines_dropped = log_.dropped_total();
   return s;
+}
+
+void FcgiServer::count_descriptors() {
+  if (descriptor_limit_ == 0) {
+    connection_allowance_.store(options_.max_connections);
+    return;
+  }
+  // What is open besides connections. Counted again after each pause: a
+  // count taken while workers hold files is too high (fewer connections until
+  // the next count), never too low (fixed_descriptors_, from start, is the floor).
+  const long long open = open_descriptors();
+  const long long fixed = open < 0 ? fixed_descriptors_
+                                   : std::max(fixed_descriptors_, open - open_connections_.load());
+  const long long reserve = kReservePerWorker * options_.workers + kReserveShared;
+  // One connection at least: a limit too small for the reserve serves
+  // slowly, with some 500s, rather than not at all (start warns about it).
+  connection_allowance_.store(std::max(1LL, descriptor_limit_ - fixed - reserve));
 }
 
 void FcgiServer::log_at_most_each_second(std::atomic<long long>& last, const std::string& line) {
@@ -361,6 +404,24 @@ uint64_t FcgiServer::accept_connections() {
     // Only when a connection waits (see start(): the socket may be blocking).
     struct pollfd waiting = {listen_fd_, POLLIN, 0};
     if (::poll(&waiting, 1, 0) != 1) break;
+    if (open_connections_.load() >= connection_allowance_.load()) {
+      // One more would eat into the workers' reserve: the connection waits
+      // in the listening socket's queue, as out of descriptors (below).
+      listener_paused_until_ms_.store(now_ms() + kAcceptPauseMs);
+      accept_pauses_.fetch_add(1);
+      const long long now = now_ms();
+      long long last = last_descriptor_log_ms_.load();
+      if ((last == 0 || now - last >= 10000) && last_descriptor_log_ms_.compare_exchange_strong(last, now)) {
+        const unsigned long long pauses = accept_pauses_.exchange(0);
+        log_.append("webhookd: cannot accept more connections: " + std::to_string(open_connections_.load()) +
+                    " open, and " + std::to_string(kReservePerWorker * options_.workers + kReserveShared) +
+                    " descriptors kept for the workers' files, of a limit of " + std::to_string(descriptor_limit_) +
+                    " (RLIMIT_NOFILE); not accepting for " + std::to_string(kAcceptPauseMs) + " ms at a time (" +
+                    std::to_string(pauses) +
+                    " time(s) since the last line); raise LimitNOFILE (ulimit -n) or lower --max-connections\n");
+      }
+      break;
+    }
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -753,6 +814,7 @@ void FcgiServer::housekeeper_loop() {
     long long paused = listener_paused_until_ms_.load();
     if (paused != 0 && now >= paused && listener_paused_until_ms_.compare_exchange_strong(paused, 0) &&
         !stopping_.load()) {
+      count_descriptors();
       struct epoll_event again = {EPOLLIN | EPOLLONESHOT, {}};
       again.data.u64 = kListenToken;
       (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &again);

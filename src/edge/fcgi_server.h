@@ -141,6 +141,13 @@ class FcgiServer {
   std::atomic<long long> listener_paused_until_ms_{0};  // out of descriptors: accept again then (0: armed)
   std::atomic<unsigned long long> accept_pauses_{0};    // since the last line about them
   std::atomic<long long> last_descriptor_log_ms_{0};
+  // Descriptors: the soft limit, those open besides connections (counted at
+  // start, again by the housekeeper after each pause), and how many
+  // connections may be open so that the workers' reserve stays free.
+  long long descriptor_limit_ = 0;     // 0: no limit to respect
+  long long fixed_descriptors_ = 0;    // counted at start; a floor for later counts
+  std::atomic<long long> connection_allowance_{0};
+  void count_descriptors();  // sets connection_allowance_
   std::atomic<long long> last_cap_log_ms_{0};
   std::atomic<long long> last_refusal_log_ms_{0};
   std::unique_ptr<Slot[]> slots_;
