@@ -448,8 +448,11 @@ uint64_t FcgiServer::accept_connections() {
     }
     if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections ||
         static_cast<size_t>(fd) >= slot_count_) {
-      ::close(fd);
+      // Counted before the close: a peer that has seen the close and scrapes
+      // /metrics then must find it counted, even if this thread is
+      // preempted right after the close (a loaded machine does that).
       refused_connections_.fetch_add(1, std::memory_order_relaxed);
+      ::close(fd);
       log_at_most_each_second(last_cap_log_ms_, "webhookd: " + std::to_string(options_.max_connections) +
                                                     " connections open, the limit (--max-connections): closing new ones until some close\n");
       continue;
@@ -757,8 +760,8 @@ void FcgiServer::expire_partial_requests(long long now) {
       park(fd, e.first);
       continue;
     }
+    timed_out_requests_.fetch_add(1, std::memory_order_relaxed);  // before the close, as above
     close_connection(fd);
-    timed_out_requests_.fetch_add(1, std::memory_order_relaxed);
     log_.append("webhookd: a request was not whole within " + seconds_text(options_.request_timeout) +
                 " (--request-timeout; " + std::to_string(bytes) + " bytes of it arrived): closing its connection\n");
   }
