@@ -651,3 +651,99 @@ class BurstAfterIdleTest(unittest.TestCase):
         self.assertEqual(seen["exit_codes"], [0] * 24)
         for seconds in seen["restart_seconds"]:
             self.assertLess(seconds, 2.0, seen["restart_seconds"])
+
+
+class StopAtRestTest(unittest.TestCase):
+    """A stop at rest, right after traffic: nginx from the shipped template
+    holds idle kept connections to webhookd, and nothing more comes. The
+    template's upstream `keepalive_timeout 1s` makes nginx close them itself
+    (1 s after their last use), so webhookd closes none at its 1.5 s bound
+    (no race with a request nginx might be writing) and exits within the
+    2 s restart goal. Without that line nginx keeps them for 60 s: webhookd
+    closes them at the bound and logs it, and this test fails."""
+
+    def test_nginx_closes_its_idle_connections_and_the_stop_ends_within_2_s(self):
+        tmp = tempfile.mkdtemp(prefix="webhookd-rest-")
+        os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
+        state_dir = os.path.join(tmp, "state")
+        seed_state(state_dir)
+        config = write_config(tmp, state_dir)
+        path = os.path.join(tmp, "held.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # held as systemd holds it
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(1024)
+        log = os.path.join(tmp, "webhookd.log")
+        nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
+        proc = None
+
+        def log_text():
+            with open(log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+
+        def get(path_, auth=True):
+            conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+            try:
+                conn.request("GET", path_, headers={"Authorization": BASIC_AUTH} if auth else {})
+                response = conn.getresponse()
+                return response.status, response.read()
+            finally:
+                conn.close()
+
+        try:
+            with open(log, "wb") as out:
+                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
+                                        stdout=out, stderr=out)
+            wait_for(lambda: "serving" in log_text() or proc.poll() is not None, 10, "webhookd")
+            nginx.start()
+            # Eight clients at once, until nginx keeps several connections
+            # to webhookd (webhookd_connections_open counts them, the scrape's own included).
+            kept = 0
+            for _ in range(10):
+                gate, statuses = threading.Barrier(8), []
+
+                def one():
+                    gate.wait()
+                    statuses.append(get(resource_path())[0])
+
+                threads = [threading.Thread(target=one) for _ in range(8)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(60)
+                self.assertEqual(statuses, [200] * 8)
+                status, body = get("/metrics", auth=False)
+                self.assertEqual(status, 200, body)
+                kept = float(re.search(r"^webhookd_connections_open (\S+)$", body.decode(), re.M).group(1))
+                if kept >= 3:
+                    break
+            self.assertGreaterEqual(kept, 3, "nginx kept too few connections for this test to mean anything")
+            time.sleep(0.3)  # at rest: the last use 0.3 s before the stop
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(10)
+            took = time.monotonic() - started
+            text = log_text()
+            assert_no_sanitizer_report(self, text)
+            self.assertEqual(code, 0)
+            self.assertNotIn("idle kept connection(s) still open", text,
+                             "webhookd closed idle connections itself: nginx did not (keepalive_timeout)")
+            self.assertLess(took, 2.0)
+            # The next request on the held socket is served by the next webhookd.
+            with open(log, "ab") as out:
+                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
+                                        stdout=out, stderr=out)
+            self.assertEqual(get(resource_path())[0], 200)
+            print("stop at rest: %d kept connection(s) open, all closed by nginx; the stop took %.2f s" % (
+                kept, took), flush=True)
+        finally:
+            nginx.stop()
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            listener.close()
+            shutil.rmtree(tmp, ignore_errors=True)
