@@ -734,7 +734,7 @@ class StopAtRestTest(unittest.TestCase):
                 proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
                                         stdout=out, stderr=out)
             self.assertEqual(get(resource_path())[0], 200)
-            print("stop at rest: %d kept connection(s) open, all closed by nginx; the stop took %.2f s" % (
+            print("stop at rest: %d kept connection(s) open, none closed at the bound; the stop took %.2f s" % (
                 kept, took), flush=True)
         finally:
             nginx.stop()
