@@ -547,6 +547,47 @@ class GlobalWebhooksCtlTest(StackCase):
         self.assertFalse(os.path.exists(os.path.join(self.state_dir, STRANGER + ".yaml")))
         self.assertEqual(ctl("set", SID, "--config", self.config, "--target", "flex").returncode, 2)
 
+    def account_files(self):
+        return sorted(n for n in os.listdir(self.state_dir) if n.startswith("AC"))
+
+    def test_every_way_to_write_an_account_file_checks_the_config(self):
+        """Only accounts the config lists get a file: set, apply and the API
+        are the three ways one is written, and each checks (review 19,
+        finding 1: `set AC…` as a plain SID wrote one, unchecked)."""
+        # set with an account as its SID: bad usage, pointing at --account.
+        for account in (STRANGER, ACCOUNT):
+            with self.subTest(account):
+                r = ctl("set", account, "--config", self.config, "--pre-webhook-url", "https://x.example/p")
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn("webhookctl: SID must be IS followed by 32 hex digits (an account's global webhooks: "
+                              "set --account %s)\nusage: webhookctl set" % account, r.stderr)
+        # Without --config nothing says which accounts webhookd serves: set
+        # --account, apply and diff of an AC….yaml refuse.
+        r = ctl("set", "--account", STRANGER, "--state-dir", self.state_dir, "--target", "flex")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("webhookctl: set --account needs --config", r.stderr)
+        src = os.path.join(self.tmp, "gitops-no-config")
+        os.makedirs(src, exist_ok=True)
+        with open(os.path.join(src, STRANGER + ".yaml"), "w") as f:
+            f.write("target: flex\n")
+        for command in ("apply", "diff"):
+            with self.subTest(command):
+                r = ctl(command, src, "--state-dir", self.state_dir)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn("%s: an account's global webhooks are applied only with --config" % (
+                    os.path.join(src, STRANGER + ".yaml")), r.stderr)
+                self.assertIn("nothing was changed", r.stderr)
+        # The API: an account is whoever the credentials are, and only the config's authenticate.
+        self.assertEqual(self.curl("--data-raw", "Target=flex", path=GLOBAL, auth=(STRANGER, TOKEN)).status, 401)
+        self.assertEqual(self.account_files(), [])
+        # The accounts of the config still get theirs, each way.
+        self.assertEqual(ctl("set", "--account", ACCOUNT, "--config", self.config, "--target", "flex").returncode, 0)
+        os.rename(os.path.join(src, STRANGER + ".yaml"), os.path.join(src, OTHER_ACCOUNT + ".yaml"))
+        r = ctl("apply", src, "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.curl("--data-raw", "Method=GET", path=GLOBAL, auth=(OTHER_ACCOUNT, OTHER_TOKEN)).status, 200)
+        self.assertEqual(self.account_files(), [ACCOUNT + ".yaml", OTHER_ACCOUNT + ".yaml"])
+
     def test_show_effective(self):
         ctl("set", "--account", ACCOUNT, "--config", self.config, "--post-webhook-url",
             "https://hooks.example.com/global", "--filters", "onMessageAdded")
