@@ -588,6 +588,40 @@ class GlobalWebhooksCtlTest(StackCase):
         self.assertEqual(self.curl("--data-raw", "Method=GET", path=GLOBAL, auth=(OTHER_ACCOUNT, OTHER_TOKEN)).status, 200)
         self.assertEqual(self.account_files(), [ACCOUNT + ".yaml", OTHER_ACCOUNT + ".yaml"])
 
+    def test_export_with_the_config_leaves_out_unlisted_accounts_and_apply_takes_it(self):
+        """An account file webhookd never reads (put there by hand, or its
+        account since removed from the config) must not reach git: the next
+        apply --config would refuse the whole checkout, and the sync with it
+        (review 19, finding 2). export --config leaves it out, names it, and
+        the round trip export, apply goes through."""
+        stray = os.path.join(self.state_dir, STRANGER + ".yaml")
+        with open(stray, "w") as f:
+            f.write("target: flex\n")
+        self.assertEqual(self.curl("--data-raw", "Target=flex", path=GLOBAL).status, 200)
+        dest = os.path.join(self.tmp, "export-round-trip")
+        shutil.rmtree(dest, ignore_errors=True)
+        os.makedirs(dest)
+        with open(os.path.join(dest, STRANGER + ".yaml"), "w") as f:  # an earlier export's copy
+            f.write("target: webhook\n")
+        r = ctl("export", "--config", self.config, dest)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("webhookctl: left out %s.yaml: account %s is not in %s" % (STRANGER, STRANGER, self.config),
+                      r.stderr)
+        self.assertIn("wrote %s.yaml\n" % ACCOUNT, r.stdout)
+        self.assertIn("removed %s.yaml\n" % STRANGER, r.stdout)
+        self.assertEqual(sorted(os.listdir(dest)), sorted(n for n in os.listdir(self.state_dir)
+                                                          if n.endswith(".yaml") and n != STRANGER + ".yaml"))
+        self.assertTrue(os.path.exists(stray), "export writes nothing in the state directory")
+        for argv in (("check", "--config", self.config, dest), ("apply", dest, "--config", self.config, "--force"),
+                     ("apply", dest, "--config", self.config), ("diff", dest, "--config", self.config)):
+            with self.subTest(argv[:2]):
+                r = ctl(*argv)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Without the config, export cannot know the accounts: it writes them all, as before.
+        r = ctl("export", "--state-dir", self.state_dir, dest)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("wrote %s.yaml" % STRANGER, r.stdout)
+
     def test_show_effective(self):
         ctl("set", "--account", ACCOUNT, "--config", self.config, "--post-webhook-url",
             "https://hooks.example.com/global", "--filters", "onMessageAdded")
