@@ -157,7 +157,7 @@ Result<Plan> plan_live(StateStore& store, FileSystem& fs, const std::map<std::st
 Result<LockedPlan> plan_under_apply_lock(StateStore& store, FileSystem& fs,
                                          const std::map<std::string, ServiceState>& source, bool prune) {
   // First the lock, then the reads: see LockedPlan.
-  auto apply_lock = fs.lock(apply_lock_path(store.dir()));
+  auto apply_lock = store.lock_in_dir(apply_lock_path(store.dir()));
   if (!apply_lock.ok()) return apply_lock.error();
   auto plan = plan_live(store, fs, source, prune);
   if (!plan.ok()) return plan.error();

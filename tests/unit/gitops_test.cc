@@ -500,12 +500,12 @@ BOOST_AUTO_TEST_CASE(the_record_is_written_ahead_and_not_rewritten_for_nothing) 
 // straight through.
 class GatedApplyLock : public PosixFileSystem {
  public:
-  Result<std::unique_ptr<FileLock>> lock(const std::string& path) override {
+  Result<std::unique_ptr<FileLock>> lock(const std::string& path, LockFile make) override {
     if (path == apply_lock_path_ && !gated_.exchange(true)) {
       at_gate = true;
       if (!webhookd_test::wait_until([&] { return open.load(); })) return Error::internal("the gate never opened");
     }
-    return PosixFileSystem::lock(path);
+    return PosixFileSystem::lock(path, make);
   }
   explicit GatedApplyLock(const std::string& dir) : apply_lock_path_(apply_lock_path(dir)) {}
   std::atomic<bool> at_gate{false}, open{false};

@@ -390,9 +390,9 @@ BOOST_AUTO_TEST_CASE(if_none_match_on_a_post) {
 class WriterBeforeLock : public PosixFileSystem {
  public:
   std::string path, bytes;
-  Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override {
+  Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path, LockFile make) override {
     if (!bytes.empty()) write_file(path, std::exchange(bytes, ""));
-    return PosixFileSystem::lock(lock_path);
+    return PosixFileSystem::lock(lock_path, make);
   }
 };
 
