@@ -384,6 +384,11 @@ class GlobalWebhooksTest(StackCase):
     def test_conditional_requests(self):
         defaults_etag = self.curl(path=GLOBAL).headers["etag"]
         self.assertEqual(self.curl("-H", "If-None-Match: " + defaults_etag, path=GLOBAL).status, 304)
+        # Another never-set account: the same defaults in its file, another
+        # body at the same URL, so another ETag (review 19, finding 4).
+        theirs = self.curl(path=GLOBAL, auth=(OTHER_ACCOUNT, OTHER_TOKEN)).headers["etag"]
+        self.assertNotEqual(theirs, defaults_etag)
+        self.assertEqual(self.curl("-H", "If-None-Match: " + theirs, path=GLOBAL).status, 200)
         # A never-set account has a representation: If-None-Match: * fails a POST.
         self.assertTwilioError(self.curl("-H", "If-None-Match: *", "--data-raw", "Target=flex", path=GLOBAL), 412, 412)
         self.assertTwilioError(self.curl("-H", 'If-Match: "stale"', "--data-raw", "Target=flex", path=GLOBAL), 412, 412)
