@@ -21,7 +21,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from e2e.support import (ACCOUNT, BASIC_AUTH, EMPTY_SID, OTHER_ACCOUNT, OTHER_TOKEN, SID, TOKEN, WEBHOOKCTL, StackCase,
-                         read, resource_path, sha)
+                         read, resource_path, sha, write_config)
 from harness.stack import REPO, Stack
 
 AUTH = {"Authorization": BASIC_AUTH}
@@ -197,23 +197,63 @@ class PreCommitHookTest(unittest.TestCase):
     repository laid out as the README says: a broken state file cannot be
     committed, and the commit says why."""
 
+    def repository(self, repo, entry=None):
+        """A git repository with the shipped hook installed (its entry
+        changed to `entry` when given, as the README says to when the
+        config is in the repository); returns run(*argv)."""
+        env = dict(os.environ, PATH=os.path.dirname(WEBHOOKCTL) + ":" + os.environ["PATH"],
+                   PRE_COMMIT_HOME=os.path.join(repo, ".pre-commit-home"), GIT_AUTHOR_NAME="t",
+                   GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+
+        def run(*argv):
+            return subprocess.run(list(argv), cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+
+        self.assertEqual(run("git", "init", "--quiet").returncode, 0)
+        with open(os.path.join(REPO, "conf", "gitops.pre-commit-config.yaml")) as f:
+            hook = f.read()
+        if entry:
+            self.assertIn("entry: webhookctl check\n", hook)
+            hook = hook.replace("entry: webhookctl check\n", "entry: %s\n" % entry)
+        with open(os.path.join(repo, ".pre-commit-config.yaml"), "w") as f:
+            f.write(hook)
+        with open(os.path.join(repo, ".gitignore"), "w") as f:
+            f.write(".pre-commit-home/\n")
+        r = run("pre-commit", "install")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        os.makedirs(os.path.join(repo, "services"))
+        return run
+
+    def test_an_unlisted_accounts_file_is_caught_only_with_the_config(self):
+        """Review 19, finding 6: the shipped hook runs check without
+        --config, so nothing tells it which accounts webhookd serves: an
+        AC….yaml of any account passes (the README says so, and that the
+        servers' apply --config refuses such a commit whole). With the
+        config in the repository and the entry the README gives, it is
+        refused, naming the account; a listed account's file passes."""
+        for entry, refused in ((None, False), ("webhookctl check --config webhookd.yaml", True)):
+            with self.subTest(entry=entry), tempfile.TemporaryDirectory() as repo:
+                run = self.repository(repo, entry)
+                write_config(repo, os.path.join(repo, "services"))  # webhookd.yaml at the top: A and OTHER_ACCOUNT
+                path = os.path.join("services", STRANGER + ".yaml")
+                with open(os.path.join(repo, path), "w") as f:
+                    f.write("target: flex\n")
+                run("git", "add", "-A")
+                r = run("git", "commit", "--quiet", "-m", "a stranger's global webhooks")
+                if refused:
+                    self.assertNotEqual(r.returncode, 0, "the hook let an unlisted account's file in")
+                    self.assertIn("%s: account %s is not in webhookd.yaml" % (path, STRANGER), r.stdout + r.stderr)
+                    os.unlink(os.path.join(repo, path))
+                else:
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                with open(os.path.join(repo, "services", A + ".yaml"), "w") as f:
+                    f.write("target: flex\n")
+                run("git", "add", "-A")
+                r = run("git", "commit", "--quiet", "-m", "a listed account's global webhooks")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_a_broken_file_cannot_be_committed(self):
         with tempfile.TemporaryDirectory() as repo:
-            env = dict(os.environ, PATH=os.path.dirname(WEBHOOKCTL) + ":" + os.environ["PATH"],
-                       PRE_COMMIT_HOME=os.path.join(repo, ".pre-commit-home"), GIT_AUTHOR_NAME="t",
-                       GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
-
-            def run(*argv):
-                return subprocess.run(list(argv), cwd=repo, env=env, capture_output=True, text=True, timeout=120)
-
-            self.assertEqual(run("git", "init", "--quiet").returncode, 0)
-            shutil.copy(os.path.join(REPO, "conf", "gitops.pre-commit-config.yaml"),
-                        os.path.join(repo, ".pre-commit-config.yaml"))
-            with open(os.path.join(repo, ".gitignore"), "w") as f:
-                f.write(".pre-commit-home/\n")
-            r = run("pre-commit", "install")
-            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            os.makedirs(os.path.join(repo, "services"))
+            run = self.repository(repo)
             path = os.path.join("services", SID + ".yaml")
             with open(os.path.join(repo, path), "w") as f:
                 f.write("account_sid: %s\nmethod: PUT\n" % A)
