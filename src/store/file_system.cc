@@ -256,16 +256,18 @@ Status PosixFileSystem::check_writable_dir(const std::string& dir) {
   return ok_status();
 }
 
-Result<DirIdentity> PosixFileSystem::identify_dir(const std::string& dir) {
+Result<DirIdentity> PosixFileSystem::identify_dir(const std::string& dir, bool with_fs_type) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) return os_error("stat", dir, errno);
   if (!S_ISDIR(st.st_mode)) return os_error("stat", dir, ENOTDIR);
-  struct statfs fs;
-  if (::statfs(dir.c_str(), &fs) != 0) return os_error("statfs", dir, errno);
   DirIdentity id;
   id.device = static_cast<uint64_t>(st.st_dev);
   id.inode = static_cast<uint64_t>(st.st_ino);
-  id.fs_type = static_cast<int64_t>(fs.f_type);
+  if (with_fs_type) {
+    struct statfs fs;
+    if (::statfs(dir.c_str(), &fs) != 0) return os_error("statfs", dir, errno);
+    id.fs_type = static_cast<int64_t>(fs.f_type);
+  }
   return id;
 }
 

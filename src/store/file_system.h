@@ -27,7 +27,7 @@ class FileLock {
 struct DirIdentity {
   uint64_t device = 0;   // st_dev
   uint64_t inode = 0;    // st_ino
-  int64_t fs_type = 0;   // statfs's f_type (FUSE, ext4, tmpfs...)
+  int64_t fs_type = 0;   // statfs's f_type (FUSE, ext4, tmpfs...), when asked for
   bool operator==(const DirIdentity& o) const {
     return device == o.device && inode == o.inode && fs_type == o.fs_type;
   }
@@ -76,11 +76,13 @@ class FileSystem {
   // bad file (a person's chmod) from a directory that fails every file (a
   // dead FUSE client: ENOTCONN; a stale NFS handle: ESTALE; EIO; EACCES).
   virtual Status probe_dir(const std::string& dir) = 0;
-  // What dir is now: its device and inode numbers and its file system's
-  // type (stat(2) and statfs(2)); an error when it is not a directory or
-  // not there. Asked only where "no such file" is the answer or a file is
-  // about to be made, never on a read that found its file.
-  virtual Result<DirIdentity> identify_dir(const std::string& dir) = 0;
+  // What dir is now: its device and inode numbers (stat(2)), and with
+  // with_fs_type its file system's type too (statfs(2), a second call,
+  // which on a FUSE volume asks the servers; 0 otherwise); an error when
+  // it is not a directory or not there. Asked only where "no such file" is
+  // the answer or a file is about to be made, never on a read that found
+  // its file.
+  virtual Result<DirIdentity> identify_dir(const std::string& dir, bool with_fs_type) = 0;
 };
 
 // Replaces `path` atomically with `bytes`: a temp file named from
@@ -112,7 +114,7 @@ class PosixFileSystem : public FileSystem {
   Status remove(const std::string& path) override;
   Status check_writable_dir(const std::string& dir) override;
   Status probe_dir(const std::string& dir) override;
-  Result<DirIdentity> identify_dir(const std::string& dir) override;
+  Result<DirIdentity> identify_dir(const std::string& dir, bool with_fs_type) override;
 
  private:
   std::string refuse_links_why_;  // empty: links are followed

@@ -49,7 +49,7 @@ StateStore::StateStore(FileSystem& fs, std::string dir, size_t cache_capacity, S
       cache_(cache_capacity),
       observer_(observer),
       account_defaults_(make_account_defaults()),
-      dir_identity_(fs_.identify_dir(dir_)) {}
+      dir_identity_(fs_.identify_dir(dir_, /*with_fs_type=*/true)) {}
 
 Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   const std::optional<Scope> scope = scope_of_sid(sid);
@@ -125,7 +125,12 @@ std::string describe(const DirIdentity& id) {
 }  // namespace
 
 Status StateStore::check_dir(const Error& what) {
-  auto now = fs_.identify_dir(dir_);
+  // One stat; the file system's type only when the device number moved
+  // (a remount, or another file system), the one case it decides.
+  auto now = fs_.identify_dir(dir_, /*with_fs_type=*/false);
+  if (now.ok() && dir_identity_.ok() && now.value().device != dir_identity_.value().device) {
+    now = fs_.identify_dir(dir_, /*with_fs_type=*/true);
+  }
   // Gone (ENOENT), or failing: the directory's error. `what` is a "no such
   // file" or a file about to be made: never itself the answer here.
   if (!now.ok()) {

@@ -66,7 +66,7 @@ class MemFileSystem : public FileSystem {
   }
   Status check_writable_dir(const std::string&) override { return ok_status(); }
   Status probe_dir(const std::string&) override { return ok_status(); }
-  Result<DirIdentity> identify_dir(const std::string&) override { return DirIdentity{1, 1, 1}; }
+  Result<DirIdentity> identify_dir(const std::string&, bool) override { return DirIdentity{1, 1, 1}; }
 
  private:
   int next_fd_ = 100;

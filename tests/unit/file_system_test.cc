@@ -228,25 +228,30 @@ BOOST_AUTO_TEST_CASE(a_lock_file_is_made_only_when_asked) {
 BOOST_AUTO_TEST_CASE(a_directory_is_identified_by_device_inode_and_type) {
   TempDir dir;
   PosixFileSystem fs;
-  auto first = fs.identify_dir(dir.path());
+  auto first = fs.identify_dir(dir.path(), true);
   BOOST_TEST_REQUIRE(first.ok());
-  BOOST_TEST(same_directory(first.value(), fs.identify_dir(dir.path()).value()));
+  BOOST_TEST(same_directory(first.value(), fs.identify_dir(dir.path(), true).value()));
   BOOST_TEST_REQUIRE(::rename(dir.path().c_str(), (dir.path() + ".moved").c_str()) == 0);
   BOOST_TEST_REQUIRE(::mkdir(dir.path().c_str(), 0700) == 0);
-  auto second = fs.identify_dir(dir.path());
+  auto second = fs.identify_dir(dir.path(), true);
   BOOST_TEST_REQUIRE(second.ok());
   BOOST_TEST(!same_directory(first.value(), second.value()));
-  BOOST_TEST(same_directory(first.value(), fs.identify_dir(dir.path() + ".moved").value()));
+  BOOST_TEST(same_directory(first.value(), fs.identify_dir(dir.path() + ".moved", true).value()));
   BOOST_TEST(std::system(("rm -rf '" + dir.path() + ".moved'").c_str()) == 0);
-  auto proc = fs.identify_dir("/proc");
+  auto proc = fs.identify_dir("/proc", true);
   BOOST_TEST_REQUIRE(proc.ok());
   BOOST_TEST(!same_directory(first.value(), proc.value()));
   BOOST_TEST(proc.value().fs_type != first.value().fs_type);
-  auto gone = fs.identify_dir(dir.file("gone"));
+  auto untyped = fs.identify_dir(dir.path(), false);  // stat alone: no type
+  BOOST_TEST_REQUIRE(untyped.ok());
+  BOOST_TEST(untyped.value().device == second.value().device);
+  BOOST_TEST(untyped.value().inode == second.value().inode);
+  BOOST_TEST(untyped.value().fs_type == 0);
+  auto gone = fs.identify_dir(dir.file("gone"), true);
   BOOST_TEST_REQUIRE(!gone.ok());
   BOOST_TEST(gone.error().os_errno == ENOENT);
   webhookd_test::write_file(dir.file("plain"), "x");
-  auto file = fs.identify_dir(dir.file("plain"));
+  auto file = fs.identify_dir(dir.file("plain"), true);
   BOOST_TEST_REQUIRE(!file.ok());
   BOOST_TEST(file.error().os_errno == ENOTDIR);
 }

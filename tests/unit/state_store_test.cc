@@ -908,7 +908,7 @@ BOOST_AUTO_TEST_CASE(not_found_answers_and_new_files_only_in_the_directory_the_s
       write_file(state + "/" + kSid + ".yaml", kHandEdited);
       FaultyFileSystem fs;
       StateStore store(fs, state);
-      auto made = PosixFileSystem().identify_dir(state);
+      auto made = PosixFileSystem().identify_dir(state, true);
       BOOST_TEST_REQUIRE(made.ok());
       DirIdentity other = made.value();
       switch (c.then) {
@@ -990,16 +990,17 @@ BOOST_AUTO_TEST_CASE(a_new_directory_at_the_path_is_served_by_a_new_store_only) 
   BOOST_TEST(list_dir(never).empty());
 }
 
-// The look at the directory costs a stat and a statfs, and only where
-// "no such file" is the answer or a file is made: a read that finds its
-// file (every GET of a service or an account that has one) and an update
-// whose lock file exists pay nothing.
+// The look at the directory costs one stat (a statfs too only when the
+// device number changed), and only where "no such file" is the answer or
+// a file is made: a read that finds its file (every GET of a service or an
+// account that has one) and an update whose lock file exists pay nothing.
 BOOST_AUTO_TEST_CASE(only_not_found_and_new_files_look_at_the_directory) {
   TempDir dir;
   FaultyFileSystem fs;
   StateStore store(fs, dir.path());
-  BOOST_TEST(fs.identify_dirs == 1);  // recorded when the store is made
-  fs.identify_dirs = 0;
+  BOOST_TEST(fs.identify_dirs == 1);  // recorded when the store is made, with its type
+  BOOST_TEST(fs.fs_types == 1);
+  fs.identify_dirs = fs.fs_types = 0;
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
   BOOST_TEST_REQUIRE(store.load(kSid).ok());
   BOOST_TEST(fs.identify_dirs == 0);
@@ -1015,6 +1016,15 @@ BOOST_AUTO_TEST_CASE(only_not_found_and_new_files_look_at_the_directory) {
   write_file(dir.file(kAccount + ".yaml"), "target: flex\n");
   BOOST_TEST(store.load(kAccount).ok());
   BOOST_TEST(fs.identify_dirs == 3);
+  BOOST_TEST(fs.fs_types == 0);  // the same device: no statfs
+  // A new device number (a remount): the type is asked, to tell a remount
+  // from another file system.
+  auto now = PosixFileSystem().identify_dir(dir.path(), true);
+  BOOST_TEST_REQUIRE(now.ok());
+  now.value().device += 1;
+  fs.identity = now.value();
+  BOOST_TEST((store.load("ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb").error().code == ErrorCode::kNotFound));
+  BOOST_TEST(fs.fs_types == 1);
 }
 
 BOOST_AUTO_TEST_CASE(an_invalid_account_file_is_never_overwritten) {

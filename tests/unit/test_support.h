@@ -156,13 +156,14 @@ class FaultyFileSystem : public webhookd::PosixFileSystem {
   // Counted: the store asks it only where "no such file" is the answer or
   // a file is about to be made. `identity`, when set, is what it answers
   // (a directory put in place of the state directory, a remount).
-  int identify_dirs = 0;
+  int identify_dirs = 0, fs_types = 0;  // fs_types: of those, the ones asking statfs too
   std::optional<webhookd::DirIdentity> identity;
-  Result<webhookd::DirIdentity> identify_dir(const std::string& dir) override {
+  Result<webhookd::DirIdentity> identify_dir(const std::string& dir, bool with_fs_type) override {
     ++identify_dirs;
+    if (with_fs_type) ++fs_types;
     if (dir_errno) return Error::io("injected: stat " + dir + ": " + std::strerror(dir_errno), dir_errno);
     if (identity) return *identity;
-    return PosixFileSystem::identify_dir(dir);
+    return PosixFileSystem::identify_dir(dir, with_fs_type);
   }
 
   Result<std::unique_ptr<FileLock>> lock(const std::string& p, LockFile make) override {
