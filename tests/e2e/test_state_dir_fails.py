@@ -186,7 +186,11 @@ class VolumeUnmounted(StackCase):
         cls.tmp = tempfile.mkdtemp(prefix="webhookd-e2e-")
         cls.state_dir = os.path.join(cls.tmp, "state")
         os.mkdir(cls.state_dir)
-        cls.mount()
+        try:
+            cls.mount()
+        except unittest.SkipTest:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
         try:
             cls.config = write_config(cls.tmp, cls.state_dir)
             cls.stack = Stack(cls.config, workers=2, build=BUILD).start()
