@@ -20,6 +20,9 @@ class FileLock {
   virtual ~FileLock() = default;
 };
 
+// Errors: kIOError with the errno, except where a method says otherwise,
+// and kUnavailable (with EMFILE or ENFILE) when a descriptor could not be
+// had: no file would open then, so it is the host's failure, not the file's.
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
