@@ -6,8 +6,12 @@
 // "nothing changed". Services' and accounts' files take the same path.
 #include "store/state_store.h"
 
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -44,7 +48,8 @@ StateStore::StateStore(FileSystem& fs, std::string dir, size_t cache_capacity, S
       dir_(std::move(dir)),
       cache_(cache_capacity),
       observer_(observer),
-      account_defaults_(make_account_defaults()) {}
+      account_defaults_(make_account_defaults()),
+      dir_identity_(fs_.identify_dir(dir_, /*with_fs_type=*/true)) {}
 
 Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   const std::optional<Scope> scope = scope_of_sid(sid);
@@ -52,9 +57,21 @@ Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   const std::string path = state_file_path(dir_, sid);
   auto bytes = fs_.read_file(path);
   if (!bytes.ok()) {
-    // An account that never set its global webhooks has no file: it has the defaults.
-    if (*scope == Scope::kAccount && bytes.error().is_not_found()) return Stored{"", account_defaults_, false};
-    Error e = blame(bytes.error());
+    Error e = bytes.error();
+    if (e.is_not_found()) {
+      // "No such file" is a 404, or an account that never set its global
+      // webhooks (its defaults), only in the directory this store was made
+      // on: in a directory that is gone, or an empty one in its place (an
+      // unmounted volume's mountpoint), it would be a confident wrong
+      // answer that a fleet's front never steps around. update's read
+      // under the lock passes here too before an account's first write
+      // creates its file.
+      Status here = check_dir(e);
+      if (here.ok() && *scope == Scope::kAccount) return Stored{"", account_defaults_, false};
+      if (!here.ok()) e = here.error();
+    } else {
+      e = blame(std::move(e));
+    }
     report(e);
     return e;
   }
@@ -84,11 +101,62 @@ Error StateStore::blame(Error error) {
   if (error.code != ErrorCode::kIOError) return error;
   Status dir = fs_.probe_dir(dir_);
   if (dir.ok()) return error;
+  return directory_failed(std::move(error), dir.error());
+}
+
+Error StateStore::directory_failed(Error error, const Error& dir) {
   // Out of descriptors or memory, the probe fails for the process, not for
   // the directory: that stays a 500 of this request.
-  const int err = dir.error().os_errno;
+  const int err = dir.os_errno;
   if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS) return error;
-  return Error::unavailable(error.message + "; the state directory fails: " + dir.error().message, err);
+  return Error::unavailable(error.message + "; the state directory fails: " + dir.message, err);
+}
+
+namespace {
+
+std::string describe(const DirIdentity& id) {
+  char text[96];
+  std::snprintf(text, sizeof text, "device %u:%u inode %llu on a file system of type 0x%llx",
+                major(static_cast<dev_t>(id.device)), minor(static_cast<dev_t>(id.device)),
+                static_cast<unsigned long long>(id.inode), static_cast<unsigned long long>(id.fs_type));
+  return text;
+}
+
+}  // namespace
+
+Status StateStore::check_dir(const Error& what) {
+  // One stat; the file system's type only when the device number moved
+  // (a remount, or another file system), the one case it decides.
+  auto now = fs_.identify_dir(dir_, /*with_fs_type=*/false);
+  if (now.ok() && dir_identity_.ok() && now.value().device != dir_identity_.value().device) {
+    now = fs_.identify_dir(dir_, /*with_fs_type=*/true);
+  }
+  // Gone (ENOENT), or failing: the directory's error. `what` is a "no such
+  // file" or a file about to be made: never itself the answer here.
+  if (!now.ok()) {
+    return directory_failed(Error::io(what.message + "; " + now.error().message, now.error().os_errno), now.error());
+  }
+  if (!dir_identity_.ok()) {
+    return Error::unavailable(what.message + "; the state directory " + dir_ + " could not be identified when " +
+                                  "this store was made (" + dir_identity_.error().message +
+                                  "): it cannot be told from another directory put in its place",
+                              ESTALE);
+  }
+  if (same_directory(dir_identity_.value(), now.value())) return ok_status();
+  return Error::unavailable(what.message + "; the state directory " + dir_ + " is not the one this store was made " +
+                                "on (" + describe(dir_identity_.value()) + "), it is " + describe(now.value()) +
+                                ": a volume no longer mounted there, or a directory put in its place; " +
+                                "restart webhookd to serve this one",
+                            ESTALE);
+}
+
+Result<std::unique_ptr<FileLock>> StateStore::lock_in_dir(const std::string& lock_path) {
+  auto held = fs_.lock(lock_path, FileSystem::LockFile::kExisting);
+  if (held.ok() || !held.error().is_not_found()) return held;
+  // The lock file is made here, so only in the directory this store was
+  // made on: a lock file that exists is no file made, and costs no look.
+  if (Status here = check_dir(held.error()); !here.ok()) return here.error();
+  return fs_.lock(lock_path, FileSystem::LockFile::kCreate);
 }
 
 Result<ServiceStatePtr> StateStore::load(const std::string& sid) {
@@ -166,7 +234,7 @@ StateStore::Commit StateStore::commit_group(const std::string& sid, const std::v
     // The lock is a separate file: a lock on the state file itself would be
     // lost the moment rename replaces its inode. A lock that fails is a
     // failed write of the whole group: none of it could even be tried.
-    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    auto lock = lock_in_dir(lock_file_path(dir_, sid));
     if (!lock.ok()) {
       commit = {Commit::kWriteFailed, group.size()};
       Error e = blame(lock.error());
@@ -279,7 +347,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
   };
   for (const auto& [sid, files] : temps) {
     // A live writer holds the lock for as long as its temp file exists.
-    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    auto lock = lock_in_dir(lock_file_path(dir_, sid));
     if (!lock.ok()) {
       if (!skip(lock.error())) return lock.error();
       orphan_locks.erase(sid);  // the same bad lock file: reported once
@@ -299,7 +367,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
     // An apply holds its lock for as long as its record's temp file exists;
     // taken only when there is one, so that a directory where no apply ever
     // ran gets no apply lock file from webhookd.
-    auto lock = fs_.lock(apply_lock_path(dir_));
+    auto lock = lock_in_dir(apply_lock_path(dir_));
     if (!lock.ok()) {
       if (!skip(lock.error())) return lock.error();
     } else {
@@ -314,7 +382,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
     }
   }
   for (const std::string& sid : orphan_locks) {
-    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    auto lock = lock_in_dir(lock_file_path(dir_, sid));
     if (!lock.ok()) {
       if (!skip(lock.error())) return lock.error();
       continue;
@@ -338,13 +406,14 @@ Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig
   if (Status kind = check_scope(sid, config); !kind.ok()) return kind.error();
   auto encoded = encode_state(std::move(config));
   if (!encoded.ok()) return encoded.error();
-  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  auto lock = lock_in_dir(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
   // Under the lock: no writer of this service is mid-way, so a file that is
   // there is a service that exists.
   auto existing = fs_.read_file(state_file_path(dir_, sid));
   if (existing.ok()) return Error::conflict(sid + " exists already");
   if (!existing.error().is_not_found()) return existing.error();
+  if (Status here = check_dir(existing.error()); !here.ok()) return here.error();  // a file is made: here only
   Status written = replace(sid, encoded.value().bytes);
   if (written.ok()) written = fs_.sync_dir(dir_);
   if (!written.ok()) {
@@ -361,7 +430,7 @@ Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, We
   if (Status kind = check_scope(sid, config); !kind.ok()) return kind.error();
   auto encoded = encode_state(std::move(config));
   if (!encoded.ok()) return encoded.error();
-  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  auto lock = lock_in_dir(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
   // Under the lock, the file as it is now: its bytes to put back if the new
   // one cannot be made durable, and proof that it is still invalid.
@@ -390,7 +459,7 @@ Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, We
 
 Status StateStore::remove(const std::string& sid, const std::string& expected_etag) {
   if (!scope_of_sid(sid)) return Error::invalid_argument("not a service or account SID: " + sid);
-  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  auto lock = lock_in_dir(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
   auto stored = read(sid);
   if (!stored.ok()) {

@@ -39,13 +39,13 @@ double sample(const std::string& text, const std::string& series) {
 class RacedFileSystem : public webhookd_test::FaultyFileSystem {
  public:
   std::function<void()> before_lock;
-  Result<std::unique_ptr<FileLock>> lock(const std::string& p) override {
+  Result<std::unique_ptr<FileLock>> lock(const std::string& p, LockFile make) override {
     if (before_lock) {
       auto act = std::move(before_lock);
       before_lock = nullptr;
       act();
     }
-    return FaultyFileSystem::lock(p);
+    return FaultyFileSystem::lock(p, make);
   }
 };
 
