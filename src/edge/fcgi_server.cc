@@ -328,7 +328,7 @@ void FcgiServer::count_descriptors() {
                                    : std::max(fixed_descriptors_, open - open_connections_.load());
   const long long reserve = kReservePerWorker * options_.workers + kReserveShared;
   // One connection at least: a limit too small for the reserve serves
-  // slowly, with some 500s, rather than not at all (start warns about it).
+  // slowly, with some 503s, rather than not at all (start warns about it).
   connection_allowance_.store(std::max(1LL, descriptor_limit_ - fixed - reserve));
 }
 

@@ -18,8 +18,15 @@
 namespace webhookd {
 namespace {
 
+// Out of file descriptors (the process's: EMFILE; the system's: ENFILE) no
+// file opens, whatever the file: the host's trouble, not the file's. It is
+// kUnavailable, as a failing state directory is, so that the API answers
+// 503 with Retry-After and a fleet's front asks another host, instead of a
+// 500 it would pass on to the client.
 Error os_error(const std::string& what, const std::string& path, int err) {
-  return Error::io(what + " " + path + ": " + std::strerror(err), err);
+  std::string message = what + " " + path + ": " + std::strerror(err);
+  if (err == EMFILE || err == ENFILE) return Error::unavailable(message + " (this host is out of descriptors)", err);
+  return Error::io(std::move(message), err);
 }
 
 // One bad file, not a failing directory: kCorruption, as an invalid file is,

@@ -41,6 +41,9 @@ struct DirIdentity {
 // directory put in place of another has another inode.
 bool same_directory(const DirIdentity& recorded, const DirIdentity& now);
 
+// Errors: kIOError with the errno, except where a method says otherwise,
+// and kUnavailable (with EMFILE or ENFILE) when a descriptor could not be
+// had: no file would open then, so it is the host's failure, not the file's.
 class FileSystem {
  public:
   virtual ~FileSystem() = default;

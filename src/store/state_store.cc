@@ -197,8 +197,11 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   std::vector<Waiter*> group = queue.waiting;
   lk.unlock();
   const auto began = std::chrono::steady_clock::now();
-  const bool committed = commit_group(sid, group);
-  if (observer_) observer_->group_commit(committed, group.size(), std::chrono::steady_clock::now() - began);
+  const Commit commit = commit_group(sid, group);
+  if (observer_ && commit.outcome != Commit::kNothingWritten) {
+    observer_->group_commit(commit.outcome == Commit::kWritten, commit.updates,
+                            std::chrono::steady_clock::now() - began);
+  }
   lk.lock();
   for (Waiter* w : group) w->done = true;
   Queue& same = queues_[sid];  // the same node: it is erased only when empty, below
@@ -219,18 +222,21 @@ size_t StateStore::queued_updates(const std::string& sid) {
   return it == queues_.end() ? 0 : it->second.waiting.size();
 }
 
-bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
+StateStore::Commit StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
   // Every waiter must get a final result, whatever happens here: the ones
   // not led would otherwise wait for ever.
+  Commit commit;
   auto fail_all = [&](const Error& e) {
     for (Waiter* w : group) w->result = e;
-    return false;
+    return commit;
   };
   try {
     // The lock is a separate file: a lock on the state file itself would be
-    // lost the moment rename replaces its inode.
+    // lost the moment rename replaces its inode. A lock that fails is a
+    // failed write of the whole group: none of it could even be tried.
     auto lock = lock_in_dir(lock_file_path(dir_, sid));
     if (!lock.ok()) {
+      commit = {Commit::kWriteFailed, group.size()};
       Error e = blame(lock.error());
       report(e);
       return fail_all(e);
@@ -238,7 +244,8 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
 
     // Read again under the lock: another writer may have come first, and its
     // fields must survive. An invalid file (a person's broken edit) is
-    // reported, never overwritten; a removed one is kNotFound for all.
+    // reported, never overwritten; a removed one is kNotFound for all. No
+    // write is tried: read() has counted what is a state error.
     auto stored = read(sid);
     if (!stored.ok()) return fail_all(stored.error());
     const Stored& current = stored.value();
@@ -247,6 +254,7 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
     // one leaves it as it was for the next.
     ServiceStatePtr state = current.state;
     std::string bytes;  // of `state`, once a mutation changed it: what is written
+    size_t applied = 0;
     for (Waiter* w : group) {
       auto next = (*w->mutate)(*state);
       if (!next.ok()) {
@@ -267,9 +275,11 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
         bytes = std::move(encoded.value().bytes);
       }
       w->result = state;
+      ++applied;
     }
-    if (bytes.empty()) return true;  // nothing changed (emitted state is never empty)
+    if (bytes.empty()) return commit;  // nothing changed (emitted state is never empty): no write
 
+    commit = {Commit::kWriteFailed, applied};  // until the directory fsync says otherwise
     Status written = replace(sid, bytes);
     if (written.ok()) {
       Status durable = fs_.sync_dir(dir_);
@@ -289,10 +299,11 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
       for (Waiter* w : group) {
         if (w->result.ok()) w->result = error;
       }
-      return false;
+      return commit;
     }
     cache_.put(sid, bytes, state);
-    return true;
+    commit.outcome = Commit::kWritten;
+    return commit;
   } catch (const std::exception& e) {
     return fail_all(Error::internal(std::string("update: ") + e.what()));
   } catch (...) {

@@ -159,9 +159,21 @@ class StateStore {
     std::vector<Waiter*> waiting;
     std::condition_variable changed;
   };
-  // false when the commit itself failed (lock, re-read, write, fsync), not
-  // when a mutation refused.
-  bool commit_group(const std::string& sid, const std::vector<Waiter*>& group);
+  // What one group commit came to, for the observer: a write counts only
+  // when one was tried. A group that ends with nothing to write (no change
+  // left under the lock, every mutation refused, the file removed, invalid
+  // or unreadable when read again) is no write at all, neither a good one
+  // nor a failed one: its clients' answers are their own errors.
+  struct Commit {
+    enum Outcome { kNothingWritten, kWritten, kWriteFailed } outcome = kNothingWritten;
+    // The group's updates whose answer is this write's (success, or its
+    // error): those applied, or the whole group when the lock failed before
+    // any could be tried. A refused one is not counted.
+    size_t updates = 0;
+  };
+  // kWriteFailed only when the lock, the temp file, the rename or the
+  // directory fsync failed.
+  Commit commit_group(const std::string& sid, const std::vector<Waiter*>& group);
   size_t queued_updates(const std::string& sid) EXCLUDES(queues_mu_);
 
   FileSystem& fs_;

@@ -4,18 +4,26 @@ webhookd running as an unprivileged user, since root reads through any mode)
 every request answers 503/20503 with Retry-After, as JSON, so a fleet's
 front asks another host; one unreadable file answers 500/20500, as an
 invalid one does, and the other services go on. Through the real nginx.
-Root, as CI runs; webhookd runs as nobody under setpriv."""
+Root, as CI runs; webhookd runs as nobody under setpriv.
+
+A host out of file descriptors steps aside too: no state file would open
+there, whatever the file, while another host could serve (a webhookd whose
+descriptor limit is lowered under it, on its socket directly: 503 with
+Retry-After, nothing written, and 200 again once the limit is back)."""
 import json
 import os
 import pwd
+import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
 
-from e2e.support import (ACCOUNT, BUILD, EMPTY_SID, MISSING_SID, SID, StackCase, assert_no_sanitizer_report,
-                         resource_path, seed_state, write_config)
-from harness.stack import Stack
+from e2e.support import (ACCOUNT, BASIC_AUTH, BUILD, EMPTY_SID, MISSING_SID, SID, WEBHOOKD, StackCase,
+                         assert_no_sanitizer_report, resource_path, seed_state, write_config)
+from harness import fcgi_client
+from harness.stack import Stack, Webhookd, wait_for
 
 GLOBAL = "/v1/Configuration/Webhooks"
 
@@ -237,6 +245,71 @@ class VolumeUnmounted(StackCase):
         self.assertEqual(self.curl().status, 200)
         self.assertEqual(self.curl(path=GLOBAL).status, 200)
         self.assertEqual(self.curl(path=resource_path(MISSING_SID)).status, 404)
+
+
+def fcgi_params(method="GET", body=b""):
+    p = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(), "REQUEST_SCHEME": "http",
+         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH,
+         "CONTENT_LENGTH": str(len(body))}
+    if body:
+        p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    return p
+
+
+def lowest_free_fd(pid):
+    used = {int(fd) for fd in os.listdir("/proc/%d/fd" % pid)}
+    return min(set(range(len(used) + 1)) - used)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to lower another process's descriptor limit (CI runs as root)")
+class OutOfDescriptors(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="webhookd-emfile-")
+        self.state_dir = os.path.join(self.tmp, "state")
+        seed_state(self.state_dir)
+        self.sock = os.path.join(self.tmp, "w.sock")
+        self.daemon = Webhookd(WEBHOOKD, write_config(self.tmp, self.state_dir), self.sock, 2,
+                               log_path=os.path.join(self.tmp, "webhookd.log")).start()
+
+    def tearDown(self):
+        self.daemon.stop(signal.SIGKILL)
+        assert_no_sanitizer_report(self, self.daemon.log())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_a_host_out_of_descriptors_answers_503_and_serves_again(self):
+        state_file = os.path.join(self.state_dir, SID + ".yaml")
+        before = open(state_file, "rb").read()
+        pid = self.daemon.proc.pid
+        # One kept connection, accepted while descriptors were free: the
+        # requests below reach webhookd, whose next open() fails (EMFILE).
+        conn = fcgi_client.Connection(self.sock)
+        try:
+            self.assertEqual(fcgi_client.parse(conn.request(fcgi_params(), keep=True))[0], 200)
+            soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+            body = b"PreWebhookUrl=https://no-fds.example.com/x"
+            try:
+                # The limit at the lowest free descriptor. A descriptor that
+                # was open only while /proc was read leaves a lower one free,
+                # and the GET is then served: read again and retry.
+                for _ in range(5):
+                    resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free_fd(pid), hard))
+                    get = fcgi_client.parse(conn.request(fcgi_params(), keep=True))
+                    if get[0] != 200:
+                        break
+                answers = [get, fcgi_client.parse(conn.request(fcgi_params("POST", body), body, keep=True))]
+            finally:
+                resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+            for status, headers, body in answers:
+                self.assertEqual(status, 503, body)
+                self.assertEqual(headers.get("retry-after"), "1")
+                self.assertEqual(json.loads(body)["code"], 20503)
+            # The reason is in the log (written by the log's own thread), never in the answer.
+            wait_for(lambda: "Too many open files" in self.daemon.log(), 10, "the reason in the log")
+            self.assertNotIn(b"Too many", b"".join(a[2] for a in answers))
+            self.assertEqual(open(state_file, "rb").read(), before)  # nothing written
+            self.assertEqual(fcgi_client.parse(conn.request(fcgi_params(), keep=True))[0], 200)  # back at once
+        finally:
+            conn.close()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 #define BOOST_TEST_DYN_LINK
 #include "store/file_system.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
@@ -12,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "store/state_store.h"
 #include "test_support.h"
 
 using namespace webhookd;
@@ -274,6 +278,62 @@ BOOST_AUTO_TEST_CASE(same_directory_rules) {
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) { BOOST_TEST(same_directory(made, c.now) == c.same); }
   }
+}
+
+// Out of file descriptors no file opens, whatever the file: the host's
+// failure, not the file's. Every open the store makes is kUnavailable then
+// (EMFILE), and so is what the store answers, so that the API says 503 with
+// Retry-After and a fleet's front asks another host; nothing is written.
+// The real limit (RLIMIT_NOFILE set to the lowest free descriptor), not an
+// injected errno.
+BOOST_AUTO_TEST_CASE(out_of_descriptors_is_the_hosts_failure_not_the_files) {
+  TempDir dir;
+  PosixFileSystem fs;
+  const std::string sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const std::string path = dir.file(sid + ".yaml");
+  const std::string bytes = "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nmethod: POST\n";
+  webhookd_test::write_file(path, bytes);
+  StateStore store(fs, dir.path());
+  BOOST_TEST_REQUIRE(store.load(sid).ok());
+
+  struct rlimit saved;
+  BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  const int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  BOOST_TEST_REQUIRE(lowest_free >= 0);
+  ::close(lowest_free);
+  struct rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+  // Nothing but the calls under test between setting and restoring the
+  // limit (no BOOST_TEST: its log must not be the one to run out).
+  BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  auto failure = [](const auto& result) { return result.ok() ? Error::internal("it worked") : result.error(); };
+  std::string temp;
+  const std::vector<Error> errors = {
+      failure(fs.read_file(path)),
+      failure(fs.lock(dir.file("." + sid + ".lock"), FileSystem::LockFile::kCreate)),
+      failure(fs.create_temp(dir.file(".x.tmp."), &temp)),
+      failure(fs.sync_dir(dir.path())),
+  };
+  auto loaded = store.load(sid);
+  auto updated = store.update(sid, [](const ServiceState& s) -> Result<WebhookConfig> {
+    WebhookConfig next = s.config;
+    next.method = "GET";
+    return next;
+  });
+  BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+
+  for (const Error& e : errors) {
+    BOOST_TEST_CONTEXT(e.message) {
+      BOOST_TEST(e.code == ErrorCode::kUnavailable);
+      BOOST_TEST(e.os_errno == EMFILE);
+    }
+  }
+  BOOST_TEST_REQUIRE(!loaded.ok());
+  BOOST_TEST(loaded.error().code == ErrorCode::kUnavailable);
+  BOOST_TEST_REQUIRE(!updated.ok());
+  BOOST_TEST(updated.error().code == ErrorCode::kUnavailable);
+  BOOST_TEST(webhookd_test::read_file(path) == bytes);  // nothing written
+  BOOST_TEST(store.load(sid).ok());                     // serves again once descriptors are free
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -296,8 +297,10 @@ BOOST_AUTO_TEST_CASE(a_failing_directory_is_unavailable_a_failing_file_is_not) {
       {"ESTALE on the directory", ESTALE, ESTALE, ErrorCode::kUnavailable},
       {"EACCES on the file alone (a person's chmod)", EACCES, 0, ErrorCode::kIOError},
       {"EACCES on the directory", EACCES, EACCES, ErrorCode::kUnavailable},
-      // Out of descriptors the probe fails for the process, not the directory.
-      {"EMFILE", EMFILE, EMFILE, ErrorCode::kIOError},
+      // A probe that fails for want of a descriptor says nothing of the
+      // directory: the file's own error stands. (An open that fails with
+      // EMFILE is kUnavailable by itself: file_system_test.)
+      {"EIO on the file, the probe out of descriptors", EIO, EMFILE, ErrorCode::kIOError},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
@@ -697,6 +700,56 @@ BOOST_AUTO_TEST_CASE(a_group_whose_write_fails_reports_the_error_to_every_member
   BOOST_TEST(now.value()->config.filters.value_or(std::vector<std::string>{}).empty());
   BOOST_TEST(list_dir(dir.path()) == (std::set<std::string>{kSid + ".yaml", "." + kSid + ".lock"}));
   BOOST_TEST(StateStoreTestPeer::queued_updates(store, kSid) == 0u);
+}
+
+// What the store tells its observer about writes, in order.
+class RecordingObserver : public StoreObserver {
+ public:
+  struct Write {
+    bool ok;
+    size_t updates;
+  };
+  void parse_cache_lookup(bool) override {}
+  void state_error(StateError) override {}
+  void group_commit(bool ok, size_t updates, std::chrono::nanoseconds) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    writes_.push_back({ok, updates});
+  }
+  std::vector<Write> writes() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return writes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Write> writes_;
+};
+
+// A group's write carries the updates whose mutation was applied: one
+// refused in the group (here a filter name that breaks a rule, found only
+// when the group is encoded) is not counted in webhookd_group_commit_updates.
+BOOST_AUTO_TEST_CASE(a_groups_write_counts_only_the_updates_it_carries) {
+  TempDir dir;
+  GatedFileSystem fs;
+  RecordingObserver observer;
+  StateStore store(fs, dir.path(), ParseCache::kDefaultCapacity, &observer);
+  write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nmethod: POST\n");
+  const std::vector<std::string> names = {"onMessageAdd", "notAnEvent", "onMessageUpdate"};
+  std::vector<std::thread> threads;
+  std::vector<Result<ServiceStatePtr>> results;
+  queue_behind_a_write(store, fs, names, &threads, &results);
+  fs.open = true;
+  for (auto& t : threads) t.join();
+  BOOST_TEST(results[1].ok());
+  BOOST_TEST_REQUIRE(!results[2].ok());
+  BOOST_TEST((results[2].error().code == ErrorCode::kInvalidArgument));
+  BOOST_TEST(results[3].ok());
+  const auto writes = observer.writes();
+  BOOST_TEST_REQUIRE(writes.size() == 2u);  // the first update's write, then the group's
+  BOOST_TEST(writes[0].ok);
+  BOOST_TEST(writes[0].updates == 1u);
+  BOOST_TEST(writes[1].ok);
+  BOOST_TEST(writes[1].updates == 2u);
 }
 
 // N processes x M threads of read-modify-write updates on one service, each
