@@ -92,7 +92,7 @@ HttpResponse resource_response(const ServiceStatePtr& state, const HttpRequest& 
   r.body.reserve(head.value()->size() + url.size() + 3);
   r.body.append(*head.value());
   append_config_url(&r.body, url);
-  r.set_header("ETag", state->etag);
+  r.set_header("ETag", resource_etag(resource.key, *state));
   return r;
 }
 
@@ -112,11 +112,14 @@ HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& sto
   const ServiceState& current = *loaded.value();
   // A foreign service answers exactly like a missing one: no existence leak.
   if (foreign(resource, current, account)) return error_response(not_found(req));
-  if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag, EtagComparison::kWeak)) {
-    HttpResponse r;
-    r.status = 304;
-    r.set_header("ETag", current.etag);
-    return r;
+  if (!req.if_none_match.empty()) {
+    std::string etag = resource_etag(resource.key, current);
+    if (etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) {
+      HttpResponse r;
+      r.status = 304;
+      r.set_header("ETag", std::move(etag));
+      return r;
+    }
   }
   return resource_response(loaded.value(), req, config, resource);
 }
@@ -146,10 +149,11 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
   // fails; the first update that changes it creates its file.
   auto result = store.update(resource.key, [&](const ServiceState& current) -> Result<WebhookConfig> {
     if (foreign(resource, current, account)) return Error::not_found("another account's service");
-    if (!req.if_match.empty() && !etag_list_matches(req.if_match, current.etag, EtagComparison::kStrong)) {
+    const std::string etag = resource_etag(resource.key, current);
+    if (!req.if_match.empty() && !etag_list_matches(req.if_match, etag, EtagComparison::kStrong)) {
       return Error::conflict(std::string(kIfMatchFailed));
     }
-    if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag, EtagComparison::kWeak)) {
+    if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) {
       return Error::conflict(std::string(kIfNoneMatchMatched));
     }
     return apply(current.config, changes.value());

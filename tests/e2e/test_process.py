@@ -191,11 +191,16 @@ class SignalsTest(ProcessCase):
         _, headers, _ = self.fetch()
         self.fetch(sid="ISnope")
         daemon.stop()
+        # A worker logs a request after sending its answer: the second
+        # request, answered by the other worker, can be logged first (seen
+        # on a loaded machine). One line each, in either order.
         lines = [l for l in daemon.log().splitlines() if l.startswith(("GET ", "POST "))]
         self.assertEqual(len(lines), 2, daemon.log())
-        self.assertRegex(lines[0], r"^GET %s 200 account=%s request_id=%s duration=\d+\.\d+ms$" % (
+        by_status = {l.split(" ")[2]: l for l in lines}
+        self.assertEqual(sorted(by_status), ["200", "404"], daemon.log())
+        self.assertRegex(by_status["200"], r"^GET %s 200 account=%s request_id=%s duration=\d+\.\d+ms$" % (
             re.escape(resource_path()), ACCOUNT, headers["twilio-request-id"]))
-        self.assertRegex(lines[1], r"^GET /v1/Services/ISnope/Configuration/Webhooks 404 ")
+        self.assertRegex(by_status["404"], r"^GET /v1/Services/ISnope/Configuration/Webhooks 404 ")
 
 
 def cpu_seconds(pid):
@@ -209,7 +214,10 @@ class DescriptorLimitTest(ProcessCase):
     stays readable. Re-armed at once, every worker spun on it (measured: 2
     CPU-seconds in 2 s and 678,446 identical log lines). It must back off,
     say so in a few lines, warn at start, and serve again once
-    descriptors are free."""
+    descriptors are free. And the workers keep a reserve for their own
+    files: connections that took the last descriptors made their requests
+    answer 500 (EMFILE opening the state file), the ones served at first
+    and, in an ASan run, one that had waited in the queue."""
     LIMIT = 48
 
     def test_out_of_descriptors_backs_off_then_serves_again(self):
@@ -244,20 +252,24 @@ class DescriptorLimitTest(ProcessCase):
             time.sleep(2)
             cpu = cpu_seconds(proc.pid) - cpu_before
             self.assertLess(cpu, 0.3, "%.2f CPU-seconds in 2 s" % cpu)
-            lines = [l for l in self.read_log().splitlines() if "cannot accept a connection" in l]
-            print("out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s), %d connections waiting" % (
-                cpu, len(lines), len(waiting)), flush=True)
+            lines = [l for l in self.read_log().splitlines() if "cannot accept" in l]
+            print("out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s), %d connections answered, "
+                  "%d waiting" % (cpu, len(lines), len(answered), len(waiting)), flush=True)
             self.assertGreaterEqual(len(lines), 1)
             self.assertLessEqual(len(lines), 2, lines[:5])
-            self.assertIn("Too many open files", lines[0])
+            self.assertRegex(lines[0], r"cannot accept more connections: \d+ open, and 16 descriptors kept for "
+                                       r"the workers' files, of a limit of %d \(RLIMIT_NOFILE\)" % limit)
+            # The workers' reserve: every request served is served whole.
             for conn in answered:
-                # 500 once no descriptor is left to open the state file with.
-                self.assertIn(fcgi_client.parse(conn.read_response())[0], (200, 500))
+                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
                 conn.close()
-            # Descriptors are free again: every waiting request is served.
+            # Descriptors are free again: every waiting request is served,
+            # in turns (each closed once answered, as nginx past its
+            # keepalive would), and never takes the workers' reserve.
             for conn in waiting:
                 conn.sock.settimeout(5)
                 self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
+                conn.close()
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(10), 0)
         finally:
@@ -470,6 +482,12 @@ def restart_under_load(binary, tmp, restarts=6, posters=6, getters=2, load_secon
     return seen
 
 
+def closed_at_the_bound(logs):
+    """Idle kept connections webhookd closed itself, at its stop's bound: with
+    the shipped nginx (keepalive_timeout 1s) nginx closes them first."""
+    return sum(int(m) for log in logs for m in re.findall(r"stopping: closed (\d+) idle kept connection", log))
+
+
 class RestartUnderLoadTest(unittest.TestCase):
     """The issue's operator run: six restarts while six clients POST and two GET."""
 
@@ -481,9 +499,10 @@ class RestartUnderLoadTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
         for log in seen["logs"]:
             assert_no_sanitizer_report(self, log)
-        print("restarts under load: %d POSTs, %d GETs, %d failed; restarts took %s s" % (
-            seen["posts"], seen["gets"], len(seen["failures"]),
-            ", ".join("%.2f" % s for s in seen["restart_seconds"])), flush=True)
+        print("restarts under load: %d POSTs, %d GETs, %d failed; restarts took %s s; %d idle connection(s) "
+              "closed at the stop's bound" % (seen["posts"], seen["gets"], len(seen["failures"]),
+                                               ", ".join("%.2f" % s for s in seen["restart_seconds"]),
+                                               closed_at_the_bound(seen["logs"])), flush=True)
         self.assertEqual(seen["failures"], [], "nginx:\n" + seen["nginx_errors"][-3000:])
         self.assertEqual(seen["lost"], [])
         self.assertEqual(seen["exit_codes"], [0] * 6)
@@ -491,3 +510,245 @@ class RestartUnderLoadTest(unittest.TestCase):
         self.assertGreater(seen["gets"], 100)
         for seconds in seen["restart_seconds"]:
             self.assertLess(seconds, 2.0, seen["restart_seconds"])
+
+
+def burst_after_idle(binary, tmp, trials, burst=16, idle=0.5, delays=(0.25,)):
+    """The reviewer's run (review of issue 17, finding 1): nginx from the
+    shipped template (keepalive 64) holding `burst` cached idle connections
+    to webhookd, the socket held as systemd holds it. Each trial: `burst`
+    clients POST at once (nginx now holds that many connections), all wait
+    `idle` seconds, webhookd gets SIGTERM, and after the trial's delay (the
+    next of `delays`) the `burst` clients POST again, at once: right when a
+    stopping webhookd would close idle connections. Then the next webhookd
+    starts. Every POST must answer 200 with its value; returns what was seen."""
+    state_dir = os.path.join(tmp, "state")
+    seed_state(state_dir)
+    sids = ["IS%032x" % (0xb0b0 + i) for i in range(burst)]
+    for sid in sids:
+        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
+            f.write("account_sid: %s\n" % ACCOUNT)
+    config = write_config(tmp, state_dir)
+    os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
+    path = os.path.join(tmp, "held.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o666)
+    listener.listen(1024)
+    seen = {"posts": 0, "failures": [], "stop_seconds": [], "restart_seconds": [], "exit_codes": [], "logs": []}
+    procs = []
+    nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
+
+    def log_of(log):
+        with open(log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def start(n):
+        log = os.path.join(tmp, "webhookd-%d.log" % n)
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([binary, "--config", config, "--workers", "4"], stdin=listener.fileno(),
+                                    stdout=out, stderr=out)
+        procs.append((proc, log))
+        wait_for(lambda: "serving" in log_of(log) or proc.poll() is not None, 10, "webhookd")
+        return proc, log
+
+    conns = [None] * burst
+
+    def post(i, value):
+        # Each client keeps its own HTTP connection to nginx: the burst
+        # reaches nginx at once, and nginx picks upstream connections for it.
+        try:
+            if conns[i] is None:
+                conns[i] = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+            conns[i].request("POST", resource_path(sids[i]), body=urllib.parse.urlencode({"PreWebhookUrl": value}),
+                             headers={"Authorization": BASIC_AUTH,
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+            response = conns[i].getresponse()
+            answer = response.read()
+            if response.status != 200 or json.loads(answer)["pre_webhook_url"] != value:
+                return "POST %d: %s" % (response.status, answer[:200])
+        except (OSError, http.client.HTTPException) as e:
+            if conns[i]:
+                conns[i].close()
+            conns[i] = None
+            return "POST: %r" % e
+        return None
+
+    def fire(tag):
+        """Starts `burst` POSTs at once; returns a function that waits for them
+        (some may wait in the socket's queue for the next webhookd)."""
+        gate = threading.Barrier(burst)
+        results = [None] * burst
+
+        def one(i):
+            gate.wait()
+            results[i] = post(i, "https://hooks.example.com/%s/%d" % (tag, i))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(burst)]
+        for t in threads:
+            t.start()
+
+        def join():
+            for t in threads:
+                t.join(60)
+            seen["posts"] += burst
+            seen["failures"].extend(r for r in results if r)
+
+        return join
+
+    try:
+        proc, log = start(0)
+        nginx.start()
+        for n in range(trials):
+            fire("warm-%d" % n)()  # nginx now holds `burst` connections, all idle from here
+            time.sleep(idle)
+            stopped = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(delays[n % len(delays)])
+            answered = fire("burst-%d" % n)
+            seen["exit_codes"].append(proc.wait(20))
+            seen["stop_seconds"].append(time.monotonic() - stopped)
+            proc, log = start(n + 1)
+            seen["restart_seconds"].append(time.monotonic() - stopped)
+            answered()
+    finally:
+        for c in conns:
+            if c:
+                c.close()
+        nginx.stop()
+        for p, log in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            seen["logs"].append(log_of(log))
+        seen["nginx_errors"] = nginx.error_log()
+        listener.close()
+    return seen
+
+
+class BurstAfterIdleTest(unittest.TestCase):
+    """Restarts lose no POST when nginx holds idle kept connections and a
+    burst of POSTs comes right when a stopping webhookd would close them:
+    0.24-0.27 s after SIGTERM (main closed idle ones at 0.25 s: POSTs lost
+    in 2 of 32 bursts in the review, in 2 of 100 trials of this test, 17
+    POSTs; a race, so this test does not fail on main every time:
+    StopTest's test_an_idle_kept_connection_is_left_to_the_peer_until_the_bound
+    does), and around nginx's own keepalive_timeout (1 s of idle)."""
+
+    def test_a_burst_of_posts_at_the_drain_moment_loses_none(self):
+        tmp = tempfile.mkdtemp(prefix="webhookd-burst-")
+        try:
+            seen = burst_after_idle(WEBHOOKD, tmp, trials=24,
+                                    delays=(0.24, 0.25, 0.26, 0.27, 0.25, 0.26, 0.49, 0.51))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for log in seen["logs"]:
+            assert_no_sanitizer_report(self, log)
+        print("bursts after idle: %d POSTs, %d failed; stops took %.2f-%.2f s, restarts %.2f-%.2f s; %d idle "
+              "connection(s) closed at the stop's bound" % (
+                  seen["posts"], len(seen["failures"]), min(seen["stop_seconds"]), max(seen["stop_seconds"]),
+                  min(seen["restart_seconds"]), max(seen["restart_seconds"]), closed_at_the_bound(seen["logs"])),
+              flush=True)
+        self.assertEqual(seen["failures"], [], "nginx:\n" + seen["nginx_errors"][-3000:])
+        self.assertEqual(seen["exit_codes"], [0] * 24)
+        for seconds in seen["restart_seconds"]:
+            self.assertLess(seconds, 2.0, seen["restart_seconds"])
+
+
+class StopAtRestTest(unittest.TestCase):
+    """A stop at rest, right after traffic: nginx from the shipped template
+    holds idle kept connections to webhookd, and nothing more comes. The
+    template's upstream `keepalive_timeout 1s` makes nginx close them itself
+    (1 s after their last use), so webhookd closes none at its 1.5 s bound
+    (no race with a request nginx might be writing) and exits within the
+    2 s restart goal. Without that line nginx keeps them for 60 s: webhookd
+    closes them at the bound and logs it, and this test fails."""
+
+    def test_nginx_closes_its_idle_connections_and_the_stop_ends_within_2_s(self):
+        tmp = tempfile.mkdtemp(prefix="webhookd-rest-")
+        os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
+        state_dir = os.path.join(tmp, "state")
+        seed_state(state_dir)
+        config = write_config(tmp, state_dir)
+        path = os.path.join(tmp, "held.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # held as systemd holds it
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(1024)
+        log = os.path.join(tmp, "webhookd.log")
+        nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
+        proc = None
+
+        def log_text():
+            with open(log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+
+        def get(path_, auth=True):
+            conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+            try:
+                conn.request("GET", path_, headers={"Authorization": BASIC_AUTH} if auth else {})
+                response = conn.getresponse()
+                return response.status, response.read()
+            finally:
+                conn.close()
+
+        try:
+            with open(log, "wb") as out:
+                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
+                                        stdout=out, stderr=out)
+            wait_for(lambda: "serving" in log_text() or proc.poll() is not None, 10, "webhookd")
+            nginx.start()
+            # Eight clients at once, until nginx keeps several connections
+            # to webhookd (webhookd_connections_open counts them, the scrape's own included).
+            kept = 0
+            for _ in range(10):
+                gate, statuses = threading.Barrier(8), []
+
+                def one():
+                    gate.wait()
+                    statuses.append(get(resource_path())[0])
+
+                threads = [threading.Thread(target=one) for _ in range(8)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(60)
+                self.assertEqual(statuses, [200] * 8)
+                status, body = get("/metrics", auth=False)
+                self.assertEqual(status, 200, body)
+                kept = float(re.search(r"^webhookd_connections_open (\S+)$", body.decode(), re.M).group(1))
+                if kept >= 3:
+                    break
+            self.assertGreaterEqual(kept, 3, "nginx kept too few connections for this test to mean anything")
+            time.sleep(0.3)  # at rest: the last use 0.3 s before the stop
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(10)
+            took = time.monotonic() - started
+            text = log_text()
+            assert_no_sanitizer_report(self, text)
+            self.assertEqual(code, 0)
+            self.assertNotIn("idle kept connection(s) still open", text,
+                             "webhookd closed idle connections itself: nginx did not (keepalive_timeout)")
+            self.assertLess(took, 2.0)
+            # The next request on the held socket is served by the next webhookd.
+            with open(log, "ab") as out:
+                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
+                                        stdout=out, stderr=out)
+            self.assertEqual(get(resource_path())[0], 200)
+            print("stop at rest: %d kept connection(s) open, none closed at the bound; the stop took %.2f s" % (
+                kept, took), flush=True)
+        finally:
+            nginx.stop()
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            listener.close()
+            shutil.rmtree(tmp, ignore_errors=True)
