@@ -18,8 +18,9 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def slug(heading):
-    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to '-'."""
-    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    """GitHub's anchor of a heading: lower case, punctuation but '-' and '_'
+    dropped, spaces to '-'."""
+    text = re.sub(r"[`*]", "", heading.strip().lower())
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
 
@@ -73,7 +74,9 @@ class FrontDoorTest(unittest.TestCase):
                 ("Which hooks fire: the effective configuration", "which-hooks-fire-the-effective-configuration"),
                 ("Libraries, and what we still write by hand", "libraries-and-what-we-still-write-by-hand"),
                 ("Performance (`make bench`)", "performance-make-bench"),
-                ("Never set: the defaults", "never-set-the-defaults")]:
+                ("Never set: the defaults", "never-set-the-defaults"),
+                ("An account's global webhooks: `{state_dir}/{AccountSid}.yaml`",
+                 "an-accounts-global-webhooks-state_diraccountsidyaml")]:
             self.assertEqual(slug(heading), expected)
 
 
