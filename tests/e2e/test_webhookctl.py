@@ -657,10 +657,45 @@ class GlobalWebhooksCtlTest(StackCase):
             with self.subTest(argv[:2]):
                 r = ctl(*argv)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        # Without the config, export cannot know the accounts: it writes them all, as before.
+
+    def test_export_then_apply_round_trips_with_state_dir_and_with_config(self):
+        """export, then apply of the same checkout with the same options,
+        finds nothing to do. Without --config, apply refuses every AC….yaml
+        (nothing says which accounts webhookd serves), so export without it
+        leaves them all out, names each, and removes an earlier copy; before
+        the fix19b review it wrote them, and the apply refused the checkout."""
+        self.assertEqual(self.curl("--data-raw", "Target=flex", path=GLOBAL).status, 200)
+        dest = os.path.join(self.tmp, "export-state-dir")
+        shutil.rmtree(dest, ignore_errors=True)
+        os.makedirs(dest)
+        with open(os.path.join(dest, ACCOUNT + ".yaml"), "w") as f:  # an earlier export's copy (with --config)
+            f.write("target: webhook\n")
         r = ctl("export", "--state-dir", self.state_dir, dest)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("wrote %s.yaml" % STRANGER, r.stdout)
+        self.assertIn("webhookctl: left out %s.yaml: an account's global webhooks are exported only with --config"
+                      % ACCOUNT, r.stderr)
+        self.assertIn("removed %s.yaml\n" % ACCOUNT, r.stdout)
+        self.assertIn("1 left out", r.stdout)
+        self.assertEqual(sorted(os.listdir(dest)), sorted(n for n in os.listdir(self.state_dir)
+                                                          if n.endswith(".yaml") and n.startswith("IS")))
+        self.assertTrue(os.path.exists(os.path.join(self.state_dir, ACCOUNT + ".yaml")))
+        for argv in (("diff", dest, "--state-dir", self.state_dir), ("apply", dest, "--state-dir", self.state_dir),
+                     ("diff", dest, "--state-dir", self.state_dir)):
+            with self.subTest(argv):
+                r = ctl(*argv)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("0 to create, 0 to update, 0 to remove", r.stdout)
+        # With --config, the same checkout gets the account file back, and the round trip holds.
+        r = ctl("export", "--config", self.config, dest)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("wrote %s.yaml\n" % ACCOUNT, r.stdout)
+        self.assertEqual(read(os.path.join(dest, ACCOUNT + ".yaml")),
+                         read(os.path.join(self.state_dir, ACCOUNT + ".yaml")))
+        for argv in (("diff", dest, "--config", self.config), ("apply", dest, "--config", self.config)):
+            with self.subTest(argv):
+                r = ctl(*argv)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("0 to create, 0 to update, 0 to remove", r.stdout)
 
     def test_show_effective(self):
         ctl("set", "--account", ACCOUNT, "--config", self.config, "--post-webhook-url",
