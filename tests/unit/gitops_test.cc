@@ -360,8 +360,8 @@ class FailsWritingTheService : public webhookd_test::FaultyFileSystem {
     fail = prefix.find(temp_) != std::string::npos ? op_ : webhookd_test::Op::kNone;
     return FaultyFileSystem::create_temp(prefix, path);
   }
-  Status sync_dir(const std::string& dir) override {
-    Status s = FaultyFileSystem::sync_dir(dir);
+  Status sync_open_dir(int dir_fd, const std::string& dir) override {
+    Status s = FaultyFileSystem::sync_open_dir(dir_fd, dir);
     fail = webhookd_test::Op::kNone;
     return s;
   }
