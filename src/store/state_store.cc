@@ -137,12 +137,18 @@ class OpenDir {
   const Result<int> fd_;
 };
 
-std::string describe(const DirIdentity& id) {
+// with_type: only when the type was measured (statfs is asked only when the
+// device number moved); an unmeasured 0 would read as a type.
+std::string describe(const DirIdentity& id, bool with_type) {
   char text[96];
-  std::snprintf(text, sizeof text, "device %u:%u inode %llu on a file system of type 0x%llx",
-                major(static_cast<dev_t>(id.device)), minor(static_cast<dev_t>(id.device)),
-                static_cast<unsigned long long>(id.inode), static_cast<unsigned long long>(id.fs_type));
-  return text;
+  std::snprintf(text, sizeof text, "device %u:%u inode %llu", major(static_cast<dev_t>(id.device)),
+                minor(static_cast<dev_t>(id.device)), static_cast<unsigned long long>(id.inode));
+  std::string out = text;
+  if (with_type) {
+    std::snprintf(text, sizeof text, " on a file system of type 0x%llx", static_cast<unsigned long long>(id.fs_type));
+    out += text;
+  }
+  return out;
 }
 
 }  // namespace
@@ -151,9 +157,8 @@ Status StateStore::check_dir(const Error& what) {
   // One stat; the file system's type only when the device number moved
   // (a remount, or another file system), the one case it decides.
   auto now = fs_.identify_dir(dir_, /*with_fs_type=*/false);
-  if (now.ok() && dir_identity_.ok() && now.value().device != dir_identity_.value().device) {
-    now = fs_.identify_dir(dir_, /*with_fs_type=*/true);
-  }
+  const bool typed = now.ok() && dir_identity_.ok() && now.value().device != dir_identity_.value().device;
+  if (typed) now = fs_.identify_dir(dir_, /*with_fs_type=*/true);
   // Gone (ENOENT), or failing: the directory's error. `what` is a "no such
   // file" or a file about to be made: never itself the answer here.
   if (!now.ok()) {
@@ -167,9 +172,10 @@ Status StateStore::check_dir(const Error& what) {
   }
   if (same_directory(dir_identity_.value(), now.value())) return ok_status();
   return Error::unavailable(what.message + "; the state directory " + dir_ + " is not the one this store was made " +
-                                "on (" + describe(dir_identity_.value()) + "), it is " + describe(now.value()) +
+                                "on (" + describe(dir_identity_.value(), typed) + "), it is " +
+                                describe(now.value(), typed) +
                                 ": a volume no longer mounted there, or a directory put in its place; " +
-                                "restart webhookd to serve this one",
+                                "reload or restart webhookd to serve this one",
                             ESTALE);
 }
 
