@@ -169,6 +169,29 @@ class CommandHelpTest(unittest.TestCase):
                 entry = listing.stdout.split("\n  %s " % command, 1)[1].split("\n  ", 1)[0]
                 self.assertIn(entry.splitlines()[0], r.stdout)
 
+    def test_where_each_command_takes_the_state_from(self):
+        """The README's "Other commands" and the man page: each command takes
+        --state-dir or --config, except set --account and fire (--config
+        only: --state-dir alone exits 2, naming why) and hash-secret (no
+        state directory). The fix19b review found the sentence said "each"."""
+        sid, account = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, sid + ".yaml"), "w") as f:
+                f.write("account_sid: %s\n" % account)
+            for argv in (["show", sid], ["show", "--account", account], ["set", sid, "--method", "GET"],
+                         ["create-service", "--account", account]):
+                with self.subTest(argv):
+                    r = ctl(*argv, "--state-dir", tmp)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+            for argv, why in ((["set", "--account", account, "--target", "flex"], "set --account needs --config"),
+                              (["fire", sid, "--event", "onMessageAdded"], "fire needs --config"),
+                              (["hash-secret", "--account", account], "unknown option --state-dir")):
+                with self.subTest(argv):
+                    r = ctl(*argv, "--state-dir", tmp, input="")
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn("webhookctl: " + why, r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(tmp, account + ".yaml")))
+
     def test_diff_usage_errors_exit_1_never_2(self):
         # diff's 2 means drift (contract §7): a script's typo must not read as drift.
         with tempfile.TemporaryDirectory() as tmp:
