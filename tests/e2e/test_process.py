@@ -403,6 +403,45 @@ class DescriptorLimitTest(ProcessCase):
             for conn in conns:
                 conn.close()
 
+    def test_a_limit_lowered_while_running_backs_off_accept4(self):
+        # accept4 itself failing (EMFILE: a limit lowered with prlimit after
+        # start, or ENFILE for the whole system): the listener stays readable;
+        # re-armed at once, every worker spun on it. It must back off, say so,
+        # and serve the waiting connections once the limit is back.
+        proc = self.spawn(["--workers", "2"])
+        soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+        used = {int(fd) for fd in os.listdir("/proc/%d/fd" % proc.pid)}
+        lowest_free = min(set(range(len(used) + 1)) - used)
+        conns = []
+        try:
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (lowest_free + 2, hard))  # two connections' worth
+            self.connect(12, conns)
+            wait_for(lambda: "cannot accept a connection" in self.read_log(), 10, "the accept4 line")
+            cpu_before = cpu_seconds(proc.pid)
+            time.sleep(2)
+            cpu = cpu_seconds(proc.pid) - cpu_before
+            lines = [l for l in self.read_log().splitlines() if "cannot accept" in l]
+            print("accept4 out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s)" % (cpu, len(lines)), flush=True)
+            self.assertLess(cpu, 0.3, "%.2f CPU-seconds in 2 s" % cpu)
+            self.assertLessEqual(len(lines), 2, lines[:5])
+            self.assertRegex(lines[0], r"cannot accept a connection: Too many open files \(\d+ connections open\); "
+                                       r"not accepting for 100 ms at a time")
+            accepted = [c for c in conns if select.select([c.sock], [], [], 0)[0]]
+            self.assertLessEqual(len(accepted), 2)
+            for conn in accepted:  # no descriptor for the state file: 503, or 200 from memory
+                self.assertIn(fcgi_client.parse(conn.read_response())[0], (200, 503))
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            for conn in conns:
+                if conn in accepted:
+                    continue
+                conn.sock.settimeout(5)
+                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+        finally:
+            for conn in conns:
+                conn.close()
+
 
 class StartupTest(ProcessCase):
     def run_webhookd(self, *args):
