@@ -409,6 +409,8 @@ class DescriptorLimitTest(ProcessCase):
         # re-armed at once, every worker spun on it. It must back off, say so,
         # and serve the waiting connections once the limit is back.
         proc = self.spawn(["--workers", "2"])
+        fd_dir = "/proc/%d/fd" % proc.pid
+        at_rest = len(os.listdir(fd_dir))
         # A GET and a POST first. Not for webhookd: UBSan (the ASan build)
         # checks a virtual call's type the first time by probing memory
         # through a pipe(), which fails out of descriptors, and reports an
@@ -420,8 +422,11 @@ class DescriptorLimitTest(ProcessCase):
             self.assertEqual(fcgi_client.parse(warm.request(params("POST", body=body), body=body))[0], 200)
         finally:
             warm.close()
+        # webhookd closes its end of those on reading our close: counted
+        # before, a number freed after would let a third connection in.
+        wait_for(lambda: len(os.listdir(fd_dir)) <= at_rest, 5, "the warm-up connections closed")
         soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
-        used = {int(fd) for fd in os.listdir("/proc/%d/fd" % proc.pid)}
+        used = {int(fd) for fd in os.listdir(fd_dir)}
         lowest_free = min(set(range(len(used) + 1)) - used)
         conns = []
         try:
