@@ -53,7 +53,7 @@ const char kUsage[] =
     "served by the N workers; past --max-connections (default 4096) new ones are\n"
     "closed. Each connection is a file descriptor: webhookd raises its soft limit\n"
     "to --max-connections + what is open besides connections (about 2 x --workers\n"
-    "+ 7) + 3 x --workers + 8 kept for the workers' files, within the hard limit\n"
+    "+ 7) + 4 x --workers + 8 kept for the workers' files, within the hard limit\n"
     "(LimitNOFILE, ulimit -n); when that allows fewer connections, it says how many\n"
     "at start, and the others wait in the socket's queue.\n"
     "A request not whole within --request-timeout (default 10) seconds of its first\n"

@@ -53,18 +53,18 @@ constexpr int kPairBuffer = 2 * kMaxRequest;
 // Out of descriptors, the listener is left alone this long between tries.
 constexpr long long kAcceptPauseMs = 100;
 // Descriptors kept free for the workers' own use, never taken by a
-// connection. A worker holds two files at most at once (a POST's lock file,
-// and under it the state file, its temp file, the directory to fsync, or
-// the directory probed after a failure): three each, one a margin. And 8
+// connection. A worker holds three files at most at once (a POST's lock
+// file and the state directory, open through the write, and under them the
+// state file, its temp file, or the directory probed after a failure):
+// four each, one a margin. And 8
 // for the whole process: the start-up clean-up (the directory, a file, a
 // lock), a reload (the config; a moved state_dir's clean-up), systemd's
 // notify socket, the housekeeper's count of /proc/self/fd. Without a
 // reserve, a burst of connections accepted the moment descriptors came free
 // used them all again, and the requests they carried answered 500 (EMFILE
-// opening the state file). Sized 4 per worker against a raise of 4 per
-// worker that forgot the socket pairs, it left fewer than --max-connections
-// once workers >= 25, silently.
-constexpr long long kReservePerWorker = 3, kReserveShared = 8;
+// opening the state file). Measured against a raise that forgot the socket
+// pairs, it left fewer than --max-connections once workers >= 25, silently.
+constexpr long long kReservePerWorker = 4, kReserveShared = 8;
 
 // Epoll data: a connection's token (generation << 32 | fd, generation >= 1),
 // or one of these. kArming and kFired only ever appear in Slot::parked.

@@ -268,7 +268,7 @@ class DescriptorLimitTest(ProcessCase):
                   "%d waiting" % (cpu, len(lines), len(answered), len(waiting)), flush=True)
             self.assertGreaterEqual(len(lines), 1)
             self.assertLessEqual(len(lines), 2, lines[:5])
-            self.assertRegex(lines[0], r"cannot accept more connections: \d+ open, and 14 descriptors kept for "
+            self.assertRegex(lines[0], r"cannot accept more connections: \d+ open, and 16 descriptors kept for "
                                        r"the workers' files, of a limit of %d \(RLIMIT_NOFILE\)" % limit)
             # The workers' reserve: every request served is served whole.
             for conn in answered:
