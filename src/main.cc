@@ -4,7 +4,6 @@
 // the config (a bad one is refused and the old one kept).
 #include <malloc.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,8 +52,10 @@ const char kUsage[] =
     "Any number of kept connections (nginx's keepalive + fastcgi_keep_conn) are\n"
     "served by the N workers; past --max-connections (default 4096) new ones are\n"
     "closed. Each connection is a file descriptor: webhookd raises its soft limit\n"
-    "to --max-connections + 4 x --workers + 64 and warns at start when the hard\n"
-    "limit (LimitNOFILE, ulimit -n) is lower.\n"
+    "to --max-connections + what is open besides connections (about 2 x --workers\n"
+    "+ 7) + 4 x --workers + 8 kept for the workers' files, within the hard limit\n"
+    "(LimitNOFILE, ulimit -n); when that allows fewer connections, it says how many\n"
+    "at start, and the others wait in the socket's queue.\n"
     "A request not whole within --request-timeout (default 10) seconds of its first\n"
     "byte has its connection closed, with a line in the log.\n"
     "GET /metrics on the FastCGI socket answers Prometheus metrics (text format 0.0.4,\n"
@@ -255,31 +256,6 @@ void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std
   notify_systemd("READY=1");
 }
 
-// Every kept connection is a descriptor: raise the soft limit (systemd's
-// default is 1024) to what --max-connections needs, within the hard one.
-// Not to the hard limit itself: the edge keeps a slot per possible
-// descriptor, and a million of them would be memory for nothing. Below what
-// is needed, connections past the limit wait in the listening socket's queue
-// (the edge backs off rather than spin): said at start, not discovered later.
-void raise_descriptor_limit(int max_connections, int workers) {
-  struct rlimit files;
-  const rlim_t wanted = static_cast<rlim_t>(descriptors_needed(max_connections, workers));
-  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return;
-  if (files.rlim_cur < wanted) {
-    files.rlim_cur = files.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, files.rlim_max);
-    (void)::setrlimit(RLIMIT_NOFILE, &files);
-    (void)::getrlimit(RLIMIT_NOFILE, &files);
-  }
-  if (files.rlim_cur < wanted) {
-    log_line("webhookd: warning: the file descriptor limit is " + std::to_string(files.rlim_cur) + " (hard " +
-             (files.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(files.rlim_max)) +
-             "), below the " + std::to_string(wanted) + " that --max-connections " + std::to_string(max_connections) +
-             " with " + std::to_string(workers) +
-             " workers needs: connections past the limit wait until others close; raise LimitNOFILE (ulimit -n) "
-             "or lower --max-connections");
-  }
-}
-
 Result<int> listening_socket(const Options& o) {
   if (o.listen.empty()) return inherited_listener();
   return open_listener(o.listen);
@@ -322,7 +298,6 @@ int run(const Options& o) {
   auto store = std::make_shared<StateStore>(fs, config.value().state_dir, ParseCache::kDefaultCapacity, metrics.get());
   const bool mount_root = is_mount_root(config.value().state_dir);
   RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store), mount_root));
-  raise_descriptor_limit(o.max_connections, o.workers);
   FcgiServerOptions server_options;
   server_options.workers = o.workers;
   server_options.max_connections = o.max_connections;
@@ -334,6 +309,9 @@ int run(const Options& o) {
     log_line("webhookd: " + started.error().message);
     return 2;
   }
+  // Said at start, not discovered later: past what the descriptor limit
+  // allows, connections wait in the listening socket's queue.
+  if (std::string warning = server.descriptor_warning(); !warning.empty()) log_line(warning);
   log_line("webhookd " + std::string(kVersion) + ": serving " +
            (o.listen.empty() ? std::string("the inherited socket") : o.listen) + " with " +
            std::to_string(o.workers) + " workers, state in " + slot.get()->config.state_dir);

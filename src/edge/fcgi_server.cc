@@ -53,12 +53,17 @@ constexpr int kPairBuffer = 2 * kMaxRequest;
 // Out of descriptors, the listener is left alone this long between tries.
 constexpr long long kAcceptPauseMs = 100;
 // Descriptors kept free for the workers' own use, never taken by a
-// connection: a request opens its state file, a POST also its lock file,
-// a temp file and the directory (fsync); and a few for the whole process
-// (the start-up clean-up, a reload reading the config, systemd's notify
-// socket). Without them, a burst of connections accepted the moment
-// descriptors came free used them all again, and the requests they carried
-// answered 500 (EMFILE opening the state file).
+// connection. A worker holds three files at most at once (a POST's lock
+// file and the state directory, open through the write, and under them the
+// state file, its temp file, or the directory probed after a failure):
+// four each, one a margin. And 8
+// for the whole process: the start-up clean-up (the directory, a file, a
+// lock), a reload (the config; a moved state_dir's clean-up), systemd's
+// notify socket, the housekeeper's count of /proc/self/fd. Without a
+// reserve, a burst of connections accepted the moment descriptors came free
+// used them all again, and the requests they carried answered 500 (EMFILE
+// opening the state file). Measured against a raise that forgot the socket
+// pairs, it left fewer than --max-connections once workers >= 25, silently.
 constexpr long long kReservePerWorker = 4, kReserveShared = 8;
 
 // Epoll data: a connection's token (generation << 32 | fd, generation >= 1),
@@ -143,6 +148,26 @@ long long open_descriptors() {
   return n - 1;
 }
 
+// The soft RLIMIT_NOFILE (0: unlimited), and the hard one in *hard (-1: unlimited).
+long long descriptor_limit(long long* hard = nullptr) {
+  struct rlimit files;
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 0;
+  if (hard) *hard = files.rlim_max == RLIM_INFINITY ? -1 : static_cast<long long>(files.rlim_max);
+  return files.rlim_cur == RLIM_INFINITY ? 0 : static_cast<long long>(files.rlim_cur);
+}
+
+// Raises the soft limit to `wanted`, within the hard one. Not to the hard
+// limit itself: the edge keeps a slot per possible descriptor, and a
+// million of them (a shell's ulimit -n) would be memory for nothing.
+void raise_descriptor_limit(long long wanted) {
+  struct rlimit files;
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) return;
+  if (files.rlim_cur >= static_cast<rlim_t>(wanted)) return;
+  files.rlim_cur = files.rlim_max == RLIM_INFINITY ? static_cast<rlim_t>(wanted)
+                                                   : std::min(static_cast<rlim_t>(wanted), files.rlim_max);
+  (void)::setrlimit(RLIMIT_NOFILE, &files);
+}
+
 std::string seconds_text(std::chrono::milliseconds d) {
   char text[32];
   std::snprintf(text, sizeof text, "%g s", static_cast<double>(d.count()) / 1000);
@@ -187,10 +212,6 @@ struct FcgiServer::Worker {
   // This turn on a connection ends by then (FcgiServerOptions::answer_timeout).
   long long turn_deadline_ms = 0;
 };
-
-size_t descriptors_needed(int max_connections, int workers) {
-  return static_cast<size_t>(max_connections) + 4 * static_cast<size_t>(workers) + 64;
-}
 
 Result<int> open_listener(const std::string& spec) {
   std::string address = spec;
@@ -242,14 +263,15 @@ Status FcgiServer::start() {
   if (::setsockopt(listen_fd_, SOL_SOCKET, SO_RCVTIMEO, &accept_bound, sizeof accept_bound) != 0) {
     return os_error("listening socket");
   }
-  struct rlimit files;
-  // A slot per descriptor number a connection can get: up to the soft
-  // limit, but no more than the cap needs (a shell's ulimit -n may be a million).
-  const size_t needed = static_cast<size_t>(options_.max_connections) + 1024;
-  slot_count_ = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
-                    ? std::min(static_cast<size_t>(files.rlim_cur), needed)
-                    : needed;
-  slots_.reset(new Slot[slot_count_]);
+  // Every connection is a descriptor (systemd's default soft limit is
+  // 1024): one rule, connections + fixed + reserve <= the soft limit, sets
+  // the raise here, the warning (descriptor_warning) and the connections
+  // accepted (count_descriptors). Raised once before the socket pairs open
+  // (1024 workers need 2048 descriptors for them), counting the pairs to
+  // come, and again once what is open is counted exactly.
+  descriptor_reserve_ = kReservePerWorker * options_.workers + kReserveShared;
+  raise_descriptor_limit(options_.max_connections + std::max(open_descriptors(), 0LL) + 2LL * options_.workers +
+                         descriptor_reserve_);
 
   // The listening socket is one-shot too: one worker accepts what is
   // waiting, then re-arms it. The stop pipe is level-triggered: once its
@@ -267,8 +289,14 @@ Status FcgiServer::start() {
     if (!workers_.back()->open_pair()) return os_error("socketpair");
   }
   // Every descriptor the process holds for good is open by now.
-  if (files.rlim_cur != RLIM_INFINITY) descriptor_limit_ = static_cast<long long>(files.rlim_cur);
   fixed_descriptors_ = std::max(open_descriptors(), 0LL);
+  const long long wanted = options_.max_connections + fixed_descriptors_ + descriptor_reserve_;
+  raise_descriptor_limit(wanted);
+  const long long limit = descriptor_limit(&hard_limit_);
+  // A slot per descriptor number a connection can get: numbers are the
+  // lowest free, so below what is open at most, and below the limit.
+  slot_count_ = static_cast<size_t>(limit == 0 ? wanted + 64 : std::min(limit, wanted + 64));
+  slots_.reset(new Slot[slot_count_]);
   count_descriptors();
   for (auto& w : workers_) threads_.emplace_back([this, worker = w.get()] { worker_loop(*worker); });
   housekeeper_ = std::thread([this] { housekeeper_loop(); });
@@ -316,7 +344,11 @@ ServerStats FcgiServer::stats() const {
 }
 
 void FcgiServer::count_descriptors() {
-  if (descriptor_limit_ == 0) {
+  // Read again each time: an operator may change a running webhookd's limit
+  // (prlimit), and the reserve must hold under the new one.
+  const long long limit = descriptor_limit();
+  descriptor_limit_.store(limit);
+  if (limit == 0) {
     connection_allowance_.store(options_.max_connections);
     return;
   }
@@ -326,10 +358,31 @@ void FcgiServer::count_descriptors() {
   const long long open = open_descriptors();
   const long long fixed = open < 0 ? fixed_descriptors_
                                    : std::max(fixed_descriptors_, open - open_connections_.load());
-  const long long reserve = kReservePerWorker * options_.workers + kReserveShared;
-  // One connection at least: a limit too small for the reserve serves
-  // slowly, with some 503s, rather than not at all (start warns about it).
-  connection_allowance_.store(std::max(1LL, descriptor_limit_ - fixed - reserve));
+  // As many connections as workers at least: a limit too small for the
+  // reserve then answers some requests 503 (no descriptor for a file, with
+  // Retry-After) rather than serve one connection at a time, where nginx's
+  // kept connections waiting in the queue time out (start warns about it).
+  connection_allowance_.store(std::max<long long>(options_.workers, limit - fixed - descriptor_reserve_));
+}
+
+std::string FcgiServer::descriptor_warning() const {
+  const long long limit = descriptor_limit_.load();
+  const long long allowed = connection_allowance_.load();
+  if (limit == 0 || allowed >= options_.max_connections) return "";
+  std::string line = "webhookd: warning: the file descriptor limit is " + std::to_string(limit) + " (hard " +
+                     (hard_limit_ < 0 ? std::string("unlimited") : std::to_string(hard_limit_)) + "): it allows " +
+                     std::to_string(allowed) + " connections at once, below --max-connections " +
+                     std::to_string(options_.max_connections) + " (" + std::to_string(fixed_descriptors_) +
+                     " descriptors open besides connections, " + std::to_string(descriptor_reserve_) + " kept for " +
+                     std::to_string(options_.workers) + " workers' files); connections past " +
+                     std::to_string(allowed) + " wait in the listening socket's queue until others close";
+  if (limit - fixed_descriptors_ - descriptor_reserve_ < allowed) {
+    line += "; the limit is too low for the workers' reserve too: a request may answer 503 when no descriptor is "
+            "left for its file";
+  }
+  return line + "; raise LimitNOFILE (ulimit -n) to " +
+         std::to_string(options_.max_connections + fixed_descriptors_ + descriptor_reserve_) +
+         " or lower --max-connections";
 }
 
 void FcgiServer::log_at_most_each_second(std::atomic<long long>& last, const std::string& line) {
@@ -404,18 +457,21 @@ uint64_t FcgiServer::accept_connections() {
     // Only when a connection waits (see start(): the socket may be blocking).
     struct pollfd waiting = {listen_fd_, POLLIN, 0};
     if (::poll(&waiting, 1, 0) != 1) break;
-    if (open_connections_.load() >= connection_allowance_.load()) {
-      // One more would eat into the workers' reserve: the connection waits
-      // in the listening socket's queue, as out of descriptors (below).
+    // At --max-connections a connection is accepted and closed (below): the
+    // refusal the README promises. Below it, one more would eat into the
+    // workers' reserve: the connection waits in the listening socket's
+    // queue, as out of descriptors (below).
+    const int open = open_connections_.load();
+    if (open < options_.max_connections && open >= connection_allowance_.load()) {
       listener_paused_until_ms_.store(now_ms() + kAcceptPauseMs);
       accept_pauses_.fetch_add(1);
       const long long now = now_ms();
       long long last = last_descriptor_log_ms_.load();
       if ((last == 0 || now - last >= 10000) && last_descriptor_log_ms_.compare_exchange_strong(last, now)) {
         const unsigned long long pauses = accept_pauses_.exchange(0);
-        log_.append("webhookd: cannot accept more connections: " + std::to_string(open_connections_.load()) +
-                    " open, and " + std::to_string(kReservePerWorker * options_.workers + kReserveShared) +
-                    " descriptors kept for the workers' files, of a limit of " + std::to_string(descriptor_limit_) +
+        log_.append("webhookd: cannot accept more connections: " + std::to_string(open) + " open, and " +
+                    std::to_string(descriptor_reserve_) + " descriptors kept for the workers' files, of a limit of " +
+                    std::to_string(descriptor_limit_.load()) +
                     " (RLIMIT_NOFILE); not accepting for " + std::to_string(kAcceptPauseMs) + " ms at a time (" +
                     std::to_string(pauses) +
                     " time(s) since the last line); raise LimitNOFILE (ulimit -n) or lower --max-connections\n");

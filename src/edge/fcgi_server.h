@@ -27,12 +27,6 @@ using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
 // "unix:/path" or "host:port" / ":port"; returns the listening descriptor.
 Result<int> open_listener(const std::string& spec);
 
-// The descriptors webhookd needs for max_connections connections and its
-// workers: one per connection, two per worker (the socket pair its libfcgi
-// reads a request from) plus a state file and a lock file it may hold open,
-// and 64 for the rest (stdio, the listener, epoll, pipes, the log).
-size_t descriptors_needed(int max_connections, int workers);
-
 struct FcgiServerOptions {
   int workers = 16;
   // Open connections at most; past it a new connection is closed at once
@@ -75,8 +69,12 @@ class FcgiServer {
  public:
   FcgiServer(int listen_fd, FcgiServerOptions options, RequestHandler handler);
   ~FcgiServer();
-  // Starts the worker threads and the housekeeper.
+  // Raises the soft descriptor limit to what max_connections needs (within
+  // the hard limit), then starts the worker threads and the housekeeper.
   Status start();
+  // After start(): a warning for the log when the descriptor limit allows
+  // fewer connections than max_connections; empty otherwise.
+  std::string descriptor_warning() const;
   // Stops accepting (new connections wait in the listening socket's queue
   // for the next process), answers every request that has reached webhookd,
   // whole or in part, and closes each connection right after its answer. A
@@ -141,13 +139,16 @@ class FcgiServer {
   std::atomic<long long> listener_paused_until_ms_{0};  // out of descriptors: accept again then (0: armed)
   std::atomic<unsigned long long> accept_pauses_{0};    // since the last line about them
   std::atomic<long long> last_descriptor_log_ms_{0};
-  // Descriptors: the soft limit, those open besides connections (counted at
-  // start, again by the housekeeper after each pause), and how many
-  // connections may be open so that the workers' reserve stays free.
-  long long descriptor_limit_ = 0;     // 0: no limit to respect
+  // Descriptors, by one rule for the raise at start, the warning and the
+  // connections accepted: connections + fixed + reserve <= the soft limit.
+  // fixed: open besides connections (counted at start, again by the
+  // housekeeper after each pause); reserve: kept for the workers' own files.
+  std::atomic<long long> descriptor_limit_{0};  // the soft limit, read at each count; 0: none to respect
+  long long hard_limit_ = 0;           // for the warning; -1: unlimited
   long long fixed_descriptors_ = 0;    // counted at start; a floor for later counts
+  long long descriptor_reserve_ = 0;
   std::atomic<long long> connection_allowance_{0};
-  void count_descriptors();  // sets connection_allowance_
+  void count_descriptors();  // sets connection_allowance_ (and reads the limit again)
   std::atomic<long long> last_cap_log_ms_{0};
   std::atomic<long long> last_refusal_log_ms_{0};
   std::unique_ptr<Slot[]> slots_;
