@@ -88,6 +88,117 @@ class VersionTest(unittest.TestCase):
                 self.assertIn('#define WEBHOOKD_VERSION "9.8.7"\n', f.read())
 
 
+def needs_root(cls):
+    return unittest.skipUnless(os.geteuid() == 0, "needs root: Debian roots, namespaces, mounts (CI runs as root)")(cls)
+
+
+POSTRM = os.path.join(REPO, "conf", "debian", "webhookd.postrm")
+# The files webhookd itself leaves in its state directory (no state).
+OWN_FILES = (".ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock", ".ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.tmp.AbC123",
+             ".webhookd-applied", ".webhookd-apply.lock")
+
+
+def _files(directory, names):
+    return 'mkdir -p "$R/%s" && (cd "$R/%s" && touch %s)' % (directory, directory, " ".join(names))
+
+
+def _mounted(directory):
+    return 'mkdir -p "$R/%s" && mount -t tmpfs webhookd-test "$R/%s"' % (directory, directory)
+
+
+STATE_FILE = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml"
+# (case, what the admin's machine holds beside the skeleton, what purge must
+# say, what must be left besides the skeleton). $R is the temporary root;
+# dpkg has already removed the conffiles when postrm runs. Links are relative:
+# the temporary root is no chroot.
+PURGE_CASES = [
+    ("only webhookd's own files: the state directory goes",
+     _files("var/lib/webhookd", OWN_FILES),
+     "removed $R/var/lib/webhookd (no state in it)", []),
+    ("state: kept, counted",
+     _files("var/lib/webhookd", OWN_FILES + (STATE_FILE,)),
+     "kept $R/var/lib/webhookd: 1 file(s) of state", ["var/lib/webhookd"]),
+    ("a link to the state: kept, nothing deleted through it",
+     _files("srv/gluster", OWN_FILES + (STATE_FILE,)) + ' && ln -s ../../srv/gluster "$R/var/lib/webhookd"',
+     "kept $R/var/lib/webhookd: a symbolic link (to ../../srv/gluster)", ["var/lib/webhookd", "srv/gluster"]),
+    ("a link to a directory of lock files only: kept, nothing deleted through it",
+     _files("srv/gluster", OWN_FILES) + ' && ln -s ../../srv/gluster "$R/var/lib/webhookd"',
+     "kept $R/var/lib/webhookd: a symbolic link (to ../../srv/gluster)", ["var/lib/webhookd", "srv/gluster"]),
+    ("a mountpoint holding lock files only (the fleet's volume): kept, its lock files too",
+     _mounted("var/lib/webhookd") + " && " + _files("var/lib/webhookd", OWN_FILES),
+     "kept $R/var/lib/webhookd: a mountpoint; nothing removed on it", ["var/lib/webhookd"]),
+    ("a mountpoint holding state: kept whole",
+     _mounted("var/lib/webhookd") + " && " + _files("var/lib/webhookd", OWN_FILES + (STATE_FILE,)),
+     "kept $R/var/lib/webhookd: a mountpoint; nothing removed on it", ["var/lib/webhookd"]),
+    ("the sync's checkout goes",
+     _files("var/lib/webhookd-sync/checkout/.git", ("HEAD",)), None, []),
+    ("the sync's checkout as a link: kept, nothing deleted through it",
+     _files("srv/sync", ("HEAD",)) + ' && ln -s ../../srv/sync "$R/var/lib/webhookd-sync"',
+     "kept $R/var/lib/webhookd-sync: a symbolic link (to ../../srv/sync)", ["var/lib/webhookd-sync", "srv/sync"]),
+    ("the sync's checkout on a mountpoint: kept",
+     _mounted("var/lib/webhookd-sync") + " && " + _files("var/lib/webhookd-sync", ("HEAD",)),
+     "kept $R/var/lib/webhookd-sync: a mountpoint; nothing removed on it", ["var/lib/webhookd-sync"]),
+    ("sync.env goes, and /etc/webhookd with it",
+     _files("etc/webhookd", ("sync.env",)), None, []),
+    ("an admin's file in /etc/webhookd: kept, and purge says so",
+     _files("etc/webhookd", ("sync.env", "notes")),
+     "kept $R/etc/webhookd: it holds files the package did not put there", ["etc/webhookd/notes"]),
+    ("the site's link goes",
+     'ln -s /etc/nginx/sites-available/webhookd "$R/etc/nginx/sites-enabled/webhookd"',
+     "removed $R/etc/nginx/sites-enabled/webhookd (its site was purged); reload nginx", []),
+    ("a link of that name to another site stays",
+     'ln -s /etc/nginx/sites-available/other "$R/etc/nginx/sites-enabled/webhookd"',
+     None, ["etc/nginx/sites-enabled/webhookd"]),
+]
+SKELETON = ["etc", "etc/nginx", "etc/nginx/sites-enabled", "var", "var/lib"]
+
+
+@needs_root
+class PurgeScriptTest(unittest.TestCase):
+    """conf/debian/webhookd.postrm's purge, run on a temporary root
+    ($DPKG_ROOT) in a private mount namespace (its tmpfs mounts vanish with
+    it): what it removes, keeps and says, and that it never fails the purge.
+    The container test runs the packaged script on a real system."""
+
+    def purge(self, setup):
+        root = tempfile.mkdtemp(prefix="webhookd-postrm-")
+        self.addCleanup(shutil.rmtree, root)
+        script = ('set -e; R=%s; cd /; mkdir -p "$R/etc/nginx/sites-enabled" "$R/var/lib"; %s\n'
+                  'set +e; DPKG_ROOT="$R" sh %s purge; echo "postrm exited $?"; echo ---; '
+                  'cd "$R" && find . -mindepth 1 | cut -c3- | sort' % (root, setup, POSTRM))
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=60)
+        self.assertIn("---", r.stdout, r.stderr)
+        said, listing = r.stdout.split("---\n")
+        return root, said, listing.split()
+
+    def test_purge_cases(self):
+        for case, setup, message, kept in PURGE_CASES:
+            with self.subTest(case):
+                root, said, left = self.purge(setup)
+                self.assertIn("postrm exited 0\n", said, "the purge must never fail")
+                if message:
+                    self.assertIn("webhookd: " + message.replace("$R", root), said)
+                # Whatever is kept is kept whole: every file under it stays.
+                expected = list(SKELETON)
+                for path in kept:
+                    parts = path.split("/")
+                    expected += ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+                    expected += [l for l in self.whole(setup, path)]
+                self.assertEqual(left, sorted(set(expected)), said)
+
+    @staticmethod
+    def whole(setup, path):
+        """The files the setup made under `path` (followed when it names a link's target)."""
+        made = []
+        for directory, names in re.findall(r'mkdir -p "\$R/([^"]+)" && \(cd "\$R/[^"]+" && touch ([^)]*)\)', setup):
+            if directory == path or directory.startswith(path + "/"):
+                parts = directory.split("/")
+                made += ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+                made += [directory + "/" + n for n in names.split()]
+        return made
+
+
 ACCOUNT, TOKEN = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "token-5be1d0"
 SID = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 OTHER_SID = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -97,10 +208,6 @@ PATH = "/v1/Services/%s/Configuration/Webhooks" % SID
 # package's own dependencies are not installed: they wait in apt's cache.
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "nginx", "man-db", "curl", "python3"]
 UPGRADE_SUFFIX = "+upgradetest"
-
-
-def needs_root(cls):
-    return unittest.skipUnless(os.geteuid() == 0, "building in and booting a Debian root needs root (CI runs as root)")(cls)
 
 
 _built = {}
