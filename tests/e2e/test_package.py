@@ -72,6 +72,19 @@ class VersionTest(unittest.TestCase):
                             found.append("%s:%d: %s" % (os.path.relpath(os.path.join(root, name), REPO), n, line))
         self.assertEqual(found, [])
 
+    def test_the_docs_name_the_package_of_the_changelogs_version(self):
+        # The README's steps and conf/debian/README.md name the release's
+        # file; the container test swaps the name for the one it built, so
+        # only this catches a release that forgot them.
+        full, _ = changelog_version()
+        named = []
+        for doc in ("README.md", os.path.join("conf", "debian", "README.md")):
+            with open(os.path.join(REPO, doc), encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    named += [(doc, n, v) for v in re.findall(r"webhookd_(\d[^_\s`]*)_[a-z0-9]+\.deb", line)]
+        self.assertTrue(named, "the README names no webhookd_X-Y_amd64.deb any more: drop this test then")
+        self.assertEqual([x for x in named if x[2] != full], [], "the changelog's top entry is %s" % full)
+
     def test_a_new_changelog_entry_is_the_new_version(self):
         # What a release does: a new top entry. The header the programs are
         # compiled with follows it (the whole rebuild is the upgrade test's).
