@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -466,6 +467,8 @@ class LifecycleTest(unittest.TestCase):
         failed = {k: v for k, v in result["codes"].items() if not k.endswith(" 200")}
         self.assertEqual(failed, {}, "every request across the upgrade answers 200: %s\napt:\n%s\nnginx:\n%s\n"
                          "journal:\n%s" % (result["codes"], log[-2000:], nginx_errors, journal))
+        # The figures RELIABILITY.md quotes.
+        print("\nupgrade under load: %s" % json.dumps(result["codes"], sort_keys=True), file=sys.stderr, flush=True)
         self.assertGreater(result["codes"].get("GET 200", 0), 50)
         self.assertGreater(result["codes"].get("POST 200", 0), 50)
 
