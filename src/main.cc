@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -120,15 +121,44 @@ void log_line(const std::string& s) {
   (void)!::write(2, line.data(), line.size());
 }
 
+// Whether dir is the root of a mounted file system (another device than
+// its parent's): what an unmount takes away. Asked when a store is made.
+bool is_mount_root(const std::string& dir) {
+  struct stat self, parent;
+  if (::stat(dir.c_str(), &self) != 0 || ::stat((dir + "/..").c_str(), &parent) != 0) return false;
+  return self.st_dev != parent.st_dev;
+}
+
 // What a request needs, swapped whole on SIGHUP; requests in flight keep the
 // one they started with. The store (its parse cache, its write queues) is
-// kept across a reload that leaves state_dir as it was: a reload costs no
-// cold cache, and a worker still holding the old runtime holds no second one.
+// kept across a reload that leaves state_dir the same directory: a reload
+// costs no cold cache, and a worker still holding the old runtime holds no
+// second one.
 struct Runtime {
-  Runtime(Config c, std::shared_ptr<StateStore> s) : config(std::move(c)), store(std::move(s)) {}
+  Runtime(Config c, std::shared_ptr<StateStore> s, bool m)
+      : config(std::move(c)), store(std::move(s)), mount_root(m) {}
   Config config;
   std::shared_ptr<StateStore> store;
+  bool mount_root;  // state_dir was a mounted volume's root when the store was made
 };
+
+// A reload that keeps the state_dir string: is it still the directory the
+// store was made on? A reload is the operator's deliberate act, so another
+// directory there now (a symlink flipped, a directory replaced) is served
+// from now on, with a new store. Except where the store was made on a
+// mounted volume and what is there now is a plain directory of the file
+// system beneath: a reload during an unmount must not serve (and write
+// onto) the bare mountpoint, so that one keeps the old store, and its 503s,
+// until the volume is back or webhookd restarts.
+enum class DirNow { kSame, kReplaced, kUnmounted };
+DirNow state_dir_now(FileSystem& fs, const Runtime& old) {
+  auto now = fs.identify_dir(old.config.state_dir, /*with_fs_type=*/true);
+  if (!now.ok()) return DirNow::kSame;  // load() has refused it already
+  const Result<DirIdentity>& recorded = old.store->dir_identity();
+  if (recorded.ok() && same_directory(recorded.value(), now.value())) return DirNow::kSame;
+  if (old.mount_root && !is_mount_root(old.config.state_dir)) return DirNow::kUnmounted;
+  return DirNow::kReplaced;
+}
 
 // The config as --config and --state-dir say, refused (at start-up and on
 // reload alike) when its state_dir cannot be served from.
@@ -189,8 +219,9 @@ class RuntimeSlot {
 };
 
 // SIGHUP: the new config replaces the old only if it loads whole. A new
-// state_dir gets its own store (reporting to the same metrics) and its own
-// clean-up of crash leftovers.
+// state_dir, or another directory at the same one (state_dir_now), gets its
+// own store (reporting to the same metrics) and its own clean-up of crash
+// leftovers.
 void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std::thread>& cleaners,
             Metrics* metrics) {
   notify_systemd("RELOADING=1");
@@ -201,13 +232,25 @@ void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std
   } else {
     std::shared_ptr<Runtime> old = slot.get();
     const bool moved = fresh.value().state_dir != old->config.state_dir;
-    auto store = moved ? std::make_shared<StateStore>(fs, fresh.value().state_dir, ParseCache::kDefaultCapacity,
-                                                      metrics)
-                       : old->store;
-    auto rt = std::make_shared<Runtime>(std::move(fresh.value()), std::move(store));
+    const DirNow now = moved ? DirNow::kReplaced : state_dir_now(fs, *old);
+    const bool fresh_store = now == DirNow::kReplaced;
+    auto store = fresh_store ? std::make_shared<StateStore>(fs, fresh.value().state_dir,
+                                                            ParseCache::kDefaultCapacity, metrics)
+                             : old->store;
+    const bool mount_root = fresh_store ? is_mount_root(fresh.value().state_dir) : old->mount_root;
+    auto rt = std::make_shared<Runtime>(std::move(fresh.value()), std::move(store), mount_root);
     slot.set(rt);
-    if (moved) cleaners.push_back(start_clean_up(rt));
-    log_line("webhookd: reloaded " + o.config_path + (moved ? ", state now in " + rt->config.state_dir : ""));
+    if (fresh_store) cleaners.push_back(start_clean_up(rt));
+    std::string what;
+    if (moved) {
+      what = ", state now in " + rt->config.state_dir;
+    } else if (now == DirNow::kReplaced) {
+      what = ", state_dir " + rt->config.state_dir + " is another directory now: served from it";
+    } else if (now == DirNow::kUnmounted) {
+      what = ", but state_dir " + rt->config.state_dir + " was a mounted volume and is a plain directory now " +
+             "(unmounted?): not served (503) until the volume is mounted again, or webhookd restarts";
+    }
+    log_line("webhookd: reloaded " + o.config_path + what);
   }
   notify_systemd("READY=1");
 }
@@ -277,7 +320,8 @@ int run(const Options& o) {
   // Before the store and the server, which report to it, and outliving both.
   std::unique_ptr<Metrics> metrics = o.metrics ? std::make_unique<Metrics>(kVersion) : nullptr;
   auto store = std::make_shared<StateStore>(fs, config.value().state_dir, ParseCache::kDefaultCapacity, metrics.get());
-  RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store)));
+  const bool mount_root = is_mount_root(config.value().state_dir);
+  RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store), mount_root));
   raise_descriptor_limit(o.max_connections, o.workers);
   FcgiServerOptions server_options;
   server_options.workers = o.workers;
