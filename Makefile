@@ -77,6 +77,10 @@ BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec
 SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/webhookd
+# The package's own data, read by other programs (Prometheus reads the alert
+# rules): never under doc/, which Debian allows to be absent (policy 12.3)
+# and whose larger files dh_compress gzips.
+PKGDATADIR  ?= $(PREFIX)/share/webhookd
 MANDIR      ?= $(PREFIX)/share/man
 SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
@@ -86,7 +90,8 @@ NGINXDIR    ?= $(SYSCONFDIR)/nginx
 # The paths written in the shipped files, and what they become when installed.
 INSTALL_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/libexec/|$(LIBEXECDIR)/|g' \
               -e 's|/etc/webhookd|$(SYSCONFDIR)/webhookd|g' \
-              -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/var/lib/webhookd|$(STATEDIR)|g'
+              -e 's|/usr/local/share/doc/webhookd|$(DOCDIR)|g' -e 's|/usr/local/share/webhookd|$(PKGDATADIR)|g' \
+              -e 's|/var/lib/webhookd|$(STATEDIR)|g'
 
 .PHONY: all version man deb run fleet test-fleet bench-fleet deps-fleet test install uninstall unit sanitizers fuzzers fuzz soak bench deps-build deps-run deps-test deps-npm deps-deb clean thread-safety
 
@@ -254,11 +259,12 @@ test: deps-test
 # Installs the programs, the units (with the installed paths written in), the
 # sysusers.d and tmpfiles.d entries, the nginx snippets and an example site
 # (not enabled), a config that lets nobody in (never over an existing one),
-# the README and the man pages. Builds nothing as root that was not built
-# before: run `make` first as yourself if you like.
+# the README and the man pages, and the Prometheus alert rules. Builds
+# nothing as root that was not built before: run `make` first as yourself if
+# you like.
 install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PKGDATADIR) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/webhookd $(BUILD)/webhookctl $(DESTDIR)$(BINDIR)/
 	sed $(INSTALL_SED) systemd/webhookd.service > $(DESTDIR)$(SYSTEMDDIR)/webhookd.service
@@ -279,7 +285,7 @@ install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl man
 	  sed $(INSTALL_SED) $(BUILD)/man/$$page > $(DESTDIR)$(MANDIR)/$$page || exit 1; \
 	done
 	chmod 0644 $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
-	install -m 0644 conf/webhookd.rules.yml $(DESTDIR)$(DOCDIR)/webhookd.rules.yml
+	install -m 0644 conf/webhookd.rules.yml $(DESTDIR)$(PKGDATADIR)/webhookd.rules.yml
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/webhookd
 	@# A config already there is the admin's: never overwritten.
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webhookd/webhookd.yaml ]; then \
@@ -299,9 +305,9 @@ uninstall:
 	  $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync \
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf \
 	  $(DESTDIR)$(NGINXDIR)/snippets/webhookd.locations.conf $(DESTDIR)$(NGINXDIR)/snippets/webhookd.errors.conf \
-	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/webhookd.rules.yml \
+	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(PKGDATADIR)/webhookd.rules.yml \
 	  $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
-	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd 2>/dev/null
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(LIBEXECDIR)/webhookd 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/webhookd and $(STATEDIR): remove them by hand if you mean to"
 
 clean:

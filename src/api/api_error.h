@@ -27,7 +27,8 @@ enum class ApiErrorKind {
   kPreconditionFailed,     // If-Match does not match
   kPreconditionFailedNoneMatch,  // a POST's If-None-Match matches (RFC 9110 13.1.2)
   kInternal,               // detail goes to the log only
-  kUnavailable,            // the state directory fails: this host steps aside (Retry-After); detail to the log
+  kUnavailable,            // the state directory fails, or the host is out of descriptors: this host steps aside
+                           // (Retry-After); detail to the log
 };
 
 struct ApiErrorSpec {
@@ -53,8 +54,8 @@ std::string more_info_url(int code);
 
 // A failure from below as the API answers it: kNotFound is the resource's
 // 404 (named by resource_path), kConflict a failed precondition (412),
-// kUnavailable 503 (the state directory fails: a fleet's front asks another
-// host), and everything else our own fault (500, the message kept for the log).
+// kUnavailable 503 (the state directory fails, or the host is out of file
+// descriptors: a fleet's front asks another host), and everything else our own fault (500, the message kept for the log).
 ApiError from_error(const Error& error, const std::string& resource_path);
 
 }  // namespace webhookd

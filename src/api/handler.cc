@@ -92,7 +92,7 @@ HttpResponse resource_response(const ServiceStatePtr& state, const HttpRequest& 
   r.body.reserve(head.value()->size() + url.size() + 3);
   r.body.append(*head.value());
   append_config_url(&r.body, url);
-  r.set_header("ETag", state->etag);
+  r.set_header("ETag", resource_etag(resource.key, *state));
   return r;
 }
 
@@ -104,10 +104,10 @@ bool foreign(const Resource& resource, const ServiceState& current, const std::s
   return resource.scope == Scope::kService && current.config.account_sid != account;
 }
 
-HttpResponse not_modified(const std::string& etag) {
+HttpResponse not_modified(std::string etag) {
   HttpResponse r;
   r.status = 304;
-  r.set_header("ETag", etag);
+  r.set_header("ETag", std::move(etag));
   return r;
 }
 
@@ -119,27 +119,29 @@ HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& sto
   // An account that never set its global webhooks reads as its defaults.
   auto loaded = store.snapshot(resource.key, &bytes);
   if (!loaded.ok()) return error_response(from_error(loaded.error(), resource_name(req.path)));
-  const StateStore::Snapshot& snapshot = loaded.value();
+  StateStore::Snapshot& snapshot = loaded.value();
   if (!snapshot.view) {
     const ServiceState& current = *snapshot.state;
     // A foreign service answers exactly like a missing one: no existence leak.
     if (foreign(resource, current, account)) return error_response(not_found(req));
-    if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag, EtagComparison::kWeak)) {
-      return not_modified(current.etag);
+    if (!req.if_none_match.empty()) {
+      std::string etag = resource_etag(resource.key, current);
+      if (etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) return not_modified(std::move(etag));
     }
     return resource_response(snapshot.state, req, config, resource);
   }
   const WebhookConfigView& view = *snapshot.view;
   if (resource.scope == Scope::kService && view.account_sid != account) return error_response(not_found(req));
-  if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, snapshot.etag, EtagComparison::kWeak)) {
-    return not_modified(snapshot.etag);
+  std::string etag = resource_etag(resource.key, std::move(snapshot.etag));
+  if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) {
+    return not_modified(std::move(etag));
   }
   const std::string url = resource_url(req, config, resource);
   HttpResponse r;
   r.body.reserve(bytes.size() + 2 * url.size() + 64);
   append_config_head(&r.body, view, resource.key, JsonText::kPlain);
   append_config_url(&r.body, url);
-  r.set_header("ETag", snapshot.etag);
+  r.set_header("ETag", std::move(etag));
   return r;
 }
 
@@ -168,10 +170,11 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
   // fails; the first update that changes it creates its file.
   auto result = store.update(resource.key, [&](const ServiceState& current) -> Result<WebhookConfig> {
     if (foreign(resource, current, account)) return Error::not_found("another account's service");
-    if (!req.if_match.empty() && !etag_list_matches(req.if_match, current.etag, EtagComparison::kStrong)) {
+    const std::string etag = resource_etag(resource.key, current);
+    if (!req.if_match.empty() && !etag_list_matches(req.if_match, etag, EtagComparison::kStrong)) {
       return Error::conflict(std::string(kIfMatchFailed));
     }
-    if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, current.etag, EtagComparison::kWeak)) {
+    if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) {
       return Error::conflict(std::string(kIfNoneMatchMatched));
     }
     return apply(current.config, changes.value());

@@ -16,8 +16,9 @@ enum class ErrorCode {
                      // or "file: problem" for the whole file (not a regular file: a FIFO, a directory)
   kIOError,          // the operating system refused; os_errno says why
   kConflict,         // a precondition on the current state did not hold
-  kUnavailable,      // the state directory itself fails (EIO, ENOTCONN, ESTALE, EACCES on the directory):
-                     // this host can serve no state now, another may; os_errno is the directory's
+  kUnavailable,      // the state directory itself fails (EIO, ENOTCONN, ESTALE, EACCES on the directory), or
+                     // the host is out of file descriptors (EMFILE, ENFILE): this host can serve no state
+                     // now, another may; os_errno is the directory's, or EMFILE/ENFILE
   kInternal,         // a bug or an exception that escaped a boundary
 };
 

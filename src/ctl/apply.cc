@@ -69,13 +69,13 @@ const Command kApply = {
     "apply SRC (--state-dir DIR | --config FILE) [--prune] [--dry-run] [--force] [--json]\n"
     "[--verbose]",
     "Makes the live state match SRC (a checkout of the GitOps repository):\n"
-    "all of SRC is checked first (one invalid file, or with --config an\n"
-    "AC....yaml of an account it does not list, and nothing is touched), then\n"
-    "each service (IS....yaml) and each account's global webhooks (AC....yaml)\n"
-    "is created, replaced or (--prune) removed through webhookd's own lock +\n"
-    "temp + fsync + rename. Refuses, naming them, files changed since the last\n"
-    "apply (an API write, a hand edit) unless --force. --dry-run prints the\n"
-    "plan only.",
+    "all of SRC is checked first (one invalid file, an AC....yaml without\n"
+    "--config, or one of an account --config does not list, and nothing is\n"
+    "touched), then each service (IS....yaml) and each account's global\n"
+    "webhooks (AC....yaml) is created, replaced or (--prune) removed through\n"
+    "webhookd's own lock + temp + fsync + rename. Refuses, naming them, files\n"
+    "changed since the last apply (an API write, a hand edit) unless --force.\n"
+    "--dry-run prints the plan only.",
     run,
 };
 

@@ -47,8 +47,9 @@ const Command kDiff = {
     "diff",
     "diff SRC (--state-dir DIR | --config FILE) [--prune] [--json] [--verbose]",
     "What apply would do, state file by state file (services' IS....yaml and\n"
-    "accounts' global AC....yaml) and field by field. Bad usage exits 1, not\n"
-    "2: a typo in a script is never read as drift.",
+    "accounts' global AC....yaml) and field by field; SRC is checked as apply\n"
+    "checks it. Bad usage exits 1, not 2: a typo in a script is never read as\n"
+    "drift.",
     run,
     "0 the live state equals SRC, 1 error or bad usage, 2 it differs",
 };

@@ -45,6 +45,12 @@ int run(const Command& self, const Argv& argv) {
     return usage_error(self, "fire needs --config: the auth token is checked against the account's digest there");
   }
   const std::string sid = args.positional[0];
+  // An event happens in a service; an account's global webhooks fire for
+  // its services that set no URL (fire IS… finds them).
+  if (!is_service_sid(sid)) {
+    return usage_error(self, "SID must be IS followed by 32 hex digits: events happen in a service (an account's "
+                             "global webhooks fire for its services that set no URL of their own: fire IS...)");
+  }
   const std::string event = args.value("--event");
   if (!is_filter_name(event)) return usage_error(self, "--event '" + event + "' is not one of the 20 event names");
   double timeout_s = 5.0;  // Twilio's own limit for Conversations webhooks

@@ -17,6 +17,17 @@ Result<std::map<std::string, ServiceState>> read_source(const std::string& src, 
   (void)refuse_links_others_planted(src, fs);
   auto source = read_source_dir(fs, src, config);
   if (!source.ok()) return Error::invalid_argument(src + ": " + source.error().message);
+  if (!config) {
+    // Only the config says which accounts webhookd serves: without it an
+    // AC….yaml could be one it never reads (check alone, which writes
+    // nothing, lets it pass).
+    for (const auto& [sid, state] : source.value().services) {
+      if (scope_of_sid(sid) != Scope::kAccount) continue;
+      source.value().problems.push_back((src.empty() || src.back() == '/' ? src : src + "/") + sid +
+                                        ".yaml: an account's global webhooks are applied only with --config, "
+                                        "which lists the accounts webhookd serves");
+    }
+  }
   if (!source.value().problems.empty()) {
     for (const auto& p : source.value().problems) std::fprintf(stderr, "%s\n", p.c_str());
     return Error::invalid_argument(src + " has " + std::to_string(source.value().problems.size()) +

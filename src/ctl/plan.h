@@ -14,7 +14,8 @@ namespace webhookd::ctl {
 
 // SRC's state files (services' and accounts' global webhooks), read whole
 // and checked; with the config (where.config), an account file of an account
-// it does not list is a problem too. A problem of SRC is printed (one line
+// it does not list is a problem too, and without it any account file is
+// (nothing says which accounts webhookd serves). A problem of SRC is printed (one line
 // each, on stderr) and fails it: nothing is planned from a broken source.
 // Read before the command enters the state directory (as root, it then acts
 // as the directory's owner, who may not be able to read a checkout of

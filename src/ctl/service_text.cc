@@ -12,7 +12,8 @@
 namespace webhookd::ctl {
 
 void print_state(const std::string& sid, const ServiceState& state) {
-  std::printf("# %s  ETag %s\n%s", sid.c_str(), state.etag.c_str(), emit_state_file(state.config).c_str());
+  std::printf("# %s  ETag %s\n%s", sid.c_str(), resource_etag(sid, state).c_str(),
+              emit_state_file(state.config).c_str());
 }
 
 int fail_for(const std::string& sid, const Error& error) {

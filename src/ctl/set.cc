@@ -31,8 +31,19 @@ int run(const Command& self, const Argv& argv) {
     if (!is_account_sid(args.value("--account"))) {
       return usage_error(self, "--account must be AC followed by 32 hex digits");
     }
+    // Only the config says which accounts webhookd serves; a file of another
+    // would never be read, and the next export would carry it into git.
+    if (!args.has("--config")) {
+      return usage_error(self, "set --account needs --config: only the accounts it lists can have a file");
+    }
   } else {
     if (args.positional.size() != 1) return usage_error(self, "set takes one SID");
+    // An AC… here would be written with a service's rules and no look at the config.
+    const std::string& sid = args.positional[0];
+    if (!is_service_sid(sid)) {
+      return usage_error(self, "SID must be IS followed by 32 hex digits (an account's global webhooks: set --account " +
+                                   (is_account_sid(sid) ? sid : std::string("AC...")) + ")");
+    }
     if (args.has("--target")) return usage_error(self, "--target is an account's setting: set --account AC... --target");
   }
   FormParams form;
@@ -87,12 +98,13 @@ const Command kSet = {
     "set",
     "set SID (--state-dir DIR | --config FILE) [--pre-webhook-url U] [--post-webhook-url U]\n"
     "[--filters a,b] [--method M] [--verbose]\n"
-    "set --account AC... (--state-dir DIR | --config FILE) [--target webhook|flex]\n"
+    "set --account AC... --config FILE [--state-dir DIR] [--target webhook|flex]\n"
     "[--pre-webhook-url U] [--post-webhook-url U] [--filters a,b] [--method M] [--verbose]",
     "An update with the API's validation, lock and group commit. An empty\n"
     "value clears a URL; --filters '' sets []. --account: the account's global\n"
     "webhooks (the 23 filter names, --target), as POST /v1/Configuration/Webhooks\n"
-    "makes it; refused for an account --config does not list.",
+    "makes it; only with --config, and refused for an account it does not list\n"
+    "(webhookd would never read its file).",
     run,
 };
 

@@ -126,7 +126,8 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& writes =
       prometheus::BuildCounter()
           .Name("webhookd_state_writes_total")
-          .Help("State writes (one group commit: lock, write, fsync, rename, directory fsync), by result")
+          .Help("State writes tried (one group commit with a change to write: lock, write, fsync, rename, "
+                "directory fsync), by result; a group with nothing to write is none")
           .Register(registry);
   prometheus::Counter& writes_ok = writes.Add({{"result", "ok"}});
   prometheus::Counter& writes_error = writes.Add({{"result", "error"}});
@@ -140,7 +141,8 @@ struct Metrics::Impl {
   prometheus::Histogram& group_sizes =
       prometheus::BuildHistogram()
           .Name("webhookd_group_commit_updates")
-          .Help("Updates committed by one state write (those queued behind the write before it)")
+          .Help("Updates carried by one state write (those queued behind the write before it whose change "
+                "was applied)")
           .Register(registry)
           .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128});
 

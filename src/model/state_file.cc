@@ -403,6 +403,13 @@ std::string emit_state_file(const WebhookConfig& c) {
 
 std::string config_etag(const WebhookConfig& config) { return etag_of_canonical(emit_state_file(config)); }
 
+std::string resource_etag(const std::string& sid, const ServiceState& state) { return resource_etag(sid, state.etag); }
+
+std::string resource_etag(const std::string& sid, std::string file_etag) {
+  if (scope_of_sid(sid) != Scope::kAccount) return file_etag;
+  return etag_of_canonical(sid + "\n" + file_etag);
+}
+
 std::vector<std::string> state_file_problems(std::string_view text, const std::string& source, Scope scope) {
   if (!is_valid_utf8(text)) return {source + ": not UTF-8"};
   auto root = parse_strict_yaml(text, source);

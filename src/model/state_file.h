@@ -70,6 +70,18 @@ Result<EncodedState> encode_state(WebhookConfig config);
 std::string emit_state_file(const WebhookConfig& config);
 std::string config_etag(const WebhookConfig& config);
 
+// The ETag a client is given for sid's resource. A service's is its file's
+// (state.etag): its URL names it, and its file names its account. An
+// account's folds in the account SID: every account answers at the one URL
+// /v1/Configuration/Webhooks, and the same file content (every never-set
+// account's defaults) must not give different bodies one validator (a
+// shared cache or a client that switches credentials would take a 304 for
+// another account's body). state.etag stays the file's, as GitOps records
+// it.
+std::string resource_etag(const std::string& sid, const ServiceState& state);
+// The same from the file's ETag alone (a GET answered from a view).
+std::string resource_etag(const std::string& sid, std::string file_etag);
+
 // Each key of the configuration's file, in canonical order, with its value
 // as YAML flow text (null, https://x, POST, [onMessageAdd, onMessageAdded]):
 // what a plan shows field by field.

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,8 +19,15 @@
 namespace webhookd {
 namespace {
 
+// Out of file descriptors (the process's: EMFILE; the system's: ENFILE) no
+// file opens, whatever the file: the host's trouble, not the file's. It is
+// kUnavailable, as a failing state directory is, so that the API answers
+// 503 with Retry-After and a fleet's front asks another host, instead of a
+// 500 it would pass on to the client.
 Error os_error(const std::string& what, const std::string& path, int err) {
-  return Error::io(what + " " + path + ": " + std::strerror(err), err);
+  std::string message = what + " " + path + ": " + std::strerror(err);
+  if (err == EMFILE || err == ENFILE) return Error::unavailable(message + " (this host is out of descriptors)", err);
+  return Error::io(std::move(message), err);
 }
 
 // One bad file, not a failing directory: kCorruption, as an invalid file is,
@@ -109,6 +117,11 @@ class FlockLock : public FileLock {
 
 }  // namespace
 
+bool same_directory(const DirIdentity& recorded, const DirIdentity& now) {
+  if (recorded.device == now.device) return recorded.inode == now.inode;
+  return recorded.inode == now.inode && recorded.fs_type == now.fs_type;
+}
+
 Status replace_file(FileSystem& fs, const std::string& temp_prefix, const std::string& path, const std::string& bytes) {
   std::string temp;
   auto fd = fs.create_temp(temp_prefix, &temp);
@@ -164,13 +177,14 @@ Result<std::string> PosixFileSystem::read_file(const std::string& path) {
   return data;
 }
 
-Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const std::string& lock_path) {
+Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const std::string& lock_path, LockFile make) {
   for (;;) {
     Error error = Error::internal("");
     struct stat opened;
     // Left non-blocking: flock waits or not by LOCK_NB alone, and nothing
     // reads or writes through this descriptor.
-    int fd = open_regular(lock_path, O_RDWR | O_CREAT, refuse_links_why_, &opened, &error);
+    int fd = open_regular(lock_path, O_RDWR | (make == LockFile::kCreate ? O_CREAT : 0), refuse_links_why_, &opened,
+                          &error);
     if (fd < 0) return error;
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno == EINTR) continue;
@@ -271,6 +285,21 @@ Status PosixFileSystem::check_writable_dir(const std::string& dir) {
   if (!S_ISDIR(st.st_mode)) return os_error("stat", dir, ENOTDIR);
   if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) return os_error("access", dir, errno);
   return ok_status();
+}
+
+Result<DirIdentity> PosixFileSystem::identify_dir(const std::string& dir, bool with_fs_type) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return os_error("stat", dir, errno);
+  if (!S_ISDIR(st.st_mode)) return os_error("stat", dir, ENOTDIR);
+  DirIdentity id;
+  id.device = static_cast<uint64_t>(st.st_dev);
+  id.inode = static_cast<uint64_t>(st.st_ino);
+  if (with_fs_type) {
+    struct statfs fs;
+    if (::statfs(dir.c_str(), &fs) != 0) return os_error("statfs", dir, errno);
+    id.fs_type = static_cast<int64_t>(fs.f_type);
+  }
+  return id;
 }
 
 Status PosixFileSystem::probe_dir(const std::string& dir) {

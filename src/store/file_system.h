@@ -3,6 +3,7 @@
 // of them fail. PosixFileSystem is the only code that touches the disk.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -20,6 +21,29 @@ class FileLock {
   virtual ~FileLock() = default;
 };
 
+// A directory as the kernel names it. The path alone cannot tell the state
+// directory from an empty mountpoint left by an unmounted volume, or from a
+// directory someone put in its place.
+struct DirIdentity {
+  uint64_t device = 0;   // st_dev
+  uint64_t inode = 0;    // st_ino
+  int64_t fs_type = 0;   // statfs's f_type (FUSE, ext4, tmpfs...), when asked for
+  bool operator==(const DirIdentity& o) const {
+    return device == o.device && inode == o.inode && fs_type == o.fs_type;
+  }
+};
+
+// Whether `now` is still the directory `recorded` was: the same device and
+// inode, or the same inode on the same kind of file system under a new
+// device number (a volume mounted again: a FUSE mount gets a new st_dev at
+// each mount, its root keeps its inode). An unmounted mountpoint is a
+// directory of the file system beneath (another type, another inode); a
+// directory put in place of another has another inode.
+bool same_directory(const DirIdentity& recorded, const DirIdentity& now);
+
+// Errors: kIOError with the errno, except where a method says otherwise,
+// and kUnavailable (with EMFILE or ENFILE) when a descriptor could not be
+// had: no file would open then, so it is the host's failure, not the file's.
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -27,12 +51,15 @@ class FileSystem {
   // FIFO, directory, device or socket is kCorruption at once (one bad file,
   // like an invalid one), never a wait for a writer that may never come.
   virtual Result<std::string> read_file(const std::string& path) = 0;
-  // Exclusive lock on a separate lock file (created if missing); blocks
-  // only for the lock itself: a lock file that is not a regular file is
-  // kCorruption at once, as for read_file.
+  // Exclusive lock on a separate lock file; blocks only for the lock
+  // itself: a lock file that is not a regular file is kCorruption at once,
+  // as for read_file. A missing lock file is created with kCreate, and is
+  // kNotFound with kExisting (so that the caller may check where it would
+  // create one first).
   // The lock is always on the file the path names when it is granted, so a
   // lock file may be removed by whoever holds its lock.
-  virtual Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) = 0;
+  enum class LockFile { kCreate, kExisting };
+  virtual Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path, LockFile make) = 0;
   // Calls visit with each name in a directory, without "." and "..": a
   // visitor, not a list, so that 100,000 names never sit in memory at once.
   virtual Status list_dir(const std::string& dir, const std::function<void(const std::string& name)>& visit) = 0;
@@ -52,6 +79,13 @@ class FileSystem {
   // bad file (a person's chmod) from a directory that fails every file (a
   // dead FUSE client: ENOTCONN; a stale NFS handle: ESTALE; EIO; EACCES).
   virtual Status probe_dir(const std::string& dir) = 0;
+  // What dir is now: its device and inode numbers (stat(2)), and with
+  // with_fs_type its file system's type too (statfs(2), a second call,
+  // which on a FUSE volume asks the servers; 0 otherwise); an error when
+  // it is not a directory or not there. Asked only where "no such file" is
+  // the answer or a file is about to be made, never on a read that found
+  // its file.
+  virtual Result<DirIdentity> identify_dir(const std::string& dir, bool with_fs_type) = 0;
 };
 
 // Replaces `path` atomically with `bytes`: a temp file named from
@@ -72,7 +106,7 @@ class PosixFileSystem : public FileSystem {
   void refuse_links(std::string why) { refuse_links_why_ = std::move(why); }
 
   Result<std::string> read_file(const std::string& path) override;
-  Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override;
+  Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path, LockFile make) override;
   Status list_dir(const std::string& dir, const std::function<void(const std::string& name)>& visit) override;
   Result<int> create_temp(const std::string& path_prefix, std::string* temp_path) override;
   Status write_all(int fd, const std::string& data) override;
@@ -83,6 +117,7 @@ class PosixFileSystem : public FileSystem {
   Status remove(const std::string& path) override;
   Status check_writable_dir(const std::string& dir) override;
   Status probe_dir(const std::string& dir) override;
+  Result<DirIdentity> identify_dir(const std::string& dir, bool with_fs_type) override;
 
  private:
   std::string refuse_links_why_;  // empty: links are followed

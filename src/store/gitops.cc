@@ -157,7 +157,7 @@ Result<Plan> plan_live(StateStore& store, FileSystem& fs, const std::map<std::st
 Result<LockedPlan> plan_under_apply_lock(StateStore& store, FileSystem& fs,
                                          const std::map<std::string, ServiceState>& source, bool prune) {
   // First the lock, then the reads: see LockedPlan.
-  auto apply_lock = fs.lock(apply_lock_path(store.dir()));
+  auto apply_lock = store.lock_in_dir(apply_lock_path(store.dir()));
   if (!apply_lock.ok()) return apply_lock.error();
   auto plan = plan_live(store, fs, source, prune);
   if (!plan.ok()) return plan.error();
@@ -278,9 +278,25 @@ Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, con
   return steps;
 }
 
-Result<ExportResult> export_live(StateStore& store, FileSystem& fs, const std::string& dest) {
+Result<ExportResult> export_live(StateStore& store, FileSystem& fs, const std::string& dest, const Config* config) {
   auto live = read_live(store);
   if (!live.ok()) return live.error();
+  ExportResult result;
+  if (config) {
+    // A file webhookd never reads (put there by hand, or its account since
+    // dropped from the config) would make the next apply --config refuse
+    // the whole checkout, and the sync every commit after it: it is left
+    // out, and a copy an earlier export left in dest goes like any file
+    // that is not exported.
+    for (auto it = live.value().begin(); it != live.value().end();) {
+      if (scope_of_sid(it->first) == Scope::kAccount && !config->credentials.account_token_digest.count(it->first)) {
+        result.left_out.push_back(it->first);
+        it = live.value().erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   for (const auto& [sid, service] : live.value()) {
     if (!service.state) return Error::corruption("not exported, the live state has an invalid file: " + service.problem);
   }
@@ -290,7 +306,6 @@ Result<ExportResult> export_live(StateStore& store, FileSystem& fs, const std::s
     if (classify_state_dir_name(name, &sid) == StateFileKind::kState) in_dest.insert(sid);
   });
   if (!listed.ok()) return listed.error();
-  ExportResult result;
   for (const auto& [sid, service] : live.value()) {
     const std::string path = join(dest, sid + ".yaml");
     const std::string bytes = emit_state_file(service.state->config);

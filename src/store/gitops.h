@@ -96,13 +96,17 @@ Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, con
                                           const std::function<void(const ApplyStep&)>& progress);
 
 // Writes each live state file's canonical form into dest through fs (the
-// live state is read through the store's own; only files whose bytes differ) and removes the state files of dest that are not live. Returns
-// the SIDs written and removed, for the caller to print. Fails, writing
-// nothing, if a live file is invalid.
+// live state is read through the store's own; only files whose bytes
+// differ) and removes the state files of dest that are not exported.
+// With a config, the file of an account it does not list is not exported
+// (left_out): webhookd never reads it, and apply with that config would
+// refuse it. Returns the SIDs written, removed and left out, for the caller
+// to print. Fails, writing nothing, if an exported live file is invalid.
 struct ExportResult {
-  std::vector<std::string> written, removed;
+  std::vector<std::string> written, removed, left_out;
   int unchanged = 0;
 };
-Result<ExportResult> export_live(StateStore& store, FileSystem& fs, const std::string& dest);
+Result<ExportResult> export_live(StateStore& store, FileSystem& fs, const std::string& dest,
+                                 const Config* config = nullptr);
 
 }  // namespace webhookd

@@ -6,8 +6,12 @@
 // "nothing changed". Services' and accounts' files take the same path.
 #include "store/state_store.h"
 
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -45,7 +49,8 @@ StateStore::StateStore(FileSystem& fs, std::string dir, size_t cache_capacity, S
       dir_(std::move(dir)),
       cache_(cache_capacity),
       observer_(observer),
-      account_defaults_(make_account_defaults()) {}
+      account_defaults_(make_account_defaults()),
+      dir_identity_(fs_.identify_dir(dir_, /*with_fs_type=*/true)) {}
 
 Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   const std::optional<Scope> scope = scope_of_sid(sid);
@@ -53,16 +58,33 @@ Result<StateStore::Stored> StateStore::read(const std::string& sid) {
   const std::string path = state_file_path(dir_, sid);
   auto bytes = fs_.read_file(path);
   if (!bytes.ok()) {
-    // An account that never set its global webhooks has no file: it has the defaults.
-    if (*scope == Scope::kAccount && bytes.error().is_not_found()) return Stored{"", account_defaults_, false};
-    Error e = blame(bytes.error());
-    report(e);
-    return e;
+    std::optional<Error> e = failed_read(bytes.error(), *scope);
+    if (!e) return Stored{"", account_defaults_, false};
+    return *e;
   }
   std::string& text = bytes.value();
   auto state = parse(sid, text, path, *scope);
   if (!state.ok()) return state.error();
   return Stored{std::move(text), std::move(state.value())};
+}
+
+std::optional<Error> StateStore::failed_read(Error e, Scope scope) {
+  if (e.is_not_found()) {
+    // "No such file" is a 404, or an account that never set its global
+    // webhooks (its defaults), only in the directory this store was made
+    // on: in a directory that is gone, or an empty one in its place (an
+    // unmounted volume's mountpoint), it would be a confident wrong
+    // answer that a fleet's front never steps around. update's read
+    // under the lock passes here too before an account's first write
+    // creates its file.
+    Status here = check_dir(e);
+    if (here.ok() && scope == Scope::kAccount) return std::nullopt;
+    if (!here.ok()) e = here.error();
+  } else {
+    e = blame(std::move(e));
+  }
+  report(e);
+  return e;
 }
 
 Result<ServiceStatePtr> StateStore::parse(const std::string& sid, const std::string& text, const std::string& path,
@@ -106,10 +128,9 @@ Result<StateStore::Snapshot> StateStore::snapshot(const std::string& sid, std::s
   const std::string path = state_file_path(dir_, sid);
   auto read = fs_.read_file(path);
   if (!read.ok()) {
-    if (*scope == Scope::kAccount && read.error().is_not_found()) return Snapshot{std::nullopt, "", account_defaults_};
-    Error e = blame(read.error());
-    report(e);
-    return e;
+    std::optional<Error> e = failed_read(read.error(), *scope);
+    if (!e) return Snapshot{std::nullopt, "", account_defaults_};
+    return *e;
   }
   *bytes = std::move(read.value());
   // A hot file: its parsed state (and the API's JSON of it) kept whole.
@@ -163,11 +184,62 @@ Error StateStore::blame(Error error) {
   if (error.code != ErrorCode::kIOError) return error;
   Status dir = fs_.probe_dir(dir_);
   if (dir.ok()) return error;
+  return directory_failed(std::move(error), dir.error());
+}
+
+Error StateStore::directory_failed(Error error, const Error& dir) {
   // Out of descriptors or memory, the probe fails for the process, not for
   // the directory: that stays a 500 of this request.
-  const int err = dir.error().os_errno;
+  const int err = dir.os_errno;
   if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS) return error;
-  return Error::unavailable(error.message + "; the state directory fails: " + dir.error().message, err);
+  return Error::unavailable(error.message + "; the state directory fails: " + dir.message, err);
+}
+
+namespace {
+
+std::string describe(const DirIdentity& id) {
+  char text[96];
+  std::snprintf(text, sizeof text, "device %u:%u inode %llu on a file system of type 0x%llx",
+                major(static_cast<dev_t>(id.device)), minor(static_cast<dev_t>(id.device)),
+                static_cast<unsigned long long>(id.inode), static_cast<unsigned long long>(id.fs_type));
+  return text;
+}
+
+}  // namespace
+
+Status StateStore::check_dir(const Error& what) {
+  // One stat; the file system's type only when the device number moved
+  // (a remount, or another file system), the one case it decides.
+  auto now = fs_.identify_dir(dir_, /*with_fs_type=*/false);
+  if (now.ok() && dir_identity_.ok() && now.value().device != dir_identity_.value().device) {
+    now = fs_.identify_dir(dir_, /*with_fs_type=*/true);
+  }
+  // Gone (ENOENT), or failing: the directory's error. `what` is a "no such
+  // file" or a file about to be made: never itself the answer here.
+  if (!now.ok()) {
+    return directory_failed(Error::io(what.message + "; " + now.error().message, now.error().os_errno), now.error());
+  }
+  if (!dir_identity_.ok()) {
+    return Error::unavailable(what.message + "; the state directory " + dir_ + " could not be identified when " +
+                                  "this store was made (" + dir_identity_.error().message +
+                                  "): it cannot be told from another directory put in its place",
+                              ESTALE);
+  }
+  if (same_directory(dir_identity_.value(), now.value())) return ok_status();
+  return Error::unavailable(what.message + "; the state directory " + dir_ + " is not the one this store was made " +
+                                "on (" + describe(dir_identity_.value()) + "), it is " + describe(now.value()) +
+                                ": a volume no longer mounted there, or a directory put in its place; " +
+                                "restart webhookd to serve this one",
+                            ESTALE);
+}
+
+Result<std::unique_ptr<FileLock>> StateStore::lock_in_dir(const std::string& lock_path) {
+  auto held = fs_.lock(lock_path, FileSystem::LockFile::kExisting);
+  if (held.ok() || !held.error().is_not_found()) return held;
+  // The lock file is made here, so only in the directory this store was
+  // made on: a lock file that exists is no file made, and costs no look.
+  if (Status here = check_dir(held.error()); !here.ok()) return here.error();
+  return fs_.lock(lock_path, FileSystem::LockFile::kCreate);
 }
 
 Result<ServiceStatePtr> StateStore::load(const std::string& sid) {
@@ -208,8 +280,11 @@ Result<ServiceStatePtr> StateStore::update(const std::string& sid, const Mutatio
   std::vector<Waiter*> group = queue.waiting;
   lk.unlock();
   const auto began = std::chrono::steady_clock::now();
-  const bool committed = commit_group(sid, group);
-  if (observer_) observer_->group_commit(committed, group.size(), std::chrono::steady_clock::now() - began);
+  const Commit commit = commit_group(sid, group);
+  if (observer_ && commit.outcome != Commit::kNothingWritten) {
+    observer_->group_commit(commit.outcome == Commit::kWritten, commit.updates,
+                            std::chrono::steady_clock::now() - began);
+  }
   lk.lock();
   for (Waiter* w : group) w->done = true;
   Queue& same = queues_[sid];  // the same node: it is erased only when empty, below
@@ -230,18 +305,21 @@ size_t StateStore::queued_updates(const std::string& sid) {
   return it == queues_.end() ? 0 : it->second.waiting.size();
 }
 
-bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
+StateStore::Commit StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>& group) {
   // Every waiter must get a final result, whatever happens here: the ones
   // not led would otherwise wait for ever.
+  Commit commit;
   auto fail_all = [&](const Error& e) {
     for (Waiter* w : group) w->result = e;
-    return false;
+    return commit;
   };
   try {
     // The lock is a separate file: a lock on the state file itself would be
-    // lost the moment rename replaces its inode.
-    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    // lost the moment rename replaces its inode. A lock that fails is a
+    // failed write of the whole group: none of it could even be tried.
+    auto lock = lock_in_dir(lock_file_path(dir_, sid));
     if (!lock.ok()) {
+      commit = {Commit::kWriteFailed, group.size()};
       Error e = blame(lock.error());
       report(e);
       return fail_all(e);
@@ -249,7 +327,8 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
 
     // Read again under the lock: another writer may have come first, and its
     // fields must survive. An invalid file (a person's broken edit) is
-    // reported, never overwritten; a removed one is kNotFound for all.
+    // reported, never overwritten; a removed one is kNotFound for all. No
+    // write is tried: read() has counted what is a state error.
     auto stored = read(sid);
     if (!stored.ok()) return fail_all(stored.error());
     const Stored& current = stored.value();
@@ -258,6 +337,7 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
     // one leaves it as it was for the next.
     ServiceStatePtr state = current.state;
     std::string bytes;  // of `state`, once a mutation changed it: what is written
+    size_t applied = 0;
     for (Waiter* w : group) {
       auto next = (*w->mutate)(*state);
       if (!next.ok()) {
@@ -278,9 +358,11 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
         bytes = std::move(encoded.value().bytes);
       }
       w->result = state;
+      ++applied;
     }
-    if (bytes.empty()) return true;  // nothing changed (emitted state is never empty)
+    if (bytes.empty()) return commit;  // nothing changed (emitted state is never empty): no write
 
+    commit = {Commit::kWriteFailed, applied};  // until the directory fsync says otherwise
     Status written = replace(sid, bytes);
     if (written.ok()) {
       Status durable = fs_.sync_dir(dir_);
@@ -300,10 +382,11 @@ bool StateStore::commit_group(const std::string& sid, const std::vector<Waiter*>
       for (Waiter* w : group) {
         if (w->result.ok()) w->result = error;
       }
-      return false;
+      return commit;
     }
     cache_.put(sid, bytes, state);
-    return true;
+    commit.outcome = Commit::kWritten;
+    return commit;
   } catch (const std::exception& e) {
     return fail_all(Error::internal(std::string("update: ") + e.what()));
   } catch (...) {
@@ -347,7 +430,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
   };
   for (const auto& [sid, files] : temps) {
     // A live writer holds the lock for as long as its temp file exists.
-    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    auto lock = lock_in_dir(lock_file_path(dir_, sid));
     if (!lock.ok()) {
       if (!skip(lock.error())) return lock.error();
       orphan_locks.erase(sid);  // the same bad lock file: reported once
@@ -367,7 +450,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
     // An apply holds its lock for as long as its record's temp file exists;
     // taken only when there is one, so that a directory where no apply ever
     // ran gets no apply lock file from webhookd.
-    auto lock = fs_.lock(apply_lock_path(dir_));
+    auto lock = lock_in_dir(apply_lock_path(dir_));
     if (!lock.ok()) {
       if (!skip(lock.error())) return lock.error();
     } else {
@@ -382,7 +465,7 @@ Result<StateStore::CleanUp> StateStore::clean_up() {
     }
   }
   for (const std::string& sid : orphan_locks) {
-    auto lock = fs_.lock(lock_file_path(dir_, sid));
+    auto lock = lock_in_dir(lock_file_path(dir_, sid));
     if (!lock.ok()) {
       if (!skip(lock.error())) return lock.error();
       continue;
@@ -406,13 +489,14 @@ Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig
   if (Status kind = check_scope(sid, config); !kind.ok()) return kind.error();
   auto encoded = encode_state(std::move(config));
   if (!encoded.ok()) return encoded.error();
-  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  auto lock = lock_in_dir(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
   // Under the lock: no writer of this service is mid-way, so a file that is
   // there is a service that exists.
   auto existing = fs_.read_file(state_file_path(dir_, sid));
   if (existing.ok()) return Error::conflict(sid + " exists already");
   if (!existing.error().is_not_found()) return existing.error();
+  if (Status here = check_dir(existing.error()); !here.ok()) return here.error();  // a file is made: here only
   Status written = replace(sid, encoded.value().bytes);
   if (written.ok()) written = fs_.sync_dir(dir_);
   if (!written.ok()) {
@@ -429,7 +513,7 @@ Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, We
   if (Status kind = check_scope(sid, config); !kind.ok()) return kind.error();
   auto encoded = encode_state(std::move(config));
   if (!encoded.ok()) return encoded.error();
-  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  auto lock = lock_in_dir(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
   // Under the lock, the file as it is now: its bytes to put back if the new
   // one cannot be made durable, and proof that it is still invalid.
@@ -458,7 +542,7 @@ Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, We
 
 Status StateStore::remove(const std::string& sid, const std::string& expected_etag) {
   if (!scope_of_sid(sid)) return Error::invalid_argument("not a service or account SID: " + sid);
-  auto lock = fs_.lock(lock_file_path(dir_, sid));
+  auto lock = lock_in_dir(lock_file_path(dir_, sid));
   if (!lock.ok()) return lock.error();
   auto stored = read(sid);
   if (!stored.ok()) {

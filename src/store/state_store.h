@@ -24,7 +24,11 @@ namespace webhookd {
 class StateStore {
  public:
   // observer (may be null: webhookctl's stores) hears of cache lookups,
-  // state errors and group commits; it must outlive the store.
+  // state errors and group commits; it must outlive the store. The
+  // directory's identity is recorded here (see check_dir): a store is made
+  // on a directory that is there, and a directory put in its place later is
+  // served only by a new store (webhookd's restart, or a reload that moves
+  // state_dir).
   StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = ParseCache::kDefaultCapacity,
              StoreObserver* observer = nullptr);
 
@@ -32,7 +36,9 @@ class StateStore {
 
   // kNotFound: no state file, so no such service. An account with no file
   // never set its global webhooks: its defaults (account_defaults), always
-  // the same object. kInvalidArgument: neither a service's nor an account's
+  // the same object. Both only while the directory is the one the store was
+  // made on (see check_dir: looked at on these paths alone); otherwise
+  // kUnavailable. kInvalidArgument: neither a service's nor an account's
   // SID. An unreadable file is kIOError, an invalid one kCorruption with
   // file:line:column; kUnavailable when the directory itself fails. The
   // file is read every time (so an edit is seen at once); it is parsed only
@@ -106,6 +112,11 @@ class StateStore {
   // the file or no file, never a part of one (an account's: its defaults).
   Status remove(const std::string& sid, const std::string& expected_etag);
 
+  // A lock on lock_path (in the state directory: the apply lock), made if
+  // missing, and then only after check_dir: kUnavailable if the directory
+  // is not the one the store was made on.
+  Result<std::unique_ptr<FileLock>> lock_in_dir(const std::string& lock_path);
+
   // The SID of every state file in the directory (services' and accounts'),
   // as a stream.
   Status list_state_files(const std::function<void(const std::string& sid)>& visit);
@@ -134,6 +145,9 @@ class StateStore {
     bool exists = true;  // false: an account with no file (state: its defaults)
   };
   Result<Stored> read(const std::string& sid);
+  // What a failed read of a state file means, reported: nullopt for an
+  // account with no file in this very directory (it has its defaults).
+  std::optional<Error> failed_read(Error error, Scope scope);
   // The state of a file read as `text`: from the parse cache, or parsed.
   // (From the compact cache when these are the canonical bytes seen last.)
   Result<ServiceStatePtr> parse(const std::string& sid, const std::string& text, const std::string& path, Scope scope);
@@ -143,6 +157,17 @@ class StateStore {
   // An I/O error on a file is the directory's when the directory fails too
   // (kUnavailable: this host steps aside); otherwise it stays the file's.
   Error blame(Error error);
+  // kUnavailable for error, now that the directory itself failed with dir;
+  // error itself (kIOError: a 500) when dir's errno is the process's (out
+  // of descriptors or memory), not the directory's.
+  static Error directory_failed(Error error, const Error& dir);
+  // OK while dir_ is the directory the store was made on (same_directory);
+  // otherwise kUnavailable (gone, failing, or another directory in its
+  // place), carrying what's message (a file not found, or one about to be
+  // made). Asked only on those paths: a read that finds its file pays no
+  // extra system call, so a directory swapped under a file that exists in
+  // both is not seen (README, "What a moved state directory does").
+  Status check_dir(const Error& what);
   // Counts a state error met while serving, for the observer.
   void report(const Error& error);
 
@@ -160,9 +185,21 @@ class StateStore {
     std::vector<Waiter*> waiting;
     std::condition_variable changed;
   };
-  // false when the commit itself failed (lock, re-read, write, fsync), not
-  // when a mutation refused.
-  bool commit_group(const std::string& sid, const std::vector<Waiter*>& group);
+  // What one group commit came to, for the observer: a write counts only
+  // when one was tried. A group that ends with nothing to write (no change
+  // left under the lock, every mutation refused, the file removed, invalid
+  // or unreadable when read again) is no write at all, neither a good one
+  // nor a failed one: its clients' answers are their own errors.
+  struct Commit {
+    enum Outcome { kNothingWritten, kWritten, kWriteFailed } outcome = kNothingWritten;
+    // The group's updates whose answer is this write's (success, or its
+    // error): those applied, or the whole group when the lock failed before
+    // any could be tried. A refused one is not counted.
+    size_t updates = 0;
+  };
+  // kWriteFailed only when the lock, the temp file, the rename or the
+  // directory fsync failed.
+  Commit commit_group(const std::string& sid, const std::vector<Waiter*>& group);
   size_t queued_updates(const std::string& sid) EXCLUDES(queues_mu_);
 
   FileSystem& fs_;
@@ -173,6 +210,9 @@ class StateStore {
   // What an account with no file reads as: one object, so that what is
   // rendered from it is cached as for a file.
   const ServiceStatePtr account_defaults_;
+  // The directory as it was when the store was made (an error if it could
+  // not be identified then: check_dir then trusts no directory).
+  const Result<DirIdentity> dir_identity_;
   // Held only to queue and hand over; never across file I/O.
   Mutex queues_mu_;
   std::unordered_map<std::string, Queue> queues_ GUARDED_BY(queues_mu_);  // files with a write in progress

@@ -22,8 +22,12 @@ class StoreObserver {
   virtual void parse_cache_lookup(bool hit) = 0;
   // A state file that could not be read or written, as it was met.
   virtual void state_error(StateError kind) = 0;
-  // One group commit: `updates` queued updates, from taking the lock to the
-  // directory fsync (or to the failure); ok when nothing failed.
+  // One state write that was tried (a group commit that had a change to
+  // write, or whose lock failed), from taking the lock to the directory
+  // fsync or to the failure: ok when it reached the disk; `updates`, the
+  // queued updates whose answer is this write's. A group with nothing to
+  // write (no change left, a 412, the file gone or invalid by the time of
+  // the lock) is not reported: it is no write.
   virtual void group_commit(bool ok, size_t updates, std::chrono::nanoseconds took) = 0;
 };
 

@@ -249,6 +249,19 @@ class FireTest(unittest.TestCase):
         self.assertNotIn("a-typo", r.stdout + r.stderr)
         self.assertEqual(len(self.receiver.requests), sent, "nothing may be sent with a wrong token")
         self.assertEqual(self.fire("--event", "onNothing").returncode, 2)
+        # Review 19, finding 5: an account's SID was read as a service and
+        # failed with "not a service or account SID: " (an empty SID). It is
+        # bad usage, as for show, with the usage printed; nothing is sent.
+        for sid in (ACCOUNT, "ISnot-a-sid"):
+            with self.subTest(sid):
+                r = subprocess.run([WEBHOOKCTL, "fire", sid, "--event", "onMessageAdded", "--config", self.config],
+                                   input=TOKEN + "\n", capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("webhookctl: SID must be IS followed by 32 hex digits: events happen in a service",
+                              r.stderr)
+                self.assertIn("usage: webhookctl fire SID", r.stderr)
+                self.assertNotIn("not a service or account SID", r.stderr)
+        self.assertEqual(len(self.receiver.requests), sent)
         self.assertEqual(subprocess.run([WEBHOOKCTL, "fire", SID, "--event", "onMessageAdded", "--state-dir",
                                          self.state], capture_output=True, text=True).returncode, 2)
 

@@ -381,9 +381,34 @@ class GlobalWebhooksTest(StackCase):
             with self.subTest(path):
                 self.assertTwilioError(self.curl(path=path), 404, 20404, "The requested resource was not found")
 
+    def test_the_service_path_never_reaches_an_accounts_file(self):
+        """Review 19, finding 6: the store takes AC SIDs, so the service path
+        must not: /v1/Services/AC…/Configuration/Webhooks is a 404 for
+        GET, HEAD and POST (the service path's not-found, as for any SID
+        that is not a service's), for the account's own credentials and
+        another's, and the account file stays byte for byte."""
+        with open(self.account_file(), "w") as f:
+            f.write("# by hand\ntarget: flex\n")
+        before = read(self.account_file())
+        for auth in ((ACCOUNT, TOKEN), (KEY, KEY_SECRET), (OTHER_ACCOUNT, OTHER_TOKEN)):
+            for args in ((), ("--data-raw", "Target=webhook"), ("--data-raw", "PreWebhookUrl=https://x.example/p"),
+                         ("-X", "POST")):
+                with self.subTest(auth=auth[0], args=args):
+                    r = self.curl(*args, path=resource_path(ACCOUNT), auth=auth)
+                    self.assertTwilioError(r, 404, 20404, not_found(ACCOUNT))
+            with self.subTest(auth=auth[0], method="HEAD"):
+                self.assertEqual(self.curl("-I", path=resource_path(ACCOUNT), auth=auth).status, 404)
+        self.assertEqual(read(self.account_file()), before)
+        self.assertEqual(json.loads(self.curl(path=GLOBAL).body)["target"], "flex")
+
     def test_conditional_requests(self):
         defaults_etag = self.curl(path=GLOBAL).headers["etag"]
         self.assertEqual(self.curl("-H", "If-None-Match: " + defaults_etag, path=GLOBAL).status, 304)
+        # Another never-set account: the same defaults in its file, another
+        # body at the same URL, so another ETag (review 19, finding 4).
+        theirs = self.curl(path=GLOBAL, auth=(OTHER_ACCOUNT, OTHER_TOKEN)).headers["etag"]
+        self.assertNotEqual(theirs, defaults_etag)
+        self.assertEqual(self.curl("-H", "If-None-Match: " + theirs, path=GLOBAL).status, 200)
         # A never-set account has a representation: If-None-Match: * fails a POST.
         self.assertTwilioError(self.curl("-H", "If-None-Match: *", "--data-raw", "Target=flex", path=GLOBAL), 412, 412)
         self.assertTwilioError(self.curl("-H", 'If-Match: "stale"', "--data-raw", "Target=flex", path=GLOBAL), 412, 412)

@@ -220,12 +220,54 @@ class MetricsEndpoint(StackCase):
                            stderr=subprocess.STDOUT)
         self.assertIn(b"webhookd_bad", r.stdout)
 
-    def test_7_rules_file_is_valid(self):
-        rules = os.path.join(CONF_DIR, "webhookd.rules.yml")
-        r = subprocess.run(["promtool", "check", "rules", rules], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
+
+
+class AlertRules(unittest.TestCase):
+    """The shipped alert rules (conf/webhookd.rules.yml): `promtool check
+    rules` finds them valid, and `promtool test rules` runs their unit tests
+    (conf/webhookd.rules.test.yml): each rule fires where it should, with its
+    severity, and stays quiet where it should not (a quiet host with three
+    500s from one person's edit gets no page; a host answering 503s, having
+    stepped aside, gets the ticket and not the page). The unit tests can
+    fail: with the traffic floor or the 503 exclusion taken out of the
+    rules, they do."""
+    RULES = os.path.join(CONF_DIR, "webhookd.rules.yml")
+    TESTS = os.path.join(CONF_DIR, "webhookd.rules.test.yml")
+
+    def promtool(self, *args, cwd=None):
+        return subprocess.run(["promtool"] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              cwd=cwd)
+
+    def test_rules_are_valid(self):
+        r = self.promtool("check", "rules", self.RULES)
         self.assertEqual(r.returncode, 0, r.stdout)
-        self.assertIn("SUCCESS: 3 rules found", r.stdout)
+        self.assertIn("SUCCESS: 4 rules found", r.stdout)
+
+    def test_each_rule_fires_where_it_should_and_only_there(self):
+        r = self.promtool("test", "rules", self.TESTS, cwd="/")  # the rules are found beside the tests
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("SUCCESS", r.stdout)
+
+    def test_the_rule_tests_catch_a_rule_without_its_guards(self):
+        with open(self.RULES) as f:
+            rules = f.read()
+        with open(self.TESTS) as f:
+            tests = f.read()
+        floor = "\n          and sum by (instance) (increase(webhookd_requests_total[5m])) > 100"
+        not_503 = ',status!="503"'
+        for what, cut, caught in [("no traffic floor", floor, 'instance="quiet"'),
+                                  ("503s counted as errors", not_503, 'instance="sick"')]:
+            with self.subTest(what):
+                self.assertIn(cut, rules)
+                with tempfile.TemporaryDirectory() as tmp:
+                    with open(os.path.join(tmp, "webhookd.rules.yml"), "w") as f:
+                        f.write(rules.replace(cut, ""))
+                    with open(os.path.join(tmp, "webhookd.rules.test.yml"), "w") as f:
+                        f.write(tests)
+                    r = self.promtool("test", "rules", os.path.join(tmp, "webhookd.rules.test.yml"))
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn("alertname: WebhookdServerErrors", r.stdout)
+                self.assertIn(caught, r.stdout)
 
 
 class ServerCounters(unittest.TestCase):

@@ -1,11 +1,13 @@
-"""The official node helper library (twilio-node 5.13.1 from the npm
-registry, installed by this test into build/npm/ when it is not there yet),
-pointed at the stack as the README tells users to, on the account's global
+"""The official node helper library (twilio-node 5.13.1 and every package it
+pulls in, pinned with their checksums by tests/e2e/node/package-lock.json,
+installed by `npm ci` into build/npm/ when that is not there yet), pointed
+at the stack as the README tells users to, on the account's global
 webhooks (client.conversations.v1.configuration.webhooks()): a never-set
 account, an update, a fetch again, an invalid Target, onUserAdded accepted
 here and refused on the service path, and another account's credentials
 seeing their own settings only. No node or npm, or no package, is a failure,
 never a skip: the issue asks for this client."""
+import filecmp
 import json
 import os
 import shutil
@@ -15,8 +17,8 @@ from e2e.support import ACCOUNT, OTHER_ACCOUNT, OTHER_TOKEN, SID, TOKEN, StackCa
 from harness.stack import REPO
 
 VERSION = "5.13.1"
-PREFIX = os.path.join(REPO, "build", "npm", "twilio-" + VERSION)
-
+PINNED = os.path.join(REPO, "tests", "e2e", "node")  # package.json + package-lock.json, committed
+PREFIX = os.path.join(REPO, "build", "npm", "node-client")
 # Each step's outcome as one JSON line: the resource's fields, or the error
 # the client raised (status, code, message).
 SCRIPT = r"""
@@ -53,21 +55,37 @@ async function step(name, f) {
 """
 
 
+def installed():
+    """What `npm ci` put under PREFIX is the committed lock's, whole."""
+    if not os.path.exists(os.path.join(PREFIX, ".installed")):
+        return False
+    return all(filecmp.cmp(os.path.join(PINNED, n), os.path.join(PREFIX, n), shallow=False)
+               for n in ("package.json", "package-lock.json"))
+
+
 def ensure_twilio_node():
-    """twilio-node VERSION under PREFIX, installed with npm on first use."""
+    """twilio-node VERSION and its dependencies under PREFIX, exactly as the
+    lock pins them (npm ci: versions and integrity checksums; it refuses a
+    lock that disagrees with package.json). Done again when the lock changes."""
     for tool in ("node", "npm"):
         if not shutil.which(tool):
             raise AssertionError("%s is not installed (make deps-test installs it)" % tool)
+    if installed():
+        return
+    shutil.rmtree(PREFIX, ignore_errors=True)
+    os.makedirs(PREFIX)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(os.path.join(PINNED, name), os.path.join(PREFIX, name))
+    r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PREFIX, capture_output=True, text=True,
+                       timeout=600)
     package = os.path.join(PREFIX, "node_modules", "twilio", "package.json")
-    if os.path.exists(package):
-        with open(package) as f:
-            if json.load(f).get("version") == VERSION:
-                return
-    os.makedirs(PREFIX, exist_ok=True)
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-save", "--prefix", PREFIX,
-                        "twilio@" + VERSION], capture_output=True, text=True, timeout=600)
     if r.returncode != 0 or not os.path.exists(package):
-        raise AssertionError("npm could not install twilio@%s:\n%s%s" % (VERSION, r.stdout, r.stderr))
+        raise AssertionError("npm ci could not install %s:\n%s%s" % (PINNED, r.stdout, r.stderr))
+    with open(package) as f:
+        version = json.load(f).get("version")
+    if version != VERSION:
+        raise AssertionError("the lock in %s installs twilio %s, not %s" % (PINNED, version, VERSION))
+    open(os.path.join(PREFIX, ".installed"), "w").close()
 
 
 class NodeClientGlobalWebhooksTest(StackCase):
@@ -84,6 +102,28 @@ class NodeClientGlobalWebhooksTest(StackCase):
                            capture_output=True, text=True, env=env, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         return {s["step"]: s for s in map(json.loads, r.stdout.splitlines())}
+
+    def test_every_package_is_the_one_the_lock_pins(self):
+        """Review 19, finding 6: `npm install twilio@5.13.1` at test time
+        left its dependencies to whatever the registry had that day. Each
+        package installed is now the lock's version, and the lock names a
+        checksum for each."""
+        with open(os.path.join(PINNED, "package-lock.json")) as f:
+            lock = json.load(f)["packages"]
+        self.assertEqual(lock["node_modules/twilio"]["version"], VERSION)
+        found = set()
+        for root, _, files in os.walk(os.path.join(PREFIX, "node_modules")):
+            parts = os.path.relpath(root, PREFIX).split(os.sep)
+            # A package's own directory: node_modules/NAME or node_modules/@SCOPE/NAME, nested or not.
+            package_dir = (len(parts) >= 2 and parts[-2] == "node_modules") or \
+                (len(parts) >= 3 and parts[-3] == "node_modules" and parts[-2].startswith("@"))
+            if package_dir and "package.json" in files:
+                with open(os.path.join(root, "package.json")) as f:
+                    found.add(("/".join(parts), json.load(f)["version"]))
+        pinned = {(name, entry["version"]) for name, entry in lock.items() if name}
+        self.assertGreater(len(pinned), 1)
+        self.assertEqual(found, pinned)
+        self.assertEqual([name for name, entry in lock.items() if name and not entry.get("integrity")], [])
 
     def test_fetch_update_and_errors(self):
         account_file = os.path.join(self.state_dir, ACCOUNT + ".yaml")

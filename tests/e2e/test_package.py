@@ -152,11 +152,14 @@ class PackageTest(unittest.TestCase):
             "/usr/share/man/man8/webhookd.8.gz", "/usr/share/man/man1/webhookctl.1.gz",
             "/usr/share/man/man5/webhookd.yaml.5.gz", "/usr/share/doc/webhookd/README.md",
             "/usr/share/doc/webhookd/copyright", "/usr/share/doc/webhookd/changelog.Debian.gz",
-            "/usr/share/doc/webhookd/webhookd.rules.yml",
+            "/usr/share/webhookd/webhookd.rules.yml",
         ]
         for path in expected:
             self.assertIn(path, self.files)
         self.assertEqual([p for p in self.files if "/usr/local" in p], [])
+        # Prometheus reads the rules: never from /usr/share/doc, which may be
+        # absent (Debian policy 12.3) and whose files dh_compress may gzip.
+        self.assertEqual([p for p in self.files if p.startswith("/usr/share/doc/") and "rules" in p], [])
         self.assertFalse([p for p in self.files if p.startswith("/etc/nginx/sites-enabled")], "the site is not enabled")
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run(["dpkg-deb", "-R", self.deb, tmp], check=True)

@@ -142,13 +142,17 @@ class RealPrometheus(StackCase):
             time.sleep(0.5)
         loaded = rules()
         self.assertEqual(sorted(r["name"] for r in loaded),
-                         ["WebhookdConfigReloadRefused", "WebhookdServerErrors", "WebhookdStateWriteErrors"])
+                         ["WebhookdConfigReloadRefused", "WebhookdServerErrors", "WebhookdStateWriteErrors",
+                          "WebhookdSteppedAside"])
         self.assertEqual([(r["name"], r["health"]) for r in loaded if r["health"] != "ok"], [])
         self.scraped()  # the counters' values before anything is provoked
         for r in loaded:  # nothing provoked yet: no series
             self.assertEqual(self.query(r["query"]), [], r["name"])
 
-        # 5xx: a person's invalid edit, read a few times.
+        # 5xx: traffic over the rule's floor (100 answers in 5 minutes), then
+        # a person's invalid edit, read a few times.
+        for _ in range(150):
+            self.assertEqual(self.curl().status, 200)
         good = open(self.state_file(), "rb").read()
         self.write_state("account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nbogus: 1\n")
         for _ in range(20):
@@ -164,6 +168,20 @@ class RealPrometheus(StackCase):
             self.assertEqual(self.curl("-d", "PreWebhookUrl=https://rules.example.com/x").status, 500)
         finally:
             os.unlink(lock)
+        # The host steps aside: its state directory fails (here a regular
+        # file where the directory was: ENOTDIR on the directory itself).
+        aside = self.state_dir + ".aside"
+        os.rename(self.state_dir, aside)
+        try:
+            with open(self.state_dir, "w") as f:
+                f.write("not a directory\n")
+            for _ in range(3):
+                self.assertEqual(self.curl().status, 503)
+        finally:
+            if os.path.isfile(self.state_dir):
+                os.unlink(self.state_dir)
+            os.rename(aside, self.state_dir)
+        self.assertEqual(self.curl().status, 200)
         # A refused reload.
         with open(self.config) as f:
             config = f.read()

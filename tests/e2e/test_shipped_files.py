@@ -96,7 +96,7 @@ class InstallTest(unittest.TestCase):
                 "opt/etc/nginx/snippets/webhookd.errors.conf": 0o644,
                 "opt/etc/nginx/sites-available/webhookd": 0o644,
                 "opt/etc/webhookd/webhookd.yaml": 0o640, "opt/wh/share/doc/webhookd/README.md": 0o644,
-                "opt/wh/share/doc/webhookd/webhookd.rules.yml": 0o644,
+                "opt/wh/share/webhookd/webhookd.rules.yml": 0o644,
                 "opt/wh/share/man/man8/webhookd.8": 0o644, "opt/wh/share/man/man1/webhookctl.1": 0o644,
                 "opt/wh/share/man/man5/webhookd.yaml.5": 0o644,
             }
@@ -116,7 +116,11 @@ class InstallTest(unittest.TestCase):
                 self.assertIn("webhookctl=${WEBHOOKCTL:-/opt/wh/bin/webhookctl}", f.read())
             with open(os.path.join(dest, "opt/wh/share/man/man8/webhookd.8")) as f:
                 # The installed paths written in (scdoc puts a \& after each dot).
-                self.assertIn("/opt/wh/share/doc/webhookd/README.md", f.read().replace("\\&", ""))
+                page = f.read().replace("\\&", "")
+                self.assertIn("/opt/wh/share/doc/webhookd/README.md", page)
+                # The rules where Prometheus reads them, never under doc/ (Debian policy 12.3).
+                self.assertIn("/opt/wh/share/webhookd/webhookd.rules.yml", page)
+            self.assertFalse(os.path.exists(os.path.join(dest, "opt/wh/share/doc/webhookd/webhookd.rules.yml")))
             with open(os.path.join(dest, "opt/wh/lib/tmpfiles.d/webhookd.conf")) as f:
                 self.assertIn("z /opt/etc/webhookd/webhookd.yaml 0640 root webhookd -", f.read())
             # The installed config is valid and lets nobody in.

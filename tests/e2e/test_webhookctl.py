@@ -21,7 +21,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from e2e.support import (ACCOUNT, BASIC_AUTH, EMPTY_SID, OTHER_ACCOUNT, OTHER_TOKEN, SID, TOKEN, WEBHOOKCTL, StackCase,
-                         read, resource_path, sha)
+                         read, resource_path, sha, write_config)
 from harness.stack import REPO, Stack
 
 AUTH = {"Authorization": BASIC_AUTH}
@@ -197,23 +197,63 @@ class PreCommitHookTest(unittest.TestCase):
     repository laid out as the README says: a broken state file cannot be
     committed, and the commit says why."""
 
+    def repository(self, repo, entry=None):
+        """A git repository with the shipped hook installed (its entry
+        changed to `entry` when given, as the README says to when the
+        config is in the repository); returns run(*argv)."""
+        env = dict(os.environ, PATH=os.path.dirname(WEBHOOKCTL) + ":" + os.environ["PATH"],
+                   PRE_COMMIT_HOME=os.path.join(repo, ".pre-commit-home"), GIT_AUTHOR_NAME="t",
+                   GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+
+        def run(*argv):
+            return subprocess.run(list(argv), cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+
+        self.assertEqual(run("git", "init", "--quiet").returncode, 0)
+        with open(os.path.join(REPO, "conf", "gitops.pre-commit-config.yaml")) as f:
+            hook = f.read()
+        if entry:
+            self.assertIn("entry: webhookctl check\n", hook)
+            hook = hook.replace("entry: webhookctl check\n", "entry: %s\n" % entry)
+        with open(os.path.join(repo, ".pre-commit-config.yaml"), "w") as f:
+            f.write(hook)
+        with open(os.path.join(repo, ".gitignore"), "w") as f:
+            f.write(".pre-commit-home/\n")
+        r = run("pre-commit", "install")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        os.makedirs(os.path.join(repo, "services"))
+        return run
+
+    def test_an_unlisted_accounts_file_is_caught_only_with_the_config(self):
+        """Review 19, finding 6: the shipped hook runs check without
+        --config, so nothing tells it which accounts webhookd serves: an
+        AC….yaml of any account passes (the README says so, and that the
+        servers' apply --config refuses such a commit whole). With the
+        config in the repository and the entry the README gives, it is
+        refused, naming the account; a listed account's file passes."""
+        for entry, refused in ((None, False), ("webhookctl check --config webhookd.yaml", True)):
+            with self.subTest(entry=entry), tempfile.TemporaryDirectory() as repo:
+                run = self.repository(repo, entry)
+                write_config(repo, os.path.join(repo, "services"))  # webhookd.yaml at the top: A and OTHER_ACCOUNT
+                path = os.path.join("services", STRANGER + ".yaml")
+                with open(os.path.join(repo, path), "w") as f:
+                    f.write("target: flex\n")
+                run("git", "add", "-A")
+                r = run("git", "commit", "--quiet", "-m", "a stranger's global webhooks")
+                if refused:
+                    self.assertNotEqual(r.returncode, 0, "the hook let an unlisted account's file in")
+                    self.assertIn("%s: account %s is not in webhookd.yaml" % (path, STRANGER), r.stdout + r.stderr)
+                    os.unlink(os.path.join(repo, path))
+                else:
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                with open(os.path.join(repo, "services", A + ".yaml"), "w") as f:
+                    f.write("target: flex\n")
+                run("git", "add", "-A")
+                r = run("git", "commit", "--quiet", "-m", "a listed account's global webhooks")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_a_broken_file_cannot_be_committed(self):
         with tempfile.TemporaryDirectory() as repo:
-            env = dict(os.environ, PATH=os.path.dirname(WEBHOOKCTL) + ":" + os.environ["PATH"],
-                       PRE_COMMIT_HOME=os.path.join(repo, ".pre-commit-home"), GIT_AUTHOR_NAME="t",
-                       GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
-
-            def run(*argv):
-                return subprocess.run(list(argv), cwd=repo, env=env, capture_output=True, text=True, timeout=120)
-
-            self.assertEqual(run("git", "init", "--quiet").returncode, 0)
-            shutil.copy(os.path.join(REPO, "conf", "gitops.pre-commit-config.yaml"),
-                        os.path.join(repo, ".pre-commit-config.yaml"))
-            with open(os.path.join(repo, ".gitignore"), "w") as f:
-                f.write(".pre-commit-home/\n")
-            r = run("pre-commit", "install")
-            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            os.makedirs(os.path.join(repo, "services"))
+            run = self.repository(repo)
             path = os.path.join("services", SID + ".yaml")
             with open(os.path.join(repo, path), "w") as f:
                 f.write("account_sid: %s\nmethod: PUT\n" % A)
@@ -546,6 +586,81 @@ class GlobalWebhooksCtlTest(StackCase):
                 self.assertIn("account %s is not in %s" % (STRANGER, self.config), r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.state_dir, STRANGER + ".yaml")))
         self.assertEqual(ctl("set", SID, "--config", self.config, "--target", "flex").returncode, 2)
+
+    def account_files(self):
+        return sorted(n for n in os.listdir(self.state_dir) if n.startswith("AC"))
+
+    def test_every_way_to_write_an_account_file_checks_the_config(self):
+        """Only accounts the config lists get a file: set, apply and the API
+        are the three ways one is written, and each checks (review 19,
+        finding 1: `set AC…` as a plain SID wrote one, unchecked)."""
+        # set with an account as its SID: bad usage, pointing at --account.
+        for account in (STRANGER, ACCOUNT):
+            with self.subTest(account):
+                r = ctl("set", account, "--config", self.config, "--pre-webhook-url", "https://x.example/p")
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn("webhookctl: SID must be IS followed by 32 hex digits (an account's global webhooks: "
+                              "set --account %s)\nusage: webhookctl set" % account, r.stderr)
+        # Without --config nothing says which accounts webhookd serves: set
+        # --account, apply and diff of an AC….yaml refuse.
+        r = ctl("set", "--account", STRANGER, "--state-dir", self.state_dir, "--target", "flex")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("webhookctl: set --account needs --config", r.stderr)
+        src = os.path.join(self.tmp, "gitops-no-config")
+        os.makedirs(src, exist_ok=True)
+        with open(os.path.join(src, STRANGER + ".yaml"), "w") as f:
+            f.write("target: flex\n")
+        for command in ("apply", "diff"):
+            with self.subTest(command):
+                r = ctl(command, src, "--state-dir", self.state_dir)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn("%s: an account's global webhooks are applied only with --config" % (
+                    os.path.join(src, STRANGER + ".yaml")), r.stderr)
+                self.assertIn("nothing was changed", r.stderr)
+        # The API: an account is whoever the credentials are, and only the config's authenticate.
+        self.assertEqual(self.curl("--data-raw", "Target=flex", path=GLOBAL, auth=(STRANGER, TOKEN)).status, 401)
+        self.assertEqual(self.account_files(), [])
+        # The accounts of the config still get theirs, each way.
+        self.assertEqual(ctl("set", "--account", ACCOUNT, "--config", self.config, "--target", "flex").returncode, 0)
+        os.rename(os.path.join(src, STRANGER + ".yaml"), os.path.join(src, OTHER_ACCOUNT + ".yaml"))
+        r = ctl("apply", src, "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.curl("--data-raw", "Method=GET", path=GLOBAL, auth=(OTHER_ACCOUNT, OTHER_TOKEN)).status, 200)
+        self.assertEqual(self.account_files(), [ACCOUNT + ".yaml", OTHER_ACCOUNT + ".yaml"])
+
+    def test_export_with_the_config_leaves_out_unlisted_accounts_and_apply_takes_it(self):
+        """An account file webhookd never reads (put there by hand, or its
+        account since removed from the config) must not reach git: the next
+        apply --config would refuse the whole checkout, and the sync with it
+        (review 19, finding 2). export --config leaves it out, names it, and
+        the round trip export, apply goes through."""
+        stray = os.path.join(self.state_dir, STRANGER + ".yaml")
+        with open(stray, "w") as f:
+            f.write("target: flex\n")
+        self.assertEqual(self.curl("--data-raw", "Target=flex", path=GLOBAL).status, 200)
+        dest = os.path.join(self.tmp, "export-round-trip")
+        shutil.rmtree(dest, ignore_errors=True)
+        os.makedirs(dest)
+        with open(os.path.join(dest, STRANGER + ".yaml"), "w") as f:  # an earlier export's copy
+            f.write("target: webhook\n")
+        r = ctl("export", "--config", self.config, dest)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("webhookctl: left out %s.yaml: account %s is not in %s" % (STRANGER, STRANGER, self.config),
+                      r.stderr)
+        self.assertIn("wrote %s.yaml\n" % ACCOUNT, r.stdout)
+        self.assertIn("removed %s.yaml\n" % STRANGER, r.stdout)
+        self.assertEqual(sorted(os.listdir(dest)), sorted(n for n in os.listdir(self.state_dir)
+                                                          if n.endswith(".yaml") and n != STRANGER + ".yaml"))
+        self.assertTrue(os.path.exists(stray), "export writes nothing in the state directory")
+        for argv in (("check", "--config", self.config, dest), ("apply", dest, "--config", self.config, "--force"),
+                     ("apply", dest, "--config", self.config), ("diff", dest, "--config", self.config)):
+            with self.subTest(argv[:2]):
+                r = ctl(*argv)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Without the config, export cannot know the accounts: it writes them all, as before.
+        r = ctl("export", "--state-dir", self.state_dir, dest)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("wrote %s.yaml" % STRANGER, r.stdout)
 
     def test_show_effective(self):
         ctl("set", "--account", ACCOUNT, "--config", self.config, "--post-webhook-url",

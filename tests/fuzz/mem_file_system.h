@@ -23,7 +23,8 @@ class MemFileSystem : public FileSystem {
     if (it == files.end()) return Error::not_found(path + ": no such file");
     return it->second;
   }
-  Result<std::unique_ptr<FileLock>> lock(const std::string& path) override {
+  Result<std::unique_ptr<FileLock>> lock(const std::string& path, LockFile make) override {
+    if (make == LockFile::kExisting && !files.count(path)) return Error::not_found(path + ": no such file");
     files.emplace(path, "");
     return std::unique_ptr<FileLock>(new FileLock());
   }
@@ -65,6 +66,7 @@ class MemFileSystem : public FileSystem {
   }
   Status check_writable_dir(const std::string&) override { return ok_status(); }
   Status probe_dir(const std::string&) override { return ok_status(); }
+  Result<DirIdentity> identify_dir(const std::string&, bool) override { return DirIdentity{1, 1, 1}; }
 
  private:
   int next_fd_ = 100;

@@ -500,12 +500,12 @@ BOOST_AUTO_TEST_CASE(the_record_is_written_ahead_and_not_rewritten_for_nothing) 
 // straight through.
 class GatedApplyLock : public PosixFileSystem {
  public:
-  Result<std::unique_ptr<FileLock>> lock(const std::string& path) override {
+  Result<std::unique_ptr<FileLock>> lock(const std::string& path, LockFile make) override {
     if (path == apply_lock_path_ && !gated_.exchange(true)) {
       at_gate = true;
       if (!webhookd_test::wait_until([&] { return open.load(); })) return Error::internal("the gate never opened");
     }
-    return PosixFileSystem::lock(path);
+    return PosixFileSystem::lock(path, make);
   }
   explicit GatedApplyLock(const std::string& dir) : apply_lock_path_(apply_lock_path(dir)) {}
   std::atomic<bool> at_gate{false}, open{false};
@@ -664,6 +664,52 @@ BOOST_AUTO_TEST_CASE(account_files_are_checked_planned_applied_and_exported) {
   auto again = export_live(store, fs, dest.path());
   BOOST_TEST_REQUIRE(again.ok());
   BOOST_TEST((again.value().removed == std::vector<std::string>{kAccount}));
+}
+
+// Review 19, finding 2: an account file the config does not list (by hand,
+// or its account dropped from the config) exported into git made every
+// later apply with that config refuse the checkout. With the config, export
+// leaves it out (valid or not: webhookd never reads it), removes an earlier
+// export's copy, and what it writes is what apply with the config takes.
+BOOST_AUTO_TEST_CASE(export_with_a_config_leaves_out_unlisted_accounts_and_apply_takes_the_result) {
+  TempDir live, dest;
+  PosixFileSystem fs;
+  StateStore store(fs, live.path());
+  const std::string stranger = "ACcccccccccccccccccccccccccccccccc", gone = "ACdddddddddddddddddddddddddddddddd";
+  write_file(live.file(kA + ".yaml"), file("GET"));
+  write_file(live.file(kAccount + ".yaml"), "target: flex\n");
+  write_file(live.file(stranger + ".yaml"), "target: flex\n");
+  write_file(live.file(gone + ".yaml"), "target: nonsense\n");  // invalid too: still only left out
+  write_file(dest.file(stranger + ".yaml"), "target: webhook\n");
+  Config config;
+  config.source = "webhookd.yaml";
+  config.credentials.account_token_digest[kAccount] = std::string(32, 'x');
+
+  auto exported = export_live(store, fs, dest.path(), &config);
+  BOOST_TEST_REQUIRE(exported.ok(), (exported.ok() ? "" : exported.error().message));
+  BOOST_TEST((exported.value().left_out == std::vector<std::string>{stranger, gone}));
+  BOOST_TEST((exported.value().written == std::vector<std::string>{kAccount, kA}));
+  BOOST_TEST((exported.value().removed == std::vector<std::string>{stranger}));
+  BOOST_TEST((list_dir(dest.path()) == std::set<std::string>{kA + ".yaml", kAccount + ".yaml"}));
+  BOOST_TEST(list_dir(live.path()).count(stranger + ".yaml") == 1u);  // the live directory is only read
+
+  // The round trip: the exported checkout is valid with the config, and
+  // apply with it has nothing to do but adopt what it finds.
+  auto source = read_source_dir(fs, dest.path(), &config);
+  BOOST_TEST_REQUIRE(source.ok());
+  BOOST_TEST(source.value().problems.empty());
+  auto locked = plan_under_apply_lock(store, fs, source.value().services, /*prune=*/false);
+  BOOST_TEST_REQUIRE(locked.ok());
+  BOOST_TEST((locked.value().plan().creates == 0 && locked.value().plan().updates == 0));
+  BOOST_TEST(apply_plan(store, fs, locked.value(), false, nullptr).ok());
+
+  // Without a config nothing says which accounts are served: all are exported.
+  auto all = export_live(store, fs, dest.path());
+  BOOST_TEST_REQUIRE(!all.ok());  // the invalid one is, as always, a reason to export nothing
+  std::remove(live.file(gone + ".yaml").c_str());
+  all = export_live(store, fs, dest.path());
+  BOOST_TEST_REQUIRE(all.ok());
+  BOOST_TEST((all.value().written == std::vector<std::string>{stranger}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

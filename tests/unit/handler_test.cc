@@ -390,9 +390,9 @@ BOOST_AUTO_TEST_CASE(if_none_match_on_a_post) {
 class WriterBeforeLock : public PosixFileSystem {
  public:
   std::string path, bytes;
-  Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path) override {
+  Result<std::unique_ptr<FileLock>> lock(const std::string& lock_path, LockFile make) override {
     if (!bytes.empty()) write_file(path, std::exchange(bytes, ""));
-    return PosixFileSystem::lock(lock_path);
+    return PosixFileSystem::lock(lock_path, make);
   }
 };
 
@@ -569,7 +569,7 @@ BOOST_AUTO_TEST_CASE(global_webhooks_of_a_never_set_account_are_the_defaults) {
   HttpResponse r = call(request("GET", kGlobal));
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.body == kGlobalDefaults);
-  BOOST_TEST(*r.header("ETag") == config_etag(account_defaults()));
+  BOOST_TEST(*r.header("ETag") == resource_etag(kAccount, ServiceState{account_defaults(), config_etag(account_defaults())}));
   BOOST_TEST(r.account_sid == kAccount);
   HttpResponse head = call(request("HEAD", kGlobal));
   BOOST_TEST(head.status == 200);
@@ -711,6 +711,62 @@ BOOST_AUTO_TEST_CASE(global_webhooks_conditional_requests) {
   HttpResponse back = call(exact);
   BOOST_TEST(back.status == 200);
   BOOST_TEST(*back.header("ETag") == defaults_etag);  // the defaults again: the defaults' ETag
+}
+
+// Review 19, finding 4: one URL, /v1/Configuration/Webhooks, answers each
+// account its own body, so the ETag folds in the account SID: two
+// never-set accounts (the same defaults, the same file content) no longer
+// share one, and one account's ETag is neither a 304 nor an If-Match for
+// another. A service's ETag is its file's, unchanged: pinned to the value
+// it has always had, so that no client's stored ETag goes stale.
+BOOST_AUTO_TEST_CASE(an_accounts_etag_is_its_own_a_services_is_unchanged) {
+  HttpResponse mine = call(request("GET", kGlobal));
+  HttpRequest theirs_get = request("GET", kGlobal);
+  theirs_get.authorization = kOtherAuth;
+  HttpResponse theirs = call(theirs_get);
+  BOOST_TEST_REQUIRE(mine.status == 200);
+  BOOST_TEST_REQUIRE(theirs.status == 200);
+  BOOST_TEST(mine.body != theirs.body);  // account_sid differs
+  BOOST_TEST(*mine.header("ETag") != *theirs.header("ETag"));
+  BOOST_TEST(*mine.header("ETag") != config_etag(account_defaults()));  // not the file's alone
+
+  struct Case {
+    const char* name;
+    std::string method, if_match, if_none_match;
+    int status;
+  } cases[] = {
+      {"GET, If-None-Match of the other's ETag", "GET", "", *theirs.header("ETag"), 200},
+      {"GET, If-None-Match of its own", "GET", "", *mine.header("ETag"), 304},
+      {"POST, If-Match of the other's ETag", "POST", *theirs.header("ETag"), "", 412},
+      {"POST, If-None-Match of the other's ETag", "POST", "", *theirs.header("ETag"), 200},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      HttpRequest r = request(c.method, kGlobal, c.method == "POST" ? "Method=POST" : "");
+      r.if_match = c.if_match;
+      r.if_none_match = c.if_none_match;
+      HttpResponse answer = call(r);
+      BOOST_TEST(answer.status == c.status, answer.body);
+      if (c.status == 304) BOOST_TEST(*answer.header("ETag") == *mine.header("ETag"));
+    }
+  }
+  // The same file content under two accounts: still two ETags.
+  write_file(dir.file(kAccount + ".yaml"), "target: flex\n");
+  write_file(dir.file(kOther + ".yaml"), "target: flex\n");
+  BOOST_TEST(*call(request("GET", kGlobal)).header("ETag") != *call(theirs_get).header("ETag"));
+
+  // A service's ETag, as it was before this change (kStored's canonical
+  // bytes, SHA-256, 32 hex digits), on GET, 304 and POST alike.
+  const std::string kStoredEtag = "\"62434d19087627885ed9129ba679c4a5\"";
+  BOOST_TEST(*call(request("GET")).header("ETag") == kStoredEtag);
+  HttpRequest cached = request("GET");
+  cached.if_none_match = kStoredEtag;
+  BOOST_TEST(call(cached).status == 304);
+  HttpRequest guarded = request("POST", kPath, "Method=POST");
+  guarded.if_match = kStoredEtag;
+  HttpResponse same = call(guarded);
+  BOOST_TEST(same.status == 200);
+  BOOST_TEST(*same.header("ETag") == kStoredEtag);
 }
 
 BOOST_AUTO_TEST_CASE(global_webhooks_invalid_file_and_api_writes_deny) {

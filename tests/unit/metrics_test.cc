@@ -3,6 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -31,6 +33,21 @@ double sample(const std::string& text, const std::string& series) {
   }
   return -1;
 }
+
+// The real file system, where someone acts once in the window between the
+// store's unlocked read and its lock: another writer, a person, git.
+class RacedFileSystem : public webhookd_test::FaultyFileSystem {
+ public:
+  std::function<void()> before_lock;
+  Result<std::unique_ptr<FileLock>> lock(const std::string& p, LockFile make) override {
+    if (before_lock) {
+      auto act = std::move(before_lock);
+      before_lock = nullptr;
+      act();
+    }
+    return FaultyFileSystem::lock(p, make);
+  }
+};
 
 }  // namespace
 
@@ -131,6 +148,73 @@ BOOST_AUTO_TEST_CASE(the_store_reports_lookups_errors_and_group_commits) {
   BOOST_TEST(sample(text, R"(webhookd_state_errors_total{kind="io"})") == 2);
   BOOST_TEST(sample(text, R"(webhookd_parse_cache_lookups_total{result="hit"})") >= 1);
   BOOST_TEST(sample(text, R"(webhookd_parse_cache_lookups_total{result="miss"})") >= 1);
+}
+
+// webhookd_state_writes_total and the write histograms count writes: a
+// group that wrote nothing (its change a no-op by the time the lock was
+// taken, a 412 under the lock, the file removed or made invalid in that
+// window) is no write, neither ok nor error; only a failed lock, temp file,
+// rename or directory fsync is a write error (what the clients then hear is
+// a 500 or 503, as WebhookdStateWriteErrors says).
+BOOST_AUTO_TEST_CASE(only_attempted_writes_are_counted_as_writes) {
+  const std::string plain = "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+  const std::string kRemoved = "<removed>";
+  auto set_get = [](const ServiceState& s) -> Result<WebhookConfig> {
+    WebhookConfig next = s.config;
+    next.method = "GET";
+    return next;
+  };
+  struct Case {
+    const char* name;
+    std::string in_the_window;  // the file as the lock is taken; "": left alone
+    webhookd_test::Op fail;
+    bool if_match;  // the mutation refuses (412) unless the ETag is the one first read
+    std::optional<ErrorCode> want;  // none: the update succeeds
+    double ok, error, timed, updates, invalid;
+  } cases[] = {
+      {"a write", "", webhookd_test::Op::kNone, false, std::nullopt, 1, 0, 1, 1, 0},
+      {"a no-op by the time of the lock", plain + "method: GET\n", webhookd_test::Op::kNone, false, std::nullopt,
+       0, 0, 0, 0, 0},
+      {"a 412 under the lock", plain + "method: POST\n", webhookd_test::Op::kNone, true, ErrorCode::kConflict, 0, 0,
+       0, 0, 0},
+      {"the service removed before the lock", kRemoved, webhookd_test::Op::kNone, false, ErrorCode::kNotFound, 0, 0,
+       0, 0, 0},
+      {"an invalid edit before the lock", plain + "bogus: 1\n", webhookd_test::Op::kNone, false,
+       ErrorCode::kCorruption, 0, 0, 0, 0, 1},
+      {"the lock fails", "", webhookd_test::Op::kLock, false, ErrorCode::kIOError, 0, 1, 1, 1, 0},
+      {"the rename fails", "", webhookd_test::Op::kRename, false, ErrorCode::kIOError, 0, 1, 1, 1, 0},
+      {"the directory fsync fails", "", webhookd_test::Op::kSyncDir, false, ErrorCode::kIOError, 0, 1, 1, 1, 0},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir dir;
+      RacedFileSystem fs;
+      Metrics m("x");
+      StateStore store(fs, dir.path(), ParseCache::kDefaultCapacity, &m);
+      const std::string path = dir.file(kSid + ".yaml");
+      write_file(path, plain);
+      const std::string first_etag = store.load(kSid).value()->etag;
+      fs.fail = c.fail;
+      if (c.in_the_window == kRemoved) {
+        fs.before_lock = [&] { ::unlink(path.c_str()); };
+      } else if (!c.in_the_window.empty()) {
+        fs.before_lock = [&] { write_file(path, c.in_the_window); };
+      }
+      auto updated = store.update(kSid, [&](const ServiceState& s) -> Result<WebhookConfig> {
+        if (c.if_match && s.etag != first_etag) return Error::conflict("precondition failed");
+        return set_get(s);
+      });
+      BOOST_TEST(updated.ok() == !c.want.has_value());
+      if (!updated.ok() && c.want) BOOST_TEST(updated.error().code == *c.want);
+      const std::string text = m.exposition(ServerStats{});
+      BOOST_TEST(sample(text, R"(webhookd_state_writes_total{result="ok"})") == c.ok);
+      BOOST_TEST(sample(text, R"(webhookd_state_writes_total{result="error"})") == c.error);
+      BOOST_TEST(sample(text, "webhookd_state_write_duration_seconds_count") == c.timed);
+      BOOST_TEST(sample(text, "webhookd_group_commit_updates_count") == c.timed);
+      BOOST_TEST(sample(text, "webhookd_group_commit_updates_sum") == c.updates);
+      BOOST_TEST(sample(text, R"(webhookd_state_errors_total{kind="invalid"})") == c.invalid);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(server_figures_reloads_and_the_process) {

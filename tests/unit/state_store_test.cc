@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -357,8 +358,10 @@ BOOST_AUTO_TEST_CASE(a_failing_directory_is_unavailable_a_failing_file_is_not) {
       {"ESTALE on the directory", ESTALE, ESTALE, ErrorCode::kUnavailable},
       {"EACCES on the file alone (a person's chmod)", EACCES, 0, ErrorCode::kIOError},
       {"EACCES on the directory", EACCES, EACCES, ErrorCode::kUnavailable},
-      // Out of descriptors the probe fails for the process, not the directory.
-      {"EMFILE", EMFILE, EMFILE, ErrorCode::kIOError},
+      // A probe that fails for want of a descriptor says nothing of the
+      // directory: the file's own error stands. (An open that fails with
+      // EMFILE is kUnavailable by itself: file_system_test.)
+      {"EIO on the file, the probe out of descriptors", EIO, EMFILE, ErrorCode::kIOError},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
@@ -382,14 +385,16 @@ BOOST_AUTO_TEST_CASE(a_failing_directory_is_unavailable_a_failing_file_is_not) {
       BOOST_TEST(store.load(kSid).ok());  // serves again once it works
     }
   }
-  // A missing file is no failure at all: no probe, 404 as ever.
+  // A missing file in a directory that fails is no 404 (review 18, finding
+  // 1): the not-found tests below have the rest.
   TempDir dir;
   FaultyFileSystem fs;
-  fs.dir_errno = ENOTCONN;
   StateStore store(fs, dir.path());
+  fs.dir_errno = ENOTCONN;
   auto missing = store.load(kSid);
   BOOST_TEST_REQUIRE(!missing.ok());
-  BOOST_TEST(missing.error().code == ErrorCode::kNotFound);
+  BOOST_TEST(missing.error().code == ErrorCode::kUnavailable);
+  BOOST_TEST(missing.error().os_errno == ENOTCONN);
 }
 
 // The directory failing in the middle of a write (the read worked): the
@@ -584,7 +589,7 @@ BOOST_AUTO_TEST_CASE(clean_up_waits_for_a_writer_holding_the_lock) {
   write_file(dir.file(kSid + ".yaml"), kHandEdited);
   const std::string temp = dir.file("." + kSid + ".tmp.LIVE00");
   write_file(temp, "being written");
-  auto held = fs.lock(dir.file("." + kSid + ".lock"));  // a writer, mid-write
+  auto held = fs.lock(dir.file("." + kSid + ".lock"), FileSystem::LockFile::kCreate);  // a writer, mid-write
   BOOST_TEST_REQUIRE(held.ok());
   std::atomic<bool> finished{false}, cleaned{false};
   std::thread cleaner([&] {  // no BOOST_TEST here: Boost.Test is not thread-safe
@@ -615,7 +620,7 @@ BOOST_AUTO_TEST_CASE(clean_up_removes_the_apply_records_temp_under_the_apply_loc
 
   write_file(dir.file(".webhookd-applied"), "# the record\n");
   write_file(dir.file(".webhookd-applied.tmp.CCCCCC"), "# half a record");
-  auto apply = fs.lock(dir.file(".webhookd-apply.lock"));  // an apply, writing its record
+  auto apply = fs.lock(dir.file(".webhookd-apply.lock"), FileSystem::LockFile::kCreate);  // an apply, writing its record
   BOOST_TEST_REQUIRE(apply.ok());
   std::atomic<bool> finished{false};
   std::atomic<int> removed{-1};
@@ -756,6 +761,56 @@ BOOST_AUTO_TEST_CASE(a_group_whose_write_fails_reports_the_error_to_every_member
   BOOST_TEST(now.value()->config.filters.value_or(std::vector<std::string>{}).empty());
   BOOST_TEST(list_dir(dir.path()) == (std::set<std::string>{kSid + ".yaml", "." + kSid + ".lock"}));
   BOOST_TEST(StateStoreTestPeer::queued_updates(store, kSid) == 0u);
+}
+
+// What the store tells its observer about writes, in order.
+class RecordingObserver : public StoreObserver {
+ public:
+  struct Write {
+    bool ok;
+    size_t updates;
+  };
+  void parse_cache_lookup(bool) override {}
+  void state_error(StateError) override {}
+  void group_commit(bool ok, size_t updates, std::chrono::nanoseconds) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    writes_.push_back({ok, updates});
+  }
+  std::vector<Write> writes() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return writes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Write> writes_;
+};
+
+// A group's write carries the updates whose mutation was applied: one
+// refused in the group (here a filter name that breaks a rule, found only
+// when the group is encoded) is not counted in webhookd_group_commit_updates.
+BOOST_AUTO_TEST_CASE(a_groups_write_counts_only_the_updates_it_carries) {
+  TempDir dir;
+  GatedFileSystem fs;
+  RecordingObserver observer;
+  StateStore store(fs, dir.path(), ParseCache::kDefaultCapacity, &observer);
+  write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nmethod: POST\n");
+  const std::vector<std::string> names = {"onMessageAdd", "notAnEvent", "onMessageUpdate"};
+  std::vector<std::thread> threads;
+  std::vector<Result<ServiceStatePtr>> results;
+  queue_behind_a_write(store, fs, names, &threads, &results);
+  fs.open = true;
+  for (auto& t : threads) t.join();
+  BOOST_TEST(results[1].ok());
+  BOOST_TEST_REQUIRE(!results[2].ok());
+  BOOST_TEST((results[2].error().code == ErrorCode::kInvalidArgument));
+  BOOST_TEST(results[3].ok());
+  const auto writes = observer.writes();
+  BOOST_TEST_REQUIRE(writes.size() == 2u);  // the first update's write, then the group's
+  BOOST_TEST(writes[0].ok);
+  BOOST_TEST(writes[0].updates == 1u);
+  BOOST_TEST(writes[1].ok);
+  BOOST_TEST(writes[1].updates == 2u);
 }
 
 // N processes x M threads of read-modify-write updates on one service, each
@@ -921,6 +976,169 @@ BOOST_AUTO_TEST_CASE(an_account_without_a_file_has_its_defaults_and_its_first_ch
   // And an account file holds no service: not a service SID's rules.
   write_file(dir.file(kAccount + ".yaml"), "account_sid: " + kAccount + "\n");
   BOOST_TEST((store.load(kAccount).error().code == ErrorCode::kCorruption));
+}
+
+// Review 19 finding 3, review 18 finding 1: "no such file" (a 404, an
+// account's defaults) is an answer only from the directory the store was
+// made on, and files are made only there. A directory that is gone, or one
+// put in its place (an unmounted volume leaves its empty mountpoint), gave
+// confident wrong answers a fleet's front never steps around, and took
+// writes onto the wrong disk: now kUnavailable (503), nothing written. A
+// remount (a new device number, the same root inode and file system type)
+// is the same directory. A file that is found is served without a look at
+// the directory (the hot path): the limit, pinned by the first column.
+BOOST_AUTO_TEST_CASE(not_found_answers_and_new_files_only_in_the_directory_the_store_was_made_on) {
+  const std::string kOther = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  enum class Then { kNothing, kRemoved, kSwappedForEmpty, kRemounted, kOtherFileSystem, kOtherInode, kFails, kEmfile };
+  using Want = std::optional<ErrorCode>;  // nullopt: it works
+  const Want ok = std::nullopt, gone = ErrorCode::kUnavailable;
+  struct Case {
+    const char* name;
+    Then then;
+    Want found, missing_service, account, account_update, create;
+  } cases[] = {
+      {"unchanged", Then::kNothing, ok, ErrorCode::kNotFound, ok, ok, ok},
+      {"removed", Then::kRemoved, gone, gone, gone, gone, gone},
+      {"swapped for an empty directory (an unmounted mountpoint)", Then::kSwappedForEmpty, gone, gone, gone, gone, gone},
+      {"remounted: a new device number, same inode and type", Then::kRemounted, ok, ErrorCode::kNotFound, ok, ok, ok},
+      {"another file system on it (same inode, other type)", Then::kOtherFileSystem, ok, gone, gone, gone, gone},
+      {"another directory of the same file system", Then::kOtherInode, ok, gone, gone, gone, gone},
+      {"the directory fails (EIO)", Then::kFails, ok, gone, gone, gone, gone},
+      // Out of memory or descriptors the look fails for the process, not
+      // the directory: one request's 500, as for the probe.
+      {"the look fails for the process (EMFILE)", Then::kEmfile, ok, ErrorCode::kIOError, ErrorCode::kIOError,
+       ErrorCode::kIOError, ErrorCode::kIOError},
+  };
+  // As text, so that a failed comparison prints both sides.
+  auto name = [](Want want) { return std::string(want ? error_code_name(*want) : "ok"); };
+  auto code = [&](const auto& result) {
+    return name(result.ok() ? std::nullopt : Want(result.error().code));
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir top;
+      const std::string state = top.file("state");
+      BOOST_TEST_REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+      write_file(state + "/" + kSid + ".yaml", kHandEdited);
+      FaultyFileSystem fs;
+      StateStore store(fs, state);
+      auto made = PosixFileSystem().identify_dir(state, true);
+      BOOST_TEST_REQUIRE(made.ok());
+      DirIdentity other = made.value();
+      switch (c.then) {
+        case Then::kNothing: break;
+        case Then::kRemoved: BOOST_TEST_REQUIRE(::rename(state.c_str(), top.file("moved").c_str()) == 0); break;
+        case Then::kSwappedForEmpty:
+          BOOST_TEST_REQUIRE(::rename(state.c_str(), top.file("moved").c_str()) == 0);
+          BOOST_TEST_REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+          break;
+        case Then::kRemounted: other.device += 1; fs.identity = other; break;
+        case Then::kOtherFileSystem: other.device += 1; other.fs_type += 1; fs.identity = other; break;
+        case Then::kOtherInode: other.inode += 1; fs.identity = other; break;
+        case Then::kFails: fs.dir_errno = EIO; break;
+        case Then::kEmfile: fs.dir_errno = EMFILE; break;
+      }
+      const std::set<std::string> before = list_dir(state);
+      BOOST_TEST(code(store.load(kSid)) == name(c.found));
+      BOOST_TEST(code(store.load(kOther)) == name(c.missing_service));
+      BOOST_TEST(code(store.update(kOther, set_method("GET"))) == name(c.missing_service));
+      auto account = store.load(kAccount);
+      BOOST_TEST(code(account) == name(c.account));
+      if (account.ok()) BOOST_TEST((account.value()->config == account_defaults()));
+      if (!account.ok() && account.error().code == ErrorCode::kUnavailable) {
+        BOOST_TEST(account.error().message.find(kAccount + ".yaml") != std::string::npos, account.error().message);
+      }
+      BOOST_TEST(code(store.load_stored(kAccount)) == name(c.account ? c.account : Want(ErrorCode::kNotFound)));
+      BOOST_TEST(code(store.update(kAccount, [](const ServiceState& s) -> Result<WebhookConfig> {
+                   WebhookConfig next = s.config;
+                   next.target = "flex";
+                   return next;
+                 })) == name(c.account_update));
+      WebhookConfig service;
+      service.account_sid = kAccount;
+      BOOST_TEST(code(store.create(kOther, service)) == name(c.create));
+      if (c.create) {
+        // Nothing made where the state was, nor anywhere else.
+        BOOST_TEST((list_dir(state) == before));
+        BOOST_TEST(fs.temps_created == 0);
+      } else {
+        BOOST_TEST((list_dir(state) == std::set<std::string>{kSid + ".yaml", kAccount + ".yaml", "." + kAccount + ".lock",
+                                                             kOther + ".yaml", "." + kOther + ".lock"}));
+      }
+      if (c.then == Then::kRemoved || c.then == Then::kSwappedForEmpty) {
+        BOOST_TEST((list_dir(top.file("moved")) == std::set<std::string>{kSid + ".yaml"}));
+      }
+    }
+  }
+}
+
+// A directory put back where it was is the same directory again; a new one
+// at the same path is served only by a new store (webhookd's restart), as
+// is a directory that was not there when the store was made.
+BOOST_AUTO_TEST_CASE(a_new_directory_at_the_path_is_served_by_a_new_store_only) {
+  TempDir top;
+  const std::string state = top.file("state");
+  BOOST_TEST_REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+  PosixFileSystem fs;
+  StateStore store(fs, state);
+  BOOST_TEST_REQUIRE(::rename(state.c_str(), top.file("moved").c_str()) == 0);
+  BOOST_TEST((store.load(kAccount).error().code == ErrorCode::kUnavailable));
+  BOOST_TEST(store.load(kAccount).error().os_errno == ENOENT);
+  BOOST_TEST_REQUIRE(::rename(top.file("moved").c_str(), state.c_str()) == 0);  // put back
+  BOOST_TEST(store.load(kAccount).ok());
+  BOOST_TEST_REQUIRE(::rename(state.c_str(), top.file("moved").c_str()) == 0);
+  BOOST_TEST_REQUIRE(::mkdir(state.c_str(), 0700) == 0);  // a new one
+  auto swapped = store.load(kAccount);
+  BOOST_TEST_REQUIRE(!swapped.ok());
+  BOOST_TEST((swapped.error().code == ErrorCode::kUnavailable));
+  BOOST_TEST(swapped.error().message.find("restart webhookd") != std::string::npos, swapped.error().message);
+  StateStore fresh(fs, state);
+  BOOST_TEST(fresh.load(kAccount).ok());
+
+  const std::string never = top.file("never");  // not there when its store is made
+  StateStore early(fs, never);
+  BOOST_TEST((early.load(kAccount).error().code == ErrorCode::kUnavailable));
+  BOOST_TEST_REQUIRE(::mkdir(never.c_str(), 0700) == 0);
+  BOOST_TEST((early.load(kAccount).error().code == ErrorCode::kUnavailable));
+  BOOST_TEST((early.load(kSid).error().code == ErrorCode::kUnavailable));
+  BOOST_TEST(list_dir(never).empty());
+}
+
+// The look at the directory costs one stat (a statfs too only when the
+// device number changed), and only where "no such file" is the answer or
+// a file is made: a read that finds its file (every GET of a service or an
+// account that has one) and an update whose lock file exists pay nothing.
+BOOST_AUTO_TEST_CASE(only_not_found_and_new_files_look_at_the_directory) {
+  TempDir dir;
+  FaultyFileSystem fs;
+  StateStore store(fs, dir.path());
+  BOOST_TEST(fs.identify_dirs == 1);  // recorded when the store is made, with its type
+  BOOST_TEST(fs.fs_types == 1);
+  fs.identify_dirs = fs.fs_types = 0;
+  write_file(dir.file(kSid + ".yaml"), kHandEdited);
+  BOOST_TEST_REQUIRE(store.load(kSid).ok());
+  BOOST_TEST(fs.identify_dirs == 0);
+  BOOST_TEST_REQUIRE(store.update(kSid, set_method("GET")).ok());
+  BOOST_TEST(fs.identify_dirs == 1);  // its lock file is made
+  BOOST_TEST_REQUIRE(store.update(kSid, set_method("POST")).ok());
+  BOOST_TEST_REQUIRE(store.load(kSid).ok());
+  BOOST_TEST(fs.identify_dirs == 1);  // the lock file is there: no look
+  BOOST_TEST((store.load("ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb").error().code == ErrorCode::kNotFound));
+  BOOST_TEST(fs.identify_dirs == 2);
+  BOOST_TEST(store.load(kAccount).ok());
+  BOOST_TEST(fs.identify_dirs == 3);
+  write_file(dir.file(kAccount + ".yaml"), "target: flex\n");
+  BOOST_TEST(store.load(kAccount).ok());
+  BOOST_TEST(fs.identify_dirs == 3);
+  BOOST_TEST(fs.fs_types == 0);  // the same device: no statfs
+  // A new device number (a remount): the type is asked, to tell a remount
+  // from another file system.
+  auto now = PosixFileSystem().identify_dir(dir.path(), true);
+  BOOST_TEST_REQUIRE(now.ok());
+  now.value().device += 1;
+  fs.identity = now.value();
+  BOOST_TEST((store.load("ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb").error().code == ErrorCode::kNotFound));
+  BOOST_TEST(fs.fs_types == 1);
 }
 
 BOOST_AUTO_TEST_CASE(an_invalid_account_file_is_never_overwritten) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -152,11 +153,23 @@ class FaultyFileSystem : public webhookd::PosixFileSystem {
     if (dir_errno) return Error::io("injected: open dir " + dir + ": " + std::strerror(dir_errno), dir_errno);
     return PosixFileSystem::probe_dir(dir);
   }
+  // Counted: the store asks it only where "no such file" is the answer or
+  // a file is about to be made. `identity`, when set, is what it answers
+  // (a directory put in place of the state directory, a remount).
+  int identify_dirs = 0, fs_types = 0;  // fs_types: of those, the ones asking statfs too
+  std::optional<webhookd::DirIdentity> identity;
+  Result<webhookd::DirIdentity> identify_dir(const std::string& dir, bool with_fs_type) override {
+    ++identify_dirs;
+    if (with_fs_type) ++fs_types;
+    if (dir_errno) return Error::io("injected: stat " + dir + ": " + std::strerror(dir_errno), dir_errno);
+    if (identity) return *identity;
+    return PosixFileSystem::identify_dir(dir, with_fs_type);
+  }
 
-  Result<std::unique_ptr<FileLock>> lock(const std::string& p) override {
+  Result<std::unique_ptr<FileLock>> lock(const std::string& p, LockFile make) override {
     if (fail == Op::kLock) return Error::io("injected: lock ENOLCK", ENOLCK);
     if (read_errno) return Error::io("injected: open " + p + ": " + std::strerror(read_errno), read_errno);
-    return PosixFileSystem::lock(p);
+    return PosixFileSystem::lock(p, make);
   }
   Result<int> create_temp(const std::string& prefix, std::string* path) override {
     if (fail == Op::kCreateTemp) return Error::io("injected: mkstemp EMFILE", EMFILE);
