@@ -385,6 +385,9 @@ StateStore::Commit StateStore::commit_group(const std::string& sid, const std::v
       return commit;
     }
     cache_.put(sid, bytes, state);
+    // Known compact too: the parse cache keeps only the hot services, and
+    // the next read of these bytes then takes no digest and no parse.
+    remember_compact(sid, bytes, state->config.scope, state->etag);
     commit.outcome = Commit::kWritten;
     return commit;
   } catch (const std::exception& e) {
@@ -505,6 +508,7 @@ Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig
   }
   auto state = std::make_shared<const ServiceState>(std::move(encoded.value().state));
   cache_.put(sid, encoded.value().bytes, state);
+  remember_compact(sid, encoded.value().bytes, state->config.scope, state->etag);
   return ServiceStatePtr(state);
 }
 
@@ -537,6 +541,7 @@ Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, We
   if (!written.ok()) return written.error();
   auto state = std::make_shared<const ServiceState>(std::move(encoded.value().state));
   cache_.put(sid, encoded.value().bytes, state);
+  remember_compact(sid, encoded.value().bytes, state->config.scope, state->etag);
   return ServiceStatePtr(state);
 }
 

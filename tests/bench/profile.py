@@ -17,6 +17,7 @@ tool the changes were chosen and measured with.
 
   profile.py load [--services N] [--connections C] [--seconds S] [--rounds R]
                   [--binary A] [--binary-b B] [--responder minimal] [--perf]
+                  [--post-every N]
       wrk through nginx with kept connections, A and B (or the minimal
       libfcgi responder) in turn, every other round in reverse order: the
       median throughput and CPU time per request (user and system, from
@@ -180,7 +181,7 @@ def load(args, tmp, state, sids, config, sock):
     script = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
     argv = ["wrk", "-t%d" % min(2, args.connections), "-c%d" % args.connections, "-d%ds" % args.seconds,
             "-s", script, "http://127.0.0.1:%d" % port]
-    env = dict(os.environ, WEBHOOKD_AUTH=BASIC_AUTH, WEBHOOKD_SIDS=sids_file, WEBHOOKD_POST_EVERY="0")
+    env = dict(os.environ, WEBHOOKD_AUTH=BASIC_AUTH, WEBHOOKD_SIDS=sids_file, WEBHOOKD_POST_EVERY=str(args.post_every))
 
     def start(binary):
         if binary is None:
@@ -252,6 +253,7 @@ def main():
     p.add_argument("--responder", choices=["webhookd", "minimal"], default="webhookd")
     p.add_argument("--binary", default=os.path.join(BUILD, "webhookd"))
     p.add_argument("--binary-b", help="load: a second webhookd, measured A against B in alternating order")
+    p.add_argument("--post-every", type=int, default=0, help="load: 1 in N requests a POST that changes the service")
     p.add_argument("--perf", action="store_true", help="load: then system calls and context switches per request")
     p.add_argument("--extra", nargs="*", default=[])
     args = p.parse_args()
