@@ -3,7 +3,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <cstdio>
+#include <thread>
+#include <vector>
 
 #include "model/state_file.h"
 #include "test_support.h"
@@ -84,6 +87,42 @@ BOOST_AUTO_TEST_CASE(holds_its_bound) {
     BOOST_TEST(!cache.etag_if_same(sid("IS", i), file(i + 1), &v, &reads).has_value());
   }
   BOOST_TEST(found == static_cast<int>(cache.size()));
+}
+
+// Workers read and replace entries at once: an answer is always the ETag of
+// the very bytes asked about, never another file's.
+BOOST_AUTO_TEST_CASE(threads_never_get_another_files_etag) {
+  CompactCache cache(256);
+  std::vector<std::string> files, etags;
+  for (int i = 0; i < 8; ++i) {
+    files.push_back(file(i));
+    etags.push_back(canonical_etag(files.back()));
+  }
+  std::atomic<int> wrong{0}, found{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      WebhookConfigView v;
+      unsigned reads = 0;
+      for (int n = 0; n < 3000; ++n) {
+        const int s = (n * 7 + t) % 300, f = (n + t) % 8;
+        if (n % 3 == 0) {  // no Boost.Test assertion off the main thread
+          auto view = read_canonical_view(files[f], Scope::kService);
+          auto c = view ? CompactState::of(*view, etags[f], files[f]) : std::nullopt;
+          if (c) cache.put(sid("IS", s), std::move(*c));
+          else ++wrong;
+        }
+        if (auto etag = cache.etag_if_same(sid("IS", s), files[f], &v, &reads)) {
+          ++found;
+          if (*etag != etags[f] || config_of(v).pre_webhook_url != "https://x/" + std::to_string(f)) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  BOOST_TEST(wrong.load() == 0);
+  BOOST_TEST(found.load() > 0);
+  BOOST_TEST(cache.size() <= 256u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
