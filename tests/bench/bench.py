@@ -454,6 +454,9 @@ class Bench:
             r = self.many[key]["rps"] / one
             lines.append("GET over %s services (warm) vs one >= 0.95: %.2f (%s)" % (name, r, verdict(r, 0.95)))
         cold = self.many["100k-cold"]["rps"] / one
+        loop10k = self.reads["10k"]["rps"] / self.reads["1"]["rps"]
+        lines.append("GET 10k/1 against the read loop's 10k/1 (%.2f): %.2f of it (for comparison)" % (
+            loop10k, self.many["10k"]["rps"] / one / loop10k))
         loop = self.reads["100k"]["rps"] / self.reads["1"]["rps"]
         lines.append("GET over 100,000 services, cold (first reads: not a goal, for comparison): %.2f of one" % cold)
         lines.append("GET 100k/1 against the read loop's 100k/1 (%.2f), >= 0.95 of it: warm %.2f (%s), cold %.2f "
