@@ -4,7 +4,7 @@
 // the config (a bad one is refused and the old one kept).
 #include <malloc.h>
 #include <signal.h>
-#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,8 +52,10 @@ const char kUsage[] =
     "Any number of kept connections (nginx's keepalive + fastcgi_keep_conn) are\n"
     "served by the N workers; past --max-connections (default 4096) new ones are\n"
     "closed. Each connection is a file descriptor: webhookd raises its soft limit\n"
-    "to --max-connections + 4 x --workers + 64 and warns at start when the hard\n"
-    "limit (LimitNOFILE, ulimit -n) is lower.\n"
+    "to --max-connections + what is open besides connections (about 2 x --workers\n"
+    "+ 7) + 4 x --workers + 8 kept for the workers' files, within the hard limit\n"
+    "(LimitNOFILE, ulimit -n); when that allows fewer connections, it says how many\n"
+    "at start, and the others wait in the socket's queue.\n"
     "A request not whole within --request-timeout (default 10) seconds of its first\n"
     "byte has its connection closed, with a line in the log.\n"
     "GET /metrics on the FastCGI socket answers Prometheus metrics (text format 0.0.4,\n"
@@ -120,15 +122,44 @@ void log_line(const std::string& s) {
   (void)!::write(2, line.data(), line.size());
 }
 
+// Whether dir is the root of a mounted file system (another device than
+// its parent's): what an unmount takes away. Asked when a store is made.
+bool is_mount_root(const std::string& dir) {
+  struct stat self, parent;
+  if (::stat(dir.c_str(), &self) != 0 || ::stat((dir + "/..").c_str(), &parent) != 0) return false;
+  return self.st_dev != parent.st_dev;
+}
+
 // What a request needs, swapped whole on SIGHUP; requests in flight keep the
 // one they started with. The store (its parse cache, its write queues) is
-// kept across a reload that leaves state_dir as it was: a reload costs no
-// cold cache, and a worker still holding the old runtime holds no second one.
+// kept across a reload that leaves state_dir the same directory: a reload
+// costs no cold cache, and a worker still holding the old runtime holds no
+// second one.
 struct Runtime {
-  Runtime(Config c, std::shared_ptr<StateStore> s) : config(std::move(c)), store(std::move(s)) {}
+  Runtime(Config c, std::shared_ptr<StateStore> s, bool m)
+      : config(std::move(c)), store(std::move(s)), mount_root(m) {}
   Config config;
   std::shared_ptr<StateStore> store;
+  bool mount_root;  // state_dir was a mounted volume's root when the store was made
 };
+
+// A reload that keeps the state_dir string: is it still the directory the
+// store was made on? A reload is the operator's deliberate act, so another
+// directory there now (a symlink flipped, a directory replaced) is served
+// from now on, with a new store. Except where the store was made on a
+// mounted volume and what is there now is a plain directory of the file
+// system beneath: a reload during an unmount must not serve (and write
+// onto) the bare mountpoint, so that one keeps the old store, and its 503s,
+// until the volume is back or webhookd restarts.
+enum class DirNow { kSame, kReplaced, kUnmounted };
+DirNow state_dir_now(FileSystem& fs, const Runtime& old) {
+  auto now = fs.identify_dir(old.config.state_dir, /*with_fs_type=*/true);
+  if (!now.ok()) return DirNow::kSame;  // load() has refused it already
+  const Result<DirIdentity>& recorded = old.store->dir_identity();
+  if (recorded.ok() && same_directory(recorded.value(), now.value())) return DirNow::kSame;
+  if (old.mount_root && !is_mount_root(old.config.state_dir)) return DirNow::kUnmounted;
+  return DirNow::kReplaced;
+}
 
 // The config as --config and --state-dir say, refused (at start-up and on
 // reload alike) when its state_dir cannot be served from.
@@ -189,8 +220,9 @@ class RuntimeSlot {
 };
 
 // SIGHUP: the new config replaces the old only if it loads whole. A new
-// state_dir gets its own store (reporting to the same metrics) and its own
-// clean-up of crash leftovers.
+// state_dir, or another directory at the same one (state_dir_now), gets its
+// own store (reporting to the same metrics) and its own clean-up of crash
+// leftovers.
 void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std::thread>& cleaners,
             Metrics* metrics) {
   notify_systemd("RELOADING=1");
@@ -201,40 +233,27 @@ void reload(FileSystem& fs, const Options& o, RuntimeSlot& slot, std::vector<std
   } else {
     std::shared_ptr<Runtime> old = slot.get();
     const bool moved = fresh.value().state_dir != old->config.state_dir;
-    auto store = moved ? std::make_shared<StateStore>(fs, fresh.value().state_dir, ParseCache::kDefaultCapacity,
-                                                      metrics)
-                       : old->store;
-    auto rt = std::make_shared<Runtime>(std::move(fresh.value()), std::move(store));
+    const DirNow now = moved ? DirNow::kReplaced : state_dir_now(fs, *old);
+    const bool fresh_store = now == DirNow::kReplaced;
+    auto store = fresh_store ? std::make_shared<StateStore>(fs, fresh.value().state_dir,
+                                                            ParseCache::kDefaultCapacity, metrics)
+                             : old->store;
+    const bool mount_root = fresh_store ? is_mount_root(fresh.value().state_dir) : old->mount_root;
+    auto rt = std::make_shared<Runtime>(std::move(fresh.value()), std::move(store), mount_root);
     slot.set(rt);
-    if (moved) cleaners.push_back(start_clean_up(rt));
-    log_line("webhookd: reloaded " + o.config_path + (moved ? ", state now in " + rt->config.state_dir : ""));
+    if (fresh_store) cleaners.push_back(start_clean_up(rt));
+    std::string what;
+    if (moved) {
+      what = ", state now in " + rt->config.state_dir;
+    } else if (now == DirNow::kReplaced) {
+      what = ", state_dir " + rt->config.state_dir + " is another directory now: served from it";
+    } else if (now == DirNow::kUnmounted) {
+      what = ", but state_dir " + rt->config.state_dir + " was a mounted volume and is a plain directory now " +
+             "(unmounted?): not served (503) until the volume is mounted again, or webhookd restarts";
+    }
+    log_line("webhookd: reloaded " + o.config_path + what);
   }
   notify_systemd("READY=1");
-}
-
-// Every kept connection is a descriptor: raise the soft limit (systemd's
-// default is 1024) to what --max-connections needs, within the hard one.
-// Not to the hard limit itself: the edge keeps a slot per possible
-// descriptor, and a million of them would be memory for nothing. Below what
-// is needed, connections past the limit wait in the listening socket's queue
-// (the edge backs off rather than spin): said at start, not discovered later.
-void raise_descriptor_limit(int max_connections, int workers) {
-  struct rlimit files;
-  const rlim_t wanted = static_cast<rlim_t>(descriptors_needed(max_connections, workers));
-  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return;
-  if (files.rlim_cur < wanted) {
-    files.rlim_cur = files.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, files.rlim_max);
-    (void)::setrlimit(RLIMIT_NOFILE, &files);
-    (void)::getrlimit(RLIMIT_NOFILE, &files);
-  }
-  if (files.rlim_cur < wanted) {
-    log_line("webhookd: warning: the file descriptor limit is " + std::to_string(files.rlim_cur) + " (hard " +
-             (files.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(files.rlim_max)) +
-             "), below the " + std::to_string(wanted) + " that --max-connections " + std::to_string(max_connections) +
-             " with " + std::to_string(workers) +
-             " workers needs: connections past the limit wait until others close; raise LimitNOFILE (ulimit -n) "
-             "or lower --max-connections");
-  }
 }
 
 Result<int> listening_socket(const Options& o) {
@@ -277,8 +296,8 @@ int run(const Options& o) {
   // Before the store and the server, which report to it, and outliving both.
   std::unique_ptr<Metrics> metrics = o.metrics ? std::make_unique<Metrics>(kVersion) : nullptr;
   auto store = std::make_shared<StateStore>(fs, config.value().state_dir, ParseCache::kDefaultCapacity, metrics.get());
-  RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store)));
-  raise_descriptor_limit(o.max_connections, o.workers);
+  const bool mount_root = is_mount_root(config.value().state_dir);
+  RuntimeSlot slot(std::make_shared<Runtime>(std::move(config.value()), std::move(store), mount_root));
   FcgiServerOptions server_options;
   server_options.workers = o.workers;
   server_options.max_connections = o.max_connections;
@@ -290,6 +309,9 @@ int run(const Options& o) {
     log_line("webhookd: " + started.error().message);
     return 2;
   }
+  // Said at start, not discovered later: past what the descriptor limit
+  // allows, connections wait in the listening socket's queue.
+  if (std::string warning = server.descriptor_warning(); !warning.empty()) log_line(warning);
   log_line("webhookd " + std::string(kVersion) + ": serving " +
            (o.listen.empty() ? std::string("the inherited socket") : o.listen) + " with " +
            std::to_string(o.workers) + " workers, state in " + slot.get()->config.state_dir);

@@ -1,7 +1,8 @@
 // webhookctl export: the live state as canonical files in a checkout, so
 // that API writes can be committed to git (and the next apply finds nothing
-// to do). With --config, only what apply with it would take: an account
-// file of an account it does not list is left out, and said so.
+// to do). Only what apply with the same options would take: an account
+// file of an account --config does not list, or every account file without
+// --config, is left out, and said so.
 #include <cstdio>
 
 #include "ctl/commands.h"
@@ -27,6 +28,13 @@ int run(const Command& self, const Argv& argv) {
   auto exported = export_live(store, dest_fs, args.positional[0], config);
   if (!exported.ok()) return fail(exported.error().message);
   for (const auto& sid : exported.value().left_out) {
+    if (!config) {
+      std::fprintf(stderr,
+                   "webhookctl: left out %s.yaml: an account's global webhooks are exported only with --config, "
+                   "which lists the accounts webhookd serves (apply without it would refuse the file)\n",
+                   sid.c_str());
+      continue;
+    }
     std::fprintf(stderr,
                  "webhookctl: left out %s.yaml: account %s is not in %s: webhookd never reads its file, and apply "
                  "would refuse it (remove it from %s, or add the account)\n",
@@ -50,7 +58,9 @@ const Command kExport = {
     "services' IS....yaml and accounts' global AC....yaml (an account that never\n"
     "set them has none); removes DEST's state files that are no longer live.\n"
     "With --config, the file of an account it does not list is left out (named\n"
-    "on stderr; a copy in DEST is removed): apply --config would refuse it.",
+    "on stderr; a copy in DEST is removed): apply --config would refuse it.\n"
+    "Without --config, every account file is left out so: apply without it\n"
+    "refuses them all.",
     run,
 };
 

@@ -27,12 +27,6 @@ using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
 // "unix:/path" or "host:port" / ":port"; returns the listening descriptor.
 Result<int> open_listener(const std::string& spec);
 
-// The descriptors webhookd needs for max_connections connections and its
-// workers: one per connection, two per worker (the socket pair its libfcgi
-// reads a request from) plus a state file and a lock file it may hold open,
-// and 64 for the rest (stdio, the listener, epoll, pipes, the log).
-size_t descriptors_needed(int max_connections, int workers);
-
 struct FcgiServerOptions {
   int workers = 16;
   // Open connections at most; past it a new connection is closed at once
@@ -42,11 +36,16 @@ struct FcgiServerOptions {
   // A request must be whole within this from its first byte; otherwise its
   // connection is closed, and the log says so (--request-timeout).
   std::chrono::milliseconds request_timeout{10000};
-  // The most a worker waits for a peer to take an answer.
+  // The most a worker spends on one turn of a connection while it waits for
+  // the peer to take answers: one deadline for everything it had sent (a
+  // peer may pipeline thousands of requests), not one per answer.
   std::chrono::milliseconds answer_timeout{5000};
-  // Stopping: a kept connection with no request is closed once it has been
-  // idle this long (see stop()).
-  std::chrono::milliseconds drain_idle{250};
+  // Stopping: how long, from the stop's start, a kept connection with no
+  // request in it is left to its peer (see stop()). nginx closes an idle one
+  // itself after its upstream keepalive_timeout (1 s in the shipped files),
+  // or writes a request to it, answered and then closed here. Only what is
+  // still open after this is closed by webhookd.
+  std::chrono::milliseconds drain_idle{1500};
   // Memory for requests that have arrived in part, all connections together.
   size_t pending_budget = 64u << 20;
   // Counts every answer and serves GET /metrics (before the handler, which
@@ -70,12 +69,17 @@ class FcgiServer {
  public:
   FcgiServer(int listen_fd, FcgiServerOptions options, RequestHandler handler);
   ~FcgiServer();
-  // Starts the worker threads and the housekeeper.
+  // Raises the soft descriptor limit to what max_connections needs (within
+  // the hard limit), then starts the worker threads and the housekeeper.
   Status start();
+  // After start(): a warning for the log when the descriptor limit allows
+  // fewer connections than max_connections; empty otherwise.
+  std::string descriptor_warning() const;
   // Stops accepting (new connections wait in the listening socket's queue
   // for the next process), answers every request that has reached webhookd,
-  // whole or in part, and closes each connection right after its answer; a
-  // kept connection with no request is closed once idle for drain_idle.
+  // whole or in part, and closes each connection right after its answer. A
+  // kept connection with no request is left to the peer to close (or to
+  // use) until drain_idle after the stop began, and only then closed here.
   // Returns when no connection is left (or a partial request's time ran
   // out), with the workers joined.
   void stop();
@@ -93,7 +97,6 @@ class FcgiServer {
   struct Slot {
     std::atomic<uint64_t> parked{0};
     std::atomic<uint32_t> generation{0};
-    std::atomic<long long> idle_since_ms{0};  // when it was last given back with no request in it
     std::atomic<bool> has_pending{false};     // pending_ holds part of a request for it
   };
   struct Pending {
@@ -112,7 +115,8 @@ class FcgiServer {
   void park(int fd, uint64_t token);
   Outcome serve_connection(int fd, uint64_t token, Worker& w);
   Outcome serve_request(int fd, std::string_view request, unsigned request_id, bool keep, Worker& w);
-  [[nodiscard]] bool answer(int fd, std::string_view bytes);
+  // All of bytes to the peer, waiting for it until deadline_ms (the turn's).
+  [[nodiscard]] bool answer(int fd, std::string_view bytes, long long deadline_ms);
   bool take_pending(int fd, std::string* into, long long* started_ms) EXCLUDES(pending_mu_);
   bool store_pending(int fd, uint64_t token, std::string_view bytes, long long started_ms) EXCLUDES(pending_mu_);
   void close_connection(int fd) EXCLUDES(pending_mu_);
@@ -135,6 +139,16 @@ class FcgiServer {
   std::atomic<long long> listener_paused_until_ms_{0};  // out of descriptors: accept again then (0: armed)
   std::atomic<unsigned long long> accept_pauses_{0};    // since the last line about them
   std::atomic<long long> last_descriptor_log_ms_{0};
+  // Descriptors, by one rule for the raise at start, the warning and the
+  // connections accepted: connections + fixed + reserve <= the soft limit.
+  // fixed: open besides connections (counted at start, again by the
+  // housekeeper after each pause); reserve: kept for the workers' own files.
+  std::atomic<long long> descriptor_limit_{0};  // the soft limit, read at each count; 0: none to respect
+  long long hard_limit_ = 0;           // for the warning; -1: unlimited
+  long long fixed_descriptors_ = 0;    // counted at start; a floor for later counts
+  long long descriptor_reserve_ = 0;
+  std::atomic<long long> connection_allowance_{0};
+  void count_descriptors();  // sets connection_allowance_ (and reads the limit again)
   std::atomic<long long> last_cap_log_ms_{0};
   std::atomic<long long> last_refusal_log_ms_{0};
   std::unique_ptr<Slot[]> slots_;

@@ -262,12 +262,21 @@ Status PosixFileSystem::rename(const std::string& from, const std::string& to) {
 }
 
 Status PosixFileSystem::sync_dir(const std::string& dir) {
+  auto fd = open_dir(dir);
+  if (!fd.ok()) return fd.error();
+  Status synced = sync_open_dir(fd.value(), dir);
+  ::close(fd.value());
+  return synced;
+}
+
+Result<int> PosixFileSystem::open_dir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return os_error("open dir", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return os_error("fsync dir", dir, err);
+  return fd;
+}
+
+Status PosixFileSystem::sync_open_dir(int dir_fd, const std::string& dir) {
+  if (::fsync(dir_fd) != 0) return os_error("fsync dir", dir, errno);
   return ok_status();
 }
 

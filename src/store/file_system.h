@@ -70,6 +70,11 @@ class FileSystem {
   virtual Status close(int fd) = 0;
   virtual Status rename(const std::string& from, const std::string& to) = 0;
   virtual Status sync_dir(const std::string& dir) = 0;
+  // sync_dir in two steps, for a write that must not need a descriptor
+  // after its rename: the directory opened first (close it with close()),
+  // fsynced through that descriptor after the rename.
+  virtual Result<int> open_dir(const std::string& dir) = 0;
+  virtual Status sync_open_dir(int dir_fd, const std::string& dir) = 0;  // dir: for the message
   // OK when it is gone (or never was); a directory is kCorruption.
   virtual Status remove(const std::string& path) = 0;
   // OK when dir is a directory this process may read, write and search.
@@ -114,6 +119,8 @@ class PosixFileSystem : public FileSystem {
   Status close(int fd) override;
   Status rename(const std::string& from, const std::string& to) override;
   Status sync_dir(const std::string& dir) override;
+  Result<int> open_dir(const std::string& dir) override;
+  Status sync_open_dir(int dir_fd, const std::string& dir) override;
   Status remove(const std::string& path) override;
   Status check_writable_dir(const std::string& dir) override;
   Status probe_dir(const std::string& dir) override;

@@ -282,14 +282,17 @@ Result<ExportResult> export_live(StateStore& store, FileSystem& fs, const std::s
   auto live = read_live(store);
   if (!live.ok()) return live.error();
   ExportResult result;
-  if (config) {
+  {
     // A file webhookd never reads (put there by hand, or its account since
     // dropped from the config) would make the next apply --config refuse
     // the whole checkout, and the sync every commit after it: it is left
     // out, and a copy an earlier export left in dest goes like any file
-    // that is not exported.
+    // that is not exported. Without a config no account is known to be
+    // served, and apply without one refuses every account file: all are
+    // left out, so that export, then apply, still finds nothing to do.
     for (auto it = live.value().begin(); it != live.value().end();) {
-      if (scope_of_sid(it->first) == Scope::kAccount && !config->credentials.account_token_digest.count(it->first)) {
+      if (scope_of_sid(it->first) == Scope::kAccount &&
+          (!config || !config->credentials.account_token_digest.count(it->first))) {
         result.left_out.push_back(it->first);
         it = live.value().erase(it);
       } else {

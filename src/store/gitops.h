@@ -98,10 +98,12 @@ Result<std::vector<ApplyStep>> apply_plan(StateStore& store, FileSystem& fs, con
 // Writes each live state file's canonical form into dest through fs (the
 // live state is read through the store's own; only files whose bytes
 // differ) and removes the state files of dest that are not exported.
-// With a config, the file of an account it does not list is not exported
+// The file of an account the config does not list is not exported
 // (left_out): webhookd never reads it, and apply with that config would
-// refuse it. Returns the SIDs written, removed and left out, for the caller
-// to print. Fails, writing nothing, if an exported live file is invalid.
+// refuse it. Without a config, no account file is exported (apply without
+// one refuses them all). Returns the SIDs written, removed and left out,
+// for the caller to print. Fails, writing nothing, if an exported live file
+// is invalid.
 struct ExportResult {
   std::vector<std::string> written, removed, left_out;
   int unchanged = 0;

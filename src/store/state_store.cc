@@ -197,12 +197,41 @@ Error StateStore::directory_failed(Error error, const Error& dir) {
 
 namespace {
 
-std::string describe(const DirIdentity& id) {
+// The state directory, opened before a write and held until its fsync, so
+// that nothing after the rename needs a new descriptor: out of descriptors
+// there (EMFILE), the new file would stay on disk (putting the old bytes
+// back needs a temp file, which fails the same way) while the client hears
+// 503, "nothing written", and the front does not retry a POST. Opened
+// first, the failure comes before anything is written.
+class OpenDir {
+ public:
+  OpenDir(FileSystem& fs, std::string dir) : fs_(fs), dir_(std::move(dir)), fd_(fs_.open_dir(dir_)) {}
+  ~OpenDir() {
+    if (fd_.ok()) (void)fs_.close(fd_.value());
+  }
+  OpenDir(const OpenDir&) = delete;
+  OpenDir& operator=(const OpenDir&) = delete;
+  Status opened() const { return fd_.ok() ? ok_status() : Status(fd_.error()); }
+  Status sync() { return fd_.ok() ? fs_.sync_open_dir(fd_.value(), dir_) : Status(fd_.error()); }
+
+ private:
+  FileSystem& fs_;
+  const std::string dir_;
+  const Result<int> fd_;
+};
+
+// with_type: only when the type was measured (statfs is asked only when the
+// device number moved); an unmeasured 0 would read as a type.
+std::string describe(const DirIdentity& id, bool with_type) {
   char text[96];
-  std::snprintf(text, sizeof text, "device %u:%u inode %llu on a file system of type 0x%llx",
-                major(static_cast<dev_t>(id.device)), minor(static_cast<dev_t>(id.device)),
-                static_cast<unsigned long long>(id.inode), static_cast<unsigned long long>(id.fs_type));
-  return text;
+  std::snprintf(text, sizeof text, "device %u:%u inode %llu", major(static_cast<dev_t>(id.device)),
+                minor(static_cast<dev_t>(id.device)), static_cast<unsigned long long>(id.inode));
+  std::string out = text;
+  if (with_type) {
+    std::snprintf(text, sizeof text, " on a file system of type 0x%llx", static_cast<unsigned long long>(id.fs_type));
+    out += text;
+  }
+  return out;
 }
 
 }  // namespace
@@ -211,9 +240,8 @@ Status StateStore::check_dir(const Error& what) {
   // One stat; the file system's type only when the device number moved
   // (a remount, or another file system), the one case it decides.
   auto now = fs_.identify_dir(dir_, /*with_fs_type=*/false);
-  if (now.ok() && dir_identity_.ok() && now.value().device != dir_identity_.value().device) {
-    now = fs_.identify_dir(dir_, /*with_fs_type=*/true);
-  }
+  const bool typed = now.ok() && dir_identity_.ok() && now.value().device != dir_identity_.value().device;
+  if (typed) now = fs_.identify_dir(dir_, /*with_fs_type=*/true);
   // Gone (ENOENT), or failing: the directory's error. `what` is a "no such
   // file" or a file about to be made: never itself the answer here.
   if (!now.ok()) {
@@ -227,9 +255,10 @@ Status StateStore::check_dir(const Error& what) {
   }
   if (same_directory(dir_identity_.value(), now.value())) return ok_status();
   return Error::unavailable(what.message + "; the state directory " + dir_ + " is not the one this store was made " +
-                                "on (" + describe(dir_identity_.value()) + "), it is " + describe(now.value()) +
+                                "on (" + describe(dir_identity_.value(), typed) + "), it is " +
+                                describe(now.value(), typed) +
                                 ": a volume no longer mounted there, or a directory put in its place; " +
-                                "restart webhookd to serve this one",
+                                "reload or restart webhookd to serve this one",
                             ESTALE);
 }
 
@@ -363,9 +392,11 @@ StateStore::Commit StateStore::commit_group(const std::string& sid, const std::v
     if (bytes.empty()) return commit;  // nothing changed (emitted state is never empty): no write
 
     commit = {Commit::kWriteFailed, applied};  // until the directory fsync says otherwise
-    Status written = replace(sid, bytes);
+    OpenDir dir(fs_, dir_);
+    Status written = dir.opened();
+    if (written.ok()) written = replace(sid, bytes);
     if (written.ok()) {
-      Status durable = fs_.sync_dir(dir_);
+      Status durable = dir.sync();
       if (!durable.ok()) {
         // The clients will hear 500, so the old configuration must stand
         // (an account's defaults: no file).
@@ -500,8 +531,10 @@ Result<ServiceStatePtr> StateStore::create(const std::string& sid, WebhookConfig
   if (existing.ok()) return Error::conflict(sid + " exists already");
   if (!existing.error().is_not_found()) return existing.error();
   if (Status here = check_dir(existing.error()); !here.ok()) return here.error();  // a file is made: here only
+  OpenDir dir(fs_, dir_);
+  if (Status opened = dir.opened(); !opened.ok()) return opened.error();
   Status written = replace(sid, encoded.value().bytes);
-  if (written.ok()) written = fs_.sync_dir(dir_);
+  if (written.ok()) written = dir.sync();
   if (!written.ok()) {
     (void)fs_.remove(state_file_path(dir_, sid));  // a service the caller hears failed must not appear later
     return written.error();
@@ -527,9 +560,11 @@ Result<ServiceStatePtr> StateStore::overwrite_invalid(const std::string& sid, We
   if (read_state_file(old_bytes.value(), path, config.scope).ok()) {
     return Error::conflict(sid + " is valid again (mended since the plan): it is replaced only against its ETag");
   }
+  OpenDir dir(fs_, dir_);
+  if (Status opened = dir.opened(); !opened.ok()) return opened.error();
   Status written = replace(sid, encoded.value().bytes);
   if (written.ok()) {
-    Status durable = fs_.sync_dir(dir_);
+    Status durable = dir.sync();
     if (!durable.ok()) {
       // The caller hears a failure, so the broken file must stand, as after any failed write.
       Status restored = replace(sid, old_bytes.value());
@@ -560,9 +595,11 @@ Status StateStore::remove(const std::string& sid, const std::string& expected_et
     return Error::conflict(sid + " changed: its ETag is " + stored.value().state->etag + ", not " + expected_etag);
   }
   // unlink is atomic for readers: they find the old file or none.
+  OpenDir dir(fs_, dir_);
+  if (Status opened = dir.opened(); !opened.ok()) return opened;
   Status removed = fs_.remove(state_file_path(dir_, sid));
   if (!removed.ok()) return removed;
-  Status durable = fs_.sync_dir(dir_);
+  Status durable = dir.sync();
   if (!durable.ok()) return durable;
   // The lock file goes too: we hold its lock, and lock() re-checks the inode
   // it was granted on, so a waiter never holds a lock on a deleted file.

@@ -27,12 +27,14 @@ class StateStore {
   // state errors and group commits; it must outlive the store. The
   // directory's identity is recorded here (see check_dir): a store is made
   // on a directory that is there, and a directory put in its place later is
-  // served only by a new store (webhookd's restart, or a reload that moves
-  // state_dir).
+  // served only by a new store (webhookd's restart, or a reload: see
+  // webhookd's main.cc).
   StateStore(FileSystem& fs, std::string dir, size_t cache_capacity = ParseCache::kDefaultCapacity,
              StoreObserver* observer = nullptr);
 
   const std::string& dir() const { return dir_; }
+  // The identity recorded when the store was made (see check_dir).
+  const Result<DirIdentity>& dir_identity() const { return dir_identity_; }
 
   // kNotFound: no state file, so no such service. An account with no file
   // never set its global webhooks: its defaults (account_defaults), always

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -252,6 +253,25 @@ class ProtocolTest(RawCase):
         finally:
             conn.close()
 
+    def test_a_request_pipelined_after_one_without_keep_conn_is_refused_with_a_log_line(self):
+        # The first asks for the close after its answer (no FCGI_KEEP_CONN):
+        # the second, in the same write, is not served, and the log says so
+        # (main dropped it without a word).
+        conn = self.connect()
+        conn.sock.settimeout(5)
+        first = conn.request_bytes(params(), request_id=1, keep=False)
+        second = conn.request_bytes(params(), request_id=2, keep=True)
+        try:
+            conn.sock.sendall(first + second)
+            self.assertEqual(fcgi_client.parse(conn.read_response(1))[0], 200)
+            self.assertEqual(conn.sock.recv(1), b"")  # closed after the first answer
+        finally:
+            conn.close()
+        wait_for(lambda: "followed a request without FCGI_KEEP_CONN" in self.daemon.log(), 5, "the log line")
+        self.assertIn("webhookd: %d bytes followed a request without FCGI_KEEP_CONN on its connection: not served"
+                      % len(second), self.daemon.log())
+        self.assert_served_at_once()
+
     def test_keep_conn_off_closes_after_the_answer(self):
         conn = self.connect()
         try:
@@ -365,7 +385,7 @@ class PartialMemoryBoundTest(PartialRequestTest):
 
 
 class UnreadAnswersTest(RawCase):
-    """A worker waits at most 5 s for a peer to take an answer."""
+    """A worker waits at most 5 s for a peer to take its answers."""
     workers = 2
 
     def test_a_peer_that_reads_no_answer_holds_a_worker_5_s_at_most(self):
@@ -376,11 +396,64 @@ class UnreadAnswersTest(RawCase):
             # socket's buffers, and the worker waits to write the rest.
             conn.sock.sendall(one * 1000)
             started = time.monotonic()
-            wait_for(lambda: "took no answer within 5 s" in self.daemon.log(), 10, "the answer timeout")
+            wait_for(lambda: "a connection's turn took more than 5 s: its peer took the answers too slowly" in
+                     self.daemon.log(), 10, "the answer timeout")
             self.assertGreater(time.monotonic() - started, 3.5)
             self.assert_served_at_once()
         finally:
             conn.close()
+
+
+class SlowReaderTest(RawCase):
+    """One deadline per turn on a connection: a peer that pipelines hundreds
+    of requests and then takes their answers slowly holds a worker 5 s at
+    most, however it paces its reads. Each answer had its own 5 s before:
+    a peer reading 4 KiB every 4 s held the one worker, and another
+    connection got no answer within 60 s (review of issue 17, finding 4)."""
+    workers = 1
+
+    def test_a_slow_reader_of_pipelined_answers_holds_the_worker_5_s_at_most(self):
+        slow = self.connect()
+        slow.sock.settimeout(30)
+        stop = threading.Event()
+        taken = [0]
+
+        def trickle():
+            # 4 KiB every 0.25 s: enough for an answer or more each time.
+            try:
+                while not stop.is_set():
+                    chunk = slow.sock.recv(4096)
+                    if not chunk:
+                        return
+                    taken[0] += len(chunk)
+                    stop.wait(0.25)
+            except OSError:
+                pass
+
+        reader = threading.Thread(target=trickle)
+        try:
+            slow.sock.sendall(slow.request_bytes(params(), keep=True) * 800)
+            reader.start()
+            time.sleep(1)  # the worker is in the middle of the 800 answers
+            started = time.monotonic()
+            other = self.connect()
+            other.sock.settimeout(20)
+            try:
+                status, body = self.get_on(other, keep=False)
+            finally:
+                other.close()
+            waited = time.monotonic() - started
+            self.assertEqual(status, 200, body)
+            self.assertLess(waited, 6.0, "the other connection waited %.1f s" % waited)
+            reader.join(10)
+            self.assertFalse(reader.is_alive(), "the slow peer's connection was not closed")
+            wait_for(lambda: "a connection's turn took more than 5 s" in self.daemon.log(), 5, "the log line")
+            print("slow reader: dropped after %d bytes of answers; the other connection waited %.1f s" % (
+                taken[0], waited), flush=True)
+        finally:
+            stop.set()
+            slow.close()
+            reader.join(10)
 
 
 class StopTest(RawCase):
@@ -408,6 +481,65 @@ class StopTest(RawCase):
             self.assertEqual(conn.sock.recv(1), b"")
             conn.close()
         busy.close()
+
+
+    def wait_for_the_stop(self):
+        wait_for(lambda: "stopping; finishing requests in flight" in self.daemon.log(), 5, "the stop")
+
+    def test_an_idle_kept_connection_is_left_to_the_peer_until_the_bound(self):
+        # nginx learns that webhookd closed an idle kept connection only in
+        # its next turn of events: a POST it writes to one in between is
+        # lost, for nginx never resends a POST (main closed idle ones 250 ms
+        # into a stop: BurstAfterIdleTest, bursts fired then, lost 17 POSTs
+        # in 2 of 100 trials; this test fails on main every time).
+        # So a stopping webhookd leaves them to the peer: nginx closes them
+        # after its keepalive_timeout, or writes a request, which is answered
+        # with the not-kept marker and closed. Only what is left 1.5 s after
+        # the stop began is closed here, with a line in the log.
+        used, closed_by_peer, left = self.connect(), self.connect(), self.connect()
+        try:
+            for conn in (used, closed_by_peer, left):
+                self.assertEqual(self.get_on(conn)[0], 200)
+            started = time.monotonic()
+            self.daemon.proc.send_signal(signal.SIGTERM)
+            self.wait_for_the_stop()
+            time.sleep(0.6)
+            body = b"Method=GET"
+            used.sock.sendall(used.request_bytes(params("POST", body), body, keep=True))
+            status, _, answer = fcgi_client.parse(used.read_response())
+            self.assertEqual(status, 200, answer)
+            self.assertEqual(json.loads(answer)["method"], "GET")
+            # After END_REQUEST, in the same write: the marker (an empty
+            # GET_VALUES_RESULT) that makes nginx not keep the connection; then the close.
+            self.assertEqual(used.read_record(), (fcgi_client.GET_VALUES_RESULT, 0, b""))
+            self.assertEqual(used.sock.recv(1), b"")
+            closed_by_peer.close()  # as nginx does after its keepalive_timeout
+            left.sock.settimeout(5)
+            self.assertEqual(left.sock.recv(1), b"")  # webhookd closes it, at the bound
+            self.assertGreater(time.monotonic() - started, 1.3)
+            self.assertEqual(self.daemon.proc.wait(5), 0)
+            self.assertIn("stopping: closed 1 idle kept connection(s) still open 1.5 s after the stop began",
+                          self.daemon.log())
+        finally:
+            for conn in (used, closed_by_peer, left):
+                conn.close()
+
+    def test_a_stop_ends_once_the_peer_has_closed_its_idle_connections(self):
+        idle = [self.connect() for _ in range(5)]
+        try:
+            for conn in idle:
+                self.assertEqual(self.get_on(conn)[0], 200)
+            self.daemon.proc.send_signal(signal.SIGTERM)
+            self.wait_for_the_stop()
+            time.sleep(0.3)
+            for conn in idle:
+                conn.close()
+            self.assertEqual(self.daemon.proc.wait(5), 0)
+            # Not at the bound: nothing was left for webhookd to close.
+            self.assertNotIn("idle kept connection(s) still open", self.daemon.log())
+        finally:
+            for conn in idle:
+                conn.close()
 
 
 class SharedSocketTest(unittest.TestCase):

@@ -191,11 +191,16 @@ class SignalsTest(ProcessCase):
         _, headers, _ = self.fetch()
         self.fetch(sid="ISnope")
         daemon.stop()
+        # A worker logs a request after sending its answer: the second
+        # request, answered by the other worker, can be logged first (seen
+        # on a loaded machine). One line each, in either order.
         lines = [l for l in daemon.log().splitlines() if l.startswith(("GET ", "POST "))]
         self.assertEqual(len(lines), 2, daemon.log())
-        self.assertRegex(lines[0], r"^GET %s 200 account=%s request_id=%s duration=\d+\.\d+ms$" % (
+        by_status = {l.split(" ")[2]: l for l in lines}
+        self.assertEqual(sorted(by_status), ["200", "404"], daemon.log())
+        self.assertRegex(by_status["200"], r"^GET %s 200 account=%s request_id=%s duration=\d+\.\d+ms$" % (
             re.escape(resource_path()), ACCOUNT, headers["twilio-request-id"]))
-        self.assertRegex(lines[1], r"^GET /v1/Services/ISnope/Configuration/Webhooks 404 ")
+        self.assertRegex(by_status["404"], r"^GET /v1/Services/ISnope/Configuration/Webhooks 404 ")
 
 
 def cpu_seconds(pid):
@@ -204,12 +209,28 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def answered_and_waiting(conns, expected, timeout=10):
+    """The connections answered once `expected` are (or the time is up),
+    and a moment later, and the others."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(1 for c in conns if select.select([c.sock], [], [], 0)[0]) >= expected:
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    answered = [c for c in conns if select.select([c.sock], [], [], 0)[0]]
+    return answered, [c for c in conns if c not in answered]
+
+
 class DescriptorLimitTest(ProcessCase):
     """Out of file descriptors: accept4 fails with EMFILE and the listener
     stays readable. Re-armed at once, every worker spun on it (measured: 2
     CPU-seconds in 2 s and 678,446 identical log lines). It must back off,
     say so in a few lines, warn at start, and serve again once
-    descriptors are free."""
+    descriptors are free. And the workers keep a reserve for their own
+    files: connections that took the last descriptors made their requests
+    answer 500 (EMFILE opening the state file), the ones served at first
+    and, in an ASan run, one that had waited in the queue."""
     LIMIT = 48
 
     def test_out_of_descriptors_backs_off_then_serves_again(self):
@@ -226,38 +247,40 @@ class DescriptorLimitTest(ProcessCase):
         try:
             wait_for(lambda: "serving" in self.read_log() or proc.poll() is not None, 10, "webhookd")
             self.assertIsNone(proc.poll(), self.read_log())
-            self.assertRegex(self.read_log(), r"warning: the file descriptor limit is %d \(hard %d\), below the \d+ "
-                             r"that --max-connections 100 with 2 workers needs" % (limit, limit))
+            allowed = self.allowed_at_start(limit, limit, 100)
             # More kept connections than descriptors: each sends a request at once.
             for _ in range(limit + 20):
                 conn = fcgi_client.Connection(self.sock)
                 conn.send_head(params(), keep=True)
                 conn.send_body(b"")
                 conns.append(conn)
-            time.sleep(1)
-            answered = [c for c in conns if select.select([c.sock], [], [], 0)[0]]
-            waiting = [c for c in conns if c not in answered]
-            self.assertGreater(len(answered), 10)
+            answered, waiting = answered_and_waiting(conns, allowed)
+            # What the warning said: the same rule as the connections accepted.
+            self.assertEqual(len(answered), allowed)
             self.assertGreater(len(waiting), 10)  # in the listening socket's queue
             # Stuck like this, it must stay quiet: little CPU, few lines.
             cpu_before = cpu_seconds(proc.pid)
             time.sleep(2)
             cpu = cpu_seconds(proc.pid) - cpu_before
             self.assertLess(cpu, 0.3, "%.2f CPU-seconds in 2 s" % cpu)
-            lines = [l for l in self.read_log().splitlines() if "cannot accept a connection" in l]
-            print("out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s), %d connections waiting" % (
-                cpu, len(lines), len(waiting)), flush=True)
+            lines = [l for l in self.read_log().splitlines() if "cannot accept" in l]
+            print("out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s), %d connections answered, "
+                  "%d waiting" % (cpu, len(lines), len(answered), len(waiting)), flush=True)
             self.assertGreaterEqual(len(lines), 1)
             self.assertLessEqual(len(lines), 2, lines[:5])
-            self.assertIn("Too many open files", lines[0])
+            self.assertRegex(lines[0], r"cannot accept more connections: \d+ open, and 16 descriptors kept for "
+                                       r"the workers' files, of a limit of %d \(RLIMIT_NOFILE\)" % limit)
+            # The workers' reserve: every request served is served whole.
             for conn in answered:
-                # 500 once no descriptor is left to open the state file with.
-                self.assertIn(fcgi_client.parse(conn.read_response())[0], (200, 500))
+                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
                 conn.close()
-            # Descriptors are free again: every waiting request is served.
+            # Descriptors are free again: every waiting request is served,
+            # in turns (each closed once answered, as nginx past its
+            # keepalive would), and never takes the workers' reserve.
             for conn in waiting:
                 conn.sock.settimeout(5)
                 self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
+                conn.close()
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(10), 0)
         finally:
@@ -271,6 +294,169 @@ class DescriptorLimitTest(ProcessCase):
     def read_log(self):
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def spawn(self, args, soft=None, hard=None):
+        """webhookd with RLIMIT_NOFILE (soft, hard) when given, once serving."""
+        def limit():
+            if soft is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+        with open(self.log, "wb") as log:
+            proc = subprocess.Popen([WEBHOOKD, "--config", self.config, "--listen", "unix:" + self.sock] + args,
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=limit)
+        self.spawned.append(proc)
+        wait_for(lambda: "serving" in self.read_log() or proc.poll() is not None, 20, "webhookd")
+        self.assertIsNone(proc.poll(), self.read_log())
+        return proc
+
+    def setUp(self):
+        super().setUp()
+        self.spawned = []
+
+    def tearDown(self):
+        for proc in self.spawned:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            assert_no_sanitizer_report(self, self.read_log())
+        super().tearDown()
+
+    def allowed_at_start(self, soft, hard, max_connections):
+        """The connections the start-up warning says the limit allows."""
+        m = re.search(r"warning: the file descriptor limit is %d \(hard %d\): it allows (\d+) connections at once, "
+                      r"below --max-connections %d \(\d+ descriptors open besides connections, \d+ kept for \d+ "
+                      r"workers' files\)" % (soft, hard, max_connections), self.read_log())
+        self.assertIsNotNone(m, self.read_log())
+        return int(m.group(1))
+
+    def connect(self, n, conns):
+        for _ in range(n):
+            conn = fcgi_client.Connection(self.sock)
+            conns.append(conn)
+            conn.send_head(params(), keep=True)
+            conn.send_body(b"")
+        return conns
+
+    @unittest.skipUnless(os.geteuid() == 0 or resource.getrlimit(resource.RLIMIT_NOFILE)[1] >= 20000,
+                         "needs root for a hard limit of 20000 (CI runs as root)")
+    def test_many_workers_serve_every_connection_up_to_max_connections(self):
+        # 40 workers, 1000 connections, systemd's soft limit 1024 and a hard
+        # one far above: webhookd raises the limit itself and must then serve
+        # all 1000 (before: 969, the 970th waited, with no warning at start),
+        # and refuse the 1001st, as the README says.
+        own = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(own[0], min(own[1], 4096)), own[1]))
+        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, own)
+        proc = self.spawn(["--workers", "40", "--max-connections", "1000"], 1024, 20000)
+        self.assertNotIn("warning", self.read_log())
+        conns = []
+        try:
+            self.connect(1000, conns)
+            for i, conn in enumerate(conns):
+                conn.sock.settimeout(10)
+                try:
+                    status = fcgi_client.parse(conn.read_response())[0]
+                except OSError as e:
+                    self.fail("connection %d of 1000: %r; %s" % (i + 1, e, self.read_log()[-2000:]))
+                self.assertEqual(status, 200)
+            extra = fcgi_client.Connection(self.sock, timeout=10)
+            conns.append(extra)
+            try:
+                extra.send_head(params(), keep=True)
+                extra.send_body(b"")
+                self.assertEqual(extra.sock.recv(1), b"", "the 1001st connection is closed")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # closed before or with our request in it: closed either way
+            # The log is written by its own thread: the line may follow the close.
+            wait_for(lambda: "1000 connections open, the limit (--max-connections)" in self.read_log(), 5,
+                     "the refusal's log line")
+            self.assertNotIn("cannot accept", self.read_log())
+            soft = int(re.search(r"Max open files\s+(\d+)", open("/proc/%d/limits" % proc.pid).read()).group(1))
+            print("40 workers, --max-connections 1000: limit raised to %d, 1000 served" % soft, flush=True)
+        finally:
+            for conn in conns:
+                conn.close()
+
+    def test_a_low_limit_serves_as_many_connections_as_workers(self):
+        # RLIMIT_NOFILE 100 and 16 workers: too low for the workers' reserve.
+        # Before, one connection at a time (a second waited while the first
+        # stayed open: behind nginx's kept connections, 504s under load).
+        proc = self.spawn(["--workers", "16"], 100, 100)
+        conns = []
+        try:
+            answered, waiting = answered_and_waiting(self.connect(20, conns), 16)
+            self.assertEqual(len(answered), 16)
+            self.assertEqual(len(waiting), 4)
+            # Said at start, with the number it then kept to.
+            self.assertEqual(self.allowed_at_start(100, 100, 4096), 16)
+            self.assertIn("too low for the workers' reserve", self.read_log())
+            for conn in answered:
+                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
+            for conn in answered:
+                conn.close()
+            for conn in waiting:
+                conn.sock.settimeout(5)
+                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+        finally:
+            for conn in conns:
+                conn.close()
+
+    def test_a_limit_lowered_while_running_backs_off_accept4(self):
+        # accept4 itself failing (EMFILE: a limit lowered with prlimit after
+        # start, or ENFILE for the whole system): the listener stays readable;
+        # re-armed at once, every worker spun on it. It must back off, say so,
+        # and serve the waiting connections once the limit is back.
+        proc = self.spawn(["--workers", "2"])
+        fd_dir = "/proc/%d/fd" % proc.pid
+        at_rest = len(os.listdir(fd_dir))
+        # A GET and a POST first. Not for webhookd: UBSan (the ASan build)
+        # checks a virtual call's type the first time by probing memory
+        # through a pipe(), which fails out of descriptors, and reports an
+        # "invalid vptr" that is not there; once checked, the type is cached.
+        self.assertEqual(self.fetch()[0], 200)
+        warm = fcgi_client.Connection(self.sock)
+        try:
+            body = b"Method=GET"
+            self.assertEqual(fcgi_client.parse(warm.request(params("POST", body=body), body=body))[0], 200)
+        finally:
+            warm.close()
+        # webhookd closes its end of those on reading our close: counted
+        # before, a number freed after would let a third connection in.
+        wait_for(lambda: len(os.listdir(fd_dir)) <= at_rest, 5, "the warm-up connections closed")
+        soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+        used = {int(fd) for fd in os.listdir(fd_dir)}
+        lowest_free = min(set(range(len(used) + 1)) - used)
+        conns = []
+        try:
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (lowest_free + 2, hard))  # two connections' worth
+            self.connect(12, conns)
+            wait_for(lambda: "cannot accept a connection" in self.read_log(), 10, "the accept4 line")
+            cpu_before = cpu_seconds(proc.pid)
+            time.sleep(2)
+            cpu = cpu_seconds(proc.pid) - cpu_before
+            lines = [l for l in self.read_log().splitlines() if "cannot accept" in l]
+            print("accept4 out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s)" % (cpu, len(lines)), flush=True)
+            self.assertLess(cpu, 0.3, "%.2f CPU-seconds in 2 s" % cpu)
+            self.assertLessEqual(len(lines), 2, lines[:5])
+            self.assertRegex(lines[0], r"cannot accept a connection: Too many open files \(\d+ connections open\); "
+                                       r"not accepting for 100 ms at a time")
+            accepted = [c for c in conns if select.select([c.sock], [], [], 0)[0]]
+            self.assertLessEqual(len(accepted), 2)
+            for conn in accepted:  # no descriptor for the state file: 503, or 200 from memory
+                self.assertIn(fcgi_client.parse(conn.read_response())[0], (200, 503))
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            for conn in conns:
+                if conn in accepted:
+                    continue
+                conn.sock.settimeout(5)
+                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+        finally:
+            for conn in conns:
+                conn.close()
 
 
 class StartupTest(ProcessCase):
@@ -470,6 +656,12 @@ def restart_under_load(binary, tmp, restarts=6, posters=6, getters=2, load_secon
     return seen
 
 
+def closed_at_the_bound(logs):
+    """Idle kept connections webhookd closed itself, at its stop's bound: with
+    the shipped nginx (keepalive_timeout 1s) nginx closes them first."""
+    return sum(int(m) for log in logs for m in re.findall(r"stopping: closed (\d+) idle kept connection", log))
+
+
 class RestartUnderLoadTest(unittest.TestCase):
     """The issue's operator run: six restarts while six clients POST and two GET."""
 
@@ -481,9 +673,10 @@ class RestartUnderLoadTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
         for log in seen["logs"]:
             assert_no_sanitizer_report(self, log)
-        print("restarts under load: %d POSTs, %d GETs, %d failed; restarts took %s s" % (
-            seen["posts"], seen["gets"], len(seen["failures"]),
-            ", ".join("%.2f" % s for s in seen["restart_seconds"])), flush=True)
+        print("restarts under load: %d POSTs, %d GETs, %d failed; restarts took %s s; %d idle connection(s) "
+              "closed at the stop's bound" % (seen["posts"], seen["gets"], len(seen["failures"]),
+                                               ", ".join("%.2f" % s for s in seen["restart_seconds"]),
+                                               closed_at_the_bound(seen["logs"])), flush=True)
         self.assertEqual(seen["failures"], [], "nginx:\n" + seen["nginx_errors"][-3000:])
         self.assertEqual(seen["lost"], [])
         self.assertEqual(seen["exit_codes"], [0] * 6)
@@ -491,3 +684,245 @@ class RestartUnderLoadTest(unittest.TestCase):
         self.assertGreater(seen["gets"], 100)
         for seconds in seen["restart_seconds"]:
             self.assertLess(seconds, 2.0, seen["restart_seconds"])
+
+
+def burst_after_idle(binary, tmp, trials, burst=16, idle=0.5, delays=(0.25,)):
+    """The reviewer's run (review of issue 17, finding 1): nginx from the
+    shipped template (keepalive 64) holding `burst` cached idle connections
+    to webhookd, the socket held as systemd holds it. Each trial: `burst`
+    clients POST at once (nginx now holds that many connections), all wait
+    `idle` seconds, webhookd gets SIGTERM, and after the trial's delay (the
+    next of `delays`) the `burst` clients POST again, at once: right when a
+    stopping webhookd would close idle connections. Then the next webhookd
+    starts. Every POST must answer 200 with its value; returns what was seen."""
+    state_dir = os.path.join(tmp, "state")
+    seed_state(state_dir)
+    sids = ["IS%032x" % (0xb0b0 + i) for i in range(burst)]
+    for sid in sids:
+        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
+            f.write("account_sid: %s\n" % ACCOUNT)
+    config = write_config(tmp, state_dir)
+    os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
+    path = os.path.join(tmp, "held.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o666)
+    listener.listen(1024)
+    seen = {"posts": 0, "failures": [], "stop_seconds": [], "restart_seconds": [], "exit_codes": [], "logs": []}
+    procs = []
+    nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
+
+    def log_of(log):
+        with open(log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def start(n):
+        log = os.path.join(tmp, "webhookd-%d.log" % n)
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([binary, "--config", config, "--workers", "4"], stdin=listener.fileno(),
+                                    stdout=out, stderr=out)
+        procs.append((proc, log))
+        wait_for(lambda: "serving" in log_of(log) or proc.poll() is not None, 10, "webhookd")
+        return proc, log
+
+    conns = [None] * burst
+
+    def post(i, value):
+        # Each client keeps its own HTTP connection to nginx: the burst
+        # reaches nginx at once, and nginx picks upstream connections for it.
+        try:
+            if conns[i] is None:
+                conns[i] = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+            conns[i].request("POST", resource_path(sids[i]), body=urllib.parse.urlencode({"PreWebhookUrl": value}),
+                             headers={"Authorization": BASIC_AUTH,
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+            response = conns[i].getresponse()
+            answer = response.read()
+            if response.status != 200 or json.loads(answer)["pre_webhook_url"] != value:
+                return "POST %d: %s" % (response.status, answer[:200])
+        except (OSError, http.client.HTTPException) as e:
+            if conns[i]:
+                conns[i].close()
+            conns[i] = None
+            return "POST: %r" % e
+        return None
+
+    def fire(tag):
+        """Starts `burst` POSTs at once; returns a function that waits for them
+        (some may wait in the socket's queue for the next webhookd)."""
+        gate = threading.Barrier(burst)
+        results = [None] * burst
+
+        def one(i):
+            gate.wait()
+            results[i] = post(i, "https://hooks.example.com/%s/%d" % (tag, i))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(burst)]
+        for t in threads:
+            t.start()
+
+        def join():
+            for t in threads:
+                t.join(60)
+            seen["posts"] += burst
+            seen["failures"].extend(r for r in results if r)
+
+        return join
+
+    try:
+        proc, log = start(0)
+        nginx.start()
+        for n in range(trials):
+            fire("warm-%d" % n)()  # nginx now holds `burst` connections, all idle from here
+            time.sleep(idle)
+            stopped = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(delays[n % len(delays)])
+            answered = fire("burst-%d" % n)
+            seen["exit_codes"].append(proc.wait(20))
+            seen["stop_seconds"].append(time.monotonic() - stopped)
+            proc, log = start(n + 1)
+            seen["restart_seconds"].append(time.monotonic() - stopped)
+            answered()
+    finally:
+        for c in conns:
+            if c:
+                c.close()
+        nginx.stop()
+        for p, log in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            seen["logs"].append(log_of(log))
+        seen["nginx_errors"] = nginx.error_log()
+        listener.close()
+    return seen
+
+
+class BurstAfterIdleTest(unittest.TestCase):
+    """Restarts lose no POST when nginx holds idle kept connections and a
+    burst of POSTs comes right when a stopping webhookd would close them:
+    0.24-0.27 s after SIGTERM (main closed idle ones at 0.25 s: POSTs lost
+    in 2 of 32 bursts in the review, in 2 of 100 trials of this test, 17
+    POSTs; a race, so this test does not fail on main every time:
+    StopTest's test_an_idle_kept_connection_is_left_to_the_peer_until_the_bound
+    does), and around nginx's own keepalive_timeout (1 s of idle)."""
+
+    def test_a_burst_of_posts_at_the_drain_moment_loses_none(self):
+        tmp = tempfile.mkdtemp(prefix="webhookd-burst-")
+        try:
+            seen = burst_after_idle(WEBHOOKD, tmp, trials=24,
+                                    delays=(0.24, 0.25, 0.26, 0.27, 0.25, 0.26, 0.49, 0.51))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for log in seen["logs"]:
+            assert_no_sanitizer_report(self, log)
+        print("bursts after idle: %d POSTs, %d failed; stops took %.2f-%.2f s, restarts %.2f-%.2f s; %d idle "
+              "connection(s) closed at the stop's bound" % (
+                  seen["posts"], len(seen["failures"]), min(seen["stop_seconds"]), max(seen["stop_seconds"]),
+                  min(seen["restart_seconds"]), max(seen["restart_seconds"]), closed_at_the_bound(seen["logs"])),
+              flush=True)
+        self.assertEqual(seen["failures"], [], "nginx:\n" + seen["nginx_errors"][-3000:])
+        self.assertEqual(seen["exit_codes"], [0] * 24)
+        for seconds in seen["restart_seconds"]:
+            self.assertLess(seconds, 2.0, seen["restart_seconds"])
+
+
+class StopAtRestTest(unittest.TestCase):
+    """A stop at rest, right after traffic: nginx from the shipped template
+    holds idle kept connections to webhookd, and nothing more comes. The
+    template's upstream `keepalive_timeout 1s` makes nginx close them itself
+    (1 s after their last use), so webhookd closes none at its 1.5 s bound
+    (no race with a request nginx might be writing) and exits within the
+    2 s restart goal. Without that line nginx keeps them for 60 s: webhookd
+    closes them at the bound and logs it, and this test fails."""
+
+    def test_nginx_closes_its_idle_connections_and_the_stop_ends_within_2_s(self):
+        tmp = tempfile.mkdtemp(prefix="webhookd-rest-")
+        os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
+        state_dir = os.path.join(tmp, "state")
+        seed_state(state_dir)
+        config = write_config(tmp, state_dir)
+        path = os.path.join(tmp, "held.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # held as systemd holds it
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(1024)
+        log = os.path.join(tmp, "webhookd.log")
+        nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
+        proc = None
+
+        def log_text():
+            with open(log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+
+        def get(path_, auth=True):
+            conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+            try:
+                conn.request("GET", path_, headers={"Authorization": BASIC_AUTH} if auth else {})
+                response = conn.getresponse()
+                return response.status, response.read()
+            finally:
+                conn.close()
+
+        try:
+            with open(log, "wb") as out:
+                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
+                                        stdout=out, stderr=out)
+            wait_for(lambda: "serving" in log_text() or proc.poll() is not None, 10, "webhookd")
+            nginx.start()
+            # Eight clients at once, until nginx keeps several connections
+            # to webhookd (webhookd_connections_open counts them, the scrape's own included).
+            kept = 0
+            for _ in range(10):
+                gate, statuses = threading.Barrier(8), []
+
+                def one():
+                    gate.wait()
+                    statuses.append(get(resource_path())[0])
+
+                threads = [threading.Thread(target=one) for _ in range(8)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(60)
+                self.assertEqual(statuses, [200] * 8)
+                status, body = get("/metrics", auth=False)
+                self.assertEqual(status, 200, body)
+                kept = float(re.search(r"^webhookd_connections_open (\S+)$", body.decode(), re.M).group(1))
+                if kept >= 3:
+                    break
+            self.assertGreaterEqual(kept, 3, "nginx kept too few connections for this test to mean anything")
+            time.sleep(0.3)  # at rest: the last use 0.3 s before the stop
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(10)
+            took = time.monotonic() - started
+            text = log_text()
+            assert_no_sanitizer_report(self, text)
+            self.assertEqual(code, 0)
+            self.assertNotIn("idle kept connection(s) still open", text,
+                             "webhookd closed idle connections itself: nginx did not (keepalive_timeout)")
+            self.assertLess(took, 2.0)
+            # The next request on the held socket is served by the next webhookd.
+            with open(log, "ab") as out:
+                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
+                                        stdout=out, stderr=out)
+            self.assertEqual(get(resource_path())[0], 200)
+            print("stop at rest: %d kept connection(s) open, none closed at the bound; the stop took %.2f s" % (
+                kept, took), flush=True)
+        finally:
+            nginx.stop()
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            listener.close()
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -147,7 +147,10 @@ class StateDirReplaced(StackCase):
         os.mkdir(self.state_dir)
         self.assert_every_answer_is_503()
         self.assertEqual(os.listdir(self.state_dir), [])  # no account file, no lock file
-        self.assertIn("is not the one this store was made on", self.stack.webhookd.log())
+        line = [l for l in self.stack.webhookd.log().splitlines() if "is not the one this store was made on" in l][-1]
+        # The same device: the type was not measured, and is not printed (it read "type 0x0").
+        self.assertNotIn("file system of type", line)
+        self.assertRegex(line, r"made on \(device \d+:\d+ inode \d+\), it is device \d+:\d+ inode \d+: ")
         shutil.rmtree(self.state_dir)
         os.rename(self.moved, self.state_dir)
         self.assert_served_again(before)
@@ -173,6 +176,39 @@ class StateDirReplaced(StackCase):
             self.stack.webhookd.stop()
             self.put_back()
             self.stack.webhookd.start()
+        self.assertEqual(self.curl().status, 200)
+
+    def reload(self):
+        """SIGHUP, as `systemctl reload` sends it: its log line."""
+        webhookd = self.stack.webhookd
+        reloads = webhookd.log().count("webhookd: reloaded ")
+        webhookd.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: webhookd.log().count("webhookd: reloaded ") > reloads, 10, "reload")
+        return webhookd.log().split("webhookd: reloaded ")[-1].split("\n")[0]
+
+    def test_a_directory_put_in_place_on_purpose_is_served_after_a_reload(self):
+        """The fix19b review, finding 3: a reload kept the old store and its
+        recorded directory, so a directory put in place on purpose (a
+        symlink flipped, a directory replaced) still answered 503 after
+        `systemctl reload`. A reload is the operator's deliberate act: it
+        records the new directory."""
+        self.assertEqual(self.curl().status, 200)
+        self.addCleanup(lambda: (self.put_back(), self.reload()))  # the next tests need the first directory served
+        os.rename(self.state_dir, self.moved)
+        os.mkdir(self.state_dir)
+        self.assertEqual(self.curl(path=GLOBAL).status, 503)
+        self.assertIn("is another directory now: served from it", self.reload())
+        self.assertEqual(self.curl(path=GLOBAL).status, 200)  # its defaults: nothing set here
+        self.assertEqual(self.curl().status, 404)  # the new directory holds no service
+        self.assertEqual(self.curl("-d", "Target=flex", path=GLOBAL).status, 200)
+        self.assertEqual(os.listdir(self.state_dir).count(ACCOUNT + ".yaml"), 1)
+        # Back again, and reloaded: the first directory is served.
+        shutil.rmtree(self.state_dir)
+        os.rename(self.moved, self.state_dir)
+        self.assertIn("is another directory now: served from it", self.reload())
+        self.assertEqual(self.curl().status, 200)
+        self.assertIsNone(json.loads(self.curl(path=GLOBAL).body)["pre_webhook_url"])
+        self.assertEqual(self.reload(), self.config)  # the same directory: the store is kept, nothing said
         self.assertEqual(self.curl().status, 200)
 
 
@@ -240,11 +276,38 @@ class VolumeUnmounted(StackCase):
                     self.assertTwilioError(r, 503, 20503, "Service Unavailable")
                     self.assertEqual(r.headers.get("retry-after"), "1")
             self.assertEqual(os.listdir(self.state_dir), [])
+            # The device moved: the types were measured, and are printed.
+            self.assertRegex(self.stack.webhookd.log(), r"is not the one this store was made on \(device \d+:\d+ "
+                             r"inode \d+ on a file system of type 0x[0-9a-f]+\), it is device \d+:\d+ inode \d+ on "
+                             r"a file system of type 0x[0-9a-f]+: ")
         finally:
             self.mount()
         self.assertEqual(self.curl().status, 200)
         self.assertEqual(self.curl(path=GLOBAL).status, 200)
         self.assertEqual(self.curl(path=resource_path(MISSING_SID)).status, 404)
+
+    def test_a_reload_while_unmounted_keeps_answering_503(self):
+        """A reload records another directory put in state_dir's place
+        (StateDirReplaced), but not the bare mountpoint an unmount leaves:
+        a reload during an unmount keeps the volume's store and its 503s,
+        and nothing lands on the disk beneath; mounted again, served."""
+        self.assertEqual(self.curl().status, 200)
+        self.unmount()
+        try:
+            webhookd = self.stack.webhookd
+            reloads = webhookd.log().count("webhookd: reloaded ")
+            webhookd.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: webhookd.log().count("webhookd: reloaded ") > reloads, 10, "reload")
+            self.assertIn("was a mounted volume and is a plain directory now (unmounted?)", webhookd.log())
+            for what, r in {"service GET": self.curl(), "account GET": self.curl(path=GLOBAL),
+                            "account POST": self.curl("-d", "Target=flex", path=GLOBAL)}.items():
+                with self.subTest(what):
+                    self.assertTwilioError(r, 503, 20503, "Service Unavailable")
+            self.assertEqual(os.listdir(self.state_dir), [])
+        finally:
+            self.mount()
+        self.assertEqual(self.curl().status, 200)
+        self.assertEqual(self.curl(path=GLOBAL).status, 200)
 
 
 def fcgi_params(method="GET", body=b""):

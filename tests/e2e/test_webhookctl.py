@@ -169,6 +169,29 @@ class CommandHelpTest(unittest.TestCase):
                 entry = listing.stdout.split("\n  %s " % command, 1)[1].split("\n  ", 1)[0]
                 self.assertIn(entry.splitlines()[0], r.stdout)
 
+    def test_where_each_command_takes_the_state_from(self):
+        """The README's "Other commands" and the man page: each command takes
+        --state-dir or --config, except set --account and fire (--config
+        only: --state-dir alone exits 2, naming why) and hash-secret (no
+        state directory). The fix19b review found the sentence said "each"."""
+        sid, account = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, sid + ".yaml"), "w") as f:
+                f.write("account_sid: %s\n" % account)
+            for argv in (["show", sid], ["show", "--account", account], ["set", sid, "--method", "GET"],
+                         ["create-service", "--account", account]):
+                with self.subTest(argv):
+                    r = ctl(*argv, "--state-dir", tmp)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+            for argv, why in ((["set", "--account", account, "--target", "flex"], "set --account needs --config"),
+                              (["fire", sid, "--event", "onMessageAdded"], "fire needs --config"),
+                              (["hash-secret", "--account", account], "unknown option --state-dir")):
+                with self.subTest(argv):
+                    r = ctl(*argv, "--state-dir", tmp, input="")
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn("webhookctl: " + why, r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(tmp, account + ".yaml")))
+
     def test_diff_usage_errors_exit_1_never_2(self):
         # diff's 2 means drift (contract §7): a script's typo must not read as drift.
         with tempfile.TemporaryDirectory() as tmp:
@@ -657,10 +680,45 @@ class GlobalWebhooksCtlTest(StackCase):
             with self.subTest(argv[:2]):
                 r = ctl(*argv)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        # Without the config, export cannot know the accounts: it writes them all, as before.
+
+    def test_export_then_apply_round_trips_with_state_dir_and_with_config(self):
+        """export, then apply of the same checkout with the same options,
+        finds nothing to do. Without --config, apply refuses every AC….yaml
+        (nothing says which accounts webhookd serves), so export without it
+        leaves them all out, names each, and removes an earlier copy; before
+        the fix19b review it wrote them, and the apply refused the checkout."""
+        self.assertEqual(self.curl("--data-raw", "Target=flex", path=GLOBAL).status, 200)
+        dest = os.path.join(self.tmp, "export-state-dir")
+        shutil.rmtree(dest, ignore_errors=True)
+        os.makedirs(dest)
+        with open(os.path.join(dest, ACCOUNT + ".yaml"), "w") as f:  # an earlier export's copy (with --config)
+            f.write("target: webhook\n")
         r = ctl("export", "--state-dir", self.state_dir, dest)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("wrote %s.yaml" % STRANGER, r.stdout)
+        self.assertIn("webhookctl: left out %s.yaml: an account's global webhooks are exported only with --config"
+                      % ACCOUNT, r.stderr)
+        self.assertIn("removed %s.yaml\n" % ACCOUNT, r.stdout)
+        self.assertIn("1 left out", r.stdout)
+        self.assertEqual(sorted(os.listdir(dest)), sorted(n for n in os.listdir(self.state_dir)
+                                                          if n.endswith(".yaml") and n.startswith("IS")))
+        self.assertTrue(os.path.exists(os.path.join(self.state_dir, ACCOUNT + ".yaml")))
+        for argv in (("diff", dest, "--state-dir", self.state_dir), ("apply", dest, "--state-dir", self.state_dir),
+                     ("diff", dest, "--state-dir", self.state_dir)):
+            with self.subTest(argv):
+                r = ctl(*argv)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("0 to create, 0 to update, 0 to remove", r.stdout)
+        # With --config, the same checkout gets the account file back, and the round trip holds.
+        r = ctl("export", "--config", self.config, dest)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("wrote %s.yaml\n" % ACCOUNT, r.stdout)
+        self.assertEqual(read(os.path.join(dest, ACCOUNT + ".yaml")),
+                         read(os.path.join(self.state_dir, ACCOUNT + ".yaml")))
+        for argv in (("diff", dest, "--config", self.config), ("apply", dest, "--config", self.config)):
+            with self.subTest(argv):
+                r = ctl(*argv)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("0 to create, 0 to update, 0 to remove", r.stdout)
 
     def test_show_effective(self):
         ctl("set", "--account", ACCOUNT, "--config", self.config, "--post-webhook-url",

@@ -10,8 +10,9 @@ the build. The package and its .buildinfo/.changes land in build/deb/; the
 .deb's path is printed. A tree that has not changed since the last build is
 not built again. Needs root (the root is unpacked and entered as root).
 
-The lifecycle test builds a second package from the same sources with a
-higher version (a changelog entry added to its copy): build(..., entry=)."""
+The lifecycle test builds rebuilds of the same sources with a higher version
+(a changelog entry added to its copy) that change shipped conffiles as a
+release might (lines appended to their sources): build(..., entry=, append=)."""
 import argparse
 import hashlib
 import os
@@ -64,12 +65,16 @@ def source_files():
                   if p and not p.startswith("conf/debian/") and os.path.isfile(os.path.join(REPO, p)))
 
 
-def assemble(tree, entry=None):
-    """The source tree in `tree`: the sources, and debian/ from conf/debian/
-    with `entry` (a changelog entry) on top of its changelog."""
+def assemble(tree, entry=None, append=None):
+    """The source tree in `tree`: the sources, with `append` ({path: text})
+    added to the end of those files, and debian/ from conf/debian/ with
+    `entry` (a changelog entry) on top of its changelog."""
     for rel in source_files():
         os.makedirs(os.path.dirname(os.path.join(tree, rel)), exist_ok=True)
         shutil.copy2(os.path.join(REPO, rel), os.path.join(tree, rel))
+    for rel, text in (append or {}).items():
+        with open(os.path.join(tree, rel), "a") as f:
+            f.write(text)
     shutil.copytree(os.path.join(REPO, "conf", "debian"), os.path.join(tree, "debian"))
     if entry:
         path = os.path.join(tree, "debian", "changelog")
@@ -95,7 +100,7 @@ def changelog_version(tree):
         return re.match(r"\S+ \(([^)]+)\)", f.readline()).group(1)
 
 
-def build(out=OUT, entry=None, quiet=False):
+def build(out=OUT, entry=None, append=None, quiet=False):
     """Builds (or finds up to date) the package; returns the .deb's path."""
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     os.makedirs(out, exist_ok=True)
@@ -103,7 +108,7 @@ def build(out=OUT, entry=None, quiet=False):
     work = tempfile.mkdtemp(prefix="work-", dir=out)
     try:
         staged = os.path.join(work, "tree")
-        assemble(staged, entry)
+        assemble(staged, entry, append)
         version = changelog_version(staged)
         upstream = version.rsplit("-", 1)[0]
         deb = os.path.join(out, "webhookd_%s_%s.deb" % (version, arch))

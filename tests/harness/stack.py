@@ -78,10 +78,26 @@ class Webhookd:
                                      preexec_fn=_die_with_parent)
         if log:
             log.close()
-        wait_for(lambda: os.path.exists(self.socket_path) or self.proc.poll() is not None, 10, "webhookd socket")
+        wait_for(lambda: self.listening() or self.proc.poll() is not None, 10, "webhookd socket")
         if self.proc.poll() is not None:
             raise RuntimeError("webhookd exited with %s: %s" % (self.proc.returncode, self.log()))
         return self
+
+    def listening(self):
+        """The socket takes connections. Its path exists from bind() on, and a
+        connect() before the listen() that follows is refused (ECONNREFUSED,
+        seen in a test on a loaded machine): look for the listening flag
+        (__SO_ACCEPTCON) in the process's own view of unix sockets, which
+        is its network namespace's (the fleet's webhookd runs in another)."""
+        try:
+            with open("/proc/%d/net/unix" % self.proc.pid) as f:
+                for line in f:
+                    fields = line.split()
+                    if len(fields) >= 8 and fields[7] == self.socket_path and int(fields[3], 16) & 0x10000:
+                        return True
+        except (OSError, ValueError):
+            return os.path.exists(self.socket_path)
+        return False
 
     def log(self):
         if not self.log_path or not os.path.exists(self.log_path):

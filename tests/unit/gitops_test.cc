@@ -360,8 +360,8 @@ class FailsWritingTheService : public webhookd_test::FaultyFileSystem {
     fail = prefix.find(temp_) != std::string::npos ? op_ : webhookd_test::Op::kNone;
     return FaultyFileSystem::create_temp(prefix, path);
   }
-  Status sync_dir(const std::string& dir) override {
-    Status s = FaultyFileSystem::sync_dir(dir);
+  Status sync_open_dir(int dir_fd, const std::string& dir) override {
+    Status s = FaultyFileSystem::sync_open_dir(dir_fd, dir);
     fail = webhookd_test::Op::kNone;
     return s;
   }
@@ -649,7 +649,7 @@ BOOST_AUTO_TEST_CASE(account_files_are_checked_planned_applied_and_exported) {
   BOOST_TEST(!apply_plan(store, fs, *locked, false, nullptr).ok());
 
   // export: the live account file, canonical, beside the services'.
-  auto exported = export_live(store, fs, dest.path());
+  auto exported = export_live(store, fs, dest.path(), &config);
   BOOST_TEST_REQUIRE(exported.ok());
   BOOST_TEST((exported.value().written == std::vector<std::string>{kAccount, kA}));
   BOOST_TEST(read_file(dest.file(kAccount + ".yaml")) == read_file(live.file(kAccount + ".yaml")));
@@ -661,7 +661,7 @@ BOOST_AUTO_TEST_CASE(account_files_are_checked_planned_applied_and_exported) {
   BOOST_TEST_REQUIRE(apply_plan(store, fs, *locked, true, nullptr).ok());
   BOOST_TEST(list_dir(live.path()).count(kAccount + ".yaml") == 0u);
   BOOST_TEST((store.load(kAccount).value()->config == account_defaults()));
-  auto again = export_live(store, fs, dest.path());
+  auto again = export_live(store, fs, dest.path(), &config);
   BOOST_TEST_REQUIRE(again.ok());
   BOOST_TEST((again.value().removed == std::vector<std::string>{kAccount}));
 }
@@ -703,13 +703,37 @@ BOOST_AUTO_TEST_CASE(export_with_a_config_leaves_out_unlisted_accounts_and_apply
   BOOST_TEST((locked.value().plan().creates == 0 && locked.value().plan().updates == 0));
   BOOST_TEST(apply_plan(store, fs, locked.value(), false, nullptr).ok());
 
-  // Without a config nothing says which accounts are served: all are exported.
-  auto all = export_live(store, fs, dest.path());
-  BOOST_TEST_REQUIRE(!all.ok());  // the invalid one is, as always, a reason to export nothing
-  std::remove(live.file(gone + ".yaml").c_str());
-  all = export_live(store, fs, dest.path());
-  BOOST_TEST_REQUIRE(all.ok());
-  BOOST_TEST((all.value().written == std::vector<std::string>{stranger}));
+}
+
+// The fix19b review, finding 1: without a config, export wrote every account
+// file, and apply without a config (which refuses any AC….yaml: nothing
+// says which accounts are served) refused the checkout. Without a config no
+// account is listed: every account file is left out (invalid or not), a
+// copy in dest is removed, the services are exported as always.
+BOOST_AUTO_TEST_CASE(export_without_a_config_leaves_out_every_account_file) {
+  TempDir live, dest;
+  PosixFileSystem fs;
+  StateStore store(fs, live.path());
+  const std::string invalid = "ACdddddddddddddddddddddddddddddddd";
+  write_file(live.file(kA + ".yaml"), file("GET"));
+  write_file(live.file(kAccount + ".yaml"), "target: flex\n");
+  write_file(live.file(invalid + ".yaml"), "target: nonsense\n");
+  write_file(dest.file(kAccount + ".yaml"), "target: webhook\n");  // an earlier export's copy
+
+  auto exported = export_live(store, fs, dest.path());
+  BOOST_TEST_REQUIRE(exported.ok(), (exported.ok() ? "" : exported.error().message));
+  BOOST_TEST((exported.value().left_out == std::vector<std::string>{kAccount, invalid}));
+  BOOST_TEST((exported.value().written == std::vector<std::string>{kA}));
+  BOOST_TEST((exported.value().removed == std::vector<std::string>{kAccount}));
+  BOOST_TEST((list_dir(dest.path()) == std::set<std::string>{kA + ".yaml"}));
+  BOOST_TEST(list_dir(live.path()).count(kAccount + ".yaml") == 1u);  // the live directory is only read
+
+  auto source = read_source_dir(fs, dest.path(), nullptr);
+  BOOST_TEST_REQUIRE(source.ok());
+  BOOST_TEST(source.value().problems.empty());
+  auto locked = plan_under_apply_lock(store, fs, source.value().services, /*prune=*/false);
+  BOOST_TEST_REQUIRE(locked.ok());
+  BOOST_TEST((locked.value().plan().creates == 0 && locked.value().plan().updates == 0));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

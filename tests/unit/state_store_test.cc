@@ -340,6 +340,73 @@ BOOST_AUTO_TEST_CASE(every_failing_step_leaves_the_old_file_and_no_temp) {
   }
 }
 
+// The fix19b review, finding 2: the host out of descriptors right after the
+// rename. The directory's fsync used to open it then (EMFILE), putting the
+// old bytes back needs a temp file (EMFILE again): the new file stayed while
+// the caller heard 503, "nothing written". The directory is now opened
+// before the write and fsynced through that descriptor: the answer matches
+// the disk. Out of descriptors before the write: 503 and nothing written.
+BOOST_AUTO_TEST_CASE(out_of_descriptors_the_answer_matches_what_is_on_disk) {
+  const std::string other = "ISbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  BOOST_TEST_CONTEXT("update, nothing opens after the rename") {
+    TempDir dir;
+    FaultyFileSystem fs;
+    fs.out_of_descriptors_after_rename = true;
+    StateStore store(fs, dir.path());
+    write_file(dir.file(kSid + ".yaml"), kHandEdited);
+    auto result = store.update(kSid, set_method("GET"));
+    BOOST_TEST_REQUIRE(fs.renamed);
+    BOOST_TEST_REQUIRE(result.ok(), (result.ok() ? "" : result.error().message));
+    BOOST_TEST(read_file(dir.file(kSid + ".yaml")).find("method: GET\n") != std::string::npos);
+  }
+  BOOST_TEST_CONTEXT("create, nothing opens after the rename") {
+    TempDir dir;
+    FaultyFileSystem fs;
+    fs.out_of_descriptors_after_rename = true;
+    StateStore store(fs, dir.path());
+    WebhookConfig config;
+    config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    auto created = store.create(other, config);
+    BOOST_TEST_REQUIRE(created.ok(), (created.ok() ? "" : created.error().message));
+    BOOST_TEST(list_dir(dir.path()).count(other + ".yaml") == 1u);
+  }
+  BOOST_TEST_CONTEXT("overwrite of an invalid file, nothing opens after the rename") {
+    TempDir dir;
+    FaultyFileSystem fs;
+    fs.out_of_descriptors_after_rename = true;
+    StateStore store(fs, dir.path());
+    write_file(dir.file(kSid + ".yaml"), "account_sid: x\n");
+    WebhookConfig config;
+    config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    auto written = store.overwrite_invalid(kSid, config);
+    BOOST_TEST_REQUIRE(written.ok(), (written.ok() ? "" : written.error().message));
+    BOOST_TEST(read_file(dir.file(kSid + ".yaml")) != "account_sid: x\n");
+  }
+  BOOST_TEST_CONTEXT("the directory does not open before the write: 503, nothing written") {
+    TempDir dir;
+    FaultyFileSystem fs;
+    fs.fail = Op::kOpenDir;
+    StateStore store(fs, dir.path());
+    write_file(dir.file(kSid + ".yaml"), kHandEdited);
+    auto result = store.update(kSid, set_method("GET"));
+    BOOST_TEST_REQUIRE(!result.ok());
+    BOOST_TEST((result.error().code == ErrorCode::kUnavailable));
+    BOOST_TEST(fs.temps_created == 0);
+    BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);
+    const std::string etag = store.load(kSid).value()->etag;
+    Status removed = store.remove(kSid, etag);
+    BOOST_TEST_REQUIRE(!removed.ok());
+    BOOST_TEST((removed.error().code == ErrorCode::kUnavailable));
+    BOOST_TEST(read_file(dir.file(kSid + ".yaml")) == kHandEdited);
+    WebhookConfig config;
+    config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    auto created = store.create(other, config);
+    BOOST_TEST_REQUIRE(!created.ok());
+    BOOST_TEST((created.error().code == ErrorCode::kUnavailable));
+    BOOST_TEST(list_dir(dir.path()).count(other + ".yaml") == 0u);
+  }
+}
+
 // A sick host steps aside, a bad file does not take it out: the same errno
 // on a file is kUnavailable (503) only when the state directory fails too,
 // and stays kIOError (500) when the directory works. Reads and writes alike;

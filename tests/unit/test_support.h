@@ -131,7 +131,7 @@ bool returns_without_blocking(F f, const std::vector<std::string>& fifos, double
   return in_time;
 }
 
-enum class Op { kNone, kCreateTemp, kWrite, kSync, kClose, kRename, kSyncDir, kLock };
+enum class Op { kNone, kCreateTemp, kWrite, kSync, kClose, kRename, kSyncDir, kLock, kOpenDir };
 
 // The real file system, with one chosen operation failing the way the disk
 // would: a short write then ENOSPC, EIO on fsync, and so on.
@@ -173,6 +173,7 @@ class FaultyFileSystem : public webhookd::PosixFileSystem {
   }
   Result<int> create_temp(const std::string& prefix, std::string* path) override {
     if (fail == Op::kCreateTemp) return Error::io("injected: mkstemp EMFILE", EMFILE);
+    if (out_of_descriptors_after_rename && renamed) return Error::unavailable("injected: mkstemp EMFILE", EMFILE);
     ++temps_created;
     return PosixFileSystem::create_temp(prefix, path);
   }
@@ -194,11 +195,28 @@ class FaultyFileSystem : public webhookd::PosixFileSystem {
   }
   Status rename(const std::string& from, const std::string& to) override {
     if (fail == Op::kRename) return Error::io("injected: rename EXDEV", EXDEV);
-    return PosixFileSystem::rename(from, to);
+    Status s = PosixFileSystem::rename(from, to);
+    renamed = renamed || s.ok();
+    return s;
   }
   Status sync_dir(const std::string& dir) override {
     if (fail == Op::kSyncDir) return Error::io("injected: directory fsync EIO", EIO);
+    if (out_of_descriptors_after_rename && renamed) return Error::unavailable("injected: open dir EMFILE", EMFILE);
     return PosixFileSystem::sync_dir(dir);
+  }
+  // kOpenDir: the directory cannot be opened, the host being out of
+  // descriptors. out_of_descriptors_after_rename: from the first rename
+  // on, nothing more opens (a temp file, the directory), the same way.
+  bool out_of_descriptors_after_rename = false, renamed = false;
+  Result<int> open_dir(const std::string& dir) override {
+    if (fail == Op::kOpenDir || (out_of_descriptors_after_rename && renamed)) {
+      return Error::unavailable("injected: open dir " + dir + " EMFILE", EMFILE);
+    }
+    return PosixFileSystem::open_dir(dir);
+  }
+  Status sync_open_dir(int dir_fd, const std::string& dir) override {
+    if (fail == Op::kSyncDir) return Error::io("injected: directory fsync EIO", EIO);
+    return PosixFileSystem::sync_open_dir(dir_fd, dir);
   }
 };
 
