@@ -104,24 +104,45 @@ bool foreign(const Resource& resource, const ServiceState& current, const std::s
   return resource.scope == Scope::kService && current.config.account_sid != account;
 }
 
+HttpResponse not_modified(std::string etag) {
+  HttpResponse r;
+  r.status = 304;
+  r.set_header("ETag", std::move(etag));
+  return r;
+}
+
 HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& store, const Resource& resource,
                    const std::string& account) {
+  // The file's bytes, in this worker's buffer: a GET of a file in canonical
+  // form is answered from views into them.
+  thread_local std::string bytes;
   // An account that never set its global webhooks reads as its defaults.
-  auto loaded = store.load(resource.key);
+  auto loaded = store.snapshot(resource.key, &bytes);
   if (!loaded.ok()) return error_response(from_error(loaded.error(), resource_name(req.path)));
-  const ServiceState& current = *loaded.value();
-  // A foreign service answers exactly like a missing one: no existence leak.
-  if (foreign(resource, current, account)) return error_response(not_found(req));
-  if (!req.if_none_match.empty()) {
-    std::string etag = resource_etag(resource.key, current);
-    if (etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) {
-      HttpResponse r;
-      r.status = 304;
-      r.set_header("ETag", std::move(etag));
-      return r;
+  StateStore::Snapshot& snapshot = loaded.value();
+  if (!snapshot.view) {
+    const ServiceState& current = *snapshot.state;
+    // A foreign service answers exactly like a missing one: no existence leak.
+    if (foreign(resource, current, account)) return error_response(not_found(req));
+    if (!req.if_none_match.empty()) {
+      std::string etag = resource_etag(resource.key, current);
+      if (etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) return not_modified(std::move(etag));
     }
+    return resource_response(snapshot.state, req, config, resource);
   }
-  return resource_response(loaded.value(), req, config, resource);
+  const WebhookConfigView& view = *snapshot.view;
+  if (resource.scope == Scope::kService && view.account_sid != account) return error_response(not_found(req));
+  std::string etag = resource_etag(resource.key, std::move(snapshot.etag));
+  if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) {
+    return not_modified(std::move(etag));
+  }
+  const std::string url = resource_url(req, config, resource);
+  HttpResponse r;
+  r.body.reserve(bytes.size() + 2 * url.size() + 64);
+  append_config_head(&r.body, view, resource.key, JsonText::kPlain);
+  append_config_url(&r.body, url);
+  r.set_header("ETag", std::move(etag));
+  return r;
 }
 
 HttpResponse update(const HttpRequest& req, const Config& config, StateStore& store, const Resource& resource,

@@ -26,6 +26,12 @@ ApiResult<std::string> render_config(const WebhookConfig& config, const std::str
 // and including `"url":`; append_config_url adds the URL and the `}`.
 ApiResult<std::string> render_config_head(const WebhookConfig& config, const std::string& key);
 void append_config_url(std::string* out, std::string_view url);
+// The head of a configuration in view, appended to *out. Its values (and
+// key) must be valid UTF-8, as they are not checked again; kPlain: they are
+// printable ASCII without '"' or '\\' besides (a canonical state file's, as
+// read_canonical_view accepts them, and a SID), written with no escaping.
+enum class JsonText { kEscape, kPlain };
+void append_config_head(std::string* out, const WebhookConfigView& config, std::string_view key, JsonText text);
 std::string render_error(const ApiError& error);
 
 }  // namespace webhookd

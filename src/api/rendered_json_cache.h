@@ -20,10 +20,10 @@ namespace webhookd {
 // Thread-safe: any number of workers at once.
 class RenderedJsonCache {
  public:
-  // The hot services only: every entry repeats a parsed state's JSON, and
-  // webhookd must stay within 32 MB with 100,000 services (measured at that
-  // peak: 33.2 MB with as many entries as the parse cache's 12,288).
-  static constexpr size_t kDefaultCapacity = 2048;
+  // The hot services only, as many as the parse cache keeps: every entry
+  // repeats a parsed state's JSON, and webhookd must stay within 32 MB with
+  // 100,000 services.
+  static constexpr size_t kDefaultCapacity = 1024;
   explicit RenderedJsonCache(size_t capacity = kDefaultCapacity);
   // render_config_head of this state of this service.
   ApiResult<std::shared_ptr<const std::string>> head(const std::string& sid, const ServiceStatePtr& state);

@@ -9,6 +9,7 @@
 #include "model/state_file.h"
 
 #include <array>
+#include <type_traits>
 
 #include "base/sha256.h"
 #include "base/text.h"
@@ -56,6 +57,18 @@ std::optional<std::string>* optional_scalar(WebhookConfig& c, Field f) {
 }
 const std::optional<std::string>* optional_scalar(const WebhookConfig& c, Field f) {
   return optional_scalar(const_cast<WebhookConfig&>(c), f);
+}
+std::optional<std::string_view>* optional_scalar(WebhookConfigView& c, Field f) {
+  switch (f) {
+    case Field::kPreWebhookUrl: return &c.pre_webhook_url;
+    case Field::kPostWebhookUrl: return &c.post_webhook_url;
+    case Field::kMethod: return &c.method;
+    case Field::kTarget: return &c.target;
+    default: return nullptr;
+  }
+}
+const std::optional<std::string_view>* optional_scalar(const WebhookConfigView& c, Field f) {
+  return optional_scalar(const_cast<WebhookConfigView&>(c), f);
 }
 
 // Sets a scalar field from its text; the problem, or "" when it is valid.
@@ -144,7 +157,7 @@ WebhookConfig read_fields(const YamlNode& root, Scope scope, OnProblem on_proble
 
 // A URL can stand as a plain scalar when it holds only URL characters and
 // cannot be read as anything else; otherwise it is double-quoted.
-bool plain_safe(const std::string& s) {
+bool plain_safe(std::string_view s) {
   static const auto kSafe = [] {
     std::array<bool, 256> safe{};
     for (int c = 'a'; c <= 'z'; ++c) safe[c] = true;
@@ -160,25 +173,134 @@ bool plain_safe(const std::string& s) {
   return true;
 }
 
-void emit_string(std::string& out, const std::string& s) {
-  if (plain_safe(s)) {
-    out += s;
-    return;
+// Where the emitter writes: appended to a string, or matched against bytes
+// that must be exactly what it would write (and then its values are views
+// into those bytes). lit() is syntax, value() a value, placed where value()
+// says.
+struct Appender {
+  std::string* out;
+  bool ok = true;
+  void lit(std::string_view s) { out->append(s); }
+  void lit(char c) { out->push_back(c); }
+  std::string_view value(std::string_view s) {
+    out->append(s);
+    return s;
   }
-  out += '"';
+  size_t pos() const { return out->size(); }
+  std::string_view since(size_t) const { return {}; }
+};
+struct Matcher {
+  std::string_view bytes;
+  size_t at = 0;
+  bool ok = true;
+  void lit(std::string_view s) {
+    if (ok && bytes.size() - at >= s.size() && bytes.compare(at, s.size(), s) == 0) {
+      at += s.size();
+    } else {
+      ok = false;
+    }
+  }
+  void lit(char c) { lit(std::string_view(&c, 1)); }
+  std::string_view value(std::string_view s) {
+    const size_t start = at;
+    lit(s);
+    return ok ? bytes.substr(start, s.size()) : std::string_view();
+  }
+  size_t pos() const { return at; }
+  std::string_view since(size_t start) const { return bytes.substr(start, at - start); }
+};
+
+template <typename Sink>
+std::string_view emit_string(Sink& out, std::string_view s) {
+  if (plain_safe(s)) return out.value(s);
+  out.lit('"');
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;  // values hold no control characters (validate_config); UTF-8 stands as is
+    if (c == '"' || c == '\\') out.lit('\\');
+    out.lit(c);  // values hold no control characters (validate_config); UTF-8 stands as is
   }
-  out += '"';
+  out.lit('"');
+  // A quoted value is not a view of the bytes: a match fails (the canonical
+  // files webhookd reads fast hold none).
+  if constexpr (std::is_same_v<Sink, Matcher>) out.ok = false;
+  return s;
 }
 
+// The value of a key as it stands in canonical bytes: what emit_state_file
+// writes for the value that set_scalar would read from the same text. A
+// plain URL is written plain exactly when plain_safe (a quoted one is left
+// to yaml-cpp), a method in capitals: anything else re-emits differently.
+bool canonical_scalar(Field f, std::string_view v) {
+  switch (f) {
+    case Field::kAccountSid: return is_account_sid(v);
+    case Field::kPreWebhookUrl:
+    case Field::kPostWebhookUrl: return plain_safe(v) && is_webhook_url(v);
+    case Field::kMethod: return v == "GET" || v == "POST";
+    case Field::kTarget: return is_target(v);
+    case Field::kFilters: break;
+  }
+  return false;
+}
+
+// The emitter, over a view so that a canonical file can be checked against
+// its own re-emission without building the value. Returns the view of the
+// values where the sink placed them (for a Matcher: into its bytes).
+template <typename Sink>
+WebhookConfigView emit_view(const WebhookConfigView& c, Sink& out) {
+  WebhookConfigView placed;
+  placed.scope = c.scope;
+  for (const FieldSpec& spec : kFields) {
+    if (!in_scope(spec, c.scope)) continue;
+    out.lit(spec.key);
+    if (spec.field == Field::kAccountSid) {
+      out.lit(": ");
+      placed.account_sid = out.value(c.account_sid);
+      out.lit('\n');
+    } else if (spec.field == Field::kFilters) {
+      if (!c.filters) {
+        out.lit(": null\n");
+      } else if (c.filters->empty()) {
+        out.lit(": []\n");
+        placed.filters = FilterNamesView::lines({});
+      } else {
+        out.lit(":\n");
+        const size_t start = out.pos();
+        c.filters->each([&](std::string_view f) {
+          out.lit("  - ");
+          out.value(f);
+          out.lit('\n');
+        });
+        placed.filters = FilterNamesView::lines(out.since(start));
+      }
+    } else {
+      const std::optional<std::string_view>* v = optional_scalar(c, spec.field);
+      out.lit(": ");
+      if (*v) {
+        *optional_scalar(placed, spec.field) = emit_string(out, **v);
+      } else {
+        out.lit("null");
+      }
+      out.lit('\n');
+    }
+  }
+  return placed;
+}
+
+std::string etag_of_canonical(std::string_view canonical_bytes) {
+  return "\"" + sha256_hex(canonical_bytes).substr(0, 32) + "\"";
+}
+
+}  // namespace
+
 // The fast path for what webhookd itself writes: a line-by-line read of the
-// canonical form along kFields, accepted only if emitting the result gives
-// back exactly these bytes, so it can never disagree with the YAML reader.
-// Anything else (hand edits, quoted URLs) returns nullopt and goes through
-// yaml-cpp.
-std::optional<WebhookConfig> read_canonical(std::string_view text, Scope scope) {
+// canonical form along kFields into views of the bytes, each value checked
+// by its rule and by being the very text the emitter writes for it (see
+// canonical_scalar), the whole accepted only if emitting the view gives back
+// exactly these bytes, so it can never disagree with the YAML reader (the
+// state_file fuzz target checks it against yaml-cpp). Anything else (hand
+// edits, quoted URLs, repeats, an account's spelled-out nulls) is nullopt
+// and goes through yaml-cpp. Every value it accepts is ASCII.
+std::optional<WebhookConfigView> read_canonical_view(std::string_view bytes, Scope scope) {
+  std::string_view text = bytes;
   auto line = [&](std::string_view key, std::string_view sep, std::string_view* value) {
     if (text.size() < key.size() + sep.size() || text.substr(0, key.size()) != key ||
         text.substr(key.size(), sep.size()) != sep) {
@@ -191,53 +313,79 @@ std::optional<WebhookConfig> read_canonical(std::string_view text, Scope scope) 
     text.remove_prefix(nl + 1);
     return true;
   };
-  WebhookConfig c;
+  WebhookConfigView c;
   c.scope = scope;
   std::string_view v;
   for (const FieldSpec& spec : kFields) {
     if (!in_scope(spec, scope)) continue;
+    // An account's null method, filters or target reads as its default,
+    // which the canonical form writes out: "null" there is not canonical.
+    const bool null_allowed = spec.field != Field::kAccountSid &&
+                              (scope == Scope::kService || spec.field == Field::kPreWebhookUrl ||
+                               spec.field == Field::kPostWebhookUrl);
     if (spec.field == Field::kFilters) {
       if (line(spec.key, ": ", &v)) {
         if (v == "[]") {
-          c.filters.emplace();
-        } else if (v != "null") {
+          c.filters = FilterNamesView::lines({});
+        } else if (v != "null" || !null_allowed) {
           return std::nullopt;
         }
       } else if (line(spec.key, ":", &v) && v.empty()) {
-        c.filters.emplace();
+        const std::string_view block = text;
+        std::string_view names[32];
+        size_t count = 0;
         while (line("  -", " ", &v)) {
-          if (!add_filter(c, v).empty()) return std::nullopt;
+          if (!is_filter_name(v, scope) || count == std::size(names)) return std::nullopt;
+          for (size_t i = 0; i < count; ++i) {
+            if (names[i] == v) return std::nullopt;  // a repeat: the YAML reader drops it, the emitter never writes one
+          }
+          names[count++] = v;
         }
-        if (c.filters->empty()) return std::nullopt;
-        c.filters = dedupe_filters(*c.filters);  // as the YAML reader does; the emit check then sends repeats there
+        if (count == 0) return std::nullopt;
+        c.filters = FilterNamesView::lines(block.substr(0, block.size() - text.size()));
       } else {
         return std::nullopt;
       }
       continue;
     }
     if (!line(spec.key, ": ", &v)) return std::nullopt;
-    if (v == "null" && spec.field != Field::kAccountSid) continue;
-    if (!set_scalar(c, spec.field, v).empty()) return std::nullopt;
+    if (v == "null" && null_allowed) continue;
+    if (!canonical_scalar(spec.field, v)) return std::nullopt;
+    if (spec.field == Field::kAccountSid) {
+      c.account_sid = v;
+    } else {
+      *optional_scalar(c, spec.field) = v;
+    }
   }
   if (!text.empty()) return std::nullopt;
-  // As the YAML reader does: a null that reads as a default then fails the
-  // emit check (the canonical form writes the default) and goes there.
-  if (scope == Scope::kAccount) fill_account_defaults(&c);
+  // The proof: the emitter writes exactly these bytes for this view.
+  Matcher match{bytes};
+  (void)emit_view(c, match);
+  if (!match.ok || match.at != bytes.size()) return std::nullopt;
   return c;
 }
 
-std::string etag_of_canonical(std::string_view canonical_bytes) {
-  return "\"" + sha256_hex(canonical_bytes).substr(0, 32) + "\"";
+std::string canonical_etag(std::string_view canonical_bytes) { return etag_of_canonical(canonical_bytes); }
+
+void emit_canonical(const WebhookConfigView& config, std::string* out) {
+  Appender append{out};
+  (void)emit_view(config, append);
 }
 
-}  // namespace
+bool match_canonical(const WebhookConfigView& config, std::string_view bytes, WebhookConfigView* in_bytes) {
+  Matcher match{bytes};
+  WebhookConfigView placed = emit_view(config, match);
+  if (!match.ok || match.at != bytes.size()) return false;
+  *in_bytes = placed;
+  return true;
+}
 
 Result<ServiceState> read_state_file(std::string_view text, const std::string& source, Scope scope) {
   if (!is_valid_utf8(text)) return Error::corruption(source + ": not UTF-8");
-  if (std::optional<WebhookConfig> fast = read_canonical(text, scope)) {
-    // Repeats or a non-canonical spelling fail this check and are read (and
-    // reported, or accepted) by the YAML reader below.
-    if (emit_state_file(*fast) == text) return ServiceState{std::move(*fast), etag_of_canonical(text)};
+  // Repeats or a non-canonical spelling are read (and reported, or
+  // accepted) by the YAML reader below.
+  if (std::optional<WebhookConfigView> fast = read_canonical_view(text, scope)) {
+    return ServiceState{config_of(*fast), etag_of_canonical(text)};
   }
   auto config = interpret_yaml<WebhookConfig>(
       text, source, [scope](const YamlNode& root) { return read_fields(root, scope, [](const YamlInvalid& e) { throw e; }); });
@@ -249,39 +397,17 @@ Result<ServiceState> read_state_file(std::string_view text, const std::string& s
 std::string emit_state_file(const WebhookConfig& c) {
   std::string out;
   out.reserve(256);
-  for (const FieldSpec& spec : kFields) {
-    if (!in_scope(spec, c.scope)) continue;
-    out.append(spec.key);
-    if (spec.field == Field::kAccountSid) {
-      out.append(": ").append(c.account_sid).append("\n");
-    } else if (spec.field == Field::kFilters) {
-      if (!c.filters) {
-        out += ": null\n";
-      } else if (c.filters->empty()) {
-        out += ": []\n";
-      } else {
-        out += ":\n";
-        for (const auto& f : *c.filters) out.append("  - ").append(f).append("\n");
-      }
-    } else {
-      const std::optional<std::string>* v = optional_scalar(c, spec.field);
-      out += ": ";
-      if (*v) {
-        emit_string(out, **v);
-      } else {
-        out += "null";
-      }
-      out += '\n';
-    }
-  }
+  emit_canonical(view_of(c), &out);
   return out;
 }
 
 std::string config_etag(const WebhookConfig& config) { return etag_of_canonical(emit_state_file(config)); }
 
-std::string resource_etag(const std::string& sid, const ServiceState& state) {
-  if (scope_of_sid(sid) != Scope::kAccount) return state.etag;
-  return etag_of_canonical(sid + "\n" + state.etag);
+std::string resource_etag(const std::string& sid, const ServiceState& state) { return resource_etag(sid, state.etag); }
+
+std::string resource_etag(const std::string& sid, std::string file_etag) {
+  if (scope_of_sid(sid) != Scope::kAccount) return file_etag;
+  return etag_of_canonical(sid + "\n" + file_etag);
 }
 
 std::vector<std::string> state_file_problems(std::string_view text, const std::string& source, Scope scope) {

@@ -5,6 +5,7 @@
 // same configuration always gives the same bytes and ETag.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,23 @@ struct ServiceState {
 // as their defaults (account_defaults).
 Result<ServiceState> read_state_file(std::string_view bytes, const std::string& source,
                                      Scope scope = Scope::kService);
+
+// The fast path of read_state_file, for the files webhookd writes itself:
+// when `bytes` are exactly the canonical form of a valid configuration of
+// this scope, that configuration as views into `bytes` (valid as long as
+// they are), with no value built; nullopt for anything else (read_state_file
+// then reads it with yaml-cpp). Its ETag is canonical_etag(bytes). What it
+// accepts, read_state_file reads as the same configuration.
+std::optional<WebhookConfigView> read_canonical_view(std::string_view bytes, Scope scope);
+// Appends the canonical form of a configuration (what emit_state_file
+// writes) to *out, from a view.
+void emit_canonical(const WebhookConfigView& config, std::string* out);
+// Whether `bytes` are exactly what emit_canonical writes for `config`,
+// compared without a copy; if so, *in_bytes is the same configuration as
+// views into `bytes`. A value emit_canonical would quote never matches.
+bool match_canonical(const WebhookConfigView& config, std::string_view bytes, WebhookConfigView* in_bytes);
+// The ETag of canonical bytes: "\"" + 32 hex digits of their SHA-256 + "\"".
+std::string canonical_etag(std::string_view canonical_bytes);
 
 // Every problem of a state file, each as "<source>:<line>:<column>: <problem>"
 // (one for a file that is not YAML at all); empty when read_state_file
@@ -61,6 +79,8 @@ std::string config_etag(const WebhookConfig& config);
 // another account's body). state.etag stays the file's, as GitOps records
 // it.
 std::string resource_etag(const std::string& sid, const ServiceState& state);
+// The same from the file's ETag alone (a GET answered from a view).
+std::string resource_etag(const std::string& sid, std::string file_etag);
 
 // Each key of the configuration's file, in canonical order, with its value
 // as YAML flow text (null, https://x, POST, [onMessageAdd, onMessageAdded]):

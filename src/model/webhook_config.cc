@@ -32,6 +32,33 @@ std::optional<Scope> scope_of_sid(std::string_view sid) {
 
 bool is_target(std::string_view s) { return s == "webhook" || s == "flex"; }
 
+WebhookConfigView view_of(const WebhookConfig& c) {
+  WebhookConfigView v;
+  v.scope = c.scope;
+  v.account_sid = c.account_sid;
+  if (c.pre_webhook_url) v.pre_webhook_url = *c.pre_webhook_url;
+  if (c.post_webhook_url) v.post_webhook_url = *c.post_webhook_url;
+  if (c.filters) v.filters = FilterNamesView(&*c.filters);
+  if (c.method) v.method = *c.method;
+  if (c.target) v.target = *c.target;
+  return v;
+}
+
+WebhookConfig config_of(const WebhookConfigView& v) {
+  WebhookConfig c;
+  c.scope = v.scope;
+  c.account_sid = std::string(v.account_sid);
+  if (v.pre_webhook_url) c.pre_webhook_url = std::string(*v.pre_webhook_url);
+  if (v.post_webhook_url) c.post_webhook_url = std::string(*v.post_webhook_url);
+  if (v.filters) {
+    c.filters.emplace();
+    v.filters->each([&](std::string_view name) { c.filters->emplace_back(name); });
+  }
+  if (v.method) c.method = std::string(*v.method);
+  if (v.target) c.target = std::string(*v.target);
+  return c;
+}
+
 WebhookConfig account_defaults() {
   WebhookConfig c;
   c.scope = Scope::kAccount;

@@ -46,6 +46,61 @@ struct WebhookConfig {
   bool operator!=(const WebhookConfig& o) const { return !(*this == o); }
 };
 
+// The filter names of a WebhookConfigView, in order, without a copy: a
+// WebhookConfig's list, an array of names, or the "  - name\n" lines of a
+// state file in canonical form.
+class FilterNamesView {
+ public:
+  FilterNamesView() = default;
+  explicit FilterNamesView(const std::vector<std::string>* list) : list_(list) {}
+  FilterNamesView(const std::string_view* names, size_t count) : names_(names), count_(count) {}
+  // Lines that are each "  - " + name + "\n" (read_canonical_view checked them).
+  static FilterNamesView lines(std::string_view block) {
+    FilterNamesView v;
+    v.lines_ = block;
+    return v;
+  }
+  template <typename F>
+  void each(F f) const {
+    if (list_) {
+      for (const std::string& name : *list_) f(std::string_view(name));
+      return;
+    }
+    if (names_) {
+      for (size_t i = 0; i < count_; ++i) f(names_[i]);
+      return;
+    }
+    for (std::string_view rest = lines_; !rest.empty();) {
+      const size_t nl = rest.find('\n');
+      f(rest.substr(4, nl - 4));
+      rest.remove_prefix(nl + 1);
+    }
+  }
+  bool empty() const { return list_ ? list_->empty() : names_ ? count_ == 0 : lines_.empty(); }
+
+ private:
+  const std::vector<std::string>* list_ = nullptr;
+  const std::string_view* names_ = nullptr;
+  size_t count_ = 0;
+  std::string_view lines_;
+};
+
+// A configuration's values without owning them: views into a WebhookConfig
+// (view_of), or straight into the bytes of a state file in canonical form
+// (read_canonical_view), so that a read can be answered without building
+// the value. Valid as long as what it views.
+struct WebhookConfigView {
+  Scope scope = Scope::kService;
+  std::string_view account_sid;
+  std::optional<std::string_view> pre_webhook_url;
+  std::optional<std::string_view> post_webhook_url;
+  std::optional<FilterNamesView> filters;
+  std::optional<std::string_view> method;
+  std::optional<std::string_view> target;
+};
+WebhookConfigView view_of(const WebhookConfig& config);
+WebhookConfig config_of(const WebhookConfigView& view);
+
 // Each field: not given (nullopt) keeps the stored value; given sets it.
 // For the URLs the inner nullopt means "clear to null".
 struct WebhookUpdate {

@@ -14,6 +14,7 @@
 #include "base/mutex.h"
 #include "base/result.h"
 #include "model/state_file.h"
+#include "store/compact_cache.h"
 #include "store/file_system.h"
 #include "store/parse_cache.h"
 #include "store/store_observer.h"
@@ -48,6 +49,23 @@ class StateStore {
   // As load, but kNotFound for an account with no file too: what is on disk
   // (GitOps plans files, not defaults).
   Result<ServiceStatePtr> load_stored(const std::string& sid);
+
+  // What a GET answers from, at the least cost: the state file read into
+  // *bytes (the caller's buffer), and either a view into *bytes with its
+  // ETag (a file in webhookd's canonical form: no value built, and no
+  // SHA-256 taken when its bytes are the same as last time) or the parsed
+  // state (a hand edit read by yaml-cpp, an account with no file). The
+  // file is read every time, as for load(); the same errors.
+  struct Snapshot {
+    std::optional<WebhookConfigView> view;  // into *bytes; valid while they are
+    std::string etag;                       // with view
+    ServiceStatePtr state;                  // without view
+  };
+  Result<Snapshot> snapshot(const std::string& sid, std::string* bytes);
+  // snapshot() keeps a canonical file's state whole (in the parse cache)
+  // once its same bytes were read this many times: the hot services. The
+  // others stay compact, so that 100,000 fit in memory.
+  static constexpr unsigned kHotAfterReads = 8;
 
   // A mutation gets the stored state and returns the next configuration, or
   // an Error that update() passes back untouched (a foreign account as
@@ -129,6 +147,14 @@ class StateStore {
     bool exists = true;  // false: an account with no file (state: its defaults)
   };
   Result<Stored> read(const std::string& sid);
+  // What a failed read of a state file means, reported: nullopt for an
+  // account with no file in this very directory (it has its defaults).
+  std::optional<Error> failed_read(Error error, Scope scope);
+  // The state of a file read as `text`: from the parse cache, or parsed.
+  // (From the compact cache when these are the canonical bytes seen last.)
+  Result<ServiceStatePtr> parse(const std::string& sid, const std::string& text, const std::string& path, Scope scope);
+  // Keeps bytes in canonical form (and their ETag) in the compact cache.
+  void remember_compact(const std::string& sid, std::string_view bytes, Scope scope, const std::string& etag);
   Status replace(const std::string& sid, const std::string& bytes);
   // An I/O error on a file is the directory's when the directory fails too
   // (kUnavailable: this host steps aside); otherwise it stays the file's.
@@ -181,6 +207,7 @@ class StateStore {
   FileSystem& fs_;
   const std::string dir_;
   ParseCache cache_;
+  CompactCache compact_;  // snapshot()'s, for files in canonical form
   StoreObserver* const observer_;
   // What an account with no file reads as: one object, so that what is
   // rendered from it is cached as for a file.

@@ -12,7 +12,9 @@ on loopback, with wrk:
      same binary with --no-metrics, interleaved, with webhookd's CPU time per
      request (BENCH_ONLY=metrics runs this part alone).
 Prints a table (requests/s, p50/p99, ratio to the matching ceiling), webhookd's
-peak RSS and start-up times, and writes it as Markdown (build/bench.md)."""
+peak RSS and start-up times, then each goal of issue 21 with today's figure,
+met or missed and by how much, and writes it all as Markdown
+(build/bench.md). tests/bench/README.md says how and why."""
 import os
 import platform
 import re
@@ -29,6 +31,10 @@ from e2e.support import ACCOUNT, BASIC_AUTH, write_config  # noqa: E402
 from harness import fcgi_client  # noqa: E402
 from harness.stack import Nginx, Webhookd, free_port, wait_for  # noqa: E402
 
+# What POST measured against the durable-write loop in the last run before
+# issue 21 (README, 2026-11-28): the goal is to be no worse.
+POST_BEFORE = {"one": 3.54, "many": 1.80}
+
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(os.path.dirname(os.path.dirname(HERE)), "build"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -39,6 +45,13 @@ MIXED = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
 SID = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 STATE = ("account_sid: %s\npre_webhook_url: https://www.example.com/pre\npost_webhook_url: https://www.example.com/post\n"
          "filters:\n  - onMessageRemove\n  - onParticipantAdd\nmethod: POST\n" % ACCOUNT)
+
+
+def verdict(value, goal, higher_is_better=True, fmt="%.2f"):
+    """"met", or "missed by" how much."""
+    if value >= goal if higher_is_better else value <= goal:
+        return "met"
+    return ("missed by " + fmt) % abs(goal - value)
 
 
 def sid_of(i):
@@ -160,6 +173,7 @@ class Bench:
         self.port = free_port()
         self.sock = os.path.join(self.tmp, "app.sock")
         self.rows = []
+        self.minimal_kept = {}
         self.peak_rss = 0
         static_dir = os.path.join(self.tmp, "static")
         os.makedirs(static_dir)
@@ -232,6 +246,18 @@ class Bench:
             w.stop()
         return stop, startup
 
+    def warm_up(self, sids):
+        """One GET of each service straight on webhookd's socket."""
+        conn = fcgi_client.Connection(self.sock, timeout=60)
+        for sid in sids:
+            path = "/v1/Services/%s/Configuration/Webhooks" % sid
+            conn.sock.sendall(conn.request_bytes({
+                "REQUEST_METHOD": "GET", "DOCUMENT_URI": path, "REQUEST_URI": path, "REQUEST_SCHEME": "http",
+                "HTTP_HOST": "127.0.0.1", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH}, keep=True))
+            if fcgi_client.parse(conn.read_response())[0] != 200:
+                raise RuntimeError("warm-up: %s not answered 200" % sid)
+        conn.close()
+
     def interleaved(self, runs, alternate=False):
         """runs: [(key, responder, state_dir, wrk kwargs)]. Runs them in turn,
         ROUNDS times over, so that a noisy moment of this shared machine hits
@@ -242,8 +268,12 @@ class Bench:
             for key, responder, state_dir, kw in (runs[::-1] if alternate and r % 2 else runs):
                 stop = None
                 self.serving = None
+                kw = dict(kw)
+                warm = kw.pop("warm", None)
                 if responder:
                     stop, _ = self.serve(responder, state_dir)
+                if warm:  # every service read once first: the steady state of a process that has run a while
+                    self.warm_up(warm)
                 try:
                     cpu = cpu_seconds(self.serving.proc.pid) if self.serving else None
                     result = wrk(**kw)
@@ -305,6 +335,10 @@ class Bench:
             self.nginx_kept.start()
             self.metrics_cost(state_1)
             self.nginx_kept.stop()
+            self.goals = self.metrics_goal_lines()
+            print("\nGoals (issue 21), today's figures:")
+            for line in self.goals:
+                print("  " + line)
             return
         state_1 = os.path.join(self.tmp, "state-1")
         state_10k = os.path.join(self.tmp, "state-10k")
@@ -338,25 +372,35 @@ class Bench:
             self.add("webhookd GET one service, %d conn" % c, m["webhookd"], m["minimal"], "of minimal libfcgi")
             self.add("webhookd GET, kept connections, %d conn" % c, m["webhookd-kept"], m["minimal"],
                      "of minimal libfcgi", also=(m["minimal-kept"], "of minimal kept"))
+            self.minimal_kept[c] = m["minimal-kept"]
 
         # 5. What the metrics cost a GET.
         self.metrics_cost(state_1)
 
-        # GET spread over many services, against GET of one with the same wrk script.
+        # GET spread over many services, against GET of one with the same wrk
+        # script. Warm: every service read once before the timed run, as in a
+        # process that has run a while (a round of 5 s reads each of 100,000
+        # services at most once, so without it nearly every GET is a first
+        # read); cold: a fresh process, as after a restart.
         script = dict(url=self.base, connections=16, script=MIXED, post_every=0)
         m = self.interleaved([
             ("one", "webhookd", state_1, dict(script, sids_file=files["1"])),
-            ("10k", "webhookd", state_10k, dict(script, sids_file=files["10k"])),
-            ("100k", "webhookd", state_100k, dict(script, sids_file=files["100k"]))])
-        self.add("webhookd GET one service (wrk script), 16 conn", m["one"], note="reference for the next two")
-        self.add("webhookd GET over 10,000 services, 16 conn", m["10k"], m["one"], "of GET one (script)")
-        self.add("webhookd GET over 100,000 services, 16 conn", m["100k"], m["one"], "of GET one (script)")
+            ("10k", "webhookd", state_10k, dict(script, sids_file=files["10k"], warm=sids_10k)),
+            ("100k", "webhookd", state_100k, dict(script, sids_file=files["100k"], warm=sids_100k)),
+            ("100k-cold", "webhookd", state_100k, dict(script, sids_file=files["100k"]))])
+        self.add("webhookd GET one service (wrk script), 16 conn", m["one"], note="reference for the next three")
+        self.add("webhookd GET over 10,000 services (warm), 16 conn", m["10k"], m["one"], "of GET one (script)")
+        self.add("webhookd GET over 100,000 services (warm), 16 conn", m["100k"], m["one"], "of GET one (script)")
+        self.add("webhookd GET over 100,000 services (cold: first reads), 16 conn", m["100k-cold"], m["one"],
+                 "of GET one (script)")
+        self.many = m
         # The kernel's part: open + read + close over as many files, no webhookd.
         reads = {name: read_loop(state, files[name])
                  for name, state in (("1", state_1), ("10k", state_10k), ("100k", state_100k))}
         self.add("file-read loop (C), 1 file", reads["1"], note="reference for the next two")
         self.add("file-read loop (C), 10,000 files", reads["10k"], reads["1"], "of 1 file")
         self.add("file-read loop (C), 100,000 files", reads["100k"], reads["1"], "of 1 file")
+        self.reads = reads
 
         # 4. POST: the durable-write loop, POST to one service, POST over many.
         post = dict(url=self.base, connections=16, script=MIXED, post_every=1)
@@ -369,6 +413,7 @@ class Bench:
         post_one = med([p["one"] for p in posts])
         self.add("durable-write loop (C, one file)", durable_m)
         self.add("webhookd POST one service, 16 conn", post_one, durable_m, "of durable-write loop")
+        self.post = {"durable": durable_m, "one": post_one, "many": med([p["many"] for p in posts])}
         # With group commit, POSTs queued on one service share a write, so one
         # service is no longer the slow case; that writes to different
         # services do not serialize shows against the serial durable loop.
@@ -390,6 +435,58 @@ class Bench:
         print("  webhookd peak RSS over all runs: %.1f MB" % (self.peak_rss / 1024))
         print("  start-up to socket ready: 1 service %.0f ms, 10,000 %.0f ms, 100,000 %.0f ms" % tuple(
             self.startup[k] * 1e3 for k in ("1", "10k", "100k")))
+        self.goals = self.goal_lines()
+        print("\nGoals (issue 21), today's figures:")
+        for line in self.goals:
+            print("  " + line)
+
+    def goal_lines(self):
+        """Each goal of issue 21 beside today's figure: met, or missed and by how much."""
+        lines = []
+        row = {r["name"]: r for r in self.rows}
+        for c in (1, 16, 64):
+            kept, minimal = row["webhookd GET, kept connections, %d conn" % c], self.minimal_kept[c]
+            r, p = kept["rps"] / minimal["rps"], kept["p99"] / minimal["p99"]
+            lines.append("GET kept vs the kept minimal responder at %d conn >= 0.95: %.2f (%s); p99 within 1.2 x: "
+                         "%.2f x (%s)" % (c, r, verdict(r, 0.95), p, verdict(p, 1.2, False)))
+        one = self.many["one"]["rps"]
+        for key, name in (("10k", "10,000"), ("100k", "100,000")):
+            r = self.many[key]["rps"] / one
+            lines.append("GET over %s services (warm) vs one >= 0.95: %.2f (%s)" % (name, r, verdict(r, 0.95)))
+        cold = self.many["100k-cold"]["rps"] / one
+        loop10k = self.reads["10k"]["rps"] / self.reads["1"]["rps"]
+        lines.append("GET 10k/1 against the read loop's 10k/1 (%.2f): %.2f of it (for comparison)" % (
+            loop10k, self.many["10k"]["rps"] / one / loop10k))
+        loop = self.reads["100k"]["rps"] / self.reads["1"]["rps"]
+        lines.append("GET over 100,000 services, cold (first reads: not a goal, for comparison): %.2f of one" % cold)
+        lines.append("GET 100k/1 against the read loop's 100k/1 (%.2f), >= 0.95 of it: warm %.2f (%s), cold %.2f "
+                     "(%s)%s" % (loop, self.many["100k"]["rps"] / one / loop,
+                                 verdict(self.many["100k"]["rps"] / one / loop, 0.95), cold / loop,
+                                 verdict(cold / loop, 0.95),
+                                 "" if loop < 0.95 else "; the loop did not fall in this run, so the goal above "
+                                 "is the one that counts"))
+        mb = self.peak_rss / 1024
+        lines.append("peak RSS < 32 MB (all runs, up to 100,000 services): %.1f MB (%s)" % (
+            mb, verdict(mb, 32.0, False, "%.1f MB")))
+        d = self.post["durable"]["rps"]
+        for key, name in (("one", "one service"), ("many", "10,000 services")):
+            r = self.post[key]["rps"] / d
+            lines.append("POST to %s vs the durable-write loop, no worse than before issue 21 (%.2f x): %.2f x "
+                         "(%s)" % (name, POST_BEFORE[key], r, verdict(r, POST_BEFORE[key])))
+        lines += self.metrics_goal_lines()
+        return lines
+
+    def metrics_goal_lines(self):
+        lines = []
+        if getattr(self, "metrics_instructions", None):
+            off, on, counting = self.metrics_instructions
+            share = counting / on * 100
+            lines.append("metrics' cost within 2 %%, in instructions (the counting's share of a GET): %.2f %% (%s)" % (
+                share, verdict(share, 2.0, False, "%.2f points")))
+        for c, ratio, cpu_off, cpu_on in getattr(self, "metrics_rows", []):
+            lines.append("metrics' cost within 2 %% at %d conn: throughput with/without %.3f (%s), CPU per GET "
+                         "%+.1f %%" % (c, ratio, verdict(ratio, 0.98, fmt="%.3f"), (cpu_on / cpu_off - 1) * 100))
+        return lines
 
     def interleaved_once(self, post, files, state_10k):
         stop, _ = self.serve("webhookd", state_10k)
@@ -433,6 +530,8 @@ class Bench:
                       "%.0f ms with 1 service, %.0f ms with 10,000, %.0f ms with 100,000." % (
                           self.peak_rss / 1024, self.startup["1"] * 1e3, self.startup["10k"] * 1e3,
                           self.startup["100k"] * 1e3)]
+        if getattr(self, "goals", None):
+            lines += ["", "Goals of issue 21, today's figures:", ""] + ["- " + g for g in self.goals]
         return "\n".join(lines) + "\n"
 
 

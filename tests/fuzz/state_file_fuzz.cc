@@ -2,11 +2,14 @@
 // service's and an account's global webhooks), and the config loader, which
 // shares its strict YAML reader. Invariants, for each kind: the fast path for
 // canonical files agrees with the YAML reader; whatever loads re-emits to
-// bytes that load again to the same configuration, and emit is stable.
+// bytes that load again to the same configuration, and emit is stable; what
+// the view reader accepts is exactly what the reader reads, and a compact
+// entry made of it proves these bytes and no others.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "model/compact_state.h"
 #include "model/config.h"
 #include "model/state_file.h"
 
@@ -20,8 +23,26 @@ webhookd::Result<webhookd::WebhookConfig> parse_state_file(std::string_view text
   return read.value().config;
 }
 
+// GET's path: the view reader, and the compact entry that proves a later
+// read the same.
+void check_view(std::string_view text, webhookd::Scope scope, const webhookd::Result<webhookd::WebhookConfig>& config) {
+  std::optional<webhookd::WebhookConfigView> view = webhookd::read_canonical_view(text, scope);
+  if (!view) return;
+  if (!config.ok() || webhookd::config_of(*view) != config.value()) std::abort();
+  if (webhookd::emit_state_file(config.value()) != text) std::abort();
+  const std::string etag = webhookd::canonical_etag(text);
+  auto compact = webhookd::CompactState::of(*view, etag, text);
+  if (!compact || compact->etag() != etag) std::abort();
+  webhookd::WebhookConfigView in_bytes;
+  if (!compact->same_bytes(text, &in_bytes) || webhookd::config_of(in_bytes) != config.value()) std::abort();
+  std::string other(text);
+  other[other.size() / 2] ^= 1;
+  if (compact->same_bytes(other, &in_bytes)) std::abort();
+}
+
 void check_kind(std::string_view text, webhookd::Scope scope) {
   auto config = parse_state_file(text, "fuzz.yaml", scope);
+  check_view(text, scope, config);
   if (config.ok() && config.value().scope != scope) std::abort();
   // webhookctl check collects every problem with the same reader: it finds
   // one exactly when the reader refuses, and the first is the reader's.

@@ -50,6 +50,33 @@ BOOST_AUTO_TEST_CASE(read_write_rename_remove) {
   BOOST_TEST(!fs.sync_dir(dir.file("no-such-dir")).ok());
 }
 
+// read_file reads the size fstat gives in one read and stops at a short
+// read there: every size around the old 8 KiB chunk and the 1 MiB cap
+// comes back whole, and past the cap is refused.
+BOOST_AUTO_TEST_CASE(reads_files_of_every_size_whole) {
+  TempDir dir;
+  PosixFileSystem fs;
+  const size_t kMiB = 1u << 20;
+  for (size_t size : {size_t{0}, size_t{1}, size_t{255}, size_t{8191}, size_t{8192}, size_t{8193}, size_t{100000},
+                      kMiB - 1, kMiB, kMiB + 1, 3 * kMiB}) {
+    BOOST_TEST_CONTEXT("size " << size) {
+      std::string data(size, 'x');
+      for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>('a' + i % 26);
+      webhookd_test::write_file(dir.file("f"), data);
+      auto read = fs.read_file(dir.file("f"));
+      if (size > kMiB) {
+        BOOST_TEST_REQUIRE(!read.ok());
+        BOOST_TEST((read.error().code == ErrorCode::kIOError));
+        BOOST_TEST(read.error().message.find("larger than 1 MiB") != std::string::npos);
+        continue;
+      }
+      BOOST_TEST_REQUIRE(read.ok());
+      BOOST_TEST(read.value().size() == size);
+      BOOST_TEST((read.value() == data));
+    }
+  }
+}
+
 // A FIFO named like a state file would hold open() until a writer came:
 // every kind of non-regular file is refused at once, as one bad file
 // (kCorruption, like an invalid one), never as the directory failing.

@@ -1,6 +1,9 @@
 #define BOOST_TEST_DYN_LINK
 #include "api/json_render.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include "test_support.h"
@@ -114,6 +117,65 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_an_internal_error_not_broken_json) {
   auto got = render_config(bad, "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "u");
   BOOST_TEST_REQUIRE(!got.ok());
   BOOST_TEST((got.error().kind == ApiErrorKind::kInternal));
+}
+
+// The resources' JSON is written without RapidJSON: each value must come out
+// escaped byte for byte as RapidJSON's Writer escapes it, for every ASCII
+// byte and for UTF-8 beyond it, in every field that holds text.
+BOOST_AUTO_TEST_CASE(escapes_every_value_as_rapidjson_does) {
+  std::vector<std::string> values;
+  for (int c = 0; c < 0x80; ++c) values.push_back(std::string("a") + static_cast<char>(c) + "b");
+  values.push_back("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+  values.push_back("");
+  values.push_back("\"\\\x01\x1F\x7F");
+  const std::string sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  for (const std::string& v : values) {
+    for (Scope scope : {Scope::kService, Scope::kAccount}) {
+      BOOST_TEST_CONTEXT("value of " << v.size() << " bytes, scope " << static_cast<int>(scope)) {
+        WebhookConfig c = scope == Scope::kService ? WebhookConfig{} : account_defaults();
+        c.account_sid = scope == Scope::kService ? "AC" + v : "";
+        c.pre_webhook_url = v;
+        c.post_webhook_url = v + v;
+        c.filters = std::vector<std::string>{v, "x" + v};
+        c.method = v;
+        if (scope == Scope::kAccount) c.target = v;
+        rapidjson::StringBuffer buf;
+        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+        auto str = [&](const std::string& s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+        w.StartObject();
+        w.Key("account_sid");
+        str(scope == Scope::kService ? c.account_sid : sid);
+        if (scope == Scope::kService) {
+          w.Key("chat_service_sid");
+          str(sid);
+        }
+        w.Key("pre_webhook_url");
+        str(*c.pre_webhook_url);
+        w.Key("post_webhook_url");
+        str(*c.post_webhook_url);
+        auto filters = [&] {
+          w.Key("filters");
+          w.StartArray();
+          for (const auto& f : *c.filters) str(f);
+          w.EndArray();
+        };
+        if (scope == Scope::kService) filters();
+        w.Key("method");
+        str(*c.method);
+        if (scope == Scope::kAccount) {
+          filters();
+          w.Key("target");
+          str(*c.target);
+        }
+        w.Key("url");
+        w.String("u");
+        w.EndObject();
+        auto got = render_config(c, sid, "u");
+        BOOST_TEST_REQUIRE(got.ok());
+        BOOST_TEST(got.value() == std::string(buf.GetString(), buf.GetSize()));
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(renders_errors) {

@@ -150,6 +150,67 @@ BOOST_AUTO_TEST_CASE(unchanged_bytes_are_not_parsed_again) {
   BOOST_TEST(fourth->etag == first->etag);
 }
 
+// A GET's read (snapshot): webhookd's own files answered from views into
+// their bytes, proven the same byte for byte; any edit, even of the same
+// size in the same second, seen by the very next read, whether the file was
+// compact or hot.
+BOOST_AUTO_TEST_CASE(a_snapshot_sees_every_edit_and_agrees_with_load) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  auto canonical = [&](const std::string& method) {
+    WebhookConfig c;
+    c.account_sid = kAccount;
+    c.pre_webhook_url = "https://x/pre";
+    c.filters = std::vector<std::string>{"onMessageAdded"};
+    c.method = method;
+    return emit_state_file(c);
+  };
+  const std::string files[] = {canonical("POST"), canonical("GET"), kHandEdited};
+  std::string bytes;
+  for (int round = 0; round < 3 * static_cast<int>(StateStore::kHotAfterReads); ++round) {
+    const std::string& text = files[round % 3];
+    write_file(dir.file(kSid + ".yaml"), text);
+    // Each file read several times in a row: compact, then hot.
+    for (unsigned i = 0; i < StateStore::kHotAfterReads + 2; ++i) {
+      BOOST_TEST_CONTEXT("round " << round << " read " << i) {
+        auto snap = store.snapshot(kSid, &bytes);
+        BOOST_TEST_REQUIRE(snap.ok());
+        auto read = read_state_file(text, "x");
+        BOOST_TEST_REQUIRE(read.ok());
+        BOOST_TEST(bytes == text);
+        if (snap.value().view) {
+          BOOST_TEST((config_of(*snap.value().view) == read.value().config));
+          BOOST_TEST(snap.value().etag == read.value().etag);
+        } else {
+          BOOST_TEST((snap.value().state->config == read.value().config));
+          BOOST_TEST(snap.value().state->etag == read.value().etag);
+        }
+        // webhookd's own files take the view until they are hot (the first
+        // read and kHotAfterReads - 1 more; then kept whole); a hand edit
+        // never does.
+        const bool hot = i >= StateStore::kHotAfterReads;
+        BOOST_TEST(snap.value().view.has_value() == (text != kHandEdited && !hot));
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_snapshot_reports_as_load_does) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path());
+  std::string bytes;
+  BOOST_TEST(store.snapshot(kSid, &bytes).error().is_not_found());
+  BOOST_TEST((store.snapshot("ISxyz", &bytes).error().code == ErrorCode::kInvalidArgument));
+  write_file(dir.file(kSid + ".yaml"), "account_sid: [\n");
+  BOOST_TEST((store.snapshot(kSid, &bytes).error().code == ErrorCode::kCorruption));
+  auto defaults = store.snapshot(kAccount, &bytes);  // an account with no file: its defaults
+  BOOST_TEST_REQUIRE(defaults.ok());
+  BOOST_TEST(!defaults.value().view.has_value());
+  BOOST_TEST(defaults.value().state.get() == store.load(kAccount).value().get());
+}
+
 BOOST_AUTO_TEST_CASE(load_missing_valid_and_invalid) {
   TempDir dir;
   PosixFileSystem fs;

@@ -1,0 +1,45 @@
+// CompactState: a state file in canonical form held in about half its
+// bytes, in one allocation, so that the state of 100,000 services fits in
+// webhookd's memory goal. It keeps enough to write those bytes again, which
+// is how a file read later is proven to be the same (byte for byte, never by
+// timestamps), and the ETag of those bytes, so that a proven file's SHA-256
+// is not taken again.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "model/webhook_config.h"
+
+namespace webhookd {
+
+class CompactState {
+ public:
+  // The view read_canonical_view gave for `canonical_bytes`, with their
+  // canonical_etag; nullopt if it cannot be held compactly (a URL longer
+  // than 65,534 bytes, an ETag not in canonical_etag's form) or would not
+  // write those very bytes again.
+  static std::optional<CompactState> of(const WebhookConfigView& view, std::string_view etag,
+                                        std::string_view canonical_bytes);
+  // Whether `bytes` are exactly the canonical bytes this was made from
+  // (compared with what the emitter would write, without a copy); if so,
+  // *in_bytes is their configuration as views into `bytes`.
+  bool same_bytes(std::string_view bytes, WebhookConfigView* in_bytes) const;
+  // "\"" + 32 hex digits + "\"", as canonical_etag gave it.
+  std::string etag() const;
+  Scope scope() const;
+  // Counts a read of these bytes; how many so far (at most 255).
+  unsigned count_read();
+
+ private:
+  // [0, 16) the ETag's 32 hex digits as bytes; then the header (kHeader);
+  // then the filters as indexes into the tables of names (a service's, then
+  // an account's own), then the text of account_sid, pre_webhook_url and
+  // post_webhook_url one after the other.
+  std::unique_ptr<uint8_t[]> data_;
+};
+
+}  // namespace webhookd

@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""Where a request's time goes, measured in ways a noisy shared machine does
+not move (tests/bench/README.md, "Method"). Not part of `make bench`: the
+tool the changes were chosen and measured with.
+
+  profile.py callgrind [--services N] [--requests N] [--binary B] [--top K]
+      webhookd under callgrind, GETs on one kept FastCGI connection straight
+      to its socket (no nginx), round-robin over N services (N larger than
+      the parse cache: every request a miss). Counting is zeroed after a
+      warm-up and dumped after --requests more: instructions per request
+      (whole process) and the functions that cost the most per request
+      (inclusive).
+
+  profile.py syscalls [--services N] [--requests N] [--binary B]
+      The same loop under `perf stat`: system calls and context switches per
+      request, and which system calls (the syscalls:sys_enter_* tracepoints).
+
+  profile.py load [--services N] [--connections C] [--seconds S] [--rounds R]
+                  [--binary A] [--binary-b B] [--responder minimal] [--perf]
+                  [--post-every N]
+      wrk through nginx with kept connections, A and B (or the minimal
+      libfcgi responder) in turn, every other round in reverse order: the
+      median throughput and CPU time per request (user and system, from
+      /proc) of the responder and of nginx; --perf then counts system calls
+      and context switches per request of each under load.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from bench import SID, STATE, can_connect, cpu_seconds, make_state  # noqa: E402
+from e2e.support import BASIC_AUTH, write_config  # noqa: E402
+from harness import fcgi_client  # noqa: E402
+from harness.stack import Nginx, Webhookd, free_port, wait_for  # noqa: E402
+
+BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(os.path.dirname(os.path.dirname(HERE)), "build"))
+
+
+def params_for(sid):
+    path = "/v1/Services/%s/Configuration/Webhooks" % sid
+    return {"REQUEST_METHOD": "GET", "DOCUMENT_URI": path, "REQUEST_URI": path, "REQUEST_SCHEME": "http",
+            "HTTP_HOST": "127.0.0.1", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH}
+
+
+def get_loop(sock, sids, n, offset=0):
+    """n GETs on one kept connection, round-robin over sids; all must be 200."""
+    conn = fcgi_client.Connection(sock, timeout=120)
+    encoded = [params_for(s) for s in sids]
+    for i in range(n):
+        # In one write, as nginx sends a GET (a request in two parts would
+        # cost webhookd a second wake-up that nginx never causes).
+        conn.sock.sendall(conn.request_bytes(encoded[(offset + i) % len(sids)], keep=True))
+        status = fcgi_client.parse(conn.read_response())[0]
+        if status != 200:
+            raise RuntimeError("answered %s" % status)
+    conn.close()
+
+
+def spawn(argv, sock):
+    if os.path.exists(sock):
+        os.unlink(sock)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: can_connect(sock) or proc.poll() is not None, 300, "webhookd")
+    if proc.poll() is not None:
+        raise RuntimeError("webhookd exited: %s" % proc.returncode)
+    return proc
+
+
+def callgrind(args, tmp, state, sids, config, sock):
+    out = os.path.join(tmp, "cg.out")
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, "--dump-instr=no",
+            "--separate-threads=no", args.binary, "--config", config, "--listen", "unix:" + sock,
+            "--workers", "2"] + args.extra
+    proc = spawn(argv, sock)
+    try:
+        # Warm-up: every SID seen once (cache, dentries, allocator), then zero.
+        get_loop(sock, sids, max(len(sids), 200) if len(sids) > 1 else 200)
+        subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, stdout=subprocess.DEVNULL)
+        get_loop(sock, sids, args.requests, offset=7)
+        subprocess.run(["callgrind_control", "-d", "measured", str(proc.pid)], check=True, stdout=subprocess.DEVNULL)
+    finally:
+        proc.terminate()
+        proc.wait(300)
+    dumps = sorted(f for f in os.listdir(tmp) if f.startswith("cg.out.") and not f.endswith(".0"))
+    dump = os.path.join(tmp, [f for f in dumps if open(os.path.join(tmp, f)).read(4096).find("measured") >= 0][0])
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--auto=no", "--threshold=100", dump],
+                          stdout=subprocess.PIPE, text=True, check=True).stdout
+    total = int(re.search(r"^([\d,]+) +\(100.0%\) +PROGRAM TOTALS", text, re.M).group(1).replace(",", ""))
+    print("services %d, requests %d: %.0f instructions per request (whole process)" % (
+        len(sids), args.requests, total / args.requests))
+    # One row per function: callgrind_annotate repeats a function once per
+    # source file its code came from (inlined headers), each inclusive of
+    # what that part called; the largest is the function's own file.
+    by_name = {}
+    for m in re.finditer(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S.*)$", text, re.M):
+        if "=>" in m.group(2) or "events annotated" in m.group(2):
+            continue
+        name = re.sub(r" \[[^\]]*\]$", "", m.group(2))
+        name = re.sub(r"^(\?\?\?|[^ :]*\.(?:cc|c|h|tcc|hpp|cpp)|[^ :(]*/[^ :(]*):(?!:)", "", name)
+        by_name[name] = max(by_name.get(name, 0), int(m.group(1).replace(",", "")))
+    rows = sorted(((c, n) for n, c in by_name.items() if "PROGRAM TOTALS" not in n), reverse=True)
+    for count, name in rows[:args.top]:
+        print("  %9.0f  %5.1f %%  %s" % (count / args.requests, 100.0 * count / total, shorten(name)))
+
+
+def shorten(name):
+    """A C++ name without its template arguments and parameter lists."""
+    for _ in range(6):
+        name = re.sub(r"<[^<>]*>", "", name)
+    name = re.sub(r"\((?:[^()]|\([^()]*\))*\)", "()", name)
+    return name.replace("std::__cxx11::", "std::")[:140]
+
+
+def syscalls(args, tmp, state, sids, config, sock):
+    argv = [args.binary, "--config", config, "--listen", "unix:" + sock, "--workers", "2"] + args.extra
+    proc = spawn(argv, sock)
+    try:
+        get_loop(sock, sids, max(len(sids), 200))
+        perf = subprocess.Popen(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches,task-clock",
+                                 "-p", str(proc.pid)], stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        get_loop(sock, sids, args.requests, offset=7)
+        time.sleep(0.2)  # the log thread's write of the last lines
+        perf.send_signal(2)
+        err = perf.communicate()[1]
+        for line in err.strip().splitlines():
+            f = line.split(",")
+            if len(f) > 2 and f[0] and f[0][0].isdigit():
+                print("  %-28s %8.2f per request" % (f[2], float(f[0]) / args.requests))
+        # Which ones, counted the same way (strace would slow every call and
+        # change the races it watches).
+        names = ["epoll_wait", "epoll_ctl", "recvfrom", "sendto", "read", "write", "openat", "newfstatat",
+                 "fcntl", "close", "futex", "poll", "accept4"]
+        events = ",".join("syscalls:sys_enter_" + n for n in names)
+        perf = subprocess.Popen(["perf", "stat", "-x,", "-e", events, "-p", str(proc.pid)], stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(0.5)
+        get_loop(sock, sids, args.requests, offset=3)
+        time.sleep(0.2)
+        perf.send_signal(2)
+        err = perf.communicate()[1]
+        for line in err.strip().splitlines():
+            f = line.split(",")
+            if len(f) > 2 and f[0] and f[0][0].isdigit() and float(f[0]) > 0:
+                print("  %-36s %6.2f per request" % (f[2], float(f[0]) / args.requests))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def user_sys(pid):
+    """(user, system) CPU seconds of pid so far, all its threads."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def load(args, tmp, state, sids, config, sock):
+    """wrk through nginx (kept connections) at each responder in turn, for
+    --rounds rounds: per responder the median throughput and CPU time per
+    request of it and of nginx, then one more run of each under perf stat."""
+    port = free_port()
+    nginx = Nginx(os.path.join(tmp, "nginx"), port, [sock], "", keepalive=64)
+    nginx.start()
+    responders = [("A", args.binary)] + ([("B", args.binary_b)] if args.binary_b else [])
+    if args.responder == "minimal":
+        responders = [("minimal", None)]
+    sids_file = os.path.join(tmp, "sids")
+    with open(sids_file, "w") as f:
+        f.write("\n".join(sids) + "\n")
+    nginx_pids = [int(p) for p in subprocess.run(["pgrep", "-P", str(nginx.proc.pid)], stdout=subprocess.PIPE,
+                                                 text=True).stdout.split()] + [nginx.proc.pid]
+    script = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
+    argv = ["wrk", "-t%d" % min(2, args.connections), "-c%d" % args.connections, "-d%ds" % args.seconds,
+            "-s", script, "http://127.0.0.1:%d" % port]
+    env = dict(os.environ, WEBHOOKD_AUTH=BASIC_AUTH, WEBHOOKD_SIDS=sids_file, WEBHOOKD_POST_EVERY=str(args.post_every))
+
+    def start(binary):
+        if binary is None:
+            proc = spawn([os.path.join(BUILD, "bench", "fcgi_minimal"), sock, "128"], sock)
+            os.chmod(sock, 0o666)
+            return proc.pid, proc.kill
+        w = Webhookd(binary, config, sock, 16, log_path=os.path.join(tmp, "webhookd.log"), extra=args.extra).start()
+        return w.proc.pid, w.stop
+
+    def run_wrk():
+        out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, text=True, check=True).stdout
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) * args.seconds
+
+    results = {name: [] for name, _ in responders}
+    try:
+        for r in range(args.rounds):
+            for name, binary in (responders if r % 2 == 0 else responders[::-1]):
+                pid, stop = start(binary)
+                try:
+                    before = user_sys(pid), [user_sys(p) for p in nginx_pids]
+                    n = run_wrk()
+                    after = user_sys(pid), [user_sys(p) for p in nginx_pids]
+                finally:
+                    stop()
+                nu = sum(a[0] - b[0] for a, b in zip(after[1], before[1])) / n * 1e6
+                ns = sum(a[1] - b[1] for a, b in zip(after[1], before[1])) / n * 1e6
+                results[name].append((n / args.seconds, (after[0][0] - before[0][0]) / n * 1e6,
+                                      (after[0][1] - before[0][1]) / n * 1e6, nu, ns))
+                print("  round %d %-8s %7.0f req/s  CPU per request: responder %5.1f us (user %4.1f, sys %4.1f), "
+                      "nginx %5.1f us" % ((r + 1, name) + (results[name][-1][0],
+                                                               sum(results[name][-1][1:3])) + results[name][-1][1:3]
+                                          + (nu + ns,)), flush=True)
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        for name, _ in responders:
+            rows = results[name]
+            print("  median %-8s %7.0f req/s  CPU per request: responder %5.1f us (user %4.1f, sys %4.1f), "
+                  "nginx %5.1f us" % (name, med([x[0] for x in rows]), med([x[1] + x[2] for x in rows]),
+                                      med([x[1] for x in rows]), med([x[2] for x in rows]),
+                                      med([x[3] + x[4] for x in rows])))
+        if args.perf:
+            for name, binary in responders:
+                pid, stop = start(binary)
+                try:
+                    perf = subprocess.Popen(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches",
+                                             "-p", str(pid)], stderr=subprocess.PIPE, text=True)
+                    time.sleep(0.3)
+                    n = run_wrk()
+                    perf.send_signal(2)
+                    err = perf.communicate()[1]
+                finally:
+                    stop()
+                for line in err.strip().splitlines():
+                    f = line.split(",")
+                    if len(f) > 2 and f[0] and f[0][0].isdigit():
+                        print("  %-8s %-26s %6.2f per request" % (name, f[2], float(f[0]) / n))
+    finally:
+        nginx.stop()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["callgrind", "syscalls", "load"])
+    p.add_argument("--services", type=int, default=1)
+    p.add_argument("--requests", type=int, default=2000)
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--seconds", type=int, default=5)
+    p.add_argument("--top", type=int, default=40)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--responder", choices=["webhookd", "minimal"], default="webhookd")
+    p.add_argument("--binary", default=os.path.join(BUILD, "webhookd"))
+    p.add_argument("--binary-b", help="load: a second webhookd, measured A against B in alternating order")
+    p.add_argument("--post-every", type=int, default=0, help="load: 1 in N requests a POST that changes the service")
+    p.add_argument("--perf", action="store_true", help="load: then system calls and context switches per request")
+    p.add_argument("--extra", nargs="*", default=[])
+    args = p.parse_args()
+    tmp = tempfile.mkdtemp(prefix="webhookd-profile-")
+    os.chmod(tmp, 0o755)
+    try:
+        state = os.path.join(tmp, "state")
+        sids = make_state(state, args.services)
+        config = write_config(tmp, state)
+        sock = os.path.join(tmp, "app.sock")
+        {"callgrind": callgrind, "syscalls": syscalls, "load": load}[args.mode](args, tmp, state, sids, config, sock)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+#define BOOST_TEST_DYN_LINK
+#include "model/compact_state.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "model/state_file.h"
+#include "test_support.h"
+
+using namespace webhookd;
+
+namespace {
+
+const std::string kA = "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+const std::string kNulls = "pre_webhook_url: null\npost_webhook_url: null\n";
+
+struct Canonical {
+  std::string bytes;
+  Scope scope;
+};
+
+// webhookd's own files of both kinds, every shape of every field.
+const Canonical kFiles[] = {
+    {kA + "pre_webhook_url: https://www.example.com/pre\npost_webhook_url: https://www.example.com/post\n"
+          "filters:\n  - onMessageRemove\n  - onParticipantAdd\nmethod: POST\n",
+     Scope::kService},
+    {kA + kNulls + "filters: null\nmethod: null\n", Scope::kService},
+    {kA + kNulls + "filters: []\nmethod: GET\n", Scope::kService},
+    {"account_sid: ACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n" + kNulls + "filters: null\nmethod: null\n",
+     Scope::kService},  // upper-case hex: held as text
+    {kA + "pre_webhook_url: https://x/a?b=c&d#e\npost_webhook_url: null\nfilters:\n  - onConversationStateUpdated\n"
+          "method: POST\n",
+     Scope::kService},
+    {kNulls + "filters: []\nmethod: POST\ntarget: webhook\n", Scope::kAccount},
+    {"pre_webhook_url: https://p/\npost_webhook_url: http://q/\nfilters:\n  - onUserAdded\n  - onMessageAdded\n"
+     "method: GET\ntarget: flex\n",
+     Scope::kAccount},
+};
+
+CompactState compact(const Canonical& f) {
+  std::optional<WebhookConfigView> view = read_canonical_view(f.bytes, f.scope);
+  BOOST_TEST_REQUIRE(view.has_value());
+  std::optional<CompactState> c = CompactState::of(*view, canonical_etag(f.bytes), f.bytes);
+  BOOST_TEST_REQUIRE(c.has_value());
+  return std::move(*c);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(compact_state)
+
+// What a compact entry proves equal reads as what read_state_file reads, with
+// the same ETag.
+BOOST_AUTO_TEST_CASE(holds_every_canonical_file_and_its_etag) {
+  for (const Canonical& f : kFiles) {
+    BOOST_TEST_CONTEXT(f.bytes) {
+      CompactState c = compact(f);
+      WebhookConfigView in_bytes;
+      BOOST_TEST_REQUIRE(c.same_bytes(f.bytes, &in_bytes));
+      auto read = read_state_file(f.bytes, "x", f.scope);
+      BOOST_TEST_REQUIRE(read.ok());
+      BOOST_TEST((config_of(in_bytes) == read.value().config));
+      BOOST_TEST(c.etag() == read.value().etag);
+      BOOST_TEST((c.scope() == f.scope));
+      // The views are into the bytes given, not into the entry.
+      BOOST_TEST((in_bytes.account_sid.empty() ||
+                  (in_bytes.account_sid.data() >= f.bytes.data() &&
+                   in_bytes.account_sid.data() < f.bytes.data() + f.bytes.size())));
+    }
+  }
+}
+
+// Never by timestamps, never by size: any other bytes are not the same, the
+// change of a single byte anywhere included.
+BOOST_AUTO_TEST_CASE(any_other_bytes_are_not_the_same) {
+  for (const Canonical& f : kFiles) {
+    BOOST_TEST_CONTEXT(f.bytes) {
+      CompactState c = compact(f);
+      WebhookConfigView v;
+      for (size_t i = 0; i < f.bytes.size(); ++i) {
+        for (char delta : {1, 2, 32}) {
+          std::string edited = f.bytes;
+          edited[i] = static_cast<char>(edited[i] ^ delta);
+          BOOST_TEST_CONTEXT("byte " << i << " ^ " << int(delta)) { BOOST_TEST(!c.same_bytes(edited, &v)); }
+        }
+      }
+      BOOST_TEST(!c.same_bytes(f.bytes + "\n", &v));
+      BOOST_TEST(!c.same_bytes(f.bytes.substr(0, f.bytes.size() - 1), &v));
+      BOOST_TEST(!c.same_bytes("", &v));
+      BOOST_TEST(!c.same_bytes("# hand edit\n" + f.bytes, &v));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(refuses_what_it_could_not_give_back) {
+  const Canonical& f = kFiles[0];
+  auto view = read_canonical_view(f.bytes, f.scope);
+  BOOST_TEST_REQUIRE(view.has_value());
+  std::string etag = canonical_etag(f.bytes);
+  std::string upper = etag;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  BOOST_TEST(!CompactState::of(*view, upper, f.bytes).has_value());   // not canonical_etag's form
+  BOOST_TEST(!CompactState::of(*view, "\"x\"", f.bytes).has_value());
+  BOOST_TEST(!CompactState::of(*view, etag, f.bytes + "x").has_value());  // not the bytes of this view
+  BOOST_TEST(CompactState::of(*view, etag, f.bytes).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(counts_reads_up_to_255) {
+  CompactState c = compact(kFiles[0]);
+  for (unsigned i = 1; i <= 300; ++i) BOOST_TEST(c.count_read() == std::min(i, 255u));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
