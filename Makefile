@@ -77,6 +77,11 @@ BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec
 SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/webhookd
+# The README and the documents it links to, installed at the same relative
+# paths, so that its links work from the installed copy too (the units'
+# Documentation= names it).
+DOCS = README.md src/README.md src/api/README.md src/ctl/README.md conf/fleet/README.md \
+       conf/debian/README.md tests/bench/README.md tests/RELIABILITY.md
 # The package's own data, read by other programs (Prometheus reads the alert
 # rules): never under doc/, which Debian allows to be absent (policy 12.3)
 # and whose larger files dh_compress gzips.
@@ -280,7 +285,7 @@ install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl man
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf
 	install -m 0644 conf/webhookd.locations.conf conf/webhookd.errors.conf $(DESTDIR)$(NGINXDIR)/snippets/
 	install -m 0644 conf/webhookd.site $(DESTDIR)$(NGINXDIR)/sites-available/webhookd
-	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	for doc in $(DOCS); do install -D -m 0644 $$doc $(DESTDIR)$(DOCDIR)/$$doc || exit 1; done
 	for page in man8/webhookd.8 man1/webhookctl.1 man5/webhookd.yaml.5; do \
 	  sed $(INSTALL_SED) $(BUILD)/man/$$page > $(DESTDIR)$(MANDIR)/$$page || exit 1; \
 	done
@@ -305,8 +310,9 @@ uninstall:
 	  $(DESTDIR)$(LIBEXECDIR)/webhookd/webhookd-sync \
 	  $(DESTDIR)$(SYSUSERSDIR)/webhookd.conf $(DESTDIR)$(TMPFILESDIR)/webhookd.conf \
 	  $(DESTDIR)$(NGINXDIR)/snippets/webhookd.locations.conf $(DESTDIR)$(NGINXDIR)/snippets/webhookd.errors.conf \
-	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(PKGDATADIR)/webhookd.rules.yml \
+	  $(DESTDIR)$(NGINXDIR)/sites-available/webhookd $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS)) $(DESTDIR)$(PKGDATADIR)/webhookd.rules.yml \
 	  $(DESTDIR)$(MANDIR)/man8/webhookd.8 $(DESTDIR)$(MANDIR)/man1/webhookctl.1 $(DESTDIR)$(MANDIR)/man5/webhookd.yaml.5
+	-cd $(DESTDIR)$(DOCDIR) 2>/dev/null && rmdir -p $(sort $(filter-out ./,$(dir $(DOCS)))) 2>/dev/null
 	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(LIBEXECDIR)/webhookd 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/webhookd and $(STATEDIR): remove them by hand if you mean to"
 

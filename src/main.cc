@@ -61,7 +61,7 @@ const char kUsage[] =
     "GET /metrics on the FastCGI socket answers Prometheus metrics (text format 0.0.4,\n"
     "no credentials: the shipped nginx location lets only loopback in); --no-metrics\n"
     "counts nothing and leaves /metrics to the API (404).\n"
-    "--check loads the config and exits: 0 if it is valid, 2 if not.\n"
+    "--check loads the config and checks its state directory, and exits: 0 if both are good, 2 if not.\n"
     "Signals: SIGHUP reloads the config (a bad one is refused), SIGTERM stops\n"
     "accepting, answers every request that has arrived (whole or in part) and exits.\n";
 

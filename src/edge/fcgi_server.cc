@@ -853,7 +853,7 @@ void FcgiServer::close_idle_connections(long long now) {
     log_.append("webhookd: stopping: closed " + std::to_string(closed) + " idle kept connection(s) still open " +
                 seconds_text(options_.drain_idle) +
                 " after the stop began; a request written to one at this moment is lost: give nginx's upstream a "
-                "keepalive_timeout below that (README, \"Stopping\")\n");
+                "keepalive_timeout below that (webhookd(8), SIGTERM)\n");
   }
 }
 

@@ -168,7 +168,7 @@ class StateStore {
   // place), carrying what's message (a file not found, or one about to be
   // made). Asked only on those paths: a read that finds its file pays no
   // extra system call, so a directory swapped under a file that exists in
-  // both is not seen (README, "What a moved state directory does").
+  // both is not seen (src/README.md, "What a moved state directory does").
   Status check_dir(const Error& what);
   // Counts a state error met while serving, for the observer.
   void report(const Error& error);

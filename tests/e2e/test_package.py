@@ -624,11 +624,13 @@ print(json.dumps({'codes': codes, 'last_acknowledged': sorted(last.values())}))
 
 
 def readme_steps(marker):
-    """The commands of the README's block after <!-- marker -->."""
-    with open(os.path.join(REPO, "README.md")) as f:
-        text = f.read()
-    block = re.search(r"<!-- %s -->\s*```sh\n(.*?)```" % marker, text, re.S)
-    assert block, "README.md has no %s block" % marker
+    """The commands of the block after <!-- marker --> in the README, or in
+    conf/debian/README.md, where the package's finer points moved."""
+    block = None
+    for doc in ("README.md", os.path.join("conf", "debian", "README.md")):
+        with open(os.path.join(REPO, doc)) as f:
+            block = block or re.search(r"<!-- %s -->\s*```sh\n(.*?)```" % marker, f.read(), re.S)
+    assert block, "no document has a %s block" % marker
     return [l.strip() for l in block.group(1).splitlines() if l.strip() and not l.strip().startswith("#")]
 
 

@@ -13,6 +13,7 @@ import time
 import unittest
 
 from e2e.support import BUILD, WEBHOOKD
+from e2e.test_docs import DOCUMENTS, links
 from harness.stack import REPO, free_port, port_open
 
 SYSTEMD = os.path.join(REPO, "systemd")
@@ -121,6 +122,17 @@ class InstallTest(unittest.TestCase):
                 # The rules where Prometheus reads them, never under doc/ (Debian policy 12.3).
                 self.assertIn("/opt/wh/share/webhookd/webhookd.rules.yml", page)
             self.assertFalse(os.path.exists(os.path.join(dest, "opt/wh/share/doc/webhookd/webhookd.rules.yml")))
+            # The README and every document it links to, at the same relative
+            # paths: its links work from the installed copy too.
+            docdir = os.path.join(dest, "opt/wh/share/doc/webhookd")
+            for doc in DOCUMENTS:
+                path = os.path.join(docdir, doc)
+                self.assertEqual(os.stat(path).st_mode & 0o777, 0o644, doc)
+                for link in links(path):
+                    file_part = link.partition("#")[0]
+                    if file_part.endswith(".md"):
+                        self.assertTrue(os.path.isfile(os.path.join(os.path.dirname(path), file_part)),
+                                        "%s links to %s, not installed" % (doc, link))
             with open(os.path.join(dest, "opt/wh/lib/tmpfiles.d/webhookd.conf")) as f:
                 self.assertIn("z /opt/etc/webhookd/webhookd.yaml 0640 root webhookd -", f.read())
             # The installed config is valid and lets nobody in.
@@ -145,6 +157,7 @@ class InstallTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             left = sorted(os.path.relpath(os.path.join(d, f), dest) for d, _, fs in os.walk(dest) for f in fs)
             self.assertEqual(left, ["opt/etc/webhookd/webhookd.yaml"])
+            self.assertFalse(os.path.exists(docdir), "uninstall left the documents' folders")
 
 
 class DemoFilesTest(unittest.TestCase):
