@@ -28,8 +28,9 @@ from harness.container import root_tarball  # noqa: E402
 from harness.stack import REPO  # noqa: E402
 
 OUT = os.path.join(REPO, "build", "deb")
-# What the source package holds: the project less its tests and demo state.
-SOURCES = ("Makefile", "README.md", "src", "conf", "systemd")
+# What the source package holds: the project less its tests and demo state,
+# but with every document `make install` installs beside the README (DOCS).
+SOURCES = ("Makefile", "README.md", "src", "conf", "systemd", "tests/bench/README.md", "tests/RELIABILITY.md")
 
 
 def build_depends(control):
@@ -53,16 +54,17 @@ def build_root():
 def source_files():
     """The checkout's files under SOURCES, as git sees the work tree (tracked
     or new, never ignored; every file in a tree that is no git checkout),
-    conf/debian/ apart."""
+    conf/debian/ apart but its README (an installed document)."""
     r = subprocess.run(["git", "-C", REPO, "ls-files", "-co", "--exclude-standard", "-z", "--"] + list(SOURCES),
                        capture_output=True, text=True)
     if r.returncode == 0:
         listed = r.stdout.split("\0")
     else:
         listed = [os.path.relpath(os.path.join(d, f), REPO) for s in SOURCES
-                  for d, _, fs in os.walk(os.path.join(REPO, s)) for f in fs] + ["Makefile", "README.md"]
+                  for d, _, fs in os.walk(os.path.join(REPO, s)) for f in fs] + [s for s in SOURCES if os.path.isfile(os.path.join(REPO, s))]
     return sorted(p for p in set(listed)
-                  if p and not p.startswith("conf/debian/") and os.path.isfile(os.path.join(REPO, p)))
+                  if p and (not p.startswith("conf/debian/") or p == "conf/debian/README.md")
+                  and os.path.isfile(os.path.join(REPO, p)))
 
 
 def assemble(tree, entry=None, append=None):
