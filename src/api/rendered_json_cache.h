@@ -2,17 +2,15 @@
 // not once per request. The store hands out the same ServiceState object for
 // as long as a file's bytes stay the same, so that object's identity is the
 // check: an entry holds its state (which keeps the address from being reused)
-// and is used only for the very same object. Bounded, sharded like the parse
-// cache; it lives in the API because the JSON is the API's.
+// and is used only for the very same object. A bounded ShardedMap, as the
+// compact cache is; it lives in the API because the JSON is the API's.
 #pragma once
 
-#include <array>
 #include <memory>
 #include <string>
-#include <unordered_map>
 
 #include "api/api_error.h"
-#include "base/mutex.h"
+#include "base/sharded_map.h"
 #include "store/parse_cache.h"
 
 namespace webhookd {
@@ -34,13 +32,7 @@ class RenderedJsonCache {
     ServiceStatePtr state;
     std::shared_ptr<const std::string> head;
   };
-  struct Shard {
-    Mutex mu;
-    std::unordered_map<std::string, Entry> entries GUARDED_BY(mu);
-  };
-  static constexpr size_t kShards = 8;
-  const size_t per_shard_;
-  std::array<Shard, kShards> shards_;
+  ShardedMap<std::string, Entry, std::hash<std::string>, 8> entries_;
 };
 
 }  // namespace webhookd

@@ -46,7 +46,9 @@ std::string out_of_scope(const FieldSpec& spec) {
   return std::string(spec.key) + " is a key of an account's global settings (AC….yaml), not of a service's";
 }
 
-std::optional<std::string>* optional_scalar(WebhookConfig& c, Field f) {
+// The optional scalar member of a field, of a value or a view, const or not.
+template <typename Config>
+auto optional_scalar(Config& c, Field f) -> decltype(&c.pre_webhook_url) {
   switch (f) {
     case Field::kPreWebhookUrl: return &c.pre_webhook_url;
     case Field::kPostWebhookUrl: return &c.post_webhook_url;
@@ -54,21 +56,6 @@ std::optional<std::string>* optional_scalar(WebhookConfig& c, Field f) {
     case Field::kTarget: return &c.target;
     default: return nullptr;
   }
-}
-const std::optional<std::string>* optional_scalar(const WebhookConfig& c, Field f) {
-  return optional_scalar(const_cast<WebhookConfig&>(c), f);
-}
-std::optional<std::string_view>* optional_scalar(WebhookConfigView& c, Field f) {
-  switch (f) {
-    case Field::kPreWebhookUrl: return &c.pre_webhook_url;
-    case Field::kPostWebhookUrl: return &c.post_webhook_url;
-    case Field::kMethod: return &c.method;
-    case Field::kTarget: return &c.target;
-    default: return nullptr;
-  }
-}
-const std::optional<std::string_view>* optional_scalar(const WebhookConfigView& c, Field f) {
-  return optional_scalar(const_cast<WebhookConfigView&>(c), f);
 }
 
 // Sets a scalar field from its text; the problem, or "" when it is valid.

@@ -7,14 +7,12 @@
 // services fit in webhookd's 32 MB.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
-#include "base/mutex.h"
+#include "base/sharded_map.h"
 #include "model/compact_state.h"
 
 namespace webhookd {
@@ -51,13 +49,7 @@ class CompactCache {
     }
   };
   static std::optional<Key> key_of(std::string_view sid);
-  struct Shard {
-    Mutex mu;
-    std::unordered_map<Key, CompactState, KeyHash> entries GUARDED_BY(mu);
-  };
-  static constexpr size_t kShards = 16;
-  const size_t per_shard_;
-  std::array<Shard, kShards> shards_;
+  ShardedMap<Key, CompactState, KeyHash> entries_;
 };
 
 }  // namespace webhookd
