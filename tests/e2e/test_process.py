@@ -21,7 +21,7 @@ import urllib.parse
 from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
                          write_config)
 from harness import fcgi_client
-from harness.stack import Nginx, Webhookd, free_port, wait_for
+from harness.stack import Nginx, Webhookd, free_port, read_log, wait_for
 
 
 
@@ -236,17 +236,9 @@ class DescriptorLimitTest(ProcessCase):
     def test_out_of_descriptors_backs_off_then_serves_again(self):
         limit = self.LIMIT
 
-        def small_limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-
-        with open(self.log, "wb") as log:
-            proc = subprocess.Popen([WEBHOOKD, "--config", self.config, "--listen", "unix:" + self.sock,
-                                     "--workers", "2", "--max-connections", "100"],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=small_limit)
+        proc = self.spawn(["--workers", "2", "--max-connections", "100"], soft=limit, hard=limit)
         conns = []
         try:
-            wait_for(lambda: "serving" in self.read_log() or proc.poll() is not None, 10, "webhookd")
-            self.assertIsNone(proc.poll(), self.read_log())
             allowed = self.allowed_at_start(limit, limit, 100)
             # More kept connections than descriptors: each sends a request at once.
             for _ in range(limit + 20):
@@ -263,7 +255,7 @@ class DescriptorLimitTest(ProcessCase):
             time.sleep(2)
             cpu = cpu_seconds(proc.pid) - cpu_before
             self.assertLess(cpu, 0.3, "%.2f CPU-seconds in 2 s" % cpu)
-            lines = [l for l in self.read_log().splitlines() if "cannot accept" in l]
+            lines = [l for l in read_log(self.log).splitlines() if "cannot accept" in l]
             print("out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s), %d connections answered, "
                   "%d waiting" % (cpu, len(lines), len(answered), len(waiting)), flush=True)
             self.assertGreaterEqual(len(lines), 1)
@@ -286,14 +278,7 @@ class DescriptorLimitTest(ProcessCase):
         finally:
             for conn in conns:
                 conn.close()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        assert_no_sanitizer_report(self, self.read_log())
-
-    def read_log(self):
-        with open(self.log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        assert_no_sanitizer_report(self, read_log(self.log))
 
     def spawn(self, args, soft=None, hard=None):
         """webhookd with RLIMIT_NOFILE (soft, hard) when given, once serving."""
@@ -305,8 +290,8 @@ class DescriptorLimitTest(ProcessCase):
             proc = subprocess.Popen([WEBHOOKD, "--config", self.config, "--listen", "unix:" + self.sock] + args,
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=limit)
         self.spawned.append(proc)
-        wait_for(lambda: "serving" in self.read_log() or proc.poll() is not None, 20, "webhookd")
-        self.assertIsNone(proc.poll(), self.read_log())
+        wait_for(lambda: "serving" in read_log(self.log) or proc.poll() is not None, 20, "webhookd")
+        self.assertIsNone(proc.poll(), read_log(self.log))
         return proc
 
     def setUp(self):
@@ -318,15 +303,15 @@ class DescriptorLimitTest(ProcessCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            assert_no_sanitizer_report(self, self.read_log())
+            assert_no_sanitizer_report(self, read_log(self.log))
         super().tearDown()
 
     def allowed_at_start(self, soft, hard, max_connections):
         """The connections the start-up warning says the limit allows."""
         m = re.search(r"warning: the file descriptor limit is %d \(hard %d\): it allows (\d+) connections at once, "
                       r"below --max-connections %d \(\d+ descriptors open besides connections, \d+ kept for \d+ "
-                      r"workers' files\)" % (soft, hard, max_connections), self.read_log())
-        self.assertIsNotNone(m, self.read_log())
+                      r"workers' files\)" % (soft, hard, max_connections), read_log(self.log))
+        self.assertIsNotNone(m, read_log(self.log))
         return int(m.group(1))
 
     def connect(self, n, conns):
@@ -348,7 +333,7 @@ class DescriptorLimitTest(ProcessCase):
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(own[0], min(own[1], 4096)), own[1]))
         self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, own)
         proc = self.spawn(["--workers", "40", "--max-connections", "1000"], 1024, 20000)
-        self.assertNotIn("warning", self.read_log())
+        self.assertNotIn("warning", read_log(self.log))
         conns = []
         try:
             self.connect(1000, conns)
@@ -357,7 +342,7 @@ class DescriptorLimitTest(ProcessCase):
                 try:
                     status = fcgi_client.parse(conn.read_response())[0]
                 except OSError as e:
-                    self.fail("connection %d of 1000: %r; %s" % (i + 1, e, self.read_log()[-2000:]))
+                    self.fail("connection %d of 1000: %r; %s" % (i + 1, e, read_log(self.log)[-2000:]))
                 self.assertEqual(status, 200)
             extra = fcgi_client.Connection(self.sock, timeout=10)
             conns.append(extra)
@@ -368,9 +353,9 @@ class DescriptorLimitTest(ProcessCase):
             except (BrokenPipeError, ConnectionResetError):
                 pass  # closed before or with our request in it: closed either way
             # The log is written by its own thread: the line may follow the close.
-            wait_for(lambda: "1000 connections open, the limit (--max-connections)" in self.read_log(), 5,
+            wait_for(lambda: "1000 connections open, the limit (--max-connections)" in read_log(self.log), 5,
                      "the refusal's log line")
-            self.assertNotIn("cannot accept", self.read_log())
+            self.assertNotIn("cannot accept", read_log(self.log))
             soft = int(re.search(r"Max open files\s+(\d+)", open("/proc/%d/limits" % proc.pid).read()).group(1))
             print("40 workers, --max-connections 1000: limit raised to %d, 1000 served" % soft, flush=True)
         finally:
@@ -389,7 +374,7 @@ class DescriptorLimitTest(ProcessCase):
             self.assertEqual(len(waiting), 4)
             # Said at start, with the number it then kept to.
             self.assertEqual(self.allowed_at_start(100, 100, 4096), 16)
-            self.assertIn("too low for the workers' reserve", self.read_log())
+            self.assertIn("too low for the workers' reserve", read_log(self.log))
             for conn in answered:
                 self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
             for conn in answered:
@@ -432,11 +417,11 @@ class DescriptorLimitTest(ProcessCase):
         try:
             resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (lowest_free + 2, hard))  # two connections' worth
             self.connect(12, conns)
-            wait_for(lambda: "cannot accept a connection" in self.read_log(), 10, "the accept4 line")
+            wait_for(lambda: "cannot accept a connection" in read_log(self.log), 10, "the accept4 line")
             cpu_before = cpu_seconds(proc.pid)
             time.sleep(2)
             cpu = cpu_seconds(proc.pid) - cpu_before
-            lines = [l for l in self.read_log().splitlines() if "cannot accept" in l]
+            lines = [l for l in read_log(self.log).splitlines() if "cannot accept" in l]
             print("accept4 out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s)" % (cpu, len(lines)), flush=True)
             self.assertLess(cpu, 0.3, "%.2f CPU-seconds in 2 s" % cpu)
             self.assertLessEqual(len(lines), 2, lines[:5])
@@ -566,10 +551,6 @@ def restart_under_load(binary, tmp, restarts=6, posters=6, getters=2, load_secon
         procs.append((proc, log))
         return proc, log
 
-    def log_of(log):
-        with open(log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
     stop = threading.Event()
     nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
 
@@ -615,7 +596,7 @@ def restart_under_load(binary, tmp, restarts=6, posters=6, getters=2, load_secon
     threads += [threading.Thread(target=client, args=("get", i)) for i in range(getters)]
     try:
         proc, log = start(0)
-        wait_for(lambda: "serving" in log_of(log) or proc.poll() is not None, 10, "webhookd")
+        wait_for(lambda: "serving" in read_log(log) or proc.poll() is not None, 10, "webhookd")
         nginx.start()
         for t in threads:
             t.start()
@@ -625,7 +606,7 @@ def restart_under_load(binary, tmp, restarts=6, posters=6, getters=2, load_secon
             proc.send_signal(signal.SIGTERM)
             seen["exit_codes"].append(proc.wait(20))
             proc, log = start(n)
-            wait_for(lambda: "serving" in log_of(log) or proc.poll() is not None, 10, "the next webhookd")
+            wait_for(lambda: "serving" in read_log(log) or proc.poll() is not None, 10, "the next webhookd")
             seen["restart_seconds"].append(time.monotonic() - started)
         time.sleep(load_seconds)
     finally:
@@ -642,7 +623,7 @@ def restart_under_load(binary, tmp, restarts=6, posters=6, getters=2, load_secon
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-            seen["logs"].append(log_of(log))
+            seen["logs"].append(read_log(log))
         seen["nginx_errors"] = nginx.error_log()
         listener.close()
     # Every POST answered 200 is in its service's file: each client's last
@@ -712,17 +693,13 @@ def burst_after_idle(binary, tmp, trials, burst=16, idle=0.5, delays=(0.25,)):
     procs = []
     nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
 
-    def log_of(log):
-        with open(log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
     def start(n):
         log = os.path.join(tmp, "webhookd-%d.log" % n)
         with open(log, "wb") as out:
             proc = subprocess.Popen([binary, "--config", config, "--workers", "4"], stdin=listener.fileno(),
                                     stdout=out, stderr=out)
         procs.append((proc, log))
-        wait_for(lambda: "serving" in log_of(log) or proc.poll() is not None, 10, "webhookd")
+        wait_for(lambda: "serving" in read_log(log) or proc.poll() is not None, 10, "webhookd")
         return proc, log
 
     conns = [None] * burst
@@ -797,7 +774,7 @@ def burst_after_idle(binary, tmp, trials, burst=16, idle=0.5, delays=(0.25,)):
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-            seen["logs"].append(log_of(log))
+            seen["logs"].append(read_log(log))
         seen["nginx_errors"] = nginx.error_log()
         listener.close()
     return seen
@@ -856,10 +833,6 @@ class StopAtRestTest(unittest.TestCase):
         nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
         proc = None
 
-        def log_text():
-            with open(log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-
         def get(path_, auth=True):
             conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
             try:
@@ -873,7 +846,7 @@ class StopAtRestTest(unittest.TestCase):
             with open(log, "wb") as out:
                 proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
                                         stdout=out, stderr=out)
-            wait_for(lambda: "serving" in log_text() or proc.poll() is not None, 10, "webhookd")
+            wait_for(lambda: "serving" in read_log(log) or proc.poll() is not None, 10, "webhookd")
             nginx.start()
             # Eight clients at once, until nginx keeps several connections
             # to webhookd (webhookd_connections_open counts them, the scrape's own included).
@@ -902,7 +875,7 @@ class StopAtRestTest(unittest.TestCase):
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(10)
             took = time.monotonic() - started
-            text = log_text()
+            text = read_log(log)
             assert_no_sanitizer_report(self, text)
             self.assertEqual(code, 0)
             self.assertNotIn("idle kept connection(s) still open", text,

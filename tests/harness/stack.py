@@ -54,6 +54,14 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
+def read_log(path):
+    """A log file's text so far ("" before it exists), bytes that are not UTF-8 replaced."""
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
 class Webhookd:
     """One webhookd process on a unix socket (or on fd 0 via spawn-fcgi)."""
 
@@ -100,10 +108,7 @@ class Webhookd:
         return False
 
     def log(self):
-        if not self.log_path or not os.path.exists(self.log_path):
-            return ""
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        return read_log(self.log_path)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         if self.proc and self.proc.poll() is None:
