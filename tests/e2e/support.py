@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness.stack import REPO, Stack
+from harness.stack import REPO, Stack, read_log, wait_for
 
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(REPO, "build"))
 WEBHOOKD = os.path.join(BUILD, "webhookd")
@@ -75,6 +75,26 @@ def seed_state(state_dir):
     for sid, text in files.items():
         with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
             f.write(text)
+
+
+def seed_services(state_dir, sids):
+    """One more service of ACCOUNT's per sid, with no webhook configured."""
+    for sid in sids:
+        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
+            f.write("account_sid: %s\n" % ACCOUNT)
+
+
+def start_on_held_socket(listener, config, log_path, binary=WEBHOOKD, workers=4, append=False):
+    """webhookd on a held socket (harness.stack.held_socket) as fd 0, as
+    systemd starts it; its output goes to log_path."""
+    with open(log_path, "ab" if append else "wb") as out:
+        return subprocess.Popen([binary, "--config", config, "--workers", str(workers)], stdin=listener.fileno(),
+                                stdout=out, stderr=out)
+
+
+def wait_until_serving(proc, log_path, what="webhookd"):
+    """Until its log says "serving" (or it exits)."""
+    wait_for(lambda: "serving" in read_log(log_path) or proc.poll() is not None, 10, what)
 
 
 def resource_path(sid=SID):

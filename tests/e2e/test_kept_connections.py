@@ -21,9 +21,9 @@ import time
 import unittest
 
 from e2e.support import (BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
-                         write_config)
+                         start_on_held_socket, write_config)
 from harness import fcgi_client
-from harness.stack import Stack, Webhookd, wait_for
+from harness.stack import Stack, Webhookd, held_socket, stop_process, wait_for
 
 
 
@@ -554,12 +554,8 @@ class SharedSocketTest(unittest.TestCase):
             state = os.path.join(tmp, "state")
             seed_state(state)
             config = write_config(tmp, state)
-            path = os.path.join(tmp, "w.sock")
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(path)
-            listener.listen(64)
-            proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "2"], stdin=listener.fileno(),
-                                    stderr=subprocess.PIPE)
+            listener, path = self.enterContext(held_socket(tmp))
+            proc = start_on_held_socket(listener, config, os.path.join(tmp, "webhookd.log"), workers=2)
             try:
                 conn = fcgi_client.Connection(path)
                 self.assertEqual(fcgi_client.parse(conn.request(params()))[0], 200)
@@ -575,11 +571,7 @@ class SharedSocketTest(unittest.TestCase):
                 self.assertEqual(proc.wait(5), 0)
                 self.assertLess(time.monotonic() - started, 2)
             finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-                proc.stderr.close()
-                listener.close()
+                stop_process(proc)
 
 
 class ThroughNginxTest(unittest.TestCase):

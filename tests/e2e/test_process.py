@@ -18,10 +18,10 @@ import time
 import unittest
 import urllib.parse
 
-from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
-                         write_config)
+from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_services,
+                         seed_state, start_on_held_socket, wait_until_serving, write_config)
 from harness import fcgi_client
-from harness.stack import Nginx, Webhookd, free_port, read_log, wait_for
+from harness.stack import Nginx, Webhookd, free_port, held_socket, read_log, stop_process, wait_for
 
 
 
@@ -528,104 +528,88 @@ def restart_under_load(binary, tmp, restarts=6, posters=6, getters=2, load_secon
     state_dir = os.path.join(tmp, "state")
     seed_state(state_dir)
     sids = ["IS%032x" % (0xd00d0 + i) for i in range(posters)]
-    for sid in sids:
-        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
-            f.write("account_sid: %s\n" % ACCOUNT)
+    seed_services(state_dir, sids)
     config = write_config(tmp, state_dir)
-    os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
-    path = os.path.join(tmp, "held.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    os.chmod(path, 0o666)
-    listener.listen(1024)  # systemd's Backlog= in webhookd.socket
-    seen = {"posts": 0, "gets": 0, "failures": [], "restart_seconds": [], "exit_codes": [], "logs": []}
-    lock = threading.Lock()
-    acked = {sid: None for sid in sids}
-    procs = []
+    with held_socket(tmp) as (listener, path):
+        seen = {"posts": 0, "gets": 0, "failures": [], "restart_seconds": [], "exit_codes": [], "logs": []}
+        lock = threading.Lock()
+        acked = {sid: None for sid in sids}
+        procs = []
 
-    def start(n):
-        log = os.path.join(tmp, "webhookd-%d.log" % n)
-        with open(log, "wb") as out:
-            proc = subprocess.Popen([binary, "--config", config, "--workers", "4"], stdin=listener.fileno(),
-                                    stdout=out, stderr=out)
-        procs.append((proc, log))
-        return proc, log
+        def start(n):
+            log = os.path.join(tmp, "webhookd-%d.log" % n)
+            proc = start_on_held_socket(listener, config, log, binary)
+            procs.append((proc, log))
+            return proc, log
 
-    stop = threading.Event()
-    nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
+        stop = threading.Event()
+        nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
 
-    def client(kind, i):
-        conn = None
-        n = 0
-        while not stop.is_set():
-            n += 1
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
-                headers = {"Authorization": BASIC_AUTH}
-                if kind == "post":
-                    value = "https://hooks.example.com/%d/%d" % (i, n)
-                    body = urllib.parse.urlencode({"PreWebhookUrl": value})
-                    headers["Content-Type"] = "application/x-www-form-urlencoded"
-                    conn.request("POST", resource_path(sids[i]), body=body, headers=headers)
-                else:
-                    conn.request("GET", resource_path(), headers=headers)
-                response = conn.getresponse()
-                answer = response.read()
-                ok = response.status == 200
-                if ok and kind == "post":
-                    ok = json.loads(answer)["pre_webhook_url"] == value
-                with lock:
-                    seen[kind + "s"] += 1
-                    if ok and kind == "post":
-                        acked[sids[i]] = value
-                    if not ok:
-                        seen["failures"].append("%s %d: %s" % (kind, response.status, answer[:200]))
-            except (OSError, http.client.HTTPException) as e:
-                with lock:
-                    seen["failures"].append("%s: %r" % (kind, e))
-                if conn:
-                    conn.close()
-                conn = None
-            if pause:
-                stop.wait(pause)
-        if conn:
-            conn.close()
-
-    threads = [threading.Thread(target=client, args=("post", i)) for i in range(posters)]
-    threads += [threading.Thread(target=client, args=("get", i)) for i in range(getters)]
-    try:
-        proc, log = start(0)
-        wait_for(lambda: "serving" in read_log(log) or proc.poll() is not None, 10, "webhookd")
-        nginx.start()
-        for t in threads:
-            t.start()
-        for n in range(1, restarts + 1):
-            time.sleep(load_seconds)
-            started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            seen["exit_codes"].append(proc.wait(20))
-            proc, log = start(n)
-            wait_for(lambda: "serving" in read_log(log) or proc.poll() is not None, 10, "the next webhookd")
-            seen["restart_seconds"].append(time.monotonic() - started)
-        time.sleep(load_seconds)
-    finally:
-        stop.set()
-        for t in threads:
-            if t.is_alive():
-                t.join(60)
-        nginx.stop()
-        for p, log in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
+        def client(kind, i):
+            conn = None
+            n = 0
+            while not stop.is_set():
+                n += 1
                 try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            seen["logs"].append(read_log(log))
-        seen["nginx_errors"] = nginx.error_log()
-        listener.close()
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+                    headers = {"Authorization": BASIC_AUTH}
+                    if kind == "post":
+                        value = "https://hooks.example.com/%d/%d" % (i, n)
+                        body = urllib.parse.urlencode({"PreWebhookUrl": value})
+                        headers["Content-Type"] = "application/x-www-form-urlencoded"
+                        conn.request("POST", resource_path(sids[i]), body=body, headers=headers)
+                    else:
+                        conn.request("GET", resource_path(), headers=headers)
+                    response = conn.getresponse()
+                    answer = response.read()
+                    ok = response.status == 200
+                    if ok and kind == "post":
+                        ok = json.loads(answer)["pre_webhook_url"] == value
+                    with lock:
+                        seen[kind + "s"] += 1
+                        if ok and kind == "post":
+                            acked[sids[i]] = value
+                        if not ok:
+                            seen["failures"].append("%s %d: %s" % (kind, response.status, answer[:200]))
+                except (OSError, http.client.HTTPException) as e:
+                    with lock:
+                        seen["failures"].append("%s: %r" % (kind, e))
+                    if conn:
+                        conn.close()
+                    conn = None
+                if pause:
+                    stop.wait(pause)
+            if conn:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=("post", i)) for i in range(posters)]
+        threads += [threading.Thread(target=client, args=("get", i)) for i in range(getters)]
+        try:
+            proc, log = start(0)
+            wait_until_serving(proc, log)
+            nginx.start()
+            for t in threads:
+                t.start()
+            for n in range(1, restarts + 1):
+                time.sleep(load_seconds)
+                started = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                seen["exit_codes"].append(proc.wait(20))
+                proc, log = start(n)
+                wait_until_serving(proc, log, "the next webhookd")
+                seen["restart_seconds"].append(time.monotonic() - started)
+            time.sleep(load_seconds)
+        finally:
+            stop.set()
+            for t in threads:
+                if t.is_alive():
+                    t.join(60)
+            nginx.stop()
+            for p, log in procs:
+                stop_process(p)
+                seen["logs"].append(read_log(log))
+            seen["nginx_errors"] = nginx.error_log()
     # Every POST answered 200 is in its service's file: each client's last
     # acknowledged value (its POSTs are sequential, each answer checked).
     seen["lost"] = []
@@ -679,104 +663,88 @@ def burst_after_idle(binary, tmp, trials, burst=16, idle=0.5, delays=(0.25,)):
     state_dir = os.path.join(tmp, "state")
     seed_state(state_dir)
     sids = ["IS%032x" % (0xb0b0 + i) for i in range(burst)]
-    for sid in sids:
-        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
-            f.write("account_sid: %s\n" % ACCOUNT)
+    seed_services(state_dir, sids)
     config = write_config(tmp, state_dir)
-    os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
-    path = os.path.join(tmp, "held.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    os.chmod(path, 0o666)
-    listener.listen(1024)
-    seen = {"posts": 0, "failures": [], "stop_seconds": [], "restart_seconds": [], "exit_codes": [], "logs": []}
-    procs = []
-    nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
+    with held_socket(tmp) as (listener, path):
+        seen = {"posts": 0, "failures": [], "stop_seconds": [], "restart_seconds": [], "exit_codes": [], "logs": []}
+        procs = []
+        nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
 
-    def start(n):
-        log = os.path.join(tmp, "webhookd-%d.log" % n)
-        with open(log, "wb") as out:
-            proc = subprocess.Popen([binary, "--config", config, "--workers", "4"], stdin=listener.fileno(),
-                                    stdout=out, stderr=out)
-        procs.append((proc, log))
-        wait_for(lambda: "serving" in read_log(log) or proc.poll() is not None, 10, "webhookd")
-        return proc, log
+        def start(n):
+            log = os.path.join(tmp, "webhookd-%d.log" % n)
+            proc = start_on_held_socket(listener, config, log, binary)
+            procs.append((proc, log))
+            wait_until_serving(proc, log)
+            return proc, log
 
-    conns = [None] * burst
+        conns = [None] * burst
 
-    def post(i, value):
-        # Each client keeps its own HTTP connection to nginx: the burst
-        # reaches nginx at once, and nginx picks upstream connections for it.
-        try:
-            if conns[i] is None:
-                conns[i] = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
-            conns[i].request("POST", resource_path(sids[i]), body=urllib.parse.urlencode({"PreWebhookUrl": value}),
-                             headers={"Authorization": BASIC_AUTH,
-                                      "Content-Type": "application/x-www-form-urlencoded"})
-            response = conns[i].getresponse()
-            answer = response.read()
-            if response.status != 200 or json.loads(answer)["pre_webhook_url"] != value:
-                return "POST %d: %s" % (response.status, answer[:200])
-        except (OSError, http.client.HTTPException) as e:
-            if conns[i]:
-                conns[i].close()
-            conns[i] = None
-            return "POST: %r" % e
-        return None
+        def post(i, value):
+            # Each client keeps its own HTTP connection to nginx: the burst
+            # reaches nginx at once, and nginx picks upstream connections for it.
+            try:
+                if conns[i] is None:
+                    conns[i] = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+                conns[i].request("POST", resource_path(sids[i]), body=urllib.parse.urlencode({"PreWebhookUrl": value}),
+                                 headers={"Authorization": BASIC_AUTH,
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+                response = conns[i].getresponse()
+                answer = response.read()
+                if response.status != 200 or json.loads(answer)["pre_webhook_url"] != value:
+                    return "POST %d: %s" % (response.status, answer[:200])
+            except (OSError, http.client.HTTPException) as e:
+                if conns[i]:
+                    conns[i].close()
+                conns[i] = None
+                return "POST: %r" % e
+            return None
 
-    def fire(tag):
-        """Starts `burst` POSTs at once; returns a function that waits for them
-        (some may wait in the socket's queue for the next webhookd)."""
-        gate = threading.Barrier(burst)
-        results = [None] * burst
+        def fire(tag):
+            """Starts `burst` POSTs at once; returns a function that waits for them
+            (some may wait in the socket's queue for the next webhookd)."""
+            gate = threading.Barrier(burst)
+            results = [None] * burst
 
-        def one(i):
-            gate.wait()
-            results[i] = post(i, "https://hooks.example.com/%s/%d" % (tag, i))
+            def one(i):
+                gate.wait()
+                results[i] = post(i, "https://hooks.example.com/%s/%d" % (tag, i))
 
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(burst)]
-        for t in threads:
-            t.start()
-
-        def join():
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(burst)]
             for t in threads:
-                t.join(60)
-            seen["posts"] += burst
-            seen["failures"].extend(r for r in results if r)
+                t.start()
 
-        return join
+            def join():
+                for t in threads:
+                    t.join(60)
+                seen["posts"] += burst
+                seen["failures"].extend(r for r in results if r)
 
-    try:
-        proc, log = start(0)
-        nginx.start()
-        for n in range(trials):
-            fire("warm-%d" % n)()  # nginx now holds `burst` connections, all idle from here
-            time.sleep(idle)
-            stopped = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            time.sleep(delays[n % len(delays)])
-            answered = fire("burst-%d" % n)
-            seen["exit_codes"].append(proc.wait(20))
-            seen["stop_seconds"].append(time.monotonic() - stopped)
-            proc, log = start(n + 1)
-            seen["restart_seconds"].append(time.monotonic() - stopped)
-            answered()
-    finally:
-        for c in conns:
-            if c:
-                c.close()
-        nginx.stop()
-        for p, log in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            seen["logs"].append(read_log(log))
-        seen["nginx_errors"] = nginx.error_log()
-        listener.close()
+            return join
+
+        try:
+            proc, log = start(0)
+            nginx.start()
+            for n in range(trials):
+                fire("warm-%d" % n)()  # nginx now holds `burst` connections, all idle from here
+                time.sleep(idle)
+                stopped = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                time.sleep(delays[n % len(delays)])
+                answered = fire("burst-%d" % n)
+                seen["exit_codes"].append(proc.wait(20))
+                seen["stop_seconds"].append(time.monotonic() - stopped)
+                proc, log = start(n + 1)
+                seen["restart_seconds"].append(time.monotonic() - stopped)
+                answered()
+        finally:
+            for c in conns:
+                if c:
+                    c.close()
+            nginx.stop()
+            for p, log in procs:
+                stop_process(p)
+                seen["logs"].append(read_log(log))
+            seen["nginx_errors"] = nginx.error_log()
     return seen
 
 
@@ -820,15 +788,11 @@ class StopAtRestTest(unittest.TestCase):
 
     def test_nginx_closes_its_idle_connections_and_the_stop_ends_within_2_s(self):
         tmp = tempfile.mkdtemp(prefix="webhookd-rest-")
-        os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
         state_dir = os.path.join(tmp, "state")
         seed_state(state_dir)
         config = write_config(tmp, state_dir)
-        path = os.path.join(tmp, "held.sock")
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # held as systemd holds it
-        listener.bind(path)
-        os.chmod(path, 0o666)
-        listener.listen(1024)
+        listener, path = self.enterContext(held_socket(tmp))
         log = os.path.join(tmp, "webhookd.log")
         nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
         proc = None
@@ -843,10 +807,8 @@ class StopAtRestTest(unittest.TestCase):
                 conn.close()
 
         try:
-            with open(log, "wb") as out:
-                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
-                                        stdout=out, stderr=out)
-            wait_for(lambda: "serving" in read_log(log) or proc.poll() is not None, 10, "webhookd")
+            proc = start_on_held_socket(listener, config, log)
+            wait_until_serving(proc, log)
             nginx.start()
             # Eight clients at once, until nginx keeps several connections
             # to webhookd (webhookd_connections_open counts them, the scrape's own included).
@@ -882,20 +844,10 @@ class StopAtRestTest(unittest.TestCase):
                              "webhookd closed idle connections itself: nginx did not (keepalive_timeout)")
             self.assertLess(took, 2.0)
             # The next request on the held socket is served by the next webhookd.
-            with open(log, "ab") as out:
-                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
-                                        stdout=out, stderr=out)
+            proc = start_on_held_socket(listener, config, log, append=True)
             self.assertEqual(get(resource_path())[0], 200)
             print("stop at rest: %d kept connection(s) open, none closed at the bound; the stop took %.2f s" % (
                 kept, took), flush=True)
         finally:
             nginx.stop()
-            if proc and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            listener.close()
-            shutil.rmtree(tmp, ignore_errors=True)
+            stop_process(proc)
