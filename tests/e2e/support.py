@@ -101,6 +101,16 @@ def resource_path(sid=SID):
     return "/v1/Services/%s/Configuration/Webhooks" % sid
 
 
+def fcgi_params(method="GET", body=b"", sid=SID, path=None):
+    """What nginx sends webhookd for a request of ACCOUNT's (the parts webhookd reads)."""
+    p = {"REQUEST_METHOD": method, "DOCUMENT_URI": path or resource_path(sid), "REQUEST_SCHEME": "http",
+         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH,
+         "CONTENT_LENGTH": str(len(body))}
+    if body:
+        p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    return p
+
+
 def read(path):
     with open(path, "rb") as f:
         return f.read()

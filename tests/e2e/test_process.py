@@ -18,20 +18,11 @@ import time
 import unittest
 import urllib.parse
 
-from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_services,
-                         seed_state, start_on_held_socket, wait_until_serving, write_config)
+from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, fcgi_params, resource_path,
+                         seed_services, seed_state, start_on_held_socket, wait_until_serving, write_config)
 from harness import fcgi_client
 from harness.stack import Nginx, Webhookd, free_port, held_socket, read_log, stop_process, wait_for
 
-
-
-def params(method="GET", sid=SID, body=b""):
-    p = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(sid), "REQUEST_SCHEME": "http",
-         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH,
-         "CONTENT_LENGTH": str(len(body))}
-    if body:
-        p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
-    return p
 
 
 class ProcessCase(unittest.TestCase):
@@ -57,7 +48,7 @@ class ProcessCase(unittest.TestCase):
     def fetch(self, conn=None, **kw):
         c = conn or fcgi_client.Connection(self.sock)
         try:
-            return fcgi_client.parse(c.request(params(**kw)))
+            return fcgi_client.parse(c.request(fcgi_params(**kw)))
         finally:
             if conn is None:
                 c.close()
@@ -68,7 +59,7 @@ class SignalsTest(ProcessCase):
         daemon = self.start()
         body = b"Method=GET"
         conn = fcgi_client.Connection(self.sock)
-        conn.send_head(params("POST", body=body), body_length=len(body))  # the body is not sent yet
+        conn.send_head(fcgi_params("POST", body=body), body_length=len(body))  # the body is not sent yet
         time.sleep(0.2)
         daemon.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
@@ -101,7 +92,7 @@ class SignalsTest(ProcessCase):
             # The end-of-stdin record arrives apart from the params, as under
             # load: webhookd must consume it, or the next request on this
             # connection starts with a stray record and the connection dies.
-            conn.send_head(params(), request_id=1, keep=True)
+            conn.send_head(fcgi_params(), request_id=1, keep=True)
             time.sleep(0.05)
             conn.send_body(b"", request_id=1)
             status, _, body = fcgi_client.parse(conn.read_response(1))
@@ -119,7 +110,7 @@ class SignalsTest(ProcessCase):
         self.start(workers=2)
         conn = fcgi_client.Connection(self.sock)
         try:
-            status, _, body = fcgi_client.parse(conn.request(params()))
+            status, _, body = fcgi_client.parse(conn.request(fcgi_params()))
             self.assertEqual(status, 200, body)
             self.assertEqual(conn.sock.recv(1), b"")
             with self.assertRaises((BrokenPipeError, ConnectionResetError)):
@@ -169,7 +160,7 @@ class SignalsTest(ProcessCase):
         self.assertIn("leftover temp file(s)", daemon.log())
         conn = fcgi_client.Connection(self.sock)
         try:
-            status, _, body = fcgi_client.parse(conn.request(params("POST", body=b"Method=GET"), body=b"Method=GET"))
+            status, _, body = fcgi_client.parse(conn.request(fcgi_params("POST", body=b"Method=GET"), body=b"Method=GET"))
         finally:
             conn.close()
         self.assertEqual(status, 200, body)
@@ -243,7 +234,7 @@ class DescriptorLimitTest(ProcessCase):
             # More kept connections than descriptors: each sends a request at once.
             for _ in range(limit + 20):
                 conn = fcgi_client.Connection(self.sock)
-                conn.send_head(params(), keep=True)
+                conn.send_head(fcgi_params(), keep=True)
                 conn.send_body(b"")
                 conns.append(conn)
             answered, waiting = answered_and_waiting(conns, allowed)
@@ -318,7 +309,7 @@ class DescriptorLimitTest(ProcessCase):
         for _ in range(n):
             conn = fcgi_client.Connection(self.sock)
             conns.append(conn)
-            conn.send_head(params(), keep=True)
+            conn.send_head(fcgi_params(), keep=True)
             conn.send_body(b"")
         return conns
 
@@ -347,7 +338,7 @@ class DescriptorLimitTest(ProcessCase):
             extra = fcgi_client.Connection(self.sock, timeout=10)
             conns.append(extra)
             try:
-                extra.send_head(params(), keep=True)
+                extra.send_head(fcgi_params(), keep=True)
                 extra.send_body(b"")
                 self.assertEqual(extra.sock.recv(1), b"", "the 1001st connection is closed")
             except (BrokenPipeError, ConnectionResetError):
@@ -404,7 +395,7 @@ class DescriptorLimitTest(ProcessCase):
         warm = fcgi_client.Connection(self.sock)
         try:
             body = b"Method=GET"
-            self.assertEqual(fcgi_client.parse(warm.request(params("POST", body=body), body=body))[0], 200)
+            self.assertEqual(fcgi_client.parse(warm.request(fcgi_params("POST", body=body), body=body))[0], 200)
         finally:
             warm.close()
         # webhookd closes its end of those on reading our close: counted
