@@ -7,12 +7,15 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
-from harness.stack import REPO, Stack, read_log, wait_for
+from harness import fcgi_client
+from harness.stack import REPO, Stack, Webhookd, read_log, wait_for
 
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(REPO, "build"))
 WEBHOOKD = os.path.join(BUILD, "webhookd")
@@ -192,6 +195,45 @@ class StackCase(unittest.TestCase):
         if message is not None:
             self.assertEqual(doc["message"], message)
         return doc
+
+
+class RawCase(unittest.TestCase):
+    """A webhookd per test on its own socket, no nginx: the tests speak FastCGI to it."""
+    workers = 2
+    extra = ()  # more webhookd options
+    stop_signal = signal.SIGKILL  # at tearDown
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="webhookd-raw-")
+        self.state_dir = os.path.join(self.tmp, "state")
+        seed_state(self.state_dir)
+        self.config = write_config(self.tmp, self.state_dir)
+        self.sock = os.path.join(self.tmp, "w.sock")
+        self.daemon = Webhookd(WEBHOOKD, self.config, self.sock, self.workers,
+                               log_path=os.path.join(self.tmp, "webhookd.log"), extra=self.extra).start()
+
+    def tearDown(self):
+        self.daemon.stop(self.stop_signal)
+        assert_no_sanitizer_report(self, self.daemon.log())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def connect(self):
+        return fcgi_client.Connection(self.sock)
+
+    def get_on(self, conn, keep=True, request_id=1):
+        status, _, body = fcgi_client.parse(conn.request(fcgi_params(), request_id=request_id, keep=keep))
+        return status, body
+
+    def assert_served_at_once(self):
+        """A fresh connection gets its answer within a second: no worker is stuck."""
+        started = time.monotonic()
+        conn = self.connect()
+        try:
+            status, body = self.get_on(conn, keep=False)
+        finally:
+            conn.close()
+        self.assertEqual(status, 200, body)
+        self.assertLess(time.monotonic() - started, 1.0)
 
 
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:")

@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,10 +19,10 @@ import threading
 import time
 import unittest
 
-from e2e.support import (BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, fcgi_params, resource_path,
-                         seed_state, start_on_held_socket, write_config)
+from e2e.support import (BASIC_AUTH, SID, WEBHOOKD, RawCase, assert_no_sanitizer_report, fcgi_params,
+                         resource_path, seed_state, start_on_held_socket, write_config)
 from harness import fcgi_client
-from harness.stack import Stack, Webhookd, held_socket, stop_process, wait_for
+from harness.stack import Stack, held_socket, stop_process, wait_for
 
 
 
@@ -52,43 +51,6 @@ def big_post(conn, size):
     """A POST of `size` bytes of body, as the bytes to send on conn."""
     body = b"Method=GET&Padding=" + b"x" * (size - 19)
     return conn.request_bytes(fcgi_params("POST", body), body, keep=True)
-
-
-class RawCase(unittest.TestCase):
-    workers = 2
-    extra = ()  # more webhookd options
-
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="webhookd-kept-")
-        self.state_dir = os.path.join(self.tmp, "state")
-        seed_state(self.state_dir)
-        self.config = write_config(self.tmp, self.state_dir)
-        self.sock = os.path.join(self.tmp, "w.sock")
-        self.daemon = Webhookd(WEBHOOKD, self.config, self.sock, self.workers,
-                               log_path=os.path.join(self.tmp, "webhookd.log"), extra=self.extra).start()
-
-    def tearDown(self):
-        self.daemon.stop(signal.SIGKILL)
-        assert_no_sanitizer_report(self, self.daemon.log())
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def connect(self):
-        return fcgi_client.Connection(self.sock)
-
-    def get_on(self, conn, keep=True, request_id=1):
-        status, _, body = fcgi_client.parse(conn.request(fcgi_params(), request_id=request_id, keep=keep))
-        return status, body
-
-    def assert_served_at_once(self):
-        """A fresh connection gets its answer within a second: no worker is stuck."""
-        started = time.monotonic()
-        conn = self.connect()
-        try:
-            status, body = self.get_on(conn, keep=False)
-        finally:
-            conn.close()
-        self.assertEqual(status, 200, body)
-        self.assertLess(time.monotonic() - started, 1.0)
 
 
 class IdleConnectionsTest(RawCase):
