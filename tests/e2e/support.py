@@ -114,6 +114,17 @@ def fcgi_params(method="GET", body=b"", sid=SID, path=None):
     return p
 
 
+def readme_steps(marker):
+    """The commands of the block after <!-- marker --> in the README, or in
+    conf/debian/README.md, where the package's finer points moved."""
+    block = None
+    for doc in ("README.md", os.path.join("conf", "debian", "README.md")):
+        with open(os.path.join(REPO, doc)) as f:
+            block = block or re.search(r"<!-- %s -->\s*```sh\n(.*?)```" % marker, f.read(), re.S)
+    assert block, "no document has a %s block" % marker
+    return [l.strip() for l in block.group(1).splitlines() if l.strip() and not l.strip().startswith("#")]
+
+
 def read(path):
     with open(path, "rb") as f:
         return f.read()
