@@ -147,6 +147,15 @@ class StateStore {
     bool exists = true;  // false: an account with no file (state: its defaults)
   };
   Result<Stored> read(const std::string& sid);
+  // A state file's scope, path and bytes (none: an account with no file in
+  // this very directory), or the failed read's error, reported: what
+  // read() and snapshot() both start from.
+  struct File {
+    Scope scope;
+    std::string path;
+    std::optional<std::string> bytes;
+  };
+  Result<File> read_bytes(const std::string& sid);
   // What a failed read of a state file means, reported: nullopt for an
   // account with no file in this very directory (it has its defaults).
   std::optional<Error> failed_read(Error error, Scope scope);
