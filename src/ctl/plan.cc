@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "ctl/owner.h"
+#include "store/filename.h"
 #include "store/gitops.h"
 
 namespace webhookd::ctl {
@@ -23,8 +24,8 @@ Result<std::map<std::string, ServiceState>> read_source(const std::string& src, 
     // nothing, lets it pass).
     for (const auto& [sid, state] : source.value().services) {
       if (scope_of_sid(sid) != Scope::kAccount) continue;
-      source.value().problems.push_back((src.empty() || src.back() == '/' ? src : src + "/") + sid +
-                                        ".yaml: an account's global webhooks are applied only with --config, "
+      source.value().problems.push_back(state_file_path(src, sid) +
+                                        ": an account's global webhooks are applied only with --config, "
                                         "which lists the accounts webhookd serves");
     }
   }
