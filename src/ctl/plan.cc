@@ -37,6 +37,8 @@ Result<std::map<std::string, ServiceState>> read_source(const std::string& src, 
   return std::move(source.value().services);
 }
 
+namespace {
+
 std::string plan_json(const Plan& plan) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -81,7 +83,7 @@ std::string plan_json(const Plan& plan) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-void print_plan(const Plan& plan) {
+void print_plan_text(const Plan& plan) {
   for (const ServicePlan& s : plan.services) {
     if (s.action == PlanAction::kUnchanged) continue;
     const char mark = s.action == PlanAction::kCreate ? '+' : s.action == PlanAction::kRemove ? '-' : '~';
@@ -101,6 +103,16 @@ void print_plan(const Plan& plan) {
               plan.unchanged);
   if (plan.drifted) std::printf("; %d changed since the last apply", plan.drifted);
   std::printf(".\n");
+}
+
+}  // namespace
+
+void print_plan(const Plan& plan, bool json) {
+  if (json) {
+    std::printf("%s\n", plan_json(plan).c_str());
+  } else {
+    print_plan_text(plan);
+  }
 }
 
 }  // namespace webhookd::ctl
