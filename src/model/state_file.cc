@@ -166,7 +166,6 @@ bool plain_safe(std::string_view s) {
 // says.
 struct Appender {
   std::string* out;
-  bool ok = true;
   void lit(std::string_view s) { out->append(s); }
   void lit(char c) { out->push_back(c); }
   std::string_view value(std::string_view s) {
@@ -352,11 +351,6 @@ std::string canonical_etag(std::string_view canonical_bytes) {
   return "\"" + sha256_hex(canonical_bytes).substr(0, 32) + "\"";
 }
 
-void emit_canonical(const WebhookConfigView& config, std::string* out) {
-  Appender append{out};
-  (void)emit_view(config, append);
-}
-
 bool match_canonical(const WebhookConfigView& config, std::string_view bytes, WebhookConfigView* in_bytes) {
   Matcher match{bytes};
   WebhookConfigView placed = emit_view(config, match);
@@ -382,7 +376,8 @@ Result<ServiceState> read_state_file(std::string_view text, const std::string& s
 std::string emit_state_file(const WebhookConfig& c) {
   std::string out;
   out.reserve(256);
-  emit_canonical(view_of(c), &out);
+  Appender append{&out};
+  (void)emit_view(view_of(c), append);
   return out;
 }
 

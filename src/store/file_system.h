@@ -28,9 +28,6 @@ struct DirIdentity {
   uint64_t device = 0;   // st_dev
   uint64_t inode = 0;    // st_ino
   int64_t fs_type = 0;   // statfs's f_type (FUSE, ext4, tmpfs...), when asked for
-  bool operator==(const DirIdentity& o) const {
-    return device == o.device && inode == o.inode && fs_type == o.fs_type;
-  }
 };
 
 // Whether `now` is still the directory `recorded` was: the same device and
