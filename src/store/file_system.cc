@@ -261,11 +261,11 @@ Status PosixFileSystem::rename(const std::string& from, const std::string& to) {
   return ok_status();
 }
 
-Status PosixFileSystem::sync_dir(const std::string& dir) {
+Status FileSystem::sync_dir(const std::string& dir) {
   auto fd = open_dir(dir);
   if (!fd.ok()) return fd.error();
   Status synced = sync_open_dir(fd.value(), dir);
-  ::close(fd.value());
+  (void)close(fd.value());  // read-only: the fsync's answer is the one
   return synced;
 }
 
