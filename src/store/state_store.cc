@@ -112,6 +112,16 @@ Result<ServiceStatePtr> StateStore::parse(const std::string& sid, const std::str
     return state;
   }
   if (observer_) observer_->parse_cache_lookup(false);
+  // webhookd's own form: one read of it gives both the state (what
+  // read_state_file's fast path gives; the bytes it accepts are ASCII, so
+  // UTF-8) and the compact entry.
+  if (std::optional<WebhookConfigView> view = read_canonical_view(text, scope)) {
+    auto state = std::make_shared<const ServiceState>(ServiceState{config_of(*view), canonical_etag(text)});
+    cache_.put(sid, text, state);
+    remember_compact(sid, *view, text, state->etag);
+    return state;
+  }
+  // Not webhookd's own form: the YAML reader, and the parse cache alone keeps it.
   auto parsed = read_state_file(text, path, scope);
   if (!parsed.ok()) {
     report(parsed.error());
@@ -119,7 +129,6 @@ Result<ServiceStatePtr> StateStore::parse(const std::string& sid, const std::str
   }
   auto state = std::make_shared<const ServiceState>(std::move(parsed.value()));
   cache_.put(sid, text, state);
-  remember_compact(sid, text, scope, state->etag);
   return state;
 }
 
@@ -127,7 +136,12 @@ void StateStore::remember_compact(const std::string& sid, std::string_view bytes
                                   const std::string& etag) {
   std::optional<WebhookConfigView> view = read_canonical_view(bytes, scope);
   if (!view) return;  // not webhookd's own form: the parse cache alone keeps it
-  if (std::optional<CompactState> compact = CompactState::of(*view, etag, bytes)) compact_.put(sid, std::move(*compact));
+  remember_compact(sid, *view, bytes, etag);
+}
+
+void StateStore::remember_compact(const std::string& sid, const WebhookConfigView& view, std::string_view bytes,
+                                  const std::string& etag) {
+  if (std::optional<CompactState> compact = CompactState::of(view, etag, bytes)) compact_.put(sid, std::move(*compact));
 }
 
 Result<StateStore::Snapshot> StateStore::snapshot(const std::string& sid, std::string* bytes) {
@@ -160,9 +174,7 @@ Result<StateStore::Snapshot> StateStore::snapshot(const std::string& sid, std::s
   if (observer_) observer_->parse_cache_lookup(false);
   if (std::optional<WebhookConfigView> view = read_canonical_view(*bytes, scope)) {
     std::string etag = canonical_etag(*bytes);
-    if (std::optional<CompactState> compact = CompactState::of(*view, etag, *bytes)) {
-      compact_.put(sid, std::move(*compact));
-    }
+    remember_compact(sid, *view, *bytes, etag);
     return Snapshot{view, std::move(etag), nullptr};
   }
   // Not webhookd's own form (a hand edit): the YAML reader, its state kept whole.

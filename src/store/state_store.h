@@ -162,8 +162,11 @@ class StateStore {
   // The state of a file read as `text`: from the parse cache, or parsed.
   // (From the compact cache when these are the canonical bytes seen last.)
   Result<ServiceStatePtr> parse(const std::string& sid, const std::string& text, const std::string& path, Scope scope);
-  // Keeps bytes in canonical form (and their ETag) in the compact cache.
+  // Keeps bytes in canonical form (and their ETag) in the compact cache;
+  // the second, with the view read_canonical_view already gave for them.
   void remember_compact(const std::string& sid, std::string_view bytes, Scope scope, const std::string& etag);
+  void remember_compact(const std::string& sid, const WebhookConfigView& view, std::string_view bytes,
+                        const std::string& etag);
   Status replace(const std::string& sid, const std::string& bytes);
   // An I/O error on a file is the directory's when the directory fails too
   // (kUnavailable: this host steps aside); otherwise it stays the file's.
