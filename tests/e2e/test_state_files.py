@@ -174,6 +174,19 @@ class NotARegularFileTest(StackCase):
         except subprocess.TimeoutExpired:
             self.fail("webhookctl %s hung on the FIFO" % args[0])
 
+    def assert_ctl_names(self, problem, *paths):
+        """webhookctl check of each path, and export of the state directory,
+        each exit 1 naming the problem on stderr; export writes nothing."""
+        for path in paths:
+            r = self.webhookctl("check", path)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(problem, r.stderr)
+        with tempfile.TemporaryDirectory() as dest:
+            r = self.webhookctl("export", "--state-dir", self.state_dir, dest)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(problem, r.stderr)
+            self.assertEqual(os.listdir(dest), [])
+
     def test_a_fifo_or_directory_answers_500_at_once_and_the_others_go_on(self):
         fifo = self.mkfifo(FIFO_SID + ".yaml")
         os.mkdir(os.path.join(self.state_dir, DIR_SID + ".yaml"))
@@ -204,32 +217,14 @@ class NotARegularFileTest(StackCase):
         wait_for(lambda: problem in self.stack.webhookd.log(), 5, "the log line naming " + sock)
         if not os.path.exists(WEBHOOKCTL):  # the sanitizer builds make webhookd only
             return
-        for argv in (["check", self.state_dir], ["check", sock]):
-            r = self.webhookctl(*argv)
-            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn(problem, r.stderr)
-        with tempfile.TemporaryDirectory() as dest:
-            r = self.webhookctl("export", "--state-dir", self.state_dir, dest)
-            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn(problem, r.stderr)
-            self.assertEqual(os.listdir(dest), [])
+        self.assert_ctl_names(problem, self.state_dir, sock)
 
     # The sanitizer runs of make test build webhookd alone; the plain run has webhookctl.
     @unittest.skipUnless(os.path.exists(WEBHOOKCTL), "no webhookctl in this build (sanitizer builds make webhookd only)")
     def test_webhookctl_check_apply_and_export_name_it_and_never_wait(self):
         fifo = self.mkfifo(FIFO_SID + ".yaml")
         problem = "%s: not a regular file (a FIFO)" % fifo
-        r = self.webhookctl("check", self.state_dir)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn(problem, r.stderr)
-        r = self.webhookctl("check", fifo)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn(problem, r.stderr)
-        with tempfile.TemporaryDirectory() as dest:
-            r = self.webhookctl("export", "--state-dir", self.state_dir, dest)
-            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn(problem, r.stderr)
-            self.assertEqual(os.listdir(dest), [])
+        self.assert_ctl_names(problem, self.state_dir, fifo)
         def state_files():
             return {n: read(os.path.join(self.state_dir, n)) for n in os.listdir(self.state_dir)
                     if n.startswith("IS") and n != FIFO_SID + ".yaml"}
