@@ -1,6 +1,7 @@
 """State files through the real stack: hand edits, broken edits, files that
 are not regular files (a FIFO, a unix socket, a directory), concurrent
 writers from several processes."""
+import hashlib
 import json
 import multiprocessing
 import os
@@ -68,6 +69,30 @@ class HandEditTest(StackCase):
         for method, want in (("POST", "POST"), ("GET ", "GET"), ("POST", "POST")):
             self.write_state("account_sid: %s\nmethod: %s\n" % (ACCOUNT, method))
             self.assertEqual(json.loads(self.curl().body)["method"], want)
+
+    def test_a_same_size_edit_of_a_hot_canonical_file_is_seen_at_once(self):
+        # Written by webhookd (canonical), then read past the point where the
+        # store keeps it whole (StateStore::kHotAfterReads, 8, in each
+        # webhookd): an edit of one letter keeps its size, and the very next
+        # GET must show it, with the ETag of the new bytes.
+        r = self.curl("--data-raw", "PreWebhookUrl=https://example.com/hooka")
+        self.assertEqual(r.status, 200, r.body)
+        canonical = read(self.state_file())
+        self.assertIn(b"pre_webhook_url: https://example.com/hooka\n", canonical)
+        for i in range(3 * 8 + 1):
+            with self.subTest(get=i):
+                again = self.curl()
+                self.assertEqual(again.status, 200, again.body)
+                self.assertEqual(again.headers["etag"], r.headers["etag"])
+        edited = canonical.replace(b"https://example.com/hooka", b"https://example.com/hookb")
+        self.assertEqual(len(edited), len(canonical))
+        with open(self.state_file(), "wb") as f:
+            f.write(edited)
+        seen = self.curl()
+        self.assertEqual(seen.status, 200, seen.body)
+        self.assertEqual(json.loads(seen.body)["pre_webhook_url"], "https://example.com/hookb")
+        self.assertEqual(seen.headers["etag"], '"%s"' % hashlib.sha256(edited).hexdigest()[:32])
+        self.assertNotEqual(seen.headers["etag"], r.headers["etag"])
 
     def test_an_invalid_edit_answers_500_and_is_not_overwritten(self):
         broken = REFERENCE_STATE + "method: GET\n"  # a second method: yaml-cpp would silently keep the first
