@@ -269,7 +269,7 @@ test: deps-test
 # you like.
 install: deps-build $(BUILD)/webhookd $(BUILD)/webhookctl man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/webhookd $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PKGDATADIR) \
+	  $(DESTDIR)$(NGINXDIR)/snippets $(DESTDIR)$(NGINXDIR)/sites-available $(DESTDIR)$(PKGDATADIR) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/webhookd $(BUILD)/webhookctl $(DESTDIR)$(BINDIR)/
 	sed $(INSTALL_SED) systemd/webhookd.service > $(DESTDIR)$(SYSTEMDDIR)/webhookd.service

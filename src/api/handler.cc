@@ -82,9 +82,10 @@ RenderedJsonCache& rendered_json() {
 }
 
 // The stored part of the JSON was rendered once per parsed state; only the
-// URL depends on the request.
+// URL depends on the request. etag: resource_etag's of state, taken once by
+// the caller (an account's is a SHA-256).
 HttpResponse resource_response(const ServiceStatePtr& state, const HttpRequest& req, const Config& config,
-                               const Resource& resource) {
+                               const Resource& resource, std::string etag) {
   auto head = rendered_json().head(resource.key, state);
   if (!head.ok()) return error_response(head.error());
   const std::string url = resource_url(req, config, resource);
@@ -92,7 +93,7 @@ HttpResponse resource_response(const ServiceStatePtr& state, const HttpRequest& 
   r.body.reserve(head.value()->size() + url.size() + 3);
   r.body.append(*head.value());
   append_config_url(&r.body, url);
-  r.set_header("ETag", resource_etag(resource.key, *state));
+  r.set_header("ETag", std::move(etag));
   return r;
 }
 
@@ -100,8 +101,8 @@ ApiError not_found(const HttpRequest& req) { return ApiError{ApiErrorKind::kNotF
 
 // Only a service belongs to an account by its file; an account's global
 // webhooks are the credentials' own by construction.
-bool foreign(const Resource& resource, const ServiceState& current, const std::string& account) {
-  return resource.scope == Scope::kService && current.config.account_sid != account;
+bool foreign(const Resource& resource, std::string_view owner, const std::string& account) {
+  return resource.scope == Scope::kService && owner != account;
 }
 
 HttpResponse not_modified(std::string etag) {
@@ -120,22 +121,18 @@ HttpResponse fetch(const HttpRequest& req, const Config& config, StateStore& sto
   auto loaded = store.snapshot(resource.key, &bytes);
   if (!loaded.ok()) return error_response(from_error(loaded.error(), resource_name(req.path)));
   StateStore::Snapshot& snapshot = loaded.value();
-  if (!snapshot.view) {
-    const ServiceState& current = *snapshot.state;
-    // A foreign service answers exactly like a missing one: no existence leak.
-    if (foreign(resource, current, account)) return error_response(not_found(req));
-    if (!req.if_none_match.empty()) {
-      std::string etag = resource_etag(resource.key, current);
-      if (etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) return not_modified(std::move(etag));
-    }
-    return resource_response(snapshot.state, req, config, resource);
-  }
-  const WebhookConfigView& view = *snapshot.view;
-  if (resource.scope == Scope::kService && view.account_sid != account) return error_response(not_found(req));
-  std::string etag = resource_etag(resource.key, std::move(snapshot.etag));
+  // A foreign service answers exactly like a missing one: no existence leak.
+  const std::string_view owner = snapshot.view ? snapshot.view->account_sid : snapshot.state->config.account_sid;
+  if (foreign(resource, owner, account)) return error_response(not_found(req));
+  std::string etag = snapshot.view ? resource_etag(resource.key, std::move(snapshot.etag))
+                                   : resource_etag(resource.key, *snapshot.state);
   if (!req.if_none_match.empty() && etag_list_matches(req.if_none_match, etag, EtagComparison::kWeak)) {
     return not_modified(std::move(etag));
   }
+  // Only the head differs: rendered once per parsed state, or written
+  // straight from the view into the bytes.
+  if (!snapshot.view) return resource_response(snapshot.state, req, config, resource, std::move(etag));
+  const WebhookConfigView& view = *snapshot.view;
   const std::string url = resource_url(req, config, resource);
   HttpResponse r;
   r.body.reserve(bytes.size() + 2 * url.size() + 64);
@@ -169,7 +166,7 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
   // with their ETag), so `If-Match: *` matches it and `If-None-Match: *`
   // fails; the first update that changes it creates its file.
   auto result = store.update(resource.key, [&](const ServiceState& current) -> Result<WebhookConfig> {
-    if (foreign(resource, current, account)) return Error::not_found("another account's service");
+    if (foreign(resource, current.config.account_sid, account)) return Error::not_found("another account's service");
     const std::string etag = resource_etag(resource.key, current);
     if (!req.if_match.empty() && !etag_list_matches(req.if_match, etag, EtagComparison::kStrong)) {
       return Error::conflict(std::string(kIfMatchFailed));
@@ -186,7 +183,7 @@ HttpResponse update(const HttpRequest& req, const Config& config, StateStore& st
     }
     return error_response(from_error(result.error(), resource_name(req.path)));
   }
-  return resource_response(result.value(), req, config, resource);
+  return resource_response(result.value(), req, config, resource, resource_etag(resource.key, *result.value()));
 }
 
 HttpResponse route(const HttpRequest& req, const Config& config, StateStore& store, std::string* account_out) {

@@ -29,24 +29,17 @@ int run(const Command& self, const Argv& argv) {
   if (!entered.ok()) return fail(entered.error().message);
   StateStore store(fs, where.value().state_dir);
   const bool json = args.flag("--json");
-  auto show = [&](const Plan& plan) {
-    if (json) {
-      std::printf("%s\n", plan_json(plan).c_str());
-    } else {
-      print_plan(plan);
-    }
-  };
   if (args.flag("--dry-run")) {  // as diff: no lock, nothing written
     auto planned = plan_live(store, fs, source.value(), args.flag("--prune"));
     if (!planned.ok()) return fail(planned.error().message);
-    show(planned.value());
+    print_plan(planned.value(), json);
     return 0;
   }
   // Planned under the apply lock, held until the record is written: a plan
   // made before it could be stale by then (store/gitops.h, LockedPlan).
   auto locked = plan_under_apply_lock(store, fs, source.value(), args.flag("--prune"));
   if (!locked.ok()) return fail(locked.error().message);
-  show(locked.value().plan());
+  print_plan(locked.value().plan(), json);
   int failed = 0;
   auto steps = apply_plan(store, fs, locked.value(), args.flag("--force"), [&](const ApplyStep& step) {
     if (!step.status.ok()) {

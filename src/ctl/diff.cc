@@ -1,8 +1,6 @@
 // webhookctl diff: what apply would do, and nothing else. Exit 2 on drift
 // so that a CI job or a timer can tell "in sync" from "differs" from "broken";
 // so bad usage is 1 here, never 2 (contract §7 keeps 2 for drift).
-#include <cstdio>
-
 #include "ctl/commands.h"
 #include "ctl/options.h"
 #include "ctl/plan.h"
@@ -33,11 +31,7 @@ int run(const Command& self, const Argv& argv) {
   auto planned = plan_live(store, fs, source.value(), args.flag("--prune"));
   if (!planned.ok()) return fail(planned.error().message);
   const Plan& plan = planned.value();
-  if (args.flag("--json")) {
-    std::printf("%s\n", plan_json(plan).c_str());
-  } else {
-    print_plan(plan);
-  }
+  print_plan(plan, args.flag("--json"));
   return plan.changes_anything() ? 2 : 0;
 }
 

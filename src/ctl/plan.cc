@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "ctl/owner.h"
+#include "store/filename.h"
 #include "store/gitops.h"
 
 namespace webhookd::ctl {
@@ -23,8 +24,8 @@ Result<std::map<std::string, ServiceState>> read_source(const std::string& src, 
     // nothing, lets it pass).
     for (const auto& [sid, state] : source.value().services) {
       if (scope_of_sid(sid) != Scope::kAccount) continue;
-      source.value().problems.push_back((src.empty() || src.back() == '/' ? src : src + "/") + sid +
-                                        ".yaml: an account's global webhooks are applied only with --config, "
+      source.value().problems.push_back(state_file_path(src, sid) +
+                                        ": an account's global webhooks are applied only with --config, "
                                         "which lists the accounts webhookd serves");
     }
   }
@@ -35,6 +36,8 @@ Result<std::map<std::string, ServiceState>> read_source(const std::string& src, 
   }
   return std::move(source.value().services);
 }
+
+namespace {
 
 std::string plan_json(const Plan& plan) {
   rapidjson::StringBuffer buf;
@@ -80,7 +83,7 @@ std::string plan_json(const Plan& plan) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-void print_plan(const Plan& plan) {
+void print_plan_text(const Plan& plan) {
   for (const ServicePlan& s : plan.services) {
     if (s.action == PlanAction::kUnchanged) continue;
     const char mark = s.action == PlanAction::kCreate ? '+' : s.action == PlanAction::kRemove ? '-' : '~';
@@ -100,6 +103,16 @@ void print_plan(const Plan& plan) {
               plan.unchanged);
   if (plan.drifted) std::printf("; %d changed since the last apply", plan.drifted);
   std::printf(".\n");
+}
+
+}  // namespace
+
+void print_plan(const Plan& plan, bool json) {
+  if (json) {
+    std::printf("%s\n", plan_json(plan).c_str());
+  } else {
+    print_plan_text(plan);
+  }
 }
 
 }  // namespace webhookd::ctl

@@ -1,6 +1,6 @@
 // What diff and apply share: a source directory read for a plan (the plan
 // itself is the store's: store/gitops.h), and the plan as a person
-// (print_plan) or a script (plan_json) reads it.
+// or a script reads it (print_plan).
 #pragma once
 
 #include <map>
@@ -23,9 +23,9 @@ namespace webhookd::ctl {
 // link (owner.h).
 Result<std::map<std::string, ServiceState>> read_source(const std::string& src, const Config* config);
 
-// `+ IS…  create`, `~ IS…  update  (DRIFTED)`, each field, then the totals.
-void print_plan(const Plan& plan);
+// On stdout, for a person: `+ IS…  create`, `~ IS…  update  (DRIFTED)`,
+// each field, then the totals; or with json, for a script, one line:
 // {"services":[{"sid","action","drifted","drift_reason"?,"changes":[...]}],"create":N,...}
-std::string plan_json(const Plan& plan);
+void print_plan(const Plan& plan, bool json);
 
 }  // namespace webhookd::ctl

@@ -35,7 +35,7 @@ class CompactState {
   unsigned count_read();
 
  private:
-  // [0, 16) the ETag's 32 hex digits as bytes; then the header (kHeader);
+  // [0, 16) the ETag's 32 hex digits as bytes; then the header (compact_state.cc: kScope to kPostLen);
   // then the filters as indexes into the tables of names (a service's, then
   // an account's own), then the text of account_sid, pre_webhook_url and
   // post_webhook_url one after the other.

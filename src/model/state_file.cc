@@ -166,7 +166,6 @@ bool plain_safe(std::string_view s) {
 // says.
 struct Appender {
   std::string* out;
-  bool ok = true;
   void lit(std::string_view s) { out->append(s); }
   void lit(char c) { out->push_back(c); }
   std::string_view value(std::string_view s) {
@@ -272,10 +271,6 @@ WebhookConfigView emit_view(const WebhookConfigView& c, Sink& out) {
   return placed;
 }
 
-std::string etag_of_canonical(std::string_view canonical_bytes) {
-  return "\"" + sha256_hex(canonical_bytes).substr(0, 32) + "\"";
-}
-
 }  // namespace
 
 // The fast path for what webhookd itself writes: a line-by-line read of the
@@ -352,11 +347,8 @@ std::optional<WebhookConfigView> read_canonical_view(std::string_view bytes, Sco
   return c;
 }
 
-std::string canonical_etag(std::string_view canonical_bytes) { return etag_of_canonical(canonical_bytes); }
-
-void emit_canonical(const WebhookConfigView& config, std::string* out) {
-  Appender append{out};
-  (void)emit_view(config, append);
+std::string canonical_etag(std::string_view canonical_bytes) {
+  return "\"" + sha256_hex(canonical_bytes).substr(0, 32) + "\"";
 }
 
 bool match_canonical(const WebhookConfigView& config, std::string_view bytes, WebhookConfigView* in_bytes) {
@@ -372,7 +364,7 @@ Result<ServiceState> read_state_file(std::string_view text, const std::string& s
   // Repeats or a non-canonical spelling are read (and reported, or
   // accepted) by the YAML reader below.
   if (std::optional<WebhookConfigView> fast = read_canonical_view(text, scope)) {
-    return ServiceState{config_of(*fast), etag_of_canonical(text)};
+    return ServiceState{config_of(*fast), canonical_etag(text)};
   }
   auto config = interpret_yaml<WebhookConfig>(
       text, source, [scope](const YamlNode& root) { return read_fields(root, scope, [](const YamlInvalid& e) { throw e; }); });
@@ -384,17 +376,18 @@ Result<ServiceState> read_state_file(std::string_view text, const std::string& s
 std::string emit_state_file(const WebhookConfig& c) {
   std::string out;
   out.reserve(256);
-  emit_canonical(view_of(c), &out);
+  Appender append{&out};
+  (void)emit_view(view_of(c), append);
   return out;
 }
 
-std::string config_etag(const WebhookConfig& config) { return etag_of_canonical(emit_state_file(config)); }
+std::string config_etag(const WebhookConfig& config) { return canonical_etag(emit_state_file(config)); }
 
 std::string resource_etag(const std::string& sid, const ServiceState& state) { return resource_etag(sid, state.etag); }
 
 std::string resource_etag(const std::string& sid, std::string file_etag) {
   if (scope_of_sid(sid) != Scope::kAccount) return file_etag;
-  return etag_of_canonical(sid + "\n" + file_etag);
+  return canonical_etag(sid + "\n" + file_etag);
 }
 
 std::vector<std::string> state_file_problems(std::string_view text, const std::string& source, Scope scope) {
@@ -437,7 +430,7 @@ Result<EncodedState> encode_state(WebhookConfig config) {
   if (!valid.ok()) return valid.error();
   EncodedState out;
   out.bytes = emit_state_file(config);
-  out.state.etag = etag_of_canonical(out.bytes);
+  out.state.etag = canonical_etag(out.bytes);
   out.state.config = std::move(config);
   return out;
 }

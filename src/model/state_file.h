@@ -38,12 +38,9 @@ Result<ServiceState> read_state_file(std::string_view bytes, const std::string& 
 // then reads it with yaml-cpp). Its ETag is canonical_etag(bytes). What it
 // accepts, read_state_file reads as the same configuration.
 std::optional<WebhookConfigView> read_canonical_view(std::string_view bytes, Scope scope);
-// Appends the canonical form of a configuration (what emit_state_file
-// writes) to *out, from a view.
-void emit_canonical(const WebhookConfigView& config, std::string* out);
-// Whether `bytes` are exactly what emit_canonical writes for `config`,
+// Whether `bytes` are exactly what emit_state_file writes for `config`,
 // compared without a copy; if so, *in_bytes is the same configuration as
-// views into `bytes`. A value emit_canonical would quote never matches.
+// views into `bytes`. A value emit_state_file would quote never matches.
 bool match_canonical(const WebhookConfigView& config, std::string_view bytes, WebhookConfigView* in_bytes);
 // The ETag of canonical bytes: "\"" + 32 hex digits of their SHA-256 + "\"".
 std::string canonical_etag(std::string_view canonical_bytes);

@@ -145,19 +145,20 @@ Result<std::string> PosixFileSystem::read_file(const std::string& path) {
     ::close(fd);
     return e;
   };
+  auto too_large = [&] { return fail(Error::io("read " + path + ": larger than 1 MiB", EFBIG)); };
   // One read of the size fstat gave, and one byte more: a read that stops
   // short exactly at that size is the end of the file, and the read that
   // would return 0 is saved (one system call in twelve of a GET). Any
   // other outcome (the file grew or shrank meanwhile, a short read of a
   // network file system) reads on to the end as before.
   const size_t expected = static_cast<size_t>(st.st_size);
-  if (expected > kMaxBytes) return fail(Error::io("read " + path + ": larger than 1 MiB", EFBIG));
+  if (expected > kMaxBytes) return too_large();
   std::string data;
   data.resize(expected + 1);
   size_t got = 0;
   for (;;) {
     if (got == data.size()) {
-      if (data.size() > kMaxBytes) return fail(Error::io("read " + path + ": larger than 1 MiB", EFBIG));
+      if (data.size() > kMaxBytes) return too_large();
       data.resize(std::min(2 * data.size(), kMaxBytes + 1));
     }
     const size_t asked = data.size() - got;
@@ -171,7 +172,7 @@ Result<std::string> PosixFileSystem::read_file(const std::string& path) {
     got += static_cast<size_t>(n);
     if (got == expected && static_cast<size_t>(n) < asked) break;
   }
-  if (got > kMaxBytes) return fail(Error::io("read " + path + ": larger than 1 MiB", EFBIG));
+  if (got > kMaxBytes) return too_large();
   ::close(fd);
   data.resize(got);
   return data;
@@ -261,11 +262,11 @@ Status PosixFileSystem::rename(const std::string& from, const std::string& to) {
   return ok_status();
 }
 
-Status PosixFileSystem::sync_dir(const std::string& dir) {
+Status FileSystem::sync_dir(const std::string& dir) {
   auto fd = open_dir(dir);
   if (!fd.ok()) return fd.error();
   Status synced = sync_open_dir(fd.value(), dir);
-  ::close(fd.value());
+  (void)close(fd.value());  // read-only: the fsync's answer is the one
   return synced;
 }
 

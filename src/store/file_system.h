@@ -28,9 +28,6 @@ struct DirIdentity {
   uint64_t device = 0;   // st_dev
   uint64_t inode = 0;    // st_ino
   int64_t fs_type = 0;   // statfs's f_type (FUSE, ext4, tmpfs...), when asked for
-  bool operator==(const DirIdentity& o) const {
-    return device == o.device && inode == o.inode && fs_type == o.fs_type;
-  }
 };
 
 // Whether `now` is still the directory `recorded` was: the same device and
@@ -69,7 +66,9 @@ class FileSystem {
   virtual Status sync(int fd) = 0;
   virtual Status close(int fd) = 0;
   virtual Status rename(const std::string& from, const std::string& to) = 0;
-  virtual Status sync_dir(const std::string& dir) = 0;
+  // open_dir, sync_open_dir, close: not virtual, so a file system (or a
+  // test's injected failure) has one way to open and fsync a directory.
+  Status sync_dir(const std::string& dir);
   // sync_dir in two steps, for a write that must not need a descriptor
   // after its rename: the directory opened first (close it with close()),
   // fsynced through that descriptor after the rename.
@@ -118,7 +117,6 @@ class PosixFileSystem : public FileSystem {
   Status sync(int fd) override;
   Status close(int fd) override;
   Status rename(const std::string& from, const std::string& to) override;
-  Status sync_dir(const std::string& dir) override;
   Result<int> open_dir(const std::string& dir) override;
   Status sync_open_dir(int dir_fd, const std::string& dir) override;
   Status remove(const std::string& path) override;

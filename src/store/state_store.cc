@@ -52,20 +52,28 @@ StateStore::StateStore(FileSystem& fs, std::string dir, size_t cache_capacity, S
       account_defaults_(make_account_defaults()),
       dir_identity_(fs_.identify_dir(dir_, /*with_fs_type=*/true)) {}
 
-Result<StateStore::Stored> StateStore::read(const std::string& sid) {
+Result<StateStore::File> StateStore::read_bytes(const std::string& sid) {
   const std::optional<Scope> scope = scope_of_sid(sid);
   if (!scope) return Error::invalid_argument("not a service or account SID: " + sid);
-  const std::string path = state_file_path(dir_, sid);
-  auto bytes = fs_.read_file(path);
+  File file{*scope, state_file_path(dir_, sid), std::nullopt};
+  auto bytes = fs_.read_file(file.path);
   if (!bytes.ok()) {
     std::optional<Error> e = failed_read(bytes.error(), *scope);
-    if (!e) return Stored{"", account_defaults_, false};
-    return *e;
+    if (e) return *e;
+    return file;  // an account with no file: its defaults
   }
-  std::string& text = bytes.value();
-  auto state = parse(sid, text, path, *scope);
+  file.bytes = std::move(bytes.value());
+  return file;
+}
+
+Result<StateStore::Stored> StateStore::read(const std::string& sid) {
+  auto file = read_bytes(sid);
+  if (!file.ok()) return file.error();
+  File& f = file.value();
+  if (!f.bytes) return Stored{"", account_defaults_, false};
+  auto state = parse(sid, *f.bytes, f.path, f.scope);
   if (!state.ok()) return state.error();
-  return Stored{std::move(text), std::move(state.value())};
+  return Stored{std::move(*f.bytes), std::move(state.value())};
 }
 
 std::optional<Error> StateStore::failed_read(Error e, Scope scope) {
@@ -104,6 +112,16 @@ Result<ServiceStatePtr> StateStore::parse(const std::string& sid, const std::str
     return state;
   }
   if (observer_) observer_->parse_cache_lookup(false);
+  // webhookd's own form: one read of it gives both the state (what
+  // read_state_file's fast path gives; the bytes it accepts are ASCII, so
+  // UTF-8) and the compact entry.
+  if (std::optional<WebhookConfigView> view = read_canonical_view(text, scope)) {
+    auto state = std::make_shared<const ServiceState>(ServiceState{config_of(*view), canonical_etag(text)});
+    cache_.put(sid, text, state);
+    remember_compact(sid, *view, text, state->etag);
+    return state;
+  }
+  // Not webhookd's own form: the YAML reader, and the parse cache alone keeps it.
   auto parsed = read_state_file(text, path, scope);
   if (!parsed.ok()) {
     report(parsed.error());
@@ -111,7 +129,6 @@ Result<ServiceStatePtr> StateStore::parse(const std::string& sid, const std::str
   }
   auto state = std::make_shared<const ServiceState>(std::move(parsed.value()));
   cache_.put(sid, text, state);
-  remember_compact(sid, text, scope, state->etag);
   return state;
 }
 
@@ -119,20 +136,21 @@ void StateStore::remember_compact(const std::string& sid, std::string_view bytes
                                   const std::string& etag) {
   std::optional<WebhookConfigView> view = read_canonical_view(bytes, scope);
   if (!view) return;  // not webhookd's own form: the parse cache alone keeps it
-  if (std::optional<CompactState> compact = CompactState::of(*view, etag, bytes)) compact_.put(sid, std::move(*compact));
+  remember_compact(sid, *view, bytes, etag);
+}
+
+void StateStore::remember_compact(const std::string& sid, const WebhookConfigView& view, std::string_view bytes,
+                                  const std::string& etag) {
+  if (std::optional<CompactState> compact = CompactState::of(view, etag, bytes)) compact_.put(sid, std::move(*compact));
 }
 
 Result<StateStore::Snapshot> StateStore::snapshot(const std::string& sid, std::string* bytes) {
-  const std::optional<Scope> scope = scope_of_sid(sid);
-  if (!scope) return Error::invalid_argument("not a service or account SID: " + sid);
-  const std::string path = state_file_path(dir_, sid);
-  auto read = fs_.read_file(path);
-  if (!read.ok()) {
-    std::optional<Error> e = failed_read(read.error(), *scope);
-    if (!e) return Snapshot{std::nullopt, "", account_defaults_};
-    return *e;
-  }
-  *bytes = std::move(read.value());
+  auto file = read_bytes(sid);
+  if (!file.ok()) return file.error();
+  if (!file.value().bytes) return Snapshot{std::nullopt, "", account_defaults_};
+  const Scope scope = file.value().scope;
+  const std::string& path = file.value().path;
+  *bytes = std::move(*file.value().bytes);
   // A hot file: its parsed state (and the API's JSON of it) kept whole.
   if (ServiceStatePtr hot = cache_.find(sid, *bytes)) {
     if (observer_) observer_->parse_cache_lookup(true);
@@ -154,15 +172,13 @@ Result<StateStore::Snapshot> StateStore::snapshot(const std::string& sid, std::s
     return Snapshot{in_bytes, std::move(*etag), nullptr};
   }
   if (observer_) observer_->parse_cache_lookup(false);
-  if (std::optional<WebhookConfigView> view = read_canonical_view(*bytes, *scope)) {
+  if (std::optional<WebhookConfigView> view = read_canonical_view(*bytes, scope)) {
     std::string etag = canonical_etag(*bytes);
-    if (std::optional<CompactState> compact = CompactState::of(*view, etag, *bytes)) {
-      compact_.put(sid, std::move(*compact));
-    }
+    remember_compact(sid, *view, *bytes, etag);
     return Snapshot{view, std::move(etag), nullptr};
   }
   // Not webhookd's own form (a hand edit): the YAML reader, its state kept whole.
-  auto parsed = read_state_file(*bytes, path, *scope);
+  auto parsed = read_state_file(*bytes, path, scope);
   if (!parsed.ok()) {
     report(parsed.error());
     return parsed.error();

@@ -147,14 +147,26 @@ class StateStore {
     bool exists = true;  // false: an account with no file (state: its defaults)
   };
   Result<Stored> read(const std::string& sid);
+  // A state file's scope, path and bytes (none: an account with no file in
+  // this very directory), or the failed read's error, reported: what
+  // read() and snapshot() both start from.
+  struct File {
+    Scope scope;
+    std::string path;
+    std::optional<std::string> bytes;
+  };
+  Result<File> read_bytes(const std::string& sid);
   // What a failed read of a state file means, reported: nullopt for an
   // account with no file in this very directory (it has its defaults).
   std::optional<Error> failed_read(Error error, Scope scope);
   // The state of a file read as `text`: from the parse cache, or parsed.
   // (From the compact cache when these are the canonical bytes seen last.)
   Result<ServiceStatePtr> parse(const std::string& sid, const std::string& text, const std::string& path, Scope scope);
-  // Keeps bytes in canonical form (and their ETag) in the compact cache.
+  // Keeps bytes in canonical form (and their ETag) in the compact cache;
+  // the second, with the view read_canonical_view already gave for them.
   void remember_compact(const std::string& sid, std::string_view bytes, Scope scope, const std::string& etag);
+  void remember_compact(const std::string& sid, const WebhookConfigView& view, std::string_view bytes,
+                        const std::string& etag);
   Status replace(const std::string& sid, const std::string& bytes);
   // An I/O error on a file is the directory's when the directory fails too
   // (kUnavailable: this host steps aside); otherwise it stays the file's.

@@ -419,6 +419,35 @@ class GlobalWebhooksTest(StackCase):
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.headers["etag"], defaults_etag)  # the same configuration, the same ETag
 
+    def test_two_accounts_with_the_same_canonical_file_have_their_own_etags(self):
+        # The same bytes in both files (what webhookd writes for these
+        # settings, so read as canonical views): one body each, at one URL,
+        # so one ETag each; a 304 only for the account whose ETag it is.
+        same = ("pre_webhook_url: https://example.com/pre\npost_webhook_url: http://example.com/post\n"
+                "filters:\n  - onConversationUpdated\n  - onUserAdded\nmethod: GET\ntarget: flex\n")
+        for account in (ACCOUNT, OTHER_ACCOUNT):
+            with open(self.account_file(account), "w") as f:
+                f.write(same)
+        auths = {ACCOUNT: (ACCOUNT, TOKEN), OTHER_ACCOUNT: (OTHER_ACCOUNT, OTHER_TOKEN)}
+        # Past the compact cache's first read and the store's hot threshold
+        # (8): the ETag must stay each account's on every path.
+        etags = {}
+        for i in range(10):
+            for account, auth in auths.items():
+                r = self.curl(path=GLOBAL, auth=auth)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(json.loads(r.body)["account_sid"], account)
+                etags.setdefault(account, r.headers["etag"])
+                self.assertEqual(r.headers["etag"], etags[account], "read %d" % i)
+        self.assertNotEqual(etags[ACCOUNT], etags[OTHER_ACCOUNT])
+        for account, auth in auths.items():
+            for whose, etag in etags.items():
+                with self.subTest(account=account, etag_of=whose):
+                    r = self.curl("-H", "If-None-Match: " + etag, path=GLOBAL, auth=auth)
+                    self.assertEqual(r.status, 304 if whose == account else 200, r.body)
+        for account in auths:
+            self.assertEqual(read(self.account_file(account)).decode(), same)  # only read
+
     def test_hand_edits_are_seen_and_an_invalid_file_is_never_overwritten(self):
         with open(self.account_file(), "w") as f:
             f.write("# by hand\ntarget: flex\nmethod: get\n")

@@ -1,6 +1,7 @@
 """State files through the real stack: hand edits, broken edits, files that
 are not regular files (a FIFO, a unix socket, a directory), concurrent
 writers from several processes."""
+import hashlib
 import json
 import multiprocessing
 import os
@@ -68,6 +69,30 @@ class HandEditTest(StackCase):
         for method, want in (("POST", "POST"), ("GET ", "GET"), ("POST", "POST")):
             self.write_state("account_sid: %s\nmethod: %s\n" % (ACCOUNT, method))
             self.assertEqual(json.loads(self.curl().body)["method"], want)
+
+    def test_a_same_size_edit_of_a_hot_canonical_file_is_seen_at_once(self):
+        # Written by webhookd (canonical), then read past the point where the
+        # store keeps it whole (StateStore::kHotAfterReads, 8, in each
+        # webhookd): an edit of one letter keeps its size, and the very next
+        # GET must show it, with the ETag of the new bytes.
+        r = self.curl("--data-raw", "PreWebhookUrl=https://example.com/hooka")
+        self.assertEqual(r.status, 200, r.body)
+        canonical = read(self.state_file())
+        self.assertIn(b"pre_webhook_url: https://example.com/hooka\n", canonical)
+        for i in range(3 * 8 + 1):
+            with self.subTest(get=i):
+                again = self.curl()
+                self.assertEqual(again.status, 200, again.body)
+                self.assertEqual(again.headers["etag"], r.headers["etag"])
+        edited = canonical.replace(b"https://example.com/hooka", b"https://example.com/hookb")
+        self.assertEqual(len(edited), len(canonical))
+        with open(self.state_file(), "wb") as f:
+            f.write(edited)
+        seen = self.curl()
+        self.assertEqual(seen.status, 200, seen.body)
+        self.assertEqual(json.loads(seen.body)["pre_webhook_url"], "https://example.com/hookb")
+        self.assertEqual(seen.headers["etag"], '"%s"' % hashlib.sha256(edited).hexdigest()[:32])
+        self.assertNotEqual(seen.headers["etag"], r.headers["etag"])
 
     def test_an_invalid_edit_answers_500_and_is_not_overwritten(self):
         broken = REFERENCE_STATE + "method: GET\n"  # a second method: yaml-cpp would silently keep the first
@@ -174,6 +199,19 @@ class NotARegularFileTest(StackCase):
         except subprocess.TimeoutExpired:
             self.fail("webhookctl %s hung on the FIFO" % args[0])
 
+    def assert_ctl_names(self, problem, *paths):
+        """webhookctl check of each path, and export of the state directory,
+        each exit 1 naming the problem on stderr; export writes nothing."""
+        for path in paths:
+            r = self.webhookctl("check", path)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(problem, r.stderr)
+        with tempfile.TemporaryDirectory() as dest:
+            r = self.webhookctl("export", "--state-dir", self.state_dir, dest)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(problem, r.stderr)
+            self.assertEqual(os.listdir(dest), [])
+
     def test_a_fifo_or_directory_answers_500_at_once_and_the_others_go_on(self):
         fifo = self.mkfifo(FIFO_SID + ".yaml")
         os.mkdir(os.path.join(self.state_dir, DIR_SID + ".yaml"))
@@ -204,32 +242,14 @@ class NotARegularFileTest(StackCase):
         wait_for(lambda: problem in self.stack.webhookd.log(), 5, "the log line naming " + sock)
         if not os.path.exists(WEBHOOKCTL):  # the sanitizer builds make webhookd only
             return
-        for argv in (["check", self.state_dir], ["check", sock]):
-            r = self.webhookctl(*argv)
-            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn(problem, r.stderr)
-        with tempfile.TemporaryDirectory() as dest:
-            r = self.webhookctl("export", "--state-dir", self.state_dir, dest)
-            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn(problem, r.stderr)
-            self.assertEqual(os.listdir(dest), [])
+        self.assert_ctl_names(problem, self.state_dir, sock)
 
     # The sanitizer runs of make test build webhookd alone; the plain run has webhookctl.
     @unittest.skipUnless(os.path.exists(WEBHOOKCTL), "no webhookctl in this build (sanitizer builds make webhookd only)")
     def test_webhookctl_check_apply_and_export_name_it_and_never_wait(self):
         fifo = self.mkfifo(FIFO_SID + ".yaml")
         problem = "%s: not a regular file (a FIFO)" % fifo
-        r = self.webhookctl("check", self.state_dir)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn(problem, r.stderr)
-        r = self.webhookctl("check", fifo)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn(problem, r.stderr)
-        with tempfile.TemporaryDirectory() as dest:
-            r = self.webhookctl("export", "--state-dir", self.state_dir, dest)
-            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn(problem, r.stderr)
-            self.assertEqual(os.listdir(dest), [])
+        self.assert_ctl_names(problem, self.state_dir, fifo)
         def state_files():
             return {n: read(os.path.join(self.state_dir, n)) for n in os.listdir(self.state_dir)
                     if n.startswith("IS") and n != FIFO_SID + ".yaml"}

@@ -59,7 +59,6 @@ class MemFileSystem : public FileSystem {
     files.erase(from);
     return ok_status();
   }
-  Status sync_dir(const std::string&) override { return ok_status(); }
   Result<int> open_dir(const std::string&) override { return next_fd_++; }
   Status sync_open_dir(int, const std::string&) override { return ok_status(); }
   Status remove(const std::string& path) override {

@@ -28,9 +28,19 @@ from harness.container import root_tarball  # noqa: E402
 from harness.stack import REPO  # noqa: E402
 
 OUT = os.path.join(REPO, "build", "deb")
+
+
+def installed_documents():
+    """The Makefile's DOCS: the README and the documents `make install` puts
+    beside it. The one list; the package's sources and the docs' tests read it."""
+    with open(os.path.join(REPO, "Makefile")) as f:
+        text = f.read().replace("\\\n", " ")
+    return re.search(r"^DOCS = (.*)$", text, re.M).group(1).split()
+
+
 # What the source package holds: the project less its tests and demo state,
-# but with every document `make install` installs beside the README (DOCS).
-SOURCES = ("Makefile", "README.md", "src", "conf", "systemd", "tests/bench/README.md", "tests/RELIABILITY.md")
+# but with every document `make install` installs beside the README.
+SOURCES = ("Makefile", "src", "conf", "systemd", *installed_documents())
 
 
 def build_depends(control):
@@ -54,7 +64,7 @@ def build_root():
 def source_files():
     """The checkout's files under SOURCES, as git sees the work tree (tracked
     or new, never ignored; every file in a tree that is no git checkout),
-    conf/debian/ apart but its README (an installed document)."""
+    conf/debian/ apart but for an installed document (its README)."""
     r = subprocess.run(["git", "-C", REPO, "ls-files", "-co", "--exclude-standard", "-z", "--"] + list(SOURCES),
                        capture_output=True, text=True)
     if r.returncode == 0:
@@ -63,7 +73,7 @@ def source_files():
         listed = [os.path.relpath(os.path.join(d, f), REPO) for s in SOURCES
                   for d, _, fs in os.walk(os.path.join(REPO, s)) for f in fs] + [s for s in SOURCES if os.path.isfile(os.path.join(REPO, s))]
     return sorted(p for p in set(listed)
-                  if p and (not p.startswith("conf/debian/") or p == "conf/debian/README.md")
+                  if p and (not p.startswith("conf/debian/") or p in SOURCES)
                   and os.path.isfile(os.path.join(REPO, p)))
 
 

@@ -22,6 +22,27 @@ using namespace webhookd;
 using webhookd_test::read_file;
 using webhookd_test::TempDir;
 
+namespace {
+
+// A read of path and a lock of it, which must both return even though the
+// FIFO named fifo never gets a writer (a blocked open would hang them).
+struct ReadAndLock {
+  std::optional<Result<std::string>> read;
+  std::optional<Result<std::unique_ptr<FileLock>>> locked;
+};
+ReadAndLock read_and_lock(PosixFileSystem& fs, const std::string& path, const std::string& fifo) {
+  ReadAndLock out;
+  BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
+      [&] {
+        out.read.emplace(fs.read_file(path));
+        out.locked.emplace(fs.lock(path, FileSystem::LockFile::kCreate));
+      },
+      {fifo}));
+  return out;
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(file_system)
 
 BOOST_AUTO_TEST_CASE(read_write_rename_remove) {
@@ -110,14 +131,7 @@ BOOST_AUTO_TEST_CASE(only_regular_files_are_read_or_locked) {
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       const std::string path = dir.file(c.name);
-      std::optional<Result<std::string>> read;
-      std::optional<Result<std::unique_ptr<FileLock>>> locked;
-      BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
-          [&] {
-            read.emplace(fs.read_file(path));
-            locked.emplace(fs.lock(path, FileSystem::LockFile::kCreate));
-          },
-          {dir.file("fifo")}));
+      auto [read, locked] = read_and_lock(fs, path, dir.file("fifo"));
       if (!*c.kind) {
         BOOST_TEST_REQUIRE(read->ok());
         BOOST_TEST(read->value() == "state");
@@ -160,14 +174,7 @@ BOOST_AUTO_TEST_CASE(links_are_refused_when_asked) {
     const std::string link = dir.file(c.name);
     BOOST_TEST_REQUIRE(::symlink(c.target, link.c_str()) == 0);
     BOOST_TEST_CONTEXT(link) {
-      std::optional<Result<std::string>> read;
-      std::optional<Result<std::unique_ptr<FileLock>>> locked;
-      BOOST_TEST_REQUIRE(webhookd_test::returns_without_blocking(
-          [&] {
-            read.emplace(fs.read_file(link));
-            locked.emplace(fs.lock(link, FileSystem::LockFile::kCreate));
-          },
-          {dir.file("fifo")}));
+      auto [read, locked] = read_and_lock(fs, link, dir.file("fifo"));
       for (const Error* e : {read->ok() ? nullptr : &read->error(), locked->ok() ? nullptr : &locked->error()}) {
         BOOST_TEST_REQUIRE(e);
         BOOST_TEST((e->code == ErrorCode::kCorruption));

@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "model/state_file.h"
 #include "test_support.h"
 
 using namespace webhookd;
@@ -176,6 +177,47 @@ BOOST_AUTO_TEST_CASE(escapes_every_value_as_rapidjson_does) {
       }
     }
   }
+}
+
+// A GET of a canonical file writes its view with no escaping (kPlain): for
+// every view read_canonical_view accepts, that must be exactly the escaped
+// output. Each ASCII byte in each URL, both scopes, every filter name.
+BOOST_AUTO_TEST_CASE(a_canonical_views_plain_text_is_its_escaped_text) {
+  const std::string service_sid = "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", account = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  std::vector<WebhookConfig> configs;
+  for (Scope scope : {Scope::kService, Scope::kAccount}) {
+    WebhookConfig base = scope == Scope::kService ? WebhookConfig{} : account_defaults();
+    if (scope == Scope::kService) base.account_sid = account;
+    configs.push_back(base);  // nulls, and an account's defaults
+    WebhookConfig all = base;
+    all.method = "GET";
+    std::vector<std::string> filters(kFilterNames.begin(), kFilterNames.end());
+    if (scope == Scope::kAccount) filters.insert(filters.end(), kAccountOnlyFilterNames.begin(), kAccountOnlyFilterNames.end());
+    all.filters = filters;
+    if (scope == Scope::kAccount) all.target = "flex";
+    for (int c = 0x20; c < 0x7F; ++c) {
+      all.pre_webhook_url = std::string("https://example.com/a") + static_cast<char>(c) + "b";
+      all.post_webhook_url = "http://example.com/" + std::string(1, static_cast<char>(c)) + "?q=%20&r=[1]";
+      configs.push_back(all);
+    }
+  }
+  size_t accepted = 0;
+  for (const WebhookConfig& c : configs) {
+    const std::string bytes = emit_state_file(c);
+    BOOST_TEST_CONTEXT(bytes) {
+      std::optional<WebhookConfigView> view = read_canonical_view(bytes, c.scope);
+      if (!view) continue;  // quoted, or a URL the rules refuse: never read as a view
+      ++accepted;
+      const std::string key = c.scope == Scope::kService ? service_sid : account;
+      std::string plain, escaped;
+      append_config_head(&plain, *view, key, JsonText::kPlain);
+      append_config_head(&escaped, *view, key, JsonText::kEscape);
+      BOOST_TEST(plain == escaped);
+    }
+  }
+  // Most of them are views (every byte plain_safe lets stand unquoted), so
+  // the comparison above is not vacuous.
+  BOOST_TEST(accepted >= 2u * 60u);
 }
 
 BOOST_AUTO_TEST_CASE(renders_errors) {

@@ -92,19 +92,26 @@ StateStore::Mutation add_filter(const std::string& name, std::atomic<int>* calls
 }
 
 // Starts a write that stops at the gate, then `names.size()` updates that
-// queue behind it; returns once all of them are queued.
-void queue_behind_a_write(StateStore& store, GatedFileSystem& fs, const std::vector<std::string>& names,
-                          std::vector<std::thread>* threads, std::vector<Result<ServiceStatePtr>>* results) {
-  results->assign(names.size() + 1, Result<ServiceStatePtr>(Error::internal("not run")));
-  threads->emplace_back([&store, results] { (*results)[0] = store.update(kSid, set_method("GET")); });
+// queue behind it; once all of them are queued (and nothing renamed yet),
+// opens the gate and joins them all. Their results: the first write's
+// (method GET), then one per name (that filter added).
+std::vector<Result<ServiceStatePtr>> commit_behind_a_write(StateStore& store, GatedFileSystem& fs,
+                                                           const std::vector<std::string>& names) {
+  std::vector<Result<ServiceStatePtr>> results(names.size() + 1, Result<ServiceStatePtr>(Error::internal("not run")));
+  std::vector<std::thread> threads;
+  threads.emplace_back([&store, &results] { results[0] = store.update(kSid, set_method("GET")); });
   BOOST_TEST_REQUIRE(wait_until([&] { return fs.at_gate.load(); }), "the first write never reached fsync");
   for (size_t i = 0; i < names.size(); ++i) {
-    threads->emplace_back(
-        [&store, results, i, name = names[i]] { (*results)[i + 1] = store.update(kSid, add_filter(name)); });
+    threads.emplace_back(
+        [&store, &results, i, name = names[i]] { results[i + 1] = store.update(kSid, add_filter(name)); });
   }
   BOOST_TEST_REQUIRE(
       wait_until([&] { return StateStoreTestPeer::queued_updates(store, kSid) == names.size() + 1; }),
       "the updates never queued behind the write");
+  BOOST_TEST(fs.renames == 0);  // the first write is still at the gate
+  fs.open = true;
+  for (auto& t : threads) t.join();
+  return results;
 }
 
 ino_t inode(const std::string& path) {
@@ -765,12 +772,7 @@ BOOST_AUTO_TEST_CASE(updates_queued_behind_a_write_are_committed_by_one_write) {
   write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nmethod: POST\n");
   const std::vector<std::string> names = {"onMessageAdd", "onMessageAdded", "onMessageUpdate", "onMessageUpdated",
                                           "onMessageRemove", "onMessageRemoved"};
-  std::vector<std::thread> threads;
-  std::vector<Result<ServiceStatePtr>> results;
-  queue_behind_a_write(store, fs, names, &threads, &results);
-  BOOST_TEST(fs.renames == 0);  // the first write is still at the gate
-  fs.open = true;
-  for (auto& t : threads) t.join();
+  const std::vector<Result<ServiceStatePtr>> results = commit_behind_a_write(store, fs, names);
 
   // One write for the first update, one for all those queued behind it.
   BOOST_TEST(fs.renames == 2);
@@ -808,11 +810,7 @@ BOOST_AUTO_TEST_CASE(a_group_whose_write_fails_reports_the_error_to_every_member
   StateStore store(fs, dir.path());
   write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nmethod: POST\n");
   const std::vector<std::string> names = {"onMessageAdd", "onMessageAdded", "onMessageUpdate"};
-  std::vector<std::thread> threads;
-  std::vector<Result<ServiceStatePtr>> results;
-  queue_behind_a_write(store, fs, names, &threads, &results);
-  fs.open = true;
-  for (auto& t : threads) t.join();
+  const std::vector<Result<ServiceStatePtr>> results = commit_behind_a_write(store, fs, names);
 
   BOOST_TEST(results[0].ok());
   for (size_t i = 1; i < results.size(); ++i) {
@@ -863,11 +861,7 @@ BOOST_AUTO_TEST_CASE(a_groups_write_counts_only_the_updates_it_carries) {
   StateStore store(fs, dir.path(), ParseCache::kDefaultCapacity, &observer);
   write_file(dir.file(kSid + ".yaml"), "account_sid: " + kAccount + "\nmethod: POST\n");
   const std::vector<std::string> names = {"onMessageAdd", "notAnEvent", "onMessageUpdate"};
-  std::vector<std::thread> threads;
-  std::vector<Result<ServiceStatePtr>> results;
-  queue_behind_a_write(store, fs, names, &threads, &results);
-  fs.open = true;
-  for (auto& t : threads) t.join();
+  const std::vector<Result<ServiceStatePtr>> results = commit_behind_a_write(store, fs, names);
   BOOST_TEST(results[1].ok());
   BOOST_TEST_REQUIRE(!results[2].ok());
   BOOST_TEST((results[2].error().code == ErrorCode::kInvalidArgument));

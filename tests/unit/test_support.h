@@ -199,11 +199,6 @@ class FaultyFileSystem : public webhookd::PosixFileSystem {
     renamed = renamed || s.ok();
     return s;
   }
-  Status sync_dir(const std::string& dir) override {
-    if (fail == Op::kSyncDir) return Error::io("injected: directory fsync EIO", EIO);
-    if (out_of_descriptors_after_rename && renamed) return Error::unavailable("injected: open dir EMFILE", EMFILE);
-    return PosixFileSystem::sync_dir(dir);
-  }
   // kOpenDir: the directory cannot be opened, the host being out of
   // descriptors. out_of_descriptors_after_rename: from the first rename
   // on, nothing more opens (a temp file, the directory), the same way.
