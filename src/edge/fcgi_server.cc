@@ -385,11 +385,27 @@ std::string FcgiServer::descriptor_warning() const {
          " or lower --max-connections";
 }
 
-void FcgiServer::log_at_most_each_second(std::atomic<long long>& last, const std::string& line) {
+bool FcgiServer::take_log_turn(std::atomic<long long>& last, long long interval_ms) {
   const long long now = now_ms();
   long long seen = last.load(std::memory_order_relaxed);
-  if (seen != 0 && now - seen < 1000) return;
-  if (last.compare_exchange_strong(seen, now)) log_.append(line);
+  if (seen != 0 && now - seen < interval_ms) return false;
+  return last.compare_exchange_strong(seen, now);
+}
+
+void FcgiServer::log_at_most_each_second(std::atomic<long long>& last, const std::string& line) {
+  if (take_log_turn(last, 1000)) log_.append(line);
+}
+
+void FcgiServer::pause_listener(const std::string& why) {
+  listener_paused_until_ms_.store(now_ms() + kAcceptPauseMs);
+  accept_pauses_.fetch_add(1);
+  if (!take_log_turn(last_descriptor_log_ms_, 10000)) return;
+  // Taken only by the thread whose line it is: a pause counted meanwhile
+  // goes into the next line, never lost.
+  const unsigned long long pauses = accept_pauses_.exchange(0);
+  log_.append("webhookd: " + why + "; not accepting for " + std::to_string(kAcceptPauseMs) + " ms at a time (" +
+              std::to_string(pauses) +
+              " time(s) since the last line); raise LimitNOFILE (ulimit -n) or lower --max-connections\n");
 }
 
 void FcgiServer::close_connection(int fd) {
@@ -463,19 +479,9 @@ uint64_t FcgiServer::accept_connections() {
     // queue, as out of descriptors (below).
     const int open = open_connections_.load();
     if (open < options_.max_connections && open >= connection_allowance_.load()) {
-      listener_paused_until_ms_.store(now_ms() + kAcceptPauseMs);
-      accept_pauses_.fetch_add(1);
-      const long long now = now_ms();
-      long long last = last_descriptor_log_ms_.load();
-      if ((last == 0 || now - last >= 10000) && last_descriptor_log_ms_.compare_exchange_strong(last, now)) {
-        const unsigned long long pauses = accept_pauses_.exchange(0);
-        log_.append("webhookd: cannot accept more connections: " + std::to_string(open) + " open, and " +
-                    std::to_string(descriptor_reserve_) + " descriptors kept for the workers' files, of a limit of " +
-                    std::to_string(descriptor_limit_.load()) +
-                    " (RLIMIT_NOFILE); not accepting for " + std::to_string(kAcceptPauseMs) + " ms at a time (" +
-                    std::to_string(pauses) +
-                    " time(s) since the last line); raise LimitNOFILE (ulimit -n) or lower --max-connections\n");
-      }
+      pause_listener("cannot accept more connections: " + std::to_string(open) + " open, and " +
+                     std::to_string(descriptor_reserve_) + " descriptors kept for the workers' files, of a limit of " +
+                     std::to_string(descriptor_limit_.load()) + " (RLIMIT_NOFILE)");
       break;
     }
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -488,17 +494,8 @@ uint64_t FcgiServer::accept_connections() {
         // alone for a while (the housekeeper re-arms it); the waiting
         // connection is served once descriptors are free again.
         const int error = errno;
-        listener_paused_until_ms_.store(now_ms() + kAcceptPauseMs);
-        const unsigned long long pauses = accept_pauses_.fetch_add(1) + 1;
-        const long long now = now_ms();
-        long long last = last_descriptor_log_ms_.load();
-        if ((last == 0 || now - last >= 10000) && last_descriptor_log_ms_.compare_exchange_strong(last, now)) {
-          accept_pauses_.store(0);
-          log_.append("webhookd: cannot accept a connection: " + std::string(std::strerror(error)) + " (" +
-                      std::to_string(open_connections_.load()) + " connections open); not accepting for " +
-                      std::to_string(kAcceptPauseMs) + " ms at a time (" + std::to_string(pauses) +
-                      " time(s) since the last line); raise LimitNOFILE (ulimit -n) or lower --max-connections\n");
-        }
+        pause_listener("cannot accept a connection: " + std::string(std::strerror(error)) + " (" +
+                       std::to_string(open_connections_.load()) + " connections open)");
       }
       break;  // EAGAIN: nothing more waiting
     }

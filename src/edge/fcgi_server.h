@@ -122,8 +122,14 @@ class FcgiServer {
   void close_connection(int fd) EXCLUDES(pending_mu_);
   void expire_partial_requests(long long now) EXCLUDES(pending_mu_);
   void close_idle_connections(long long now);
-  // A line for the log, at most once a second per kind; `last` is the kind's clock.
+  // Whether this thread writes the next line of a kind: at most one per
+  // interval_ms; `last` is the kind's clock.
+  bool take_log_turn(std::atomic<long long>& last, long long interval_ms);
+  // A line for the log, at most once a second per kind.
   void log_at_most_each_second(std::atomic<long long>& last, const std::string& line);
+  // Out of descriptors: accepts nothing for kAcceptPauseMs (the housekeeper
+  // re-arms the listener), counts the pause, and says why at most every 10 s.
+  void pause_listener(const std::string& why);
 
   const int listen_fd_;
   const FcgiServerOptions options_;

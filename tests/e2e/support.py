@@ -7,12 +7,15 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
-from harness.stack import REPO, Stack
+from harness import fcgi_client
+from harness.stack import REPO, Stack, Webhookd, read_log, wait_for
 
 BUILD = os.environ.get("WEBHOOKD_BUILD", os.path.join(REPO, "build"))
 WEBHOOKD = os.path.join(BUILD, "webhookd")
@@ -77,8 +80,49 @@ def seed_state(state_dir):
             f.write(text)
 
 
+def seed_services(state_dir, sids):
+    """One more service of ACCOUNT's per sid, with no webhook configured."""
+    for sid in sids:
+        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
+            f.write("account_sid: %s\n" % ACCOUNT)
+
+
+def start_on_held_socket(listener, config, log_path, binary=WEBHOOKD, workers=4, append=False):
+    """webhookd on a held socket (harness.stack.held_socket) as fd 0, as
+    systemd starts it; its output goes to log_path."""
+    with open(log_path, "ab" if append else "wb") as out:
+        return subprocess.Popen([binary, "--config", config, "--workers", str(workers)], stdin=listener.fileno(),
+                                stdout=out, stderr=out)
+
+
+def wait_until_serving(proc, log_path, what="webhookd"):
+    """Until its log says "serving" (or it exits)."""
+    wait_for(lambda: "serving" in read_log(log_path) or proc.poll() is not None, 10, what)
+
+
 def resource_path(sid=SID):
     return "/v1/Services/%s/Configuration/Webhooks" % sid
+
+
+def fcgi_params(method="GET", body=b"", sid=SID, path=None):
+    """What nginx sends webhookd for a request of ACCOUNT's (the parts webhookd reads)."""
+    p = {"REQUEST_METHOD": method, "DOCUMENT_URI": path or resource_path(sid), "REQUEST_SCHEME": "http",
+         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH,
+         "CONTENT_LENGTH": str(len(body))}
+    if body:
+        p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    return p
+
+
+def readme_steps(marker):
+    """The commands of the block after <!-- marker --> in the README, or in
+    conf/debian/README.md, where the package's finer points moved."""
+    block = None
+    for doc in ("README.md", os.path.join("conf", "debian", "README.md")):
+        with open(os.path.join(REPO, doc)) as f:
+            block = block or re.search(r"<!-- %s -->\s*```sh\n(.*?)```" % marker, f.read(), re.S)
+    assert block, "no document has a %s block" % marker
+    return [l.strip() for l in block.group(1).splitlines() if l.strip() and not l.strip().startswith("#")]
 
 
 def read(path):
@@ -162,6 +206,45 @@ class StackCase(unittest.TestCase):
         if message is not None:
             self.assertEqual(doc["message"], message)
         return doc
+
+
+class RawCase(unittest.TestCase):
+    """A webhookd per test on its own socket, no nginx: the tests speak FastCGI to it."""
+    workers = 2
+    extra = ()  # more webhookd options
+    stop_signal = signal.SIGKILL  # at tearDown
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="webhookd-raw-")
+        self.state_dir = os.path.join(self.tmp, "state")
+        seed_state(self.state_dir)
+        self.config = write_config(self.tmp, self.state_dir)
+        self.sock = os.path.join(self.tmp, "w.sock")
+        self.daemon = Webhookd(WEBHOOKD, self.config, self.sock, self.workers,
+                               log_path=os.path.join(self.tmp, "webhookd.log"), extra=self.extra).start()
+
+    def tearDown(self):
+        self.daemon.stop(self.stop_signal)
+        assert_no_sanitizer_report(self, self.daemon.log())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def connect(self):
+        return fcgi_client.Connection(self.sock)
+
+    def get_on(self, conn, keep=True, request_id=1):
+        status, _, body = fcgi_client.parse(conn.request(fcgi_params(), request_id=request_id, keep=keep))
+        return status, body
+
+    def assert_served_at_once(self):
+        """A fresh connection gets its answer within a second: no worker is stuck."""
+        started = time.monotonic()
+        conn = self.connect()
+        try:
+            status, body = self.get_on(conn, keep=False)
+        finally:
+            conn.close()
+        self.assertEqual(status, 200, body)
+        self.assertLess(time.monotonic() - started, 1.0)
 
 
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:")

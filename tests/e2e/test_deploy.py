@@ -13,6 +13,7 @@ import subprocess
 import time
 import unittest
 
+from e2e.support import readme_steps
 from harness.container import Container, root_tarball
 from harness.stack import REPO
 
@@ -25,15 +26,6 @@ PATH = "/v1/Services/%s/Configuration/Webhooks" % SID
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "nginx-light", "libfcgi0ldbl", "libprometheus-cpp-core1.0",
             "libyaml-cpp0.7", "libssl3",
             "python3-twilio", "curl", "ca-certificates", "git"]
-
-
-def readme_deploy_steps():
-    """The commands of the README's deploy block (after <!-- deploy-steps -->)."""
-    with open(os.path.join(REPO, "README.md")) as f:
-        text = f.read()
-    block = re.search(r"<!-- deploy-steps -->\s*```sh\n(.*?)```", text, re.S)
-    assert block, "README.md has no deploy-steps block"
-    return [l.strip() for l in block.group(1).splitlines() if l.strip() and not l.strip().startswith("#")]
 
 
 # Runs inside the container (test_4b): the clients, the restarts, and a
@@ -127,7 +119,7 @@ class DeployOnDebianTest(unittest.TestCase):
         # What the README assumes a person has: the account's token in a file.
         cls.box.write("/root/token", TOKEN + "\n")
         cls.box.run("chmod 0600 /root/token")
-        for step in readme_deploy_steps():
+        for step in readme_steps("deploy-steps"):
             if step == "make install":
                 continue  # done above, from the host
             cls.box.run(step)

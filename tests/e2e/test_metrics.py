@@ -15,10 +15,9 @@ import tempfile
 import time
 import unittest
 
-from e2e.support import (ACCOUNT, MISSING_SID, SID, TOKEN, WEBHOOKD, StackCase, assert_no_sanitizer_report,
-                          resource_path, seed_state, write_config)
+from e2e.support import ACCOUNT, MISSING_SID, SID, TOKEN, WEBHOOKD, RawCase, StackCase, resource_path
 from harness import fcgi_client
-from harness.stack import CONF_DIR, Nginx, Webhookd, free_port, wait_for
+from harness.stack import CONF_DIR, Nginx, free_port, wait_for
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
@@ -270,25 +269,14 @@ class AlertRules(unittest.TestCase):
                 self.assertIn(caught, r.stdout)
 
 
-class ServerCounters(unittest.TestCase):
+class ServerCounters(RawCase):
     """The edge's own counters, on webhookd's socket directly (no nginx):
     a connection over --max-connections is refused and counted, a request
     not whole within --request-timeout is dropped and counted, and the
     gauges read what is open and busy at the scrape."""
-
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="webhookd-counters-")
-        state = os.path.join(self.tmp, "state")
-        seed_state(state)
-        self.sock = os.path.join(self.tmp, "w.sock")
-        self.daemon = Webhookd(WEBHOOKD, write_config(self.tmp, state), self.sock, 2,
-                               log_path=os.path.join(self.tmp, "webhookd.log"),
-                               extra=["--max-connections", "3", "--request-timeout", "0.5"]).start()
-
-    def tearDown(self):
-        self.daemon.stop()
-        assert_no_sanitizer_report(self, self.daemon.log())
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    workers = 2
+    extra = ("--max-connections", "3", "--request-timeout", "0.5")
+    stop_signal = signal.SIGTERM
 
     def scrape(self):
         conn = fcgi_client.Connection(self.sock)

@@ -23,7 +23,7 @@ import tempfile
 import time
 import unittest
 
-from e2e.support import BUILD, WEBHOOKCTL, WEBHOOKD
+from e2e.support import BUILD, WEBHOOKCTL, WEBHOOKD, readme_steps
 from harness import deb
 from harness.container import Container, root_tarball
 from harness.stack import REPO
@@ -621,17 +621,6 @@ threads = [threading.Thread(target=client, args=(n, 'POST' if n %% 2 else 'GET')
 [t.join() for t in threads]
 print(json.dumps({'codes': codes, 'last_acknowledged': sorted(last.values())}))
 """
-
-
-def readme_steps(marker):
-    """The commands of the block after <!-- marker --> in the README, or in
-    conf/debian/README.md, where the package's finer points moved."""
-    block = None
-    for doc in ("README.md", os.path.join("conf", "debian", "README.md")):
-        with open(os.path.join(REPO, doc)) as f:
-            block = block or re.search(r"<!-- %s -->\s*```sh\n(.*?)```" % marker, f.read(), re.S)
-    assert block, "no document has a %s block" % marker
-    return [l.strip() for l in block.group(1).splitlines() if l.strip() and not l.strip().startswith("#")]
 
 
 def package_root(built):

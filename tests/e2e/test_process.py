@@ -18,20 +18,11 @@ import time
 import unittest
 import urllib.parse
 
-from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, resource_path, seed_state,
-                         write_config)
+from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, fcgi_params, resource_path,
+                         seed_services, seed_state, start_on_held_socket, wait_until_serving, write_config)
 from harness import fcgi_client
-from harness.stack import Nginx, Webhookd, free_port, wait_for
+from harness.stack import Nginx, Webhookd, free_port, held_socket, read_log, stop_process, wait_for
 
-
-
-def params(method="GET", sid=SID, body=b""):
-    p = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(sid), "REQUEST_SCHEME": "http",
-         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH,
-         "CONTENT_LENGTH": str(len(body))}
-    if body:
-        p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
-    return p
 
 
 class ProcessCase(unittest.TestCase):
@@ -57,7 +48,7 @@ class ProcessCase(unittest.TestCase):
     def fetch(self, conn=None, **kw):
         c = conn or fcgi_client.Connection(self.sock)
         try:
-            return fcgi_client.parse(c.request(params(**kw)))
+            return fcgi_client.parse(c.request(fcgi_params(**kw)))
         finally:
             if conn is None:
                 c.close()
@@ -68,7 +59,7 @@ class SignalsTest(ProcessCase):
         daemon = self.start()
         body = b"Method=GET"
         conn = fcgi_client.Connection(self.sock)
-        conn.send_head(params("POST", body=body), body_length=len(body))  # the body is not sent yet
+        conn.send_head(fcgi_params("POST", body=body), body_length=len(body))  # the body is not sent yet
         time.sleep(0.2)
         daemon.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
@@ -101,7 +92,7 @@ class SignalsTest(ProcessCase):
             # The end-of-stdin record arrives apart from the params, as under
             # load: webhookd must consume it, or the next request on this
             # connection starts with a stray record and the connection dies.
-            conn.send_head(params(), request_id=1, keep=True)
+            conn.send_head(fcgi_params(), request_id=1, keep=True)
             time.sleep(0.05)
             conn.send_body(b"", request_id=1)
             status, _, body = fcgi_client.parse(conn.read_response(1))
@@ -119,7 +110,7 @@ class SignalsTest(ProcessCase):
         self.start(workers=2)
         conn = fcgi_client.Connection(self.sock)
         try:
-            status, _, body = fcgi_client.parse(conn.request(params()))
+            status, _, body = fcgi_client.parse(conn.request(fcgi_params()))
             self.assertEqual(status, 200, body)
             self.assertEqual(conn.sock.recv(1), b"")
             with self.assertRaises((BrokenPipeError, ConnectionResetError)):
@@ -169,7 +160,7 @@ class SignalsTest(ProcessCase):
         self.assertIn("leftover temp file(s)", daemon.log())
         conn = fcgi_client.Connection(self.sock)
         try:
-            status, _, body = fcgi_client.parse(conn.request(params("POST", body=b"Method=GET"), body=b"Method=GET"))
+            status, _, body = fcgi_client.parse(conn.request(fcgi_params("POST", body=b"Method=GET"), body=b"Method=GET"))
         finally:
             conn.close()
         self.assertEqual(status, 200, body)
@@ -236,22 +227,14 @@ class DescriptorLimitTest(ProcessCase):
     def test_out_of_descriptors_backs_off_then_serves_again(self):
         limit = self.LIMIT
 
-        def small_limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-
-        with open(self.log, "wb") as log:
-            proc = subprocess.Popen([WEBHOOKD, "--config", self.config, "--listen", "unix:" + self.sock,
-                                     "--workers", "2", "--max-connections", "100"],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=small_limit)
+        proc = self.spawn(["--workers", "2", "--max-connections", "100"], soft=limit, hard=limit)
         conns = []
         try:
-            wait_for(lambda: "serving" in self.read_log() or proc.poll() is not None, 10, "webhookd")
-            self.assertIsNone(proc.poll(), self.read_log())
             allowed = self.allowed_at_start(limit, limit, 100)
             # More kept connections than descriptors: each sends a request at once.
             for _ in range(limit + 20):
                 conn = fcgi_client.Connection(self.sock)
-                conn.send_head(params(), keep=True)
+                conn.send_head(fcgi_params(), keep=True)
                 conn.send_body(b"")
                 conns.append(conn)
             answered, waiting = answered_and_waiting(conns, allowed)
@@ -263,7 +246,7 @@ class DescriptorLimitTest(ProcessCase):
             time.sleep(2)
             cpu = cpu_seconds(proc.pid) - cpu_before
             self.assertLess(cpu, 0.3, "%.2f CPU-seconds in 2 s" % cpu)
-            lines = [l for l in self.read_log().splitlines() if "cannot accept" in l]
+            lines = [l for l in read_log(self.log).splitlines() if "cannot accept" in l]
             print("out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s), %d connections answered, "
                   "%d waiting" % (cpu, len(lines), len(answered), len(waiting)), flush=True)
             self.assertGreaterEqual(len(lines), 1)
@@ -286,14 +269,7 @@ class DescriptorLimitTest(ProcessCase):
         finally:
             for conn in conns:
                 conn.close()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        assert_no_sanitizer_report(self, self.read_log())
-
-    def read_log(self):
-        with open(self.log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        assert_no_sanitizer_report(self, read_log(self.log))
 
     def spawn(self, args, soft=None, hard=None):
         """webhookd with RLIMIT_NOFILE (soft, hard) when given, once serving."""
@@ -305,8 +281,8 @@ class DescriptorLimitTest(ProcessCase):
             proc = subprocess.Popen([WEBHOOKD, "--config", self.config, "--listen", "unix:" + self.sock] + args,
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=limit)
         self.spawned.append(proc)
-        wait_for(lambda: "serving" in self.read_log() or proc.poll() is not None, 20, "webhookd")
-        self.assertIsNone(proc.poll(), self.read_log())
+        wait_for(lambda: "serving" in read_log(self.log) or proc.poll() is not None, 20, "webhookd")
+        self.assertIsNone(proc.poll(), read_log(self.log))
         return proc
 
     def setUp(self):
@@ -318,22 +294,22 @@ class DescriptorLimitTest(ProcessCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            assert_no_sanitizer_report(self, self.read_log())
+            assert_no_sanitizer_report(self, read_log(self.log))
         super().tearDown()
 
     def allowed_at_start(self, soft, hard, max_connections):
         """The connections the start-up warning says the limit allows."""
         m = re.search(r"warning: the file descriptor limit is %d \(hard %d\): it allows (\d+) connections at once, "
                       r"below --max-connections %d \(\d+ descriptors open besides connections, \d+ kept for \d+ "
-                      r"workers' files\)" % (soft, hard, max_connections), self.read_log())
-        self.assertIsNotNone(m, self.read_log())
+                      r"workers' files\)" % (soft, hard, max_connections), read_log(self.log))
+        self.assertIsNotNone(m, read_log(self.log))
         return int(m.group(1))
 
     def connect(self, n, conns):
         for _ in range(n):
             conn = fcgi_client.Connection(self.sock)
             conns.append(conn)
-            conn.send_head(params(), keep=True)
+            conn.send_head(fcgi_params(), keep=True)
             conn.send_body(b"")
         return conns
 
@@ -348,7 +324,7 @@ class DescriptorLimitTest(ProcessCase):
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(own[0], min(own[1], 4096)), own[1]))
         self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, own)
         proc = self.spawn(["--workers", "40", "--max-connections", "1000"], 1024, 20000)
-        self.assertNotIn("warning", self.read_log())
+        self.assertNotIn("warning", read_log(self.log))
         conns = []
         try:
             self.connect(1000, conns)
@@ -357,20 +333,20 @@ class DescriptorLimitTest(ProcessCase):
                 try:
                     status = fcgi_client.parse(conn.read_response())[0]
                 except OSError as e:
-                    self.fail("connection %d of 1000: %r; %s" % (i + 1, e, self.read_log()[-2000:]))
+                    self.fail("connection %d of 1000: %r; %s" % (i + 1, e, read_log(self.log)[-2000:]))
                 self.assertEqual(status, 200)
             extra = fcgi_client.Connection(self.sock, timeout=10)
             conns.append(extra)
             try:
-                extra.send_head(params(), keep=True)
+                extra.send_head(fcgi_params(), keep=True)
                 extra.send_body(b"")
                 self.assertEqual(extra.sock.recv(1), b"", "the 1001st connection is closed")
             except (BrokenPipeError, ConnectionResetError):
                 pass  # closed before or with our request in it: closed either way
             # The log is written by its own thread: the line may follow the close.
-            wait_for(lambda: "1000 connections open, the limit (--max-connections)" in self.read_log(), 5,
+            wait_for(lambda: "1000 connections open, the limit (--max-connections)" in read_log(self.log), 5,
                      "the refusal's log line")
-            self.assertNotIn("cannot accept", self.read_log())
+            self.assertNotIn("cannot accept", read_log(self.log))
             soft = int(re.search(r"Max open files\s+(\d+)", open("/proc/%d/limits" % proc.pid).read()).group(1))
             print("40 workers, --max-connections 1000: limit raised to %d, 1000 served" % soft, flush=True)
         finally:
@@ -389,7 +365,7 @@ class DescriptorLimitTest(ProcessCase):
             self.assertEqual(len(waiting), 4)
             # Said at start, with the number it then kept to.
             self.assertEqual(self.allowed_at_start(100, 100, 4096), 16)
-            self.assertIn("too low for the workers' reserve", self.read_log())
+            self.assertIn("too low for the workers' reserve", read_log(self.log))
             for conn in answered:
                 self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
             for conn in answered:
@@ -419,7 +395,7 @@ class DescriptorLimitTest(ProcessCase):
         warm = fcgi_client.Connection(self.sock)
         try:
             body = b"Method=GET"
-            self.assertEqual(fcgi_client.parse(warm.request(params("POST", body=body), body=body))[0], 200)
+            self.assertEqual(fcgi_client.parse(warm.request(fcgi_params("POST", body=body), body=body))[0], 200)
         finally:
             warm.close()
         # webhookd closes its end of those on reading our close: counted
@@ -432,11 +408,11 @@ class DescriptorLimitTest(ProcessCase):
         try:
             resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (lowest_free + 2, hard))  # two connections' worth
             self.connect(12, conns)
-            wait_for(lambda: "cannot accept a connection" in self.read_log(), 10, "the accept4 line")
+            wait_for(lambda: "cannot accept a connection" in read_log(self.log), 10, "the accept4 line")
             cpu_before = cpu_seconds(proc.pid)
             time.sleep(2)
             cpu = cpu_seconds(proc.pid) - cpu_before
-            lines = [l for l in self.read_log().splitlines() if "cannot accept" in l]
+            lines = [l for l in read_log(self.log).splitlines() if "cannot accept" in l]
             print("accept4 out of descriptors: %.2f CPU-seconds in 2 s, %d log line(s)" % (cpu, len(lines)), flush=True)
             self.assertLess(cpu, 0.3, "%.2f CPU-seconds in 2 s" % cpu)
             self.assertLessEqual(len(lines), 2, lines[:5])
@@ -543,108 +519,88 @@ def restart_under_load(binary, tmp, restarts=6, posters=6, getters=2, load_secon
     state_dir = os.path.join(tmp, "state")
     seed_state(state_dir)
     sids = ["IS%032x" % (0xd00d0 + i) for i in range(posters)]
-    for sid in sids:
-        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
-            f.write("account_sid: %s\n" % ACCOUNT)
+    seed_services(state_dir, sids)
     config = write_config(tmp, state_dir)
-    os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
-    path = os.path.join(tmp, "held.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    os.chmod(path, 0o666)
-    listener.listen(1024)  # systemd's Backlog= in webhookd.socket
-    seen = {"posts": 0, "gets": 0, "failures": [], "restart_seconds": [], "exit_codes": [], "logs": []}
-    lock = threading.Lock()
-    acked = {sid: None for sid in sids}
-    procs = []
+    with held_socket(tmp) as (listener, path):
+        seen = {"posts": 0, "gets": 0, "failures": [], "restart_seconds": [], "exit_codes": [], "logs": []}
+        lock = threading.Lock()
+        acked = {sid: None for sid in sids}
+        procs = []
 
-    def start(n):
-        log = os.path.join(tmp, "webhookd-%d.log" % n)
-        with open(log, "wb") as out:
-            proc = subprocess.Popen([binary, "--config", config, "--workers", "4"], stdin=listener.fileno(),
-                                    stdout=out, stderr=out)
-        procs.append((proc, log))
-        return proc, log
+        def start(n):
+            log = os.path.join(tmp, "webhookd-%d.log" % n)
+            proc = start_on_held_socket(listener, config, log, binary)
+            procs.append((proc, log))
+            return proc, log
 
-    def log_of(log):
-        with open(log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        stop = threading.Event()
+        nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
 
-    stop = threading.Event()
-    nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
-
-    def client(kind, i):
-        conn = None
-        n = 0
-        while not stop.is_set():
-            n += 1
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
-                headers = {"Authorization": BASIC_AUTH}
-                if kind == "post":
-                    value = "https://hooks.example.com/%d/%d" % (i, n)
-                    body = urllib.parse.urlencode({"PreWebhookUrl": value})
-                    headers["Content-Type"] = "application/x-www-form-urlencoded"
-                    conn.request("POST", resource_path(sids[i]), body=body, headers=headers)
-                else:
-                    conn.request("GET", resource_path(), headers=headers)
-                response = conn.getresponse()
-                answer = response.read()
-                ok = response.status == 200
-                if ok and kind == "post":
-                    ok = json.loads(answer)["pre_webhook_url"] == value
-                with lock:
-                    seen[kind + "s"] += 1
-                    if ok and kind == "post":
-                        acked[sids[i]] = value
-                    if not ok:
-                        seen["failures"].append("%s %d: %s" % (kind, response.status, answer[:200]))
-            except (OSError, http.client.HTTPException) as e:
-                with lock:
-                    seen["failures"].append("%s: %r" % (kind, e))
-                if conn:
-                    conn.close()
-                conn = None
-            if pause:
-                stop.wait(pause)
-        if conn:
-            conn.close()
-
-    threads = [threading.Thread(target=client, args=("post", i)) for i in range(posters)]
-    threads += [threading.Thread(target=client, args=("get", i)) for i in range(getters)]
-    try:
-        proc, log = start(0)
-        wait_for(lambda: "serving" in log_of(log) or proc.poll() is not None, 10, "webhookd")
-        nginx.start()
-        for t in threads:
-            t.start()
-        for n in range(1, restarts + 1):
-            time.sleep(load_seconds)
-            started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            seen["exit_codes"].append(proc.wait(20))
-            proc, log = start(n)
-            wait_for(lambda: "serving" in log_of(log) or proc.poll() is not None, 10, "the next webhookd")
-            seen["restart_seconds"].append(time.monotonic() - started)
-        time.sleep(load_seconds)
-    finally:
-        stop.set()
-        for t in threads:
-            if t.is_alive():
-                t.join(60)
-        nginx.stop()
-        for p, log in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
+        def client(kind, i):
+            conn = None
+            n = 0
+            while not stop.is_set():
+                n += 1
                 try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            seen["logs"].append(log_of(log))
-        seen["nginx_errors"] = nginx.error_log()
-        listener.close()
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+                    headers = {"Authorization": BASIC_AUTH}
+                    if kind == "post":
+                        value = "https://hooks.example.com/%d/%d" % (i, n)
+                        body = urllib.parse.urlencode({"PreWebhookUrl": value})
+                        headers["Content-Type"] = "application/x-www-form-urlencoded"
+                        conn.request("POST", resource_path(sids[i]), body=body, headers=headers)
+                    else:
+                        conn.request("GET", resource_path(), headers=headers)
+                    response = conn.getresponse()
+                    answer = response.read()
+                    ok = response.status == 200
+                    if ok and kind == "post":
+                        ok = json.loads(answer)["pre_webhook_url"] == value
+                    with lock:
+                        seen[kind + "s"] += 1
+                        if ok and kind == "post":
+                            acked[sids[i]] = value
+                        if not ok:
+                            seen["failures"].append("%s %d: %s" % (kind, response.status, answer[:200]))
+                except (OSError, http.client.HTTPException) as e:
+                    with lock:
+                        seen["failures"].append("%s: %r" % (kind, e))
+                    if conn:
+                        conn.close()
+                    conn = None
+                if pause:
+                    stop.wait(pause)
+            if conn:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=("post", i)) for i in range(posters)]
+        threads += [threading.Thread(target=client, args=("get", i)) for i in range(getters)]
+        try:
+            proc, log = start(0)
+            wait_until_serving(proc, log)
+            nginx.start()
+            for t in threads:
+                t.start()
+            for n in range(1, restarts + 1):
+                time.sleep(load_seconds)
+                started = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                seen["exit_codes"].append(proc.wait(20))
+                proc, log = start(n)
+                wait_until_serving(proc, log, "the next webhookd")
+                seen["restart_seconds"].append(time.monotonic() - started)
+            time.sleep(load_seconds)
+        finally:
+            stop.set()
+            for t in threads:
+                if t.is_alive():
+                    t.join(60)
+            nginx.stop()
+            for p, log in procs:
+                stop_process(p)
+                seen["logs"].append(read_log(log))
+            seen["nginx_errors"] = nginx.error_log()
     # Every POST answered 200 is in its service's file: each client's last
     # acknowledged value (its POSTs are sequential, each answer checked).
     seen["lost"] = []
@@ -698,108 +654,88 @@ def burst_after_idle(binary, tmp, trials, burst=16, idle=0.5, delays=(0.25,)):
     state_dir = os.path.join(tmp, "state")
     seed_state(state_dir)
     sids = ["IS%032x" % (0xb0b0 + i) for i in range(burst)]
-    for sid in sids:
-        with open(os.path.join(state_dir, sid + ".yaml"), "w") as f:
-            f.write("account_sid: %s\n" % ACCOUNT)
+    seed_services(state_dir, sids)
     config = write_config(tmp, state_dir)
-    os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
-    path = os.path.join(tmp, "held.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    os.chmod(path, 0o666)
-    listener.listen(1024)
-    seen = {"posts": 0, "failures": [], "stop_seconds": [], "restart_seconds": [], "exit_codes": [], "logs": []}
-    procs = []
-    nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
+    with held_socket(tmp) as (listener, path):
+        seen = {"posts": 0, "failures": [], "stop_seconds": [], "restart_seconds": [], "exit_codes": [], "logs": []}
+        procs = []
+        nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
 
-    def log_of(log):
-        with open(log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        def start(n):
+            log = os.path.join(tmp, "webhookd-%d.log" % n)
+            proc = start_on_held_socket(listener, config, log, binary)
+            procs.append((proc, log))
+            wait_until_serving(proc, log)
+            return proc, log
 
-    def start(n):
-        log = os.path.join(tmp, "webhookd-%d.log" % n)
-        with open(log, "wb") as out:
-            proc = subprocess.Popen([binary, "--config", config, "--workers", "4"], stdin=listener.fileno(),
-                                    stdout=out, stderr=out)
-        procs.append((proc, log))
-        wait_for(lambda: "serving" in log_of(log) or proc.poll() is not None, 10, "webhookd")
-        return proc, log
+        conns = [None] * burst
 
-    conns = [None] * burst
+        def post(i, value):
+            # Each client keeps its own HTTP connection to nginx: the burst
+            # reaches nginx at once, and nginx picks upstream connections for it.
+            try:
+                if conns[i] is None:
+                    conns[i] = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
+                conns[i].request("POST", resource_path(sids[i]), body=urllib.parse.urlencode({"PreWebhookUrl": value}),
+                                 headers={"Authorization": BASIC_AUTH,
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+                response = conns[i].getresponse()
+                answer = response.read()
+                if response.status != 200 or json.loads(answer)["pre_webhook_url"] != value:
+                    return "POST %d: %s" % (response.status, answer[:200])
+            except (OSError, http.client.HTTPException) as e:
+                if conns[i]:
+                    conns[i].close()
+                conns[i] = None
+                return "POST: %r" % e
+            return None
 
-    def post(i, value):
-        # Each client keeps its own HTTP connection to nginx: the burst
-        # reaches nginx at once, and nginx picks upstream connections for it.
-        try:
-            if conns[i] is None:
-                conns[i] = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
-            conns[i].request("POST", resource_path(sids[i]), body=urllib.parse.urlencode({"PreWebhookUrl": value}),
-                             headers={"Authorization": BASIC_AUTH,
-                                      "Content-Type": "application/x-www-form-urlencoded"})
-            response = conns[i].getresponse()
-            answer = response.read()
-            if response.status != 200 or json.loads(answer)["pre_webhook_url"] != value:
-                return "POST %d: %s" % (response.status, answer[:200])
-        except (OSError, http.client.HTTPException) as e:
-            if conns[i]:
-                conns[i].close()
-            conns[i] = None
-            return "POST: %r" % e
-        return None
+        def fire(tag):
+            """Starts `burst` POSTs at once; returns a function that waits for them
+            (some may wait in the socket's queue for the next webhookd)."""
+            gate = threading.Barrier(burst)
+            results = [None] * burst
 
-    def fire(tag):
-        """Starts `burst` POSTs at once; returns a function that waits for them
-        (some may wait in the socket's queue for the next webhookd)."""
-        gate = threading.Barrier(burst)
-        results = [None] * burst
+            def one(i):
+                gate.wait()
+                results[i] = post(i, "https://hooks.example.com/%s/%d" % (tag, i))
 
-        def one(i):
-            gate.wait()
-            results[i] = post(i, "https://hooks.example.com/%s/%d" % (tag, i))
-
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(burst)]
-        for t in threads:
-            t.start()
-
-        def join():
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(burst)]
             for t in threads:
-                t.join(60)
-            seen["posts"] += burst
-            seen["failures"].extend(r for r in results if r)
+                t.start()
 
-        return join
+            def join():
+                for t in threads:
+                    t.join(60)
+                seen["posts"] += burst
+                seen["failures"].extend(r for r in results if r)
 
-    try:
-        proc, log = start(0)
-        nginx.start()
-        for n in range(trials):
-            fire("warm-%d" % n)()  # nginx now holds `burst` connections, all idle from here
-            time.sleep(idle)
-            stopped = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            time.sleep(delays[n % len(delays)])
-            answered = fire("burst-%d" % n)
-            seen["exit_codes"].append(proc.wait(20))
-            seen["stop_seconds"].append(time.monotonic() - stopped)
-            proc, log = start(n + 1)
-            seen["restart_seconds"].append(time.monotonic() - stopped)
-            answered()
-    finally:
-        for c in conns:
-            if c:
-                c.close()
-        nginx.stop()
-        for p, log in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            seen["logs"].append(log_of(log))
-        seen["nginx_errors"] = nginx.error_log()
-        listener.close()
+            return join
+
+        try:
+            proc, log = start(0)
+            nginx.start()
+            for n in range(trials):
+                fire("warm-%d" % n)()  # nginx now holds `burst` connections, all idle from here
+                time.sleep(idle)
+                stopped = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                time.sleep(delays[n % len(delays)])
+                answered = fire("burst-%d" % n)
+                seen["exit_codes"].append(proc.wait(20))
+                seen["stop_seconds"].append(time.monotonic() - stopped)
+                proc, log = start(n + 1)
+                seen["restart_seconds"].append(time.monotonic() - stopped)
+                answered()
+        finally:
+            for c in conns:
+                if c:
+                    c.close()
+            nginx.stop()
+            for p, log in procs:
+                stop_process(p)
+                seen["logs"].append(read_log(log))
+            seen["nginx_errors"] = nginx.error_log()
     return seen
 
 
@@ -843,22 +779,14 @@ class StopAtRestTest(unittest.TestCase):
 
     def test_nginx_closes_its_idle_connections_and_the_stop_ends_within_2_s(self):
         tmp = tempfile.mkdtemp(prefix="webhookd-rest-")
-        os.chmod(tmp, 0o755)  # nginx's workers (nobody, under a root master) reach the socket in it
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
         state_dir = os.path.join(tmp, "state")
         seed_state(state_dir)
         config = write_config(tmp, state_dir)
-        path = os.path.join(tmp, "held.sock")
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # held as systemd holds it
-        listener.bind(path)
-        os.chmod(path, 0o666)
-        listener.listen(1024)
+        listener, path = self.enterContext(held_socket(tmp))
         log = os.path.join(tmp, "webhookd.log")
         nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)
         proc = None
-
-        def log_text():
-            with open(log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
 
         def get(path_, auth=True):
             conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30)
@@ -870,10 +798,8 @@ class StopAtRestTest(unittest.TestCase):
                 conn.close()
 
         try:
-            with open(log, "wb") as out:
-                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
-                                        stdout=out, stderr=out)
-            wait_for(lambda: "serving" in log_text() or proc.poll() is not None, 10, "webhookd")
+            proc = start_on_held_socket(listener, config, log)
+            wait_until_serving(proc, log)
             nginx.start()
             # Eight clients at once, until nginx keeps several connections
             # to webhookd (webhookd_connections_open counts them, the scrape's own included).
@@ -902,27 +828,17 @@ class StopAtRestTest(unittest.TestCase):
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(10)
             took = time.monotonic() - started
-            text = log_text()
+            text = read_log(log)
             assert_no_sanitizer_report(self, text)
             self.assertEqual(code, 0)
             self.assertNotIn("idle kept connection(s) still open", text,
                              "webhookd closed idle connections itself: nginx did not (keepalive_timeout)")
             self.assertLess(took, 2.0)
             # The next request on the held socket is served by the next webhookd.
-            with open(log, "ab") as out:
-                proc = subprocess.Popen([WEBHOOKD, "--config", config, "--workers", "4"], stdin=listener.fileno(),
-                                        stdout=out, stderr=out)
+            proc = start_on_held_socket(listener, config, log, append=True)
             self.assertEqual(get(resource_path())[0], 200)
             print("stop at rest: %d kept connection(s) open, none closed at the bound; the stop took %.2f s" % (
                 kept, took), flush=True)
         finally:
             nginx.stop()
-            if proc and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            listener.close()
-            shutil.rmtree(tmp, ignore_errors=True)
+            stop_process(proc)

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from e2e.support import ACCOUNT, BASIC_AUTH, SID, WEBHOOKCTL, WEBHOOKD, resource_path, write_config
+from e2e.support import ACCOUNT, SID, WEBHOOKCTL, WEBHOOKD, fcgi_params, write_config
 from harness import fcgi_client
 from harness.stack import Webhookd, free_port
 
@@ -96,13 +96,9 @@ class RunAsRootTest(unittest.TestCase):
         return self.daemon
 
     def request(self, method, sid, body=b"", path=None):
-        params = {"REQUEST_METHOD": method, "DOCUMENT_URI": path or resource_path(sid), "REQUEST_SCHEME": "http",
-                  "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH}
-        if body:
-            params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
         conn = fcgi_client.Connection(self.daemon.socket_path)
         try:
-            status, _, answer = fcgi_client.parse(conn.request(params, body))
+            status, _, answer = fcgi_client.parse(conn.request(fcgi_params(method, body, sid, path), body))
         finally:
             conn.close()
         return status, answer

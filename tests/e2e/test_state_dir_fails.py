@@ -20,8 +20,8 @@ import subprocess
 import tempfile
 import unittest
 
-from e2e.support import (ACCOUNT, BASIC_AUTH, BUILD, EMPTY_SID, MISSING_SID, SID, WEBHOOKD, StackCase,
-                         assert_no_sanitizer_report, resource_path, seed_state, write_config)
+from e2e.support import (ACCOUNT, BUILD, EMPTY_SID, MISSING_SID, SID, WEBHOOKD, StackCase,
+                         assert_no_sanitizer_report, fcgi_params, resource_path, seed_state, write_config)
 from harness import fcgi_client
 from harness.stack import Stack, Webhookd, wait_for
 
@@ -308,15 +308,6 @@ class VolumeUnmounted(StackCase):
             self.mount()
         self.assertEqual(self.curl().status, 200)
         self.assertEqual(self.curl(path=GLOBAL).status, 200)
-
-
-def fcgi_params(method="GET", body=b""):
-    p = {"REQUEST_METHOD": method, "DOCUMENT_URI": resource_path(), "REQUEST_SCHEME": "http",
-         "HTTP_HOST": "api.example", "SERVER_PORT": "80", "HTTP_AUTHORIZATION": BASIC_AUTH,
-         "CONTENT_LENGTH": str(len(body))}
-    if body:
-        p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
-    return p
 
 
 def lowest_free_fd(pid):

@@ -7,6 +7,7 @@ conf/nginx.conf.template, which includes the shipped conf/webhookd.locations.con
 with Debian's stock fastcgi_params: what is tested is what ships.
 """
 import argparse
+import contextlib
 import ctypes
 import os
 import re
@@ -52,6 +53,43 @@ def port_open(port, host="127.0.0.1"):
             return True
     except OSError:
         return False
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=20):
+    """Sends sig and waits for the exit; killed if it takes longer than timeout."""
+    if proc and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def held_socket(tmp):
+    """The listening socket held as systemd holds it (webhookd.socket), for
+    each webhookd started on it as fd 0 (StandardInput=socket): tmp/held.sock,
+    backlog 1024 (Backlog=), tmp and the socket open to nginx's workers
+    (nobody, under a root master). Yields (listener, path); closed on leaving."""
+    os.chmod(tmp, 0o755)
+    path = os.path.join(tmp, "held.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(1024)
+        yield listener, path
+    finally:
+        listener.close()
+
+
+def read_log(path):
+    """A log file's text so far ("" before it exists), bytes that are not UTF-8 replaced."""
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
 
 
 class Webhookd:
@@ -100,19 +138,10 @@ class Webhookd:
         return False
 
     def log(self):
-        if not self.log_path or not os.path.exists(self.log_path):
-            return ""
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        return read_log(self.log_path)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig, timeout)
         return self.proc.returncode if self.proc else None
 
 
@@ -166,13 +195,7 @@ class Nginx:
             return ""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish open requests
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, signal.SIGQUIT, 10)  # graceful: finish open requests
 
 
 class Stack:
