@@ -7,7 +7,7 @@
 
 namespace webhookd {
 
-RenderedJsonCache::RenderedJsonCache(size_t capacity) : entries_(capacity) {}
+RenderedJsonCache::RenderedJsonCache(size_t capacity, size_t bytes) : entries_(capacity, bytes) {}
 
 ApiResult<std::shared_ptr<const std::string>> RenderedJsonCache::head(const std::string& sid,
                                                                       const ServiceStatePtr& state) {
@@ -22,5 +22,7 @@ ApiResult<std::shared_ptr<const std::string>> RenderedJsonCache::head(const std:
 }
 
 size_t RenderedJsonCache::size() { return entries_.size(); }
+
+size_t RenderedJsonCache::bytes() { return entries_.bytes(); }
 
 }  // namespace webhookd

@@ -22,17 +22,26 @@ class RenderedJsonCache {
   // repeats a parsed state's JSON, and webhookd must stay within 32 MB with
   // 100,000 services.
   static constexpr size_t kDefaultCapacity = 1024;
-  explicit RenderedJsonCache(size_t capacity = kDefaultCapacity);
+  // 1,024 entries of 512-byte heads cost 3 MiB by Cost.
+  static constexpr size_t kDefaultBytes = 4u << 20;
+  explicit RenderedJsonCache(size_t capacity = kDefaultCapacity, size_t bytes = kDefaultBytes);
   // render_config_head of this state of this service.
   ApiResult<std::shared_ptr<const std::string>> head(const std::string& sid, const ServiceStatePtr& state);
   size_t size();
+  size_t bytes();
 
  private:
   struct Entry {
     ServiceStatePtr state;
     std::shared_ptr<const std::string> head;
   };
-  ShardedMap<std::string, Entry, std::hash<std::string>, 8> entries_;
+  // The head, and the state it holds (which the parse cache may have
+  // dropped): its strings are about the head's, the objects around them
+  // and the entry's own about 1 KiB.
+  struct Cost {
+    size_t operator()(const Entry& e) const { return 2 * e.head->size() + 1024; }
+  };
+  ShardedMap<std::string, Entry, std::hash<std::string>, Cost, 8> entries_;
 };
 
 }  // namespace webhookd

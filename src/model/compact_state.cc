@@ -36,7 +36,7 @@ enum : size_t {
   kScope = 16,     // 0 service, 1 account
   kMethod,         // index into kMethods
   kTarget,         // index into kTargets
-  kReads,          // reads counted, at most 255
+  kReads,          // reads counted since the last count_read that returned true
   kFilterCount,    // kNoFilters: null
   kAccountLen,     // account_sid's length; kRawAccount: 16 bytes, "AC" + their 32 lower-case hex digits
   kPreLen,         // two bytes, little-endian; kNull: null
@@ -180,9 +180,18 @@ std::string CompactState::etag() const {
 
 Scope CompactState::scope() const { return data_[kScope] ? Scope::kAccount : Scope::kService; }
 
-unsigned CompactState::count_read() {
-  if (data_[kReads] < 255) ++data_[kReads];
-  return data_[kReads];
+bool CompactState::count_read(unsigned every) {
+  if (++data_[kReads] < every) return false;
+  data_[kReads] = 0;
+  return true;
+}
+
+size_t CompactState::size() const {
+  const uint8_t* d = data_.get();
+  const uint16_t pre = get16(d + kPreLen), post = get16(d + kPostLen);
+  return kFilters + (d[kFilterCount] == kNoFilters ? 0 : d[kFilterCount]) +
+         (d[kAccountLen] == kRawAccount ? 16 : d[kAccountLen]) + (pre == kNull ? 0 : pre) +
+         (post == kNull ? 0 : post);
 }
 
 }  // namespace webhookd

@@ -31,8 +31,11 @@ class CompactState {
   // "\"" + 32 hex digits + "\"", as canonical_etag gave it.
   std::string etag() const;
   Scope scope() const;
-  // Counts a read of these bytes; how many so far (at most 255).
-  unsigned count_read();
+  // Counts a read of these bytes; true, and the count back at 0, on the
+  // `every`th read since it last was (1 <= every <= 255).
+  bool count_read(unsigned every);
+  // The bytes of its one allocation.
+  size_t size() const;
 
  private:
   // [0, 16) the ETag's 32 hex digits as bytes; then the header (compact_state.cc: kScope to kPostLen);

@@ -7,7 +7,7 @@
 
 namespace webhookd {
 
-CompactCache::CompactCache(size_t capacity) : entries_(capacity) {}
+CompactCache::CompactCache(size_t capacity, size_t bytes) : entries_(capacity, bytes) {}
 
 std::optional<CompactCache::Key> CompactCache::key_of(std::string_view sid) {
   if (sid.size() != 34) return std::nullopt;
@@ -23,13 +23,14 @@ std::optional<CompactCache::Key> CompactCache::key_of(std::string_view sid) {
 }
 
 std::optional<std::string> CompactCache::etag_if_same(std::string_view sid, std::string_view bytes,
-                                                      WebhookConfigView* in_bytes, unsigned* reads) {
+                                                      WebhookConfigView* in_bytes, unsigned hot_every,
+                                                      bool* hot) {
   const std::optional<Key> key = key_of(sid);
   if (!key) return std::nullopt;
   const Scope scope = key->account ? Scope::kAccount : Scope::kService;
   return entries_.with(*key, [&](CompactState* entry) -> std::optional<std::string> {
     if (!entry || entry->scope() != scope || !entry->same_bytes(bytes, in_bytes)) return std::nullopt;
-    *reads = entry->count_read();
+    *hot = entry->count_read(hot_every);
     return entry->etag();
   });
 }
@@ -39,5 +40,7 @@ void CompactCache::put(std::string_view sid, CompactState state) {
 }
 
 size_t CompactCache::size() { return entries_.size(); }
+
+size_t CompactCache::bytes() { return entries_.bytes(); }
 
 }  // namespace webhookd

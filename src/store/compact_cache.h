@@ -2,9 +2,10 @@
 // CompactState per SID, so that a GET of a file whose bytes are the same as
 // last time skips the checks and the SHA-256 of its ETag. A file is the same
 // only when its bytes are (CompactState::same_bytes), never by timestamps:
-// a hand edit is seen by the very next request. Bounded; about 200 bytes an
-// entry (measured, with the allocator's and the map's own), so 100,000
-// services fit in webhookd's 32 MB.
+// a hand edit is seen by the very next request. Bounded in entries and in
+// bytes: about 200 bytes an entry of short URLs (measured, with the
+// allocator's and the map's own), so 100,000 services fit in webhookd's
+// 32 MB; long URLs make entries larger, and fewer are kept.
 #pragma once
 
 #include <cstdint>
@@ -23,15 +24,20 @@ class CompactCache {
   // Room for 100,000 services: 6,656 a shard, where 100,000 SIDs put 6,250
   // on average (a few hundred more on the fullest).
   static constexpr size_t kDefaultCapacity = 106496;
-  explicit CompactCache(size_t capacity = kDefaultCapacity);
+  // 100,000 entries of the bench's files cost 18.4 MB by Cost; whatever the
+  // URLs, the entries never hold more than this.
+  static constexpr size_t kDefaultBytes = 20u << 20;
+  explicit CompactCache(size_t capacity = kDefaultCapacity, size_t bytes = kDefaultBytes);
   // The ETag of `bytes` if they are exactly the canonical bytes last put for
   // this SID (a service's or an account's), and *in_bytes their
-  // configuration as views into them; nullopt otherwise.
-  // *reads: how many times these bytes were found so far (at most 255).
+  // configuration as views into them; nullopt otherwise. *hot: this is the
+  // `hot_every`th time these bytes were found since they were put or last
+  // found hot.
   std::optional<std::string> etag_if_same(std::string_view sid, std::string_view bytes, WebhookConfigView* in_bytes,
-                                          unsigned* reads);
+                                          unsigned hot_every, bool* hot);
   void put(std::string_view sid, CompactState state);
   size_t size();
+  size_t bytes();
 
  private:
   // A SID's 32 hex digits as 16 bytes, and its kind. Two SIDs that differ
@@ -48,8 +54,13 @@ class CompactCache {
       return static_cast<size_t>(h ^ (h >> 29));
     }
   };
+  // glibc's chunk for the entry's allocation (its size and 8 bytes of
+  // header, in steps of 16), the map's node (64) and its bucket (8).
+  struct Cost {
+    size_t operator()(const CompactState& c) const { return (c.size() + 8 + 15) / 16 * 16 + 72; }
+  };
   static std::optional<Key> key_of(std::string_view sid);
-  ShardedMap<Key, CompactState, KeyHash> entries_;
+  ShardedMap<Key, CompactState, KeyHash, Cost> entries_;
 };
 
 }  // namespace webhookd

@@ -6,7 +6,8 @@
 
 namespace webhookd {
 
-ParseCache::ParseCache(size_t capacity) : per_shard_(capacity / kShards > 0 ? capacity / kShards : 1) {}
+ParseCache::ParseCache(size_t capacity, size_t bytes)
+    : per_shard_(capacity / kShards > 0 ? capacity / kShards : 1), bytes_per_shard_(bytes / kShards) {}
 
 ParseCache::Shard& ParseCache::shard(const std::string& sid) {
   return shards_[std::hash<std::string>{}(sid) % kShards];
@@ -22,21 +23,27 @@ ServiceStatePtr ParseCache::find(const std::string& sid, const std::string& byte
 }
 
 void ParseCache::put(const std::string& sid, const std::string& bytes, ServiceStatePtr state) {
+  const size_t cost = cost_of(bytes.size());
   Shard& s = shard(sid);
   MutexLock lock(&s.mu);
   auto it = s.index.find(sid);
   if (it != s.index.end()) {
-    it->second->bytes = bytes;
-    it->second->state = std::move(state);
-    s.lru.splice(s.lru.begin(), s.lru, it->second);
-    return;
+    s.bytes -= cost_of(it->second->bytes.size());
+    s.lru.erase(it->second);
+    s.index.erase(it);
   }
+  // Too large for the shard's share: parsed again each time, the old entry gone.
+  if (cost > bytes_per_shard_) return;
+  while (!s.lru.empty() && (s.lru.size() >= per_shard_ || s.bytes + cost > bytes_per_shard_)) drop_last(s);
   s.lru.push_front(Entry{sid, bytes, std::move(state)});
   s.index.emplace(sid, s.lru.begin());
-  if (s.lru.size() > per_shard_) {
-    s.index.erase(s.lru.back().sid);
-    s.lru.pop_back();
-  }
+  s.bytes += cost;
+}
+
+void ParseCache::drop_last(Shard& s) {
+  s.bytes -= cost_of(s.lru.back().bytes.size());
+  s.index.erase(s.lru.back().sid);
+  s.lru.pop_back();
 }
 
 size_t ParseCache::size() {
@@ -44,6 +51,15 @@ size_t ParseCache::size() {
   for (Shard& s : shards_) {
     MutexLock lock(&s.mu);
     n += s.lru.size();
+  }
+  return n;
+}
+
+size_t ParseCache::bytes() {
+  size_t n = 0;
+  for (Shard& s : shards_) {
+    MutexLock lock(&s.mu);
+    n += s.bytes;
   }
   return n;
 }

@@ -47,18 +47,18 @@ BOOST_AUTO_TEST_CASE(answers_only_for_the_same_bytes_of_the_same_sid) {
   const std::string a = sid("IS", 1), b = sid("IS", 2);
   cache.put(a, compact(file(1)));
   WebhookConfigView v;
-  unsigned reads = 0;
-  auto etag = cache.etag_if_same(a, file(1), &v, &reads);
+  bool hot = false;
+  auto etag = cache.etag_if_same(a, file(1), &v, 8, &hot);
   BOOST_TEST_REQUIRE(etag.has_value());
   BOOST_TEST(*etag == canonical_etag(file(1)));
-  BOOST_TEST(reads == 1u);
-  BOOST_TEST(!cache.etag_if_same(a, file(2), &v, &reads).has_value());  // a changed file
-  BOOST_TEST(!cache.etag_if_same(b, file(1), &v, &reads).has_value());  // another service
-  BOOST_TEST(!cache.etag_if_same(sid("AC", 1), file(1), &v, &reads).has_value());  // an account, same digits
-  BOOST_TEST(!cache.etag_if_same("ISnothex", file(1), &v, &reads).has_value());
+  BOOST_TEST(!hot);  // the first of 8
+  BOOST_TEST(!cache.etag_if_same(a, file(2), &v, 8, &hot).has_value());  // a changed file
+  BOOST_TEST(!cache.etag_if_same(b, file(1), &v, 8, &hot).has_value());  // another service
+  BOOST_TEST(!cache.etag_if_same(sid("AC", 1), file(1), &v, 8, &hot).has_value());  // an account, same digits
+  BOOST_TEST(!cache.etag_if_same("ISnothex", file(1), &v, 8, &hot).has_value());
   cache.put(a, compact(file(2)));  // replaced, not added
-  BOOST_TEST(cache.etag_if_same(a, file(2), &v, &reads).has_value());
-  BOOST_TEST(!cache.etag_if_same(a, file(1), &v, &reads).has_value());
+  BOOST_TEST(cache.etag_if_same(a, file(2), &v, 8, &hot).has_value());
+  BOOST_TEST(!cache.etag_if_same(a, file(1), &v, 8, &hot).has_value());
   BOOST_TEST(cache.size() == 1u);
 }
 
@@ -67,9 +67,9 @@ BOOST_AUTO_TEST_CASE(an_account_file_has_its_own_entry) {
   const std::string bytes = "pre_webhook_url: null\npost_webhook_url: null\nfilters: []\nmethod: POST\ntarget: flex\n";
   cache.put(sid("AC", 7), compact(bytes, Scope::kAccount));
   WebhookConfigView v;
-  unsigned reads = 0;
-  BOOST_TEST(cache.etag_if_same(sid("AC", 7), bytes, &v, &reads).has_value());
-  BOOST_TEST(!cache.etag_if_same(sid("IS", 7), bytes, &v, &reads).has_value());
+  bool hot = false;
+  BOOST_TEST(cache.etag_if_same(sid("AC", 7), bytes, &v, 8, &hot).has_value());
+  BOOST_TEST(!cache.etag_if_same(sid("IS", 7), bytes, &v, 8, &hot).has_value());
 }
 
 // Bounded: however many services are read, it keeps at most its capacity.
@@ -80,13 +80,69 @@ BOOST_AUTO_TEST_CASE(holds_its_bound) {
   BOOST_TEST(cache.size() >= 100u);  // and does hold entries
   // What it holds still answers only for its own bytes.
   WebhookConfigView v;
-  unsigned reads = 0;
+  bool hot = false;
   int found = 0;
   for (int i = 0; i < 5000; ++i) {
-    if (cache.etag_if_same(sid("IS", i), file(i), &v, &reads)) ++found;
-    BOOST_TEST(!cache.etag_if_same(sid("IS", i), file(i + 1), &v, &reads).has_value());
+    if (cache.etag_if_same(sid("IS", i), file(i), &v, 8, &hot)) ++found;
+    BOOST_TEST(!cache.etag_if_same(sid("IS", i), file(i + 1), &v, 8, &hot).has_value());
   }
   BOOST_TEST(found == static_cast<int>(cache.size()));
+}
+
+// Bounded in bytes too: entries with long URLs are fewer, and never hold
+// more than the budget, however many are put.
+BOOST_AUTO_TEST_CASE(holds_its_byte_bound_whatever_the_urls) {
+  auto long_file = [](int i) {
+    return "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\npre_webhook_url: https://x/" + std::to_string(i) + "/" +
+           std::string(2000, 'u') + "\npost_webhook_url: null\nfilters: null\nmethod: POST\n";
+  };
+  const size_t budget = 1 << 20;
+  CompactCache cache(100000, budget);
+  for (int i = 0; i < 5000; ++i) cache.put(sid("IS", i), compact(long_file(i)));
+  BOOST_TEST(cache.bytes() <= budget);
+  BOOST_TEST(cache.bytes() > budget / 2);  // and does hold entries
+  BOOST_TEST(cache.size() < 600u);        // about 2,100 bytes each
+  WebhookConfigView v;
+  bool hot = false;
+  int found = 0;
+  for (int i = 0; i < 5000; ++i) {
+    if (cache.etag_if_same(sid("IS", i), long_file(i), &v, 8, &hot)) ++found;
+  }
+  BOOST_TEST(found == static_cast<int>(cache.size()));
+  // One entry larger than a shard's share is not kept, and takes the old one away.
+  CompactCache small(100, 16 * 1024);  // 1 KiB a shard
+  small.put(sid("IS", 1), compact(file(1)));
+  BOOST_TEST(small.etag_if_same(sid("IS", 1), file(1), &v, 8, &hot).has_value());
+  small.put(sid("IS", 1), compact(long_file(1)));
+  BOOST_TEST(!small.etag_if_same(sid("IS", 1), long_file(1), &v, 8, &hot).has_value());
+  BOOST_TEST(!small.etag_if_same(sid("IS", 1), file(1), &v, 8, &hot).has_value());
+  BOOST_TEST(small.bytes() == 0u);
+}
+
+// The defaults hold 100,000 services of `make bench`'s file (what the
+// memory goal is measured with) within the byte budget: every one kept.
+BOOST_AUTO_TEST_CASE(the_defaults_hold_the_benchs_100000_services) {
+  const std::string bench = "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\npre_webhook_url: https://www.example.com/pre\n"
+                            "post_webhook_url: https://www.example.com/post\nfilters:\n  - onMessageRemove\n"
+                            "  - onParticipantAdd\nmethod: POST\n";
+  const CompactState one = compact(bench);
+  CompactCache cache;
+  for (int i = 0; i < 100000; ++i) cache.put(sid("IS", i), compact(bench));
+  BOOST_TEST(cache.size() == 100000u);
+  BOOST_TEST(cache.bytes() <= CompactCache::kDefaultBytes);
+  BOOST_TEST_MESSAGE("100,000 entries: " << cache.bytes() << " bytes by Cost; one entry's allocation " << one.size());
+}
+
+// Hot on every 8th read of the same bytes, again after each.
+BOOST_AUTO_TEST_CASE(says_hot_on_every_nth_read) {
+  CompactCache cache(64);
+  cache.put(sid("IS", 1), compact(file(1)));
+  WebhookConfigView v;
+  for (int i = 1; i <= 24; ++i) {
+    bool hot = false;
+    BOOST_TEST_REQUIRE(cache.etag_if_same(sid("IS", 1), file(1), &v, 8, &hot).has_value());
+    BOOST_TEST(hot == (i % 8 == 0));
+  }
 }
 
 // Workers read and replace entries at once: an answer is always the ETag of
@@ -103,7 +159,7 @@ BOOST_AUTO_TEST_CASE(threads_never_get_another_files_etag) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       WebhookConfigView v;
-      unsigned reads = 0;
+      bool hot = false;
       for (int n = 0; n < 3000; ++n) {
         const int s = (n * 7 + t) % 300, f = (n + t) % 8;
         if (n % 3 == 0) {  // no Boost.Test assertion off the main thread
@@ -112,7 +168,7 @@ BOOST_AUTO_TEST_CASE(threads_never_get_another_files_etag) {
           if (c) cache.put(sid("IS", s), std::move(*c));
           else ++wrong;
         }
-        if (auto etag = cache.etag_if_same(sid("IS", s), files[f], &v, &reads)) {
+        if (auto etag = cache.etag_if_same(sid("IS", s), files[f], &v, 8, &hot)) {
           ++found;
           if (*etag != etags[f] || config_of(v).pre_webhook_url != "https://x/" + std::to_string(f)) ++wrong;
         }

@@ -104,9 +104,27 @@ BOOST_AUTO_TEST_CASE(refuses_what_it_could_not_give_back) {
   BOOST_TEST(CompactState::of(*view, etag, f.bytes).has_value());
 }
 
-BOOST_AUTO_TEST_CASE(counts_reads_up_to_255) {
-  CompactState c = compact(kFiles[0]);
-  for (unsigned i = 1; i <= 300; ++i) BOOST_TEST(c.count_read() == std::min(i, 255u));
+// Hot on every `every`th read, again and again (not once, not saturating).
+BOOST_AUTO_TEST_CASE(counts_reads_in_rounds) {
+  for (unsigned every : {1u, 8u, 255u}) {
+    CompactState c = compact(kFiles[0]);
+    for (unsigned i = 1; i <= 3 * every + 1; ++i) BOOST_TEST(c.count_read(every) == (i % every == 0));
+  }
+}
+
+// size() is the allocation's: the text of the account and of both URLs
+// counts once each, whatever their length.
+BOOST_AUTO_TEST_CASE(size_grows_with_the_urls) {
+  auto compact_of = [](const std::string& url) {
+    WebhookConfig c;
+    c.account_sid = "AC00000000000000000000000000000000";
+    c.pre_webhook_url = url;
+    c.post_webhook_url = url;
+    return compact(Canonical{emit_state_file(c), Scope::kService});
+  };
+  const size_t small = compact_of("https://x/").size();
+  BOOST_TEST(compact_of("https://x/" + std::string(1000, 'a')).size() == small + 2000);
+  BOOST_TEST(compact_of("https://x/" + std::string(2038, 'a')).size() == small + 2 * 2038);  // URLs of 2,048 bytes, the most
 }
 
 BOOST_AUTO_TEST_SUITE_END()

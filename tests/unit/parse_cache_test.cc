@@ -59,6 +59,30 @@ BOOST_AUTO_TEST_CASE(is_bounded_and_evicts_the_least_recently_used) {
   BOOST_TEST(cache.find(sid(0), "x") == nullptr);     // the oldest went
 }
 
+// Bounded in bytes too: large files (a hand edit may hold up to 1 MiB)
+// never make the cache hold more than its budget; a file too large for a
+// shard's share is not kept, and takes its old entry away.
+BOOST_AUTO_TEST_CASE(is_bounded_in_bytes_whatever_the_files) {
+  const size_t budget = 8 * ParseCache::cost_of(10010);  // one such file a shard
+  ParseCache cache(1024, budget);
+  const std::string big(10000, '#');
+  for (int i = 0; i < 200; ++i) cache.put(sid(i), big + std::to_string(i), state("GET"));
+  BOOST_TEST(cache.bytes() <= budget);
+  BOOST_TEST(cache.size() <= 8u);
+  BOOST_TEST(cache.find(sid(199), big + "199") != nullptr);  // the newest stays
+  cache.put(sid(1), "x", state("GET"));
+  BOOST_TEST(cache.find(sid(1), "x") != nullptr);
+  cache.put(sid(1), std::string(20000, '#'), state("POST"));  // more than a shard's share
+  BOOST_TEST(cache.find(sid(1), std::string(20000, '#')) == nullptr);
+  BOOST_TEST(cache.find(sid(1), "x") == nullptr);
+  BOOST_TEST(cache.bytes() <= budget);
+  size_t counted = 0;  // bytes() is what the entries held cost, no more
+  for (int i = 0; i < 200; ++i) {
+    if (cache.find(sid(i), big + std::to_string(i))) counted += ParseCache::cost_of(big.size() + std::to_string(i).size());
+  }
+  BOOST_TEST(cache.bytes() == counted);
+}
+
 BOOST_AUTO_TEST_CASE(a_reader_keeps_its_state_after_eviction) {
   ParseCache cache(8);
   cache.put(sid(1), "x", state("GET"));

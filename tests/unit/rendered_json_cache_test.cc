@@ -52,6 +52,25 @@ BOOST_AUTO_TEST_CASE(is_bounded) {
   BOOST_TEST(cache.size() <= 16u);
 }
 
+// Bounded in bytes too: long URLs make fewer entries, never more bytes.
+BOOST_AUTO_TEST_CASE(is_bounded_in_bytes) {
+  const size_t budget = 256 * 1024;
+  RenderedJsonCache cache(1024, budget);
+  auto long_urls = std::make_shared<ServiceState>();
+  long_urls->config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  long_urls->config.pre_webhook_url = "https://x/" + std::string(4000, 'u');
+  long_urls->config.post_webhook_url = "https://y/" + std::string(4000, 'u');
+  long_urls->etag = config_etag(long_urls->config);
+  for (int i = 0; i < 1000; ++i) {
+    char sid[40];
+    std::snprintf(sid, sizeof sid, "IS%032x", i);
+    BOOST_TEST_REQUIRE(cache.head(sid, long_urls).ok());
+  }
+  BOOST_TEST(cache.bytes() <= budget);
+  BOOST_TEST(cache.size() > 0u);
+  BOOST_TEST(cache.size() < 20u);  // about 17 KB each by its Cost
+}
+
 BOOST_AUTO_TEST_CASE(a_value_that_is_not_utf8_is_an_error_not_cached) {
   RenderedJsonCache cache(16);
   auto bad = std::make_shared<ServiceState>();

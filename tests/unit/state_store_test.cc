@@ -203,6 +203,40 @@ BOOST_AUTO_TEST_CASE(a_snapshot_sees_every_edit_and_agrees_with_load) {
   }
 }
 
+// A hot service the parse cache dropped (more hot services than it holds)
+// is kept whole again after kHotAfterReads more reads, not never again; and
+// not on every read, which would rebuild a state per GET.
+BOOST_AUTO_TEST_CASE(a_hot_service_pushed_out_of_the_parse_cache_is_kept_whole_again) {
+  TempDir dir;
+  PosixFileSystem fs;
+  StateStore store(fs, dir.path(), /*cache_capacity=*/1);  // one entry in each of the 8 shards
+  std::vector<std::string> sids;
+  for (int i = 0; i < 64; ++i) {
+    char sid[40];
+    std::snprintf(sid, sizeof sid, "IS%032x", i);
+    sids.push_back(sid);
+    WebhookConfig c;
+    c.account_sid = kAccount;
+    c.pre_webhook_url = "https://x/" + std::to_string(i);
+    write_file(dir.file(sids.back() + ".yaml"), emit_state_file(c));
+  }
+  std::string bytes;
+  auto whole = [&](const std::string& sid) {
+    auto snap = store.snapshot(sid, &bytes);
+    BOOST_TEST_REQUIRE(snap.ok());
+    return !snap.value().view.has_value();
+  };
+  for (unsigned i = 0; i < StateStore::kHotAfterReads; ++i) BOOST_TEST(!whole(sids[0]));
+  BOOST_TEST(whole(sids[0]));  // hot: kept whole
+  // 63 other services made hot push it out of its shard's one entry.
+  for (size_t s = 1; s < sids.size(); ++s) {
+    for (unsigned i = 0; i <= StateStore::kHotAfterReads; ++i) (void)whole(sids[s]);
+  }
+  int compact_reads = 0;
+  while (!whole(sids[0]) && compact_reads < 100) ++compact_reads;
+  BOOST_TEST(compact_reads == static_cast<int>(StateStore::kHotAfterReads) - 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_snapshot_reports_as_load_does) {
   TempDir dir;
   PosixFileSystem fs;
