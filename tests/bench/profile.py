@@ -18,8 +18,8 @@ tool the changes were chosen and measured with.
   profile.py load [--services N] [--connections C] [--seconds S] [--rounds R]
                   [--binary A] [--binary-b B] [--responder minimal] [--perf]
                   [--post-every N]
-      wrk through nginx with kept connections, A and B (or the minimal
-      libfcgi responder) in turn, every other round in reverse order: the
+      wrk through nginx with kept connections, A and B (and the minimal
+      libfcgi responder, kept connections) in turn, every other round in reverse order: the
       median throughput and CPU time per request (user and system, from
       /proc) of the responder and of nginx; --perf then counts system calls
       and context switches per request of each under load.
@@ -171,8 +171,8 @@ def load(args, tmp, state, sids, config, sock):
     nginx = Nginx(os.path.join(tmp, "nginx"), port, [sock], "", keepalive=64)
     nginx.start()
     responders = [("A", args.binary)] + ([("B", args.binary_b)] if args.binary_b else [])
-    if args.responder == "minimal":
-        responders = [("minimal", None)]
+    if args.responder == "minimal":  # beside A (and B), interleaved with them
+        responders.append(("minimal", None))
     sids_file = os.path.join(tmp, "sids")
     with open(sids_file, "w") as f:
         f.write("\n".join(sids) + "\n")
