@@ -1,6 +1,8 @@
 // The proof is the emitter itself: of() keeps an entry only if writing its
 // view gives back exactly the bytes it was made from, so same_bytes(b) means
-// b is those bytes, whatever the entry holds. Filters are indexes into the
+// b is those bytes, whatever the entry holds. A hand-written file cannot be
+// written again from its value (comments, quoting, order): its entry keeps
+// 16 bytes of the file's SHA-256 instead, the proof an ETag already is. Filters are indexes into the
 // fixed tables of names, method and target a number each, the account SID
 // webhookd writes as 16 bytes. One allocation, about 100 bytes for a typical
 // service.
@@ -33,7 +35,7 @@ bool raw_account(std::string_view sid) {
 
 // The header after the ETag's 16 bytes.
 enum : size_t {
-  kScope = 16,     // 0 service, 1 account
+  kScope = 16,     // bit 0: 0 service, 1 account; bit 1 (kHandWritten): the file's digest follows the text
   kMethod,         // index into kMethods
   kTarget,         // index into kTargets
   kReads,          // reads counted since the last count_read that returned true
@@ -43,6 +45,9 @@ enum : size_t {
   kPostLen = kPreLen + 2,
   kFilters = kPostLen + 2,
 };
+
+constexpr uint8_t kHandWritten = 2;
+constexpr size_t kDigest = 16;
 
 uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
 void put16(uint8_t* p, uint16_t v) {
@@ -76,6 +81,18 @@ uint8_t index_of(const std::string_view (&table)[N], std::string_view v) {
 
 std::optional<CompactState> CompactState::of(const WebhookConfigView& v, std::string_view etag,
                                              std::string_view canonical_bytes) {
+  return make(v, etag, canonical_bytes, nullptr);
+}
+
+std::optional<CompactState> CompactState::of_hand_written(const ServiceState& state, const Sha256Digest& file_digest) {
+  const std::string canonical = emit_state_file(state.config);
+  std::optional<WebhookConfigView> v = read_canonical_view(canonical, state.config.scope);
+  if (!v) return std::nullopt;  // a value the emitter quotes: left to the parse cache
+  return make(*v, state.etag, canonical, file_digest.data());
+}
+
+std::optional<CompactState> CompactState::make(const WebhookConfigView& v, std::string_view etag,
+                                               std::string_view canonical_bytes, const uint8_t* digest) {
   if (etag.size() != 34 || v.account_sid.size() >= kRawAccount) return std::nullopt;
   const bool raw = raw_account(v.account_sid);
   const size_t pre = v.pre_webhook_url ? v.pre_webhook_url->size() : 0;
@@ -99,14 +116,14 @@ std::optional<CompactState> CompactState::of(const WebhookConfigView& v, std::st
   if (!fits || (v.method && !method) || (v.target && !target)) return std::nullopt;
 
   CompactState c;
-  c.data_.reset(new uint8_t[kFilters + count + (raw ? 16 : v.account_sid.size()) + pre + post]);
+  c.data_.reset(new uint8_t[kFilters + count + (raw ? 16 : v.account_sid.size()) + pre + post + (digest ? kDigest : 0)]);
   uint8_t* d = c.data_.get();
   for (size_t i = 0; i < 16; ++i) {
     const int hi = hex_digit_value(etag[1 + 2 * i]), lo = hex_digit_value(etag[2 + 2 * i]);
     if (hi < 0 || lo < 0) return std::nullopt;
     d[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
-  d[kScope] = v.scope == Scope::kAccount;
+  d[kScope] = static_cast<uint8_t>((v.scope == Scope::kAccount ? 1 : 0) | (digest ? kHandWritten : 0));
   d[kMethod] = method;
   d[kTarget] = target;
   d[kReads] = 0;
@@ -126,6 +143,7 @@ std::optional<CompactState> CompactState::of(const WebhookConfigView& v, std::st
     if (!s.empty()) std::memcpy(at, s.data(), s.size());
     at += s.size();
   }
+  if (digest) std::memcpy(at, digest, kDigest);
   // Kept only if it writes these very bytes again, and gives back this very
   // ETag (its hex digits in canonical_etag's lower case).
   WebhookConfigView again;
@@ -133,13 +151,12 @@ std::optional<CompactState> CompactState::of(const WebhookConfigView& v, std::st
   return c;
 }
 
-bool CompactState::same_bytes(std::string_view bytes, WebhookConfigView* in_bytes) const {
+const uint8_t* CompactState::view(WebhookConfigView* out, char (&account)[34], std::string_view (&names)[32]) const {
   const uint8_t* d = data_.get();
-  WebhookConfigView v;
-  v.scope = d[kScope] ? Scope::kAccount : Scope::kService;
+  WebhookConfigView& v = *out;
+  v.scope = d[kScope] & 1 ? Scope::kAccount : Scope::kService;
   const size_t count = d[kFilterCount] == kNoFilters ? 0 : d[kFilterCount];
   const char* text = reinterpret_cast<const char*>(d + kFilters + count);
-  char account[34];
   if (d[kAccountLen] == kRawAccount) {
     account[0] = 'A';
     account[1] = 'C';
@@ -158,15 +175,37 @@ bool CompactState::same_bytes(std::string_view bytes, WebhookConfigView* in_byte
     v.pre_webhook_url = std::string_view(text, pre);
     text += pre;
   }
-  if (const uint16_t post = get16(d + kPostLen); post != kNull) v.post_webhook_url = std::string_view(text, post);
-  std::string_view names[32];
+  if (const uint16_t post = get16(d + kPostLen); post != kNull) {
+    v.post_webhook_url = std::string_view(text, post);
+    text += post;
+  }
   if (d[kFilterCount] != kNoFilters) {
     for (size_t i = 0; i < count; ++i) names[i] = filter_name(d[kFilters + i]);
     v.filters = FilterNamesView(names, count);
   }
   if (d[kMethod]) v.method = kMethods[d[kMethod]];
   if (d[kTarget]) v.target = kTargets[d[kTarget]];
+  return reinterpret_cast<const uint8_t*>(text);
+}
+
+bool CompactState::same_bytes(std::string_view bytes, WebhookConfigView* in_bytes) const {
+  WebhookConfigView v;
+  char account[34];
+  std::string_view names[32];
+  view(&v, account, names);
   return match_canonical(v, bytes, in_bytes);
+}
+
+bool CompactState::same_digest(const Sha256Digest& file_digest, ServiceState* state) const {
+  if (!(data_[kScope] & kHandWritten)) return false;
+  WebhookConfigView v;
+  char account[34];
+  std::string_view names[32];
+  const uint8_t* digest = view(&v, account, names);
+  if (std::memcmp(file_digest.data(), digest, kDigest) != 0) return false;
+  state->config = config_of(v);
+  state->etag = etag();
+  return true;
 }
 
 std::string CompactState::etag() const {
@@ -178,7 +217,7 @@ std::string CompactState::etag() const {
   return out;
 }
 
-Scope CompactState::scope() const { return data_[kScope] ? Scope::kAccount : Scope::kService; }
+Scope CompactState::scope() const { return data_[kScope] & 1 ? Scope::kAccount : Scope::kService; }
 
 bool CompactState::count_read(unsigned every) {
   if (++data_[kReads] < every) return false;
@@ -191,7 +230,7 @@ size_t CompactState::size() const {
   const uint16_t pre = get16(d + kPreLen), post = get16(d + kPostLen);
   return kFilters + (d[kFilterCount] == kNoFilters ? 0 : d[kFilterCount]) +
          (d[kAccountLen] == kRawAccount ? 16 : d[kAccountLen]) + (pre == kNull ? 0 : pre) +
-         (post == kNull ? 0 : post);
+         (post == kNull ? 0 : post) + (d[kScope] & kHandWritten ? kDigest : 0);
 }
 
 }  // namespace webhookd

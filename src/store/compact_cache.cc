@@ -35,6 +35,19 @@ std::optional<std::string> CompactCache::etag_if_same(std::string_view sid, std:
   });
 }
 
+std::optional<ServiceState> CompactCache::state_if_same_digest(std::string_view sid, const Sha256Digest& file_digest,
+                                                               unsigned hot_every, bool* hot) {
+  const std::optional<Key> key = key_of(sid);
+  if (!key) return std::nullopt;
+  const Scope scope = key->account ? Scope::kAccount : Scope::kService;
+  return entries_.with(*key, [&](CompactState* entry) -> std::optional<ServiceState> {
+    ServiceState state;
+    if (!entry || entry->scope() != scope || !entry->same_digest(file_digest, &state)) return std::nullopt;
+    *hot = entry->count_read(hot_every);
+    return state;
+  });
+}
+
 void CompactCache::put(std::string_view sid, CompactState state) {
   if (const std::optional<Key> key = key_of(sid)) entries_.put(*key, std::move(state));
 }

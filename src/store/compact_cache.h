@@ -35,6 +35,11 @@ class CompactCache {
   // found hot.
   std::optional<std::string> etag_if_same(std::string_view sid, std::string_view bytes, WebhookConfigView* in_bytes,
                                           unsigned hot_every, bool* hot);
+  // The state of a hand-written file (CompactState::of_hand_written) if
+  // `file_digest` is the SHA-256 of the file last put for this SID; *hot as
+  // for etag_if_same.
+  std::optional<ServiceState> state_if_same_digest(std::string_view sid, const Sha256Digest& file_digest,
+                                                   unsigned hot_every, bool* hot);
   void put(std::string_view sid, CompactState state);
   size_t size();
   size_t bytes();

@@ -111,24 +111,45 @@ Result<ServiceStatePtr> StateStore::parse(const std::string& sid, const std::str
     cache_.put(sid, text, state);
     return state;
   }
-  if (observer_) observer_->parse_cache_lookup(false);
   // webhookd's own form: one read of it gives both the state (what
   // read_state_file's fast path gives; the bytes it accepts are ASCII, so
   // UTF-8) and the compact entry.
   if (std::optional<WebhookConfigView> view = read_canonical_view(text, scope)) {
+    if (observer_) observer_->parse_cache_lookup(false);
     auto state = std::make_shared<const ServiceState>(ServiceState{config_of(*view), canonical_etag(text)});
     cache_.put(sid, text, state);
     remember_compact(sid, *view, text, state->etag);
     return state;
   }
-  // Not webhookd's own form: the YAML reader, and the parse cache alone keeps it.
-  auto parsed = read_state_file(text, path, scope);
+  return read_hand_written(sid, text, path, scope, /*keep_whole=*/true);
+}
+
+Result<ServiceStatePtr> StateStore::read_hand_written(const std::string& sid, const std::string& bytes,
+                                                      const std::string& path, Scope scope, bool keep_whole) {
+  // Not webhookd's own form (a hand edit): its SHA-256 proves it the file
+  // yaml-cpp read last time (0.3 us a KiB on this CPU; a parse costs tens),
+  // and its state is held compactly as a canonical file's is, so that as
+  // many hand-written services as canonical ones are answered without a
+  // parse.
+  const Sha256Digest digest = sha256_digest(bytes);
+  bool hot = false;
+  if (std::optional<ServiceState> known = compact_.state_if_same_digest(sid, digest, kHotAfterReads, &hot)) {
+    if (observer_) observer_->parse_cache_lookup(true);
+    auto state = std::make_shared<const ServiceState>(std::move(*known));
+    if (keep_whole || hot) cache_.put(sid, bytes, state);
+    return state;
+  }
+  if (observer_) observer_->parse_cache_lookup(false);
+  auto parsed = read_state_file(bytes, path, scope);
   if (!parsed.ok()) {
     report(parsed.error());
     return parsed.error();
   }
   auto state = std::make_shared<const ServiceState>(std::move(parsed.value()));
-  cache_.put(sid, text, state);
+  cache_.put(sid, bytes, state);
+  if (std::optional<CompactState> compact = CompactState::of_hand_written(*state, digest)) {
+    compact_.put(sid, std::move(*compact));
+  }
   return state;
 }
 
@@ -174,21 +195,15 @@ Result<StateStore::Snapshot> StateStore::snapshot(const std::string& sid, std::s
     }
     return Snapshot{in_bytes, std::move(*etag), nullptr};
   }
-  if (observer_) observer_->parse_cache_lookup(false);
   if (std::optional<WebhookConfigView> view = read_canonical_view(*bytes, scope)) {
+    if (observer_) observer_->parse_cache_lookup(false);
     std::string etag = canonical_etag(*bytes);
     remember_compact(sid, *view, *bytes, etag);
     return Snapshot{view, std::move(etag), nullptr};
   }
-  // Not webhookd's own form (a hand edit): the YAML reader, its state kept whole.
-  auto parsed = read_state_file(*bytes, path, scope);
-  if (!parsed.ok()) {
-    report(parsed.error());
-    return parsed.error();
-  }
-  auto state = std::make_shared<const ServiceState>(std::move(parsed.value()));
-  cache_.put(sid, *bytes, state);
-  return Snapshot{std::nullopt, "", std::move(state)};
+  auto state = read_hand_written(sid, *bytes, path, scope, /*keep_whole=*/false);
+  if (!state.ok()) return state.error();
+  return Snapshot{std::nullopt, "", std::move(state.value())};
 }
 
 void StateStore::report(const Error& error) {

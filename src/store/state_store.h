@@ -162,6 +162,11 @@ class StateStore {
   // The state of a file read as `text`: from the parse cache, or parsed.
   // (From the compact cache when these are the canonical bytes seen last.)
   Result<ServiceStatePtr> parse(const std::string& sid, const std::string& text, const std::string& path, Scope scope);
+  // A file not in canonical form: from the compact cache when its SHA-256
+  // is the one seen last, otherwise read by yaml-cpp (and remembered so).
+  // keep_whole: put in the parse cache even when not hot (load's callers).
+  Result<ServiceStatePtr> read_hand_written(const std::string& sid, const std::string& bytes, const std::string& path,
+                                            Scope scope, bool keep_whole);
   // Keeps bytes in canonical form (and their ETag) in the compact cache;
   // the second, with the view read_canonical_view already gave for them.
   void remember_compact(const std::string& sid, std::string_view bytes, Scope scope, const std::string& etag);

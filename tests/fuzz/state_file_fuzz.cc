@@ -4,7 +4,8 @@
 // canonical files agrees with the YAML reader; whatever loads re-emits to
 // bytes that load again to the same configuration, and emit is stable; what
 // the view reader accepts is exactly what the reader reads, and a compact
-// entry made of it proves these bytes and no others.
+// entry made of it (or of a hand edit's state and digest) proves these bytes
+// and no others.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -52,6 +53,19 @@ void check_kind(std::string_view text, webhookd::Scope scope) {
   if (!config.ok()) return;
   // What the reader accepts, the writer accepts: the store can always write it back.
   if (!webhookd::encode_state(config.value()).ok()) std::abort();
+  // A hand edit's compact entry gives back this very state for these very
+  // bytes, and nothing for others.
+  const webhookd::ServiceState state{config.value(), webhookd::config_etag(config.value())};
+  if (auto hand = webhookd::CompactState::of_hand_written(state, webhookd::sha256_digest(text))) {
+    webhookd::ServiceState got;
+    if (!hand->same_digest(webhookd::sha256_digest(text), &got) || got.config != state.config ||
+        got.etag != state.etag) {
+      std::abort();
+    }
+    std::string other(text);
+    other.push_back('\n');
+    if (hand->same_digest(webhookd::sha256_digest(other), &got)) std::abort();
+  }
   if (webhookd::emit_state_file(config.value()) == text) {
     // Canonical bytes may have taken the fast path, which skips yaml-cpp; a
     // leading comment forces yaml-cpp, which must read the same.

@@ -104,6 +104,45 @@ BOOST_AUTO_TEST_CASE(refuses_what_it_could_not_give_back) {
   BOOST_TEST(CompactState::of(*view, etag, f.bytes).has_value());
 }
 
+// A hand-written file's entry: its state, known again only by the digest
+// of the very same bytes; and, as any entry, the canonical bytes of that
+// state (same ETag: a file's ETag is its configuration's).
+BOOST_AUTO_TEST_CASE(a_hand_written_entry_answers_for_its_digest) {
+  const std::string text = "# by hand\naccount_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nfilters: [onMessageAdded]\n"
+                           "pre_webhook_url: \"https://x/pre\"\nmethod: post\n";
+  auto read = read_state_file(text, "x");
+  BOOST_TEST_REQUIRE(read.ok());
+  std::optional<CompactState> c = CompactState::of_hand_written(read.value(), sha256_digest(text));
+  BOOST_TEST_REQUIRE(c.has_value());
+  ServiceState got;
+  BOOST_TEST(c->same_digest(sha256_digest(text), &got));
+  BOOST_TEST((got.config == read.value().config));
+  BOOST_TEST(got.etag == read.value().etag);
+  std::string edited = text;
+  edited[edited.find("post")] = 'P';  // the same size
+  BOOST_TEST(!c->same_digest(sha256_digest(edited), &got));
+  WebhookConfigView v;
+  BOOST_TEST(c->same_bytes(emit_state_file(read.value().config), &v));
+  BOOST_TEST(c->etag() == canonical_etag(emit_state_file(read.value().config)));
+  BOOST_TEST(!c->same_bytes(text, &v));
+  // A canonical file's entry has no digest to answer for.
+  CompactState canonical = compact(kFiles[0]);
+  BOOST_TEST(!canonical.same_digest(sha256_digest(kFiles[0].bytes), &got));
+  // The digest's 16 bytes are counted.
+  auto plain = read_canonical_view(emit_state_file(read.value().config), Scope::kService);
+  BOOST_TEST_REQUIRE(plain.has_value());
+  BOOST_TEST(c->size() == CompactState::of(*plain, read.value().etag, emit_state_file(read.value().config))->size() + 16);
+  // An account's hand-written file too.
+  const std::string account = "method: GET\ntarget: flex  # by hand\n";
+  auto acc = read_state_file(account, "x", Scope::kAccount);
+  BOOST_TEST_REQUIRE(acc.ok());
+  std::optional<CompactState> a = CompactState::of_hand_written(acc.value(), sha256_digest(account));
+  BOOST_TEST_REQUIRE(a.has_value());
+  BOOST_TEST((a->scope() == Scope::kAccount));
+  BOOST_TEST(a->same_digest(sha256_digest(account), &got));
+  BOOST_TEST((got.config == acc.value().config));
+}
+
 // Hot on every `every`th read, again and again (not once, not saturating).
 BOOST_AUTO_TEST_CASE(counts_reads_in_rounds) {
   for (unsigned every : {1u, 8u, 255u}) {

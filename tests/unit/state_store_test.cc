@@ -237,6 +237,70 @@ BOOST_AUTO_TEST_CASE(a_hot_service_pushed_out_of_the_parse_cache_is_kept_whole_a
   BOOST_TEST(compact_reads == static_cast<int>(StateStore::kHotAfterReads) - 1);
 }
 
+// Hand-written files (not webhookd's own form) past what the parse cache
+// holds: each parsed once, then known by its SHA-256 (the compact cache),
+// and an edit of the same size is still seen by the very next read,
+// through snapshot and load alike.
+class LookupCounter : public StoreObserver {
+ public:
+  void parse_cache_lookup(bool hit) override { ++(hit ? hits : misses); }
+  void state_error(StateError) override {}
+  void group_commit(bool, size_t, std::chrono::nanoseconds) override {}
+  std::atomic<int> hits{0}, misses{0};
+};
+
+BOOST_AUTO_TEST_CASE(hand_written_files_past_the_parse_cache_are_parsed_once_and_every_edit_seen) {
+  TempDir dir;
+  PosixFileSystem fs;
+  LookupCounter lookups;
+  StateStore store(fs, dir.path(), /*cache_capacity=*/8, &lookups);
+  auto hand_written = [](int i, const char* method) {
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "# service %d, by hand\naccount_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+                  "pre_webhook_url: 'https://x/%04d'\nmethod: %s\n",
+                  i, i, method);
+    return std::string(text);
+  };
+  std::vector<std::string> sids;
+  for (int i = 0; i < 200; ++i) {
+    char sid[40];
+    std::snprintf(sid, sizeof sid, "IS%032x", i);
+    sids.push_back(sid);
+    write_file(dir.file(sids.back() + ".yaml"), hand_written(i, "post"));
+    BOOST_TEST_REQUIRE(!read_canonical_view(hand_written(i, "post"), Scope::kService).has_value());
+  }
+  std::string bytes;
+  auto check = [&](int i, const char* method, bool use_load) {
+    const std::string text = hand_written(i, method);
+    auto want = read_state_file(text, "x");
+    BOOST_TEST_REQUIRE(want.ok());
+    ServiceStatePtr got;
+    if (use_load) {
+      got = store.load(sids[i]).value();
+    } else {
+      auto snap = store.snapshot(sids[i], &bytes);
+      BOOST_TEST_REQUIRE(snap.ok());
+      BOOST_TEST_REQUIRE(!snap.value().view.has_value());
+      got = snap.value().state;
+    }
+    BOOST_TEST((got->config == want.value().config));
+    BOOST_TEST(got->etag == want.value().etag);
+  };
+  for (int i = 0; i < 200; ++i) check(i, "post", false);
+  BOOST_TEST(lookups.misses.load() == 200);
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 200; ++i) check(i, "post", round == 1);
+  }
+  BOOST_TEST(lookups.misses.load() == 200);  // not one parse more
+  // The same size, the same second: seen at once.
+  for (int i = 0; i < 200; i += 7) {
+    write_file(dir.file(sids[i] + ".yaml"), hand_written(i, "GET "));
+    check(i, "GET ", i % 2 == 0);
+    check(i, "GET ", i % 2 == 1);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_snapshot_reports_as_load_does) {
   TempDir dir;
   PosixFileSystem fs;
