@@ -59,12 +59,19 @@ def sid_of(i):
     return "IS%032x" % (0xb0000000 + i)
 
 
-def make_state(directory, count):
+# The same state as a person writes it (a comment, quotes, flow style): not
+# webhookd's canonical form, so read by yaml-cpp the first time.
+HAND_WRITTEN = ("# by hand\naccount_sid: %s\npre_webhook_url: 'https://www.example.com/pre'\n"
+                "post_webhook_url: \"https://www.example.com/post\"\nfilters: [onMessageRemove, onParticipantAdd]\n"
+                "method: POST\n" % ACCOUNT)
+
+
+def make_state(directory, count, text=STATE):
     os.makedirs(directory, exist_ok=True)
     sids = [SID] + [sid_of(i) for i in range(count - 1)]
     for sid in sids:
         with open(os.path.join(directory, sid + ".yaml"), "w") as f:
-            f.write(STATE)
+            f.write(text)
     return sids
 
 
@@ -344,6 +351,8 @@ class Bench:
         make_state(state_1, 1)
         sids_10k = make_state(state_10k, 10000)
         sids_100k = make_state(state_100k, 100000)
+        state_10k_hand = os.path.join(self.tmp, "state-10k-hand")
+        make_state(state_10k_hand, 10000, HAND_WRITTEN)
         files = {}
         for name, sids in (("1", [SID]), ("10k", sids_10k), ("100k", sids_100k)):
             files[name] = os.path.join(self.tmp, "sids-" + name)
@@ -385,11 +394,14 @@ class Bench:
             ("one", "webhookd", state_1, dict(script, sids_file=files["1"])),
             ("10k", "webhookd", state_10k, dict(script, sids_file=files["10k"], warm=sids_10k)),
             ("100k", "webhookd", state_100k, dict(script, sids_file=files["100k"], warm=sids_100k)),
-            ("100k-cold", "webhookd", state_100k, dict(script, sids_file=files["100k"]))])
-        self.add("webhookd GET one service (wrk script), 16 conn", m["one"], note="reference for the next three")
+            ("100k-cold", "webhookd", state_100k, dict(script, sids_file=files["100k"])),
+            ("10k-hand", "webhookd", state_10k_hand, dict(script, sids_file=files["10k"], warm=sids_10k))])
+        self.add("webhookd GET one service (wrk script), 16 conn", m["one"], note="reference for the next four")
         self.add("webhookd GET over 10,000 services (warm), 16 conn", m["10k"], m["one"], "of GET one (script)")
         self.add("webhookd GET over 100,000 services (warm), 16 conn", m["100k"], m["one"], "of GET one (script)")
         self.add("webhookd GET over 100,000 services (cold: first reads), 16 conn", m["100k-cold"], m["one"],
+                 "of GET one (script)")
+        self.add("webhookd GET over 10,000 hand-written services (warm), 16 conn", m["10k-hand"], m["one"],
                  "of GET one (script)")
         self.many = m
         # The kernel's part: open + read + close over as many files, no webhookd.
@@ -460,6 +472,8 @@ class Bench:
             loop10k, self.many["10k"]["rps"] / one / loop10k))
         loop = self.reads["100k"]["rps"] / self.reads["1"]["rps"]
         lines.append("GET over 100,000 services, cold (first reads: not a goal, for comparison): %.2f of one" % cold)
+        lines.append("GET over 10,000 hand-written services (warm; not a goal, for comparison): %.2f of one" % (
+            self.many["10k-hand"]["rps"] / one))
         lines.append("GET 100k/1 against the read loop's 100k/1 (%.2f), >= 0.95 of it: warm %.2f (%s), cold %.2f "
                      "(for comparison)%s" % (loop, self.many["100k"]["rps"] / one / loop,
                                              verdict(self.many["100k"]["rps"] / one / loop, 0.95), cold / loop,

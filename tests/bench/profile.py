@@ -4,6 +4,7 @@ not move (tests/bench/README.md, "Method"). Not part of `make bench`: the
 tool the changes were chosen and measured with.
 
   profile.py callgrind [--services N] [--requests N] [--binary B] [--top K]
+                       [--hand-written]
       webhookd under callgrind, GETs on one kept FastCGI connection straight
       to its socket (no nginx), round-robin over N services (N larger than
       the parse cache: every request a miss). Counting is zeroed after a
@@ -35,7 +36,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from bench import SID, STATE, can_connect, cpu_seconds, make_state  # noqa: E402
+from bench import HAND_WRITTEN, SID, STATE, can_connect, cpu_seconds, make_state  # noqa: E402
 from e2e.support import BASIC_AUTH, write_config  # noqa: E402
 from harness import fcgi_client  # noqa: E402
 from harness.stack import Nginx, Webhookd, free_port, wait_for  # noqa: E402
@@ -256,12 +257,14 @@ def main():
     p.add_argument("--post-every", type=int, default=0, help="load: 1 in N requests a POST that changes the service")
     p.add_argument("--perf", action="store_true", help="load: then system calls and context switches per request")
     p.add_argument("--extra", nargs="*", default=[])
+    p.add_argument("--hand-written", action="store_true",
+                   help="the services' files as a person writes them (bench.HAND_WRITTEN), not canonical")
     args = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="webhookd-profile-")
     os.chmod(tmp, 0o755)
     try:
         state = os.path.join(tmp, "state")
-        sids = make_state(state, args.services)
+        sids = make_state(state, args.services, HAND_WRITTEN if args.hand_written else STATE)
         config = write_config(tmp, state)
         sock = os.path.join(tmp, "app.sock")
         {"callgrind": callgrind, "syscalls": syscalls, "load": load}[args.mode](args, tmp, state, sids, config, sock)

@@ -2,6 +2,7 @@
 are not regular files (a FIFO, a unix socket, a directory), concurrent
 writers from several processes."""
 import hashlib
+import http.client
 import json
 import multiprocessing
 import os
@@ -12,7 +13,8 @@ import time
 import unittest
 import urllib.parse
 
-from e2e.support import ACCOUNT, REFERENCE_STATE, SID, TOKEN, WEBHOOKCTL, StackCase, read, resource_path
+from e2e.support import (ACCOUNT, BASIC_AUTH, REFERENCE_STATE, SID, TOKEN, WEBHOOKCTL, StackCase, read,
+                          resource_path)
 from harness.stack import wait_for
 
 FIFO_SID = "IS" + "f" * 32    # its state file is a FIFO
@@ -131,6 +133,54 @@ class HandEditTest(StackCase):
         names = sorted(os.listdir(self.state_dir))
         self.assertEqual([n for n in names if n.startswith("IS")], sorted(n for n in names if n.startswith("IS") and n.endswith(".yaml")))
         self.assertIn("." + SID + ".lock", names)  # the lock file, hidden and ignored by git
+
+
+class ManyHandWrittenFilesTest(StackCase):
+    """More hand-written services than the parse cache holds (1,024): past
+    it, a file is known by its SHA-256 instead of parsed again, and an edit
+    of the same size is still seen by the very next GET."""
+    COUNT = 2000
+
+    def get(self, conn, sid):
+        for attempt in (1, 2):  # nginx closes a kept client connection now and then; a GET may be sent again
+            try:
+                conn.request("GET", resource_path(sid), headers={"Authorization": BASIC_AUTH})
+                r = conn.getresponse()
+                return r.status, r.getheader("ETag"), r.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                if attempt == 2:
+                    raise
+
+    def test_past_the_parse_cache_every_same_size_edit_is_seen(self):
+        sids = ["IS%032x" % (0xc0000000 + i) for i in range(self.COUNT)]
+
+        def text(url):
+            return "# by hand\naccount_sid: %s\npre_webhook_url: '%s'\nmethod: post\n" % (ACCOUNT, url)
+
+        urls = ["https://example.com/a%05d" % i for i in range(self.COUNT)]
+        for sid, url in zip(sids, urls):
+            self.write_state(text(url), sid)
+        conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=10)
+        try:
+            etags = {}
+            for rnd in ("parsed", "known by the digest"):
+                for sid, url in zip(sids, urls):
+                    status, etag, body = self.get(conn, sid)
+                    self.assertEqual((rnd, status, json.loads(body)["pre_webhook_url"]), (rnd, 200, url), body)
+                    self.assertEqual(etags.setdefault(sid, etag), etag)
+            for i in range(0, self.COUNT, 97):
+                edited = "https://example.com/b%05d" % i
+                self.assertEqual(len(text(edited)), len(text(urls[i])))
+                self.write_state(text(edited), sids[i])
+                status, etag, body = self.get(conn, sids[i])
+                self.assertEqual((i, status, json.loads(body)["pre_webhook_url"]), (i, 200, edited), body)
+                self.assertNotEqual(etag, etags[sids[i]])
+                # and its neighbour, not edited, is unchanged
+                status, etag, body = self.get(conn, sids[i + 1])
+                self.assertEqual((status, json.loads(body)["pre_webhook_url"], etag), (200, urls[i + 1], etags[sids[i + 1]]))
+        finally:
+            conn.close()
 
 
 class ConcurrentWritersTest(StackCase):
