@@ -129,9 +129,10 @@ BOOST_AUTO_TEST_CASE(a_hand_written_entry_answers_for_its_digest) {
   CompactState canonical = compact(kFiles[0]);
   BOOST_TEST(!canonical.same_digest(sha256_digest(kFiles[0].bytes), &got));
   // The digest's 16 bytes are counted.
-  auto plain = read_canonical_view(emit_state_file(read.value().config), Scope::kService);
+  const std::string emitted = emit_state_file(read.value().config);
+  auto plain = read_canonical_view(emitted, Scope::kService);
   BOOST_TEST_REQUIRE(plain.has_value());
-  BOOST_TEST(c->size() == CompactState::of(*plain, read.value().etag, emit_state_file(read.value().config))->size() + 16);
+  BOOST_TEST(c->size() == CompactState::of(*plain, read.value().etag, emitted)->size() + 16);
   // An account's hand-written file too.
   const std::string account = "method: GET\ntarget: flex  # by hand\n";
   auto acc = read_state_file(account, "x", Scope::kAccount);
