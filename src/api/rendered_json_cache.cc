@@ -21,6 +21,13 @@ ApiResult<std::shared_ptr<const std::string>> RenderedJsonCache::head(const std:
   return head;
 }
 
+size_t RenderedJsonCache::Cost::operator()(const Entry& e) const {
+  // The node (key, Entry, link, cached hash: 96 with glibc's header), the
+  // key's 34 characters (48), the bucket (8), make_shared's block of the
+  // head (48).
+  return 200 + heap_bytes(*e.head) + heap_bytes(*e.state);
+}
+
 size_t RenderedJsonCache::size() { return entries_.size(); }
 
 size_t RenderedJsonCache::bytes() { return entries_.bytes(); }

@@ -18,12 +18,12 @@ namespace webhookd {
 // Thread-safe: any number of workers at once.
 class RenderedJsonCache {
  public:
-  // The hot services only, as many as the parse cache keeps: every entry
-  // repeats a parsed state's JSON, and webhookd must stay within 32 MB with
-  // 100,000 services.
+  // The hot services only, about as many as the parse cache keeps: every
+  // entry repeats a parsed state's JSON (see ParseCache::kDefaultBytes for
+  // the three caches' budgets together).
   static constexpr size_t kDefaultCapacity = 1024;
-  // 1,024 entries of 512-byte heads cost 3 MiB by Cost.
-  static constexpr size_t kDefaultBytes = 4u << 20;
+  // About 950 entries of the bench's services (1.1 KB each by Cost).
+  static constexpr size_t kDefaultBytes = 1u << 20;
   explicit RenderedJsonCache(size_t capacity = kDefaultCapacity, size_t bytes = kDefaultBytes);
   // render_config_head of this state of this service.
   ApiResult<std::shared_ptr<const std::string>> head(const std::string& sid, const ServiceStatePtr& state);
@@ -35,11 +35,11 @@ class RenderedJsonCache {
     ServiceStatePtr state;
     std::shared_ptr<const std::string> head;
   };
-  // The head, and the state it holds (which the parse cache may have
-  // dropped): its strings are about the head's, the objects around them
-  // and the entry's own about 1 KiB.
+  // The head (its capacity, and make_shared's block around it), the state
+  // it holds (which the parse cache may have dropped: heap_bytes), the key
+  // and the map's node and bucket.
   struct Cost {
-    size_t operator()(const Entry& e) const { return 2 * e.head->size() + 1024; }
+    size_t operator()(const Entry& e) const;
   };
   ShardedMap<std::string, Entry, std::hash<std::string>, Cost, 8> entries_;
 };

@@ -383,6 +383,26 @@ std::string emit_state_file(const WebhookConfig& c) {
 
 std::string config_etag(const WebhookConfig& config) { return canonical_etag(emit_state_file(config)); }
 
+namespace {
+size_t chunk(size_t n) { return (n + 8 + 15) / 16 * 16; }
+}  // namespace
+
+size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? chunk(s.capacity() + 1) : 0; }
+
+size_t heap_bytes(const ServiceState& state) {
+  const WebhookConfig& c = state.config;
+  // make_shared's one allocation: the control block (16) and the object.
+  size_t n = chunk(16 + sizeof(ServiceState)) + heap_bytes(c.account_sid) + heap_bytes(state.etag);
+  for (const std::optional<std::string>* s : {&c.pre_webhook_url, &c.post_webhook_url, &c.method, &c.target}) {
+    if (*s) n += heap_bytes(**s);
+  }
+  if (c.filters) {
+    if (c.filters->capacity()) n += chunk(c.filters->capacity() * sizeof(std::string));
+    for (const std::string& f : *c.filters) n += heap_bytes(f);
+  }
+  return n;
+}
+
 std::string resource_etag(const std::string& sid, const ServiceState& state) { return resource_etag(sid, state.etag); }
 
 std::string resource_etag(const std::string& sid, std::string file_etag) {

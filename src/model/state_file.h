@@ -67,6 +67,13 @@ Result<EncodedState> encode_state(WebhookConfig config);
 std::string emit_state_file(const WebhookConfig& config);
 std::string config_etag(const WebhookConfig& config);
 
+// What the caches count for holding a string, or a state made with
+// make_shared: each heap allocation's bytes as glibc hands them out (its
+// capacity, the terminating zero, 8 bytes of header, in steps of 16), a
+// short string's none (it lives in its object).
+size_t heap_bytes(const std::string& s);
+size_t heap_bytes(const ServiceState& state);
+
 // The ETag a client is given for sid's resource. A service's is its file's
 // (state.etag): its URL names it, and its file names its account. An
 // account's folds in the account SID: every account answers at the one URL

@@ -22,26 +22,39 @@ ServiceStatePtr ParseCache::find(const std::string& sid, const std::string& byte
   return it->second->state;
 }
 
+size_t ParseCache::cost_of(const std::string& sid, const std::string& bytes, const ServiceState& state) {
+  // The list's node (its links and an Entry: three strings' objects, a
+  // shared_ptr, the cost) and the index's (its key, the iterator, the
+  // link, the cached hash) and bucket, each with glibc's header: 208.
+  return 208 + 2 * heap_bytes(sid) + heap_bytes(bytes) + heap_bytes(state);
+}
+
 void ParseCache::put(const std::string& sid, const std::string& bytes, ServiceStatePtr state) {
-  const size_t cost = cost_of(bytes.size());
+  // The entry is made first, so that its cost is that of the very strings
+  // it holds (a copy's capacity is its size; the caller's may be twice it).
+  std::list<Entry> made;
+  made.push_back(Entry{sid, bytes, std::move(state), 0});
+  Entry& e = made.front();
+  e.cost = cost_of(e.sid, e.bytes, *e.state);
+  const size_t cost = e.cost;
   Shard& s = shard(sid);
   MutexLock lock(&s.mu);
   auto it = s.index.find(sid);
   if (it != s.index.end()) {
-    s.bytes -= cost_of(it->second->bytes.size());
+    s.bytes -= it->second->cost;
     s.lru.erase(it->second);
     s.index.erase(it);
   }
   // Too large for the shard's share: parsed again each time, the old entry gone.
   if (cost > bytes_per_shard_) return;
   while (!s.lru.empty() && (s.lru.size() >= per_shard_ || s.bytes + cost > bytes_per_shard_)) drop_last(s);
-  s.lru.push_front(Entry{sid, bytes, std::move(state)});
+  s.lru.splice(s.lru.begin(), made);
   s.index.emplace(sid, s.lru.begin());
   s.bytes += cost;
 }
 
 void ParseCache::drop_last(Shard& s) {
-  s.bytes -= cost_of(s.lru.back().bytes.size());
+  s.bytes -= s.lru.back().cost;
   s.index.erase(s.lru.back().sid);
   s.lru.pop_back();
 }

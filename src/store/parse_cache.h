@@ -23,38 +23,38 @@ using ServiceStatePtr = std::shared_ptr<const ServiceState>;
 // Thread-safe: any number of threads may find and put at once.
 class ParseCache {
  public:
-  // About 1.3 KB an entry (measured). Only the hot services are kept here
-  // (StateStore::snapshot), the others compact (CompactCache): 1,024 of
-  // these beside 100,000 compact ones keep webhookd within its 32 MB memory
-  // goal even when every service has been hot once (measured).
+  // About 1.1 KB an entry of the bench's files (cost_of). Only the hot
+  // services are kept here (StateStore::snapshot), the others compact
+  // (CompactCache).
   static constexpr size_t kDefaultCapacity = 1024;
-  // 1,024 entries of 1 KiB files cost 3 MiB by cost_of.
-  static constexpr size_t kDefaultBytes = 4u << 20;
+  // About 950 entries of the bench's files, fewer of larger ones. The three
+  // caches' budgets (19 + 1 + 1 MiB) are what keeps webhookd near its 32 MB
+  // when every cache is full of the longest URLs (tests/bench/README.md).
+  static constexpr size_t kDefaultBytes = 1u << 20;
   explicit ParseCache(size_t capacity = kDefaultCapacity, size_t bytes = kDefaultBytes);
   // The cached state if `bytes` are exactly the bytes it was parsed from.
   ServiceStatePtr find(const std::string& sid, const std::string& bytes);
   void put(const std::string& sid, const std::string& bytes, ServiceStatePtr state);
   size_t size();
   size_t bytes();
-  // What an entry for a file of `file_bytes` bytes is counted as: the
-  // file's bytes, its parsed state (whose strings come from those bytes: at
-  // most as many again) and the objects around them (about 1 KiB: strings,
-  // the filters' vector, the list's and the index's nodes, measured 1.3 KB
-  // an entry in all for the bench's 200-byte files).
-  static size_t cost_of(size_t file_bytes) { return 2 * file_bytes + 1024; }
+  // What an entry is counted as: the file's bytes, its SID (twice: the
+  // entry's and the index's), its state (heap_bytes) and the list's and the
+  // index's nodes.
+  static size_t cost_of(const std::string& sid, const std::string& bytes, const ServiceState& state);
 
  private:
   struct Entry {
     std::string sid;
     std::string bytes;
     ServiceStatePtr state;
+    size_t cost;  // cost_of, when it was put
   };
   // Sharded by SID so that worker threads rarely wait on one another.
   struct Shard {
     Mutex mu;
     std::list<Entry> lru GUARDED_BY(mu);  // most recently used first
     std::unordered_map<std::string, std::list<Entry>::iterator> index GUARDED_BY(mu);
-    size_t bytes GUARDED_BY(mu) = 0;  // cost_of each entry
+    size_t bytes GUARDED_BY(mu) = 0;  // the entries' cost
   };
   static constexpr size_t kShards = 8;
   Shard& shard(const std::string& sid);

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <memory>
 #include <cstdio>
 #include <thread>
 #include <vector>
@@ -119,6 +120,32 @@ BOOST_AUTO_TEST_CASE(holds_its_byte_bound_whatever_the_urls) {
   BOOST_TEST(small.bytes() == 0u);
 }
 
+// The budget bounds real memory (malloc's figures), the map's own
+// included: 2,048-byte URLs, many filters.
+BOOST_AUTO_TEST_CASE(holds_no_more_memory_than_its_budget) {
+  if (!heap_in_use()) return;  // a sanitizer's allocator: not measurable here
+  const size_t budget = 1 << 20;
+  auto cache = std::make_unique<CompactCache>(1000000, budget);
+  const size_t base = *heap_in_use();
+  for (int i = 0; i < 3000; ++i) {
+    const std::string url = "https://x/" + std::to_string(i) + "/" + std::string(2030, 'u');
+    std::string text = "account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\npre_webhook_url: " + url +
+                       "\npost_webhook_url: " + url + "\nfilters:\n";
+    for (const char* f : {"onMessageAdd", "onMessageAdded", "onMessageRemove", "onMessageRemoved", "onMessageUpdate",
+                          "onMessageUpdated", "onConversationAdd", "onConversationAdded"}) {
+      text += std::string("  - ") + f + "\n";
+    }
+    text += "method: POST\n";
+    cache->put(sid("IS", i), compact(text));
+  }
+  const size_t held = *heap_in_use() - base;
+  BOOST_TEST_MESSAGE("compact cache: " << cache->size() << " entries, " << cache->bytes() << " bytes by Cost, "
+                                       << held << " in malloc's count");
+  BOOST_TEST(cache->size() > 100u);
+  BOOST_TEST(held <= budget + budget / 10);
+  BOOST_TEST(cache->bytes() >= held * 9 / 10);
+}
+
 // The defaults hold 100,000 services of `make bench`'s file (what the
 // memory goal is measured with) within the byte budget: every one kept.
 BOOST_AUTO_TEST_CASE(the_defaults_hold_the_benchs_100000_services) {
@@ -126,10 +153,17 @@ BOOST_AUTO_TEST_CASE(the_defaults_hold_the_benchs_100000_services) {
                             "post_webhook_url: https://www.example.com/post\nfilters:\n  - onMessageRemove\n"
                             "  - onParticipantAdd\nmethod: POST\n";
   const CompactState one = compact(bench);
-  CompactCache cache;
+  const std::optional<size_t> before = heap_in_use();
+  auto cache_ptr = std::make_unique<CompactCache>();
+  CompactCache& cache = *cache_ptr;
   for (int i = 0; i < 100000; ++i) cache.put(sid("IS", i), compact(bench));
   BOOST_TEST(cache.size() == 100000u);
   BOOST_TEST(cache.bytes() <= CompactCache::kDefaultBytes);
+  if (before) {  // and in real memory, the map's buckets included
+    const size_t held = *heap_in_use() - *before;
+    BOOST_TEST_MESSAGE("100,000 entries in malloc's count: " << held);
+    BOOST_TEST(held <= CompactCache::kDefaultBytes);
+  }
   BOOST_TEST_MESSAGE("100,000 entries: " << cache.bytes() << " bytes by Cost; one entry's allocation " << one.size());
 }
 
