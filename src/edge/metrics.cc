@@ -149,7 +149,8 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& lookups =
       prometheus::BuildCounter()
           .Name("webhookd_parse_cache_lookups_total")
-          .Help("State files read whose exact bytes were parsed before (hit) or had to be parsed (miss)")
+          .Help("State files read whose state webhookd already held, proven the same by their bytes or their "
+                "SHA-256 (hit), or had to check or parse (miss)")
           .Register(registry);
   prometheus::Counter& cache_hits = lookups.Add({{"result", "hit"}});
   prometheus::Counter& cache_misses = lookups.Add({{"result", "miss"}});

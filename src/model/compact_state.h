@@ -3,7 +3,9 @@
 // webhookd's memory goal. It keeps enough to write those bytes again, which
 // is how a file read later is proven to be the same (byte for byte, never by
 // timestamps), and the ETag of those bytes, so that a proven file's SHA-256
-// is not taken again.
+// is not taken again. A hand-written file's state is held the same way,
+// with 16 bytes of the file's SHA-256, which proves a later read the same
+// (same_digest).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // A ShardedMap by SID; the comparison runs under the shard's lock (a few
 // thousand instructions), the SHA-256 of a miss outside it. Eviction drops
-// an arbitrary entry of a full shard: a miss costs one check and one digest.
+// an arbitrary entry of a full shard: a miss costs one check and one digest
+// (a hand-written file's, a parse).
 #include "store/compact_cache.h"
 
 #include "base/text.h"

@@ -1,11 +1,13 @@
-// CompactCache: the state files in canonical form webhookd has read, one
-// CompactState per SID, so that a GET of a file whose bytes are the same as
-// last time skips the checks and the SHA-256 of its ETag. A file is the same
-// only when its bytes are (CompactState::same_bytes), never by timestamps:
-// a hand edit is seen by the very next request. Bounded in entries and in
-// bytes: about 200 bytes an entry of short URLs (measured, with the
-// allocator's and the map's own), so 100,000 services fit in webhookd's
-// 32 MB; long URLs make entries larger, and fewer are kept.
+// CompactCache: the state files webhookd has read, one CompactState per
+// SID, so that a GET of a file that is the same as last time skips the
+// checks and the SHA-256 of its ETag (a file in canonical form), or the
+// YAML parse (a hand-written one). A file is the same only when its bytes
+// are (CompactState::same_bytes), or, hand-written, when their SHA-256 is
+// (CompactState::same_digest); never by timestamps: a hand edit is seen by
+// the very next request. Bounded in entries and in bytes: about 200 bytes
+// an entry of short URLs (measured, with the allocator's and the map's
+// own), so 100,000 services fit in webhookd's 32 MB; long URLs make entries
+// larger, and fewer are kept.
 #pragma once
 
 #include <cstdint>

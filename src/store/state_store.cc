@@ -156,7 +156,7 @@ Result<ServiceStatePtr> StateStore::read_hand_written(const std::string& sid, co
 void StateStore::remember_compact(const std::string& sid, std::string_view bytes, Scope scope,
                                   const std::string& etag) {
   std::optional<WebhookConfigView> view = read_canonical_view(bytes, scope);
-  if (!view) return;  // not webhookd's own form: the parse cache alone keeps it
+  if (!view) return;  // not webhookd's own form: read_hand_written keeps it when it reads it
   remember_compact(sid, *view, bytes, etag);
 }
 

@@ -53,18 +53,20 @@ class StateStore {
   // What a GET answers from, at the least cost: the state file read into
   // *bytes (the caller's buffer), and either a view into *bytes with its
   // ETag (a file in webhookd's canonical form: no value built, and no
-  // SHA-256 taken when its bytes are the same as last time) or the parsed
-  // state (a hand edit read by yaml-cpp, an account with no file). The
-  // file is read every time, as for load(); the same errors.
+  // SHA-256 taken when its bytes are the same as last time) or the state
+  // whole (a hot service's; a hand edit's, read by yaml-cpp or known by its
+  // digest; an account with no file). The file is read every time, as for
+  // load(); the same errors.
   struct Snapshot {
     std::optional<WebhookConfigView> view;  // into *bytes; valid while they are
     std::string etag;                       // with view
     ServiceStatePtr state;                  // without view
   };
   Result<Snapshot> snapshot(const std::string& sid, std::string* bytes);
-  // snapshot() keeps a canonical file's state whole (in the parse cache)
-  // once its same bytes were read this many times: the hot services. The
-  // others stay compact, so that 100,000 fit in memory.
+  // snapshot() keeps a file's state whole (in the parse cache) each time
+  // its same bytes were read this many times from the compact cache: the
+  // hot services (again after the parse cache dropped them). The others
+  // stay compact, so that 100,000 fit in memory.
   static constexpr unsigned kHotAfterReads = 8;
 
   // A mutation gets the stored state and returns the next configuration, or
@@ -224,7 +226,7 @@ class StateStore {
   FileSystem& fs_;
   const std::string dir_;
   ParseCache cache_;
-  CompactCache compact_;  // snapshot()'s, for files in canonical form
+  CompactCache compact_;  // every file read or written (canonical: by its bytes; hand-written: by its digest)
   StoreObserver* const observer_;
   // What an account with no file reads as: one object, so that what is
   // rendered from it is cached as for a file.

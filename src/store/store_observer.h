@@ -18,7 +18,10 @@ class StoreObserver {
   };
 
   virtual ~StoreObserver() = default;
-  // One look in the parse cache: hit means the file's bytes were parsed before.
+  // One look in the caches: hit means the file's state was already held,
+  // proven by its bytes (the same bytes, or webhookd's own form of a state
+  // held) or by its SHA-256 (a hand-written file read before); miss, that
+  // it had to be checked or parsed.
   virtual void parse_cache_lookup(bool hit) = 0;
   // A state file that could not be read or written, as it was met.
   virtual void state_error(StateError kind) = 0;
