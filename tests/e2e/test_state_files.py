@@ -16,6 +16,7 @@ import urllib.parse
 from e2e.support import (ACCOUNT, BASIC_AUTH, REFERENCE_STATE, SID, TOKEN, WEBHOOKCTL, StackCase, read,
                           resource_path)
 from harness.stack import wait_for
+import e2e.test_metrics as exposition  # noqa: E402 (a module: its tests are not collected here)
 
 FIFO_SID = "IS" + "f" * 32    # its state file is a FIFO
 DIR_SID = "IS" + "d" * 32     # its state file is a directory
@@ -162,13 +163,26 @@ class ManyHandWrittenFilesTest(StackCase):
         for sid, url in zip(sids, urls):
             self.write_state(text(url), sid)
         conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=10)
+
+        def parsed():  # webhookd's count of state files it had to check or parse
+            r = self.curl(path="/metrics", auth=None)
+            self.assertEqual(r.status, 200, r.body)
+            return exposition.get(exposition.parse(r.body.decode()), "webhookd_parse_cache_lookups_total",
+                                  result="miss")
+
         try:
             etags = {}
+            misses = [parsed()]
             for rnd in ("parsed", "known by the digest"):
                 for sid, url in zip(sids, urls):
                     status, etag, body = self.get(conn, sid)
                     self.assertEqual((rnd, status, json.loads(body)["pre_webhook_url"]), (rnd, 200, url), body)
                     self.assertEqual(etags.setdefault(sid, etag), etag)
+                misses.append(parsed())
+            # Each parsed once; the second time none, though the parse
+            # cache holds only 1,024 (without the digest all 2,000 again: an
+            # LRU of 1,024 read in turn keeps none of them).
+            self.assertEqual((misses[1] - misses[0], misses[2] - misses[1]), (self.COUNT, 0))
             for i in range(0, self.COUNT, 97):
                 edited = "https://example.com/b%05d" % i
                 self.assertEqual(len(text(edited)), len(text(urls[i])))
