@@ -301,6 +301,47 @@ BOOST_AUTO_TEST_CASE(hand_written_files_past_the_parse_cache_are_parsed_once_and
   }
 }
 
+// Accounts' hand-written files too: past the parse cache, known by their
+// digest under the account's own key, each edit seen.
+BOOST_AUTO_TEST_CASE(hand_written_account_files_past_the_parse_cache) {
+  TempDir dir;
+  PosixFileSystem fs;
+  LookupCounter lookups;
+  StateStore store(fs, dir.path(), /*cache_capacity=*/8, &lookups);
+  auto text = [](int i, const char* method) {
+    char t[200];
+    std::snprintf(t, sizeof t, "# account %d, by hand\nmethod: %s\ntarget: flex\npre_webhook_url: 'https://a/%04d'\n",
+                  i, method, i);
+    return std::string(t);
+  };
+  std::vector<std::string> sids;
+  for (int i = 0; i < 60; ++i) {
+    char sid[40];
+    std::snprintf(sid, sizeof sid, "AC%032x", i);
+    sids.push_back(sid);
+    write_file(dir.file(sids.back() + ".yaml"), text(i, "get"));
+  }
+  std::string bytes;
+  auto check = [&](int i, const char* method) {
+    auto want = read_state_file(text(i, method), "x", Scope::kAccount);
+    BOOST_TEST_REQUIRE(want.ok());
+    auto snap = store.snapshot(sids[i], &bytes);
+    BOOST_TEST_REQUIRE(snap.ok());
+    BOOST_TEST_REQUIRE(snap.value().state != nullptr);
+    BOOST_TEST((snap.value().state->config == want.value().config));
+    BOOST_TEST(snap.value().state->etag == want.value().etag);
+    BOOST_TEST((store.load(sids[i]).value()->config == want.value().config));
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 60; ++i) check(i, "get");
+  }
+  BOOST_TEST(lookups.misses.load() == 60);
+  for (int i = 0; i < 60; i += 7) {
+    write_file(dir.file(sids[i] + ".yaml"), text(i, "GET"));  // the same size
+    check(i, "GET");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_snapshot_reports_as_load_does) {
   TempDir dir;
   PosixFileSystem fs;
