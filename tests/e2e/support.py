@@ -80,6 +80,15 @@ def seed_state(state_dir):
             f.write(text)
 
 
+def seeded_dir(prefix, public_base_url=None, api_writes=None):
+    """A new temporary directory with the seeded state in state/ and a
+    config for it: (tmp, state_dir, config). The caller removes tmp."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    state_dir = os.path.join(tmp, "state")
+    seed_state(state_dir)
+    return tmp, state_dir, write_config(tmp, state_dir, public_base_url, api_writes)
+
+
 def seed_services(state_dir, sids):
     """One more service of ACCOUNT's per sid, with no webhook configured."""
     for sid in sids:
@@ -139,10 +148,7 @@ class StackCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="webhookd-e2e-")
-        cls.state_dir = os.path.join(cls.tmp, "state")
-        seed_state(cls.state_dir)
-        cls.config = write_config(cls.tmp, cls.state_dir, cls.public_base_url, cls.api_writes)
+        cls.tmp, cls.state_dir, cls.config = seeded_dir("webhookd-e2e-", cls.public_base_url, cls.api_writes)
         cls.stack = Stack(cls.config, workers=cls.workers, build=BUILD, instances=cls.instances).start()
         cls.base = cls.stack.base_url
 
@@ -215,10 +221,7 @@ class RawCase(unittest.TestCase):
     stop_signal = signal.SIGKILL  # at tearDown
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="webhookd-raw-")
-        self.state_dir = os.path.join(self.tmp, "state")
-        seed_state(self.state_dir)
-        self.config = write_config(self.tmp, self.state_dir)
+        self.tmp, self.state_dir, self.config = seeded_dir("webhookd-raw-")
         self.sock = os.path.join(self.tmp, "w.sock")
         self.daemon = Webhookd(WEBHOOKD, self.config, self.sock, self.workers,
                                log_path=os.path.join(self.tmp, "webhookd.log"), extra=self.extra).start()

@@ -19,7 +19,8 @@ import unittest
 import urllib.parse
 
 from e2e.support import (ACCOUNT, BASIC_AUTH, SID, WEBHOOKD, assert_no_sanitizer_report, fcgi_params, resource_path,
-                         seed_services, seed_state, start_on_held_socket, wait_until_serving, write_config)
+                         seed_services, seed_state, seeded_dir, start_on_held_socket, wait_until_serving,
+                         write_config)
 from harness import fcgi_client
 from harness.stack import Nginx, Webhookd, free_port, held_socket, read_log, stop_process, wait_for
 
@@ -27,10 +28,7 @@ from harness.stack import Nginx, Webhookd, free_port, held_socket, read_log, sto
 
 class ProcessCase(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="webhookd-proc-")
-        self.state_dir = os.path.join(self.tmp, "state")
-        seed_state(self.state_dir)
-        self.config = write_config(self.tmp, self.state_dir)
+        self.tmp, self.state_dir, self.config = seeded_dir("webhookd-proc-")
         self.sock = os.path.join(self.tmp, "w.sock")
         self.log = os.path.join(self.tmp, "webhookd.log")
         self.daemon = None
@@ -305,6 +303,15 @@ class DescriptorLimitTest(ProcessCase):
         self.assertIsNotNone(m, read_log(self.log))
         return int(m.group(1))
 
+    def assert_served_then_stop(self, proc, conns):
+        """Each connection's request answered 200 within 5 s; then SIGTERM
+        ends webhookd with status 0."""
+        for conn in conns:
+            conn.sock.settimeout(5)
+            self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(10), 0)
+
     def connect(self, n, conns):
         for _ in range(n):
             conn = fcgi_client.Connection(self.sock)
@@ -370,11 +377,7 @@ class DescriptorLimitTest(ProcessCase):
                 self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
             for conn in answered:
                 conn.close()
-            for conn in waiting:
-                conn.sock.settimeout(5)
-                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
-            proc.send_signal(signal.SIGTERM)
-            self.assertEqual(proc.wait(10), 0)
+            self.assert_served_then_stop(proc, waiting)
         finally:
             for conn in conns:
                 conn.close()
@@ -423,13 +426,7 @@ class DescriptorLimitTest(ProcessCase):
             for conn in accepted:  # no descriptor for the state file: 503, or 200 from memory
                 self.assertIn(fcgi_client.parse(conn.read_response())[0], (200, 503))
             resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
-            for conn in conns:
-                if conn in accepted:
-                    continue
-                conn.sock.settimeout(5)
-                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
-            proc.send_signal(signal.SIGTERM)
-            self.assertEqual(proc.wait(10), 0)
+            self.assert_served_then_stop(proc, [c for c in conns if c not in accepted])
         finally:
             for conn in conns:
                 conn.close()
@@ -778,11 +775,8 @@ class StopAtRestTest(unittest.TestCase):
     closes them at the bound and logs it, and this test fails."""
 
     def test_nginx_closes_its_idle_connections_and_the_stop_ends_within_2_s(self):
-        tmp = tempfile.mkdtemp(prefix="webhookd-rest-")
+        tmp, state_dir, config = seeded_dir("webhookd-rest-")
         self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
-        state_dir = os.path.join(tmp, "state")
-        seed_state(state_dir)
-        config = write_config(tmp, state_dir)
         listener, path = self.enterContext(held_socket(tmp))
         log = os.path.join(tmp, "webhookd.log")
         nginx = Nginx(os.path.join(tmp, "nginx"), free_port(), [path], keepalive=64)

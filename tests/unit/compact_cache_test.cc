@@ -25,12 +25,6 @@ std::string file(int i) {
   return buf;
 }
 
-std::string sid(const char* prefix, int i) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%s%032x", prefix, i);
-  return buf;
-}
-
 CompactState compact(const std::string& bytes, Scope scope = Scope::kService) {
   auto view = read_canonical_view(bytes, scope);
   BOOST_TEST_REQUIRE(view.has_value());
@@ -45,7 +39,7 @@ BOOST_AUTO_TEST_SUITE(compact_cache)
 
 BOOST_AUTO_TEST_CASE(answers_only_for_the_same_bytes_of_the_same_sid) {
   CompactCache cache(64);
-  const std::string a = sid("IS", 1), b = sid("IS", 2);
+  const std::string a = numbered_sid("IS", 1), b = numbered_sid("IS", 2);
   cache.put(a, compact(file(1)));
   WebhookConfigView v;
   bool hot = false;
@@ -55,7 +49,7 @@ BOOST_AUTO_TEST_CASE(answers_only_for_the_same_bytes_of_the_same_sid) {
   BOOST_TEST(!hot);  // the first of 8
   BOOST_TEST(!cache.etag_if_same(a, file(2), &v, 8, &hot).has_value());  // a changed file
   BOOST_TEST(!cache.etag_if_same(b, file(1), &v, 8, &hot).has_value());  // another service
-  BOOST_TEST(!cache.etag_if_same(sid("AC", 1), file(1), &v, 8, &hot).has_value());  // an account, same digits
+  BOOST_TEST(!cache.etag_if_same(numbered_sid("AC", 1), file(1), &v, 8, &hot).has_value());  // an account, same digits
   BOOST_TEST(!cache.etag_if_same("ISnothex", file(1), &v, 8, &hot).has_value());
   cache.put(a, compact(file(2)));  // replaced, not added
   BOOST_TEST(cache.etag_if_same(a, file(2), &v, 8, &hot).has_value());
@@ -66,17 +60,17 @@ BOOST_AUTO_TEST_CASE(answers_only_for_the_same_bytes_of_the_same_sid) {
 BOOST_AUTO_TEST_CASE(an_account_file_has_its_own_entry) {
   CompactCache cache(64);
   const std::string bytes = "pre_webhook_url: null\npost_webhook_url: null\nfilters: []\nmethod: POST\ntarget: flex\n";
-  cache.put(sid("AC", 7), compact(bytes, Scope::kAccount));
+  cache.put(numbered_sid("AC", 7), compact(bytes, Scope::kAccount));
   WebhookConfigView v;
   bool hot = false;
-  BOOST_TEST(cache.etag_if_same(sid("AC", 7), bytes, &v, 8, &hot).has_value());
-  BOOST_TEST(!cache.etag_if_same(sid("IS", 7), bytes, &v, 8, &hot).has_value());
+  BOOST_TEST(cache.etag_if_same(numbered_sid("AC", 7), bytes, &v, 8, &hot).has_value());
+  BOOST_TEST(!cache.etag_if_same(numbered_sid("IS", 7), bytes, &v, 8, &hot).has_value());
 }
 
 // Bounded: however many services are read, it keeps at most its capacity.
 BOOST_AUTO_TEST_CASE(holds_its_bound) {
   CompactCache cache(160);
-  for (int i = 0; i < 5000; ++i) cache.put(sid("IS", i), compact(file(i)));
+  for (int i = 0; i < 5000; ++i) cache.put(numbered_sid("IS", i), compact(file(i)));
   BOOST_TEST(cache.size() <= 160u);
   BOOST_TEST(cache.size() >= 100u);  // and does hold entries
   // What it holds still answers only for its own bytes.
@@ -84,8 +78,8 @@ BOOST_AUTO_TEST_CASE(holds_its_bound) {
   bool hot = false;
   int found = 0;
   for (int i = 0; i < 5000; ++i) {
-    if (cache.etag_if_same(sid("IS", i), file(i), &v, 8, &hot)) ++found;
-    BOOST_TEST(!cache.etag_if_same(sid("IS", i), file(i + 1), &v, 8, &hot).has_value());
+    if (cache.etag_if_same(numbered_sid("IS", i), file(i), &v, 8, &hot)) ++found;
+    BOOST_TEST(!cache.etag_if_same(numbered_sid("IS", i), file(i + 1), &v, 8, &hot).has_value());
   }
   BOOST_TEST(found == static_cast<int>(cache.size()));
 }
@@ -99,7 +93,7 @@ BOOST_AUTO_TEST_CASE(holds_its_byte_bound_whatever_the_urls) {
   };
   const size_t budget = 1 << 20;
   CompactCache cache(100000, budget);
-  for (int i = 0; i < 5000; ++i) cache.put(sid("IS", i), compact(long_file(i)));
+  for (int i = 0; i < 5000; ++i) cache.put(numbered_sid("IS", i), compact(long_file(i)));
   BOOST_TEST(cache.bytes() <= budget);
   BOOST_TEST(cache.bytes() > budget / 2);  // and does hold entries
   BOOST_TEST(cache.size() < 600u);        // about 2,100 bytes each
@@ -107,16 +101,16 @@ BOOST_AUTO_TEST_CASE(holds_its_byte_bound_whatever_the_urls) {
   bool hot = false;
   int found = 0;
   for (int i = 0; i < 5000; ++i) {
-    if (cache.etag_if_same(sid("IS", i), long_file(i), &v, 8, &hot)) ++found;
+    if (cache.etag_if_same(numbered_sid("IS", i), long_file(i), &v, 8, &hot)) ++found;
   }
   BOOST_TEST(found == static_cast<int>(cache.size()));
   // One entry larger than a shard's share is not kept, and takes the old one away.
   CompactCache small(100, 16 * 1024);  // 1 KiB a shard
-  small.put(sid("IS", 1), compact(file(1)));
-  BOOST_TEST(small.etag_if_same(sid("IS", 1), file(1), &v, 8, &hot).has_value());
-  small.put(sid("IS", 1), compact(long_file(1)));
-  BOOST_TEST(!small.etag_if_same(sid("IS", 1), long_file(1), &v, 8, &hot).has_value());
-  BOOST_TEST(!small.etag_if_same(sid("IS", 1), file(1), &v, 8, &hot).has_value());
+  small.put(numbered_sid("IS", 1), compact(file(1)));
+  BOOST_TEST(small.etag_if_same(numbered_sid("IS", 1), file(1), &v, 8, &hot).has_value());
+  small.put(numbered_sid("IS", 1), compact(long_file(1)));
+  BOOST_TEST(!small.etag_if_same(numbered_sid("IS", 1), long_file(1), &v, 8, &hot).has_value());
+  BOOST_TEST(!small.etag_if_same(numbered_sid("IS", 1), file(1), &v, 8, &hot).has_value());
   BOOST_TEST(small.bytes() == 0u);
 }
 
@@ -136,7 +130,7 @@ BOOST_AUTO_TEST_CASE(holds_no_more_memory_than_its_budget) {
       text += std::string("  - ") + f + "\n";
     }
     text += "method: POST\n";
-    cache->put(sid("IS", i), compact(text));
+    cache->put(numbered_sid("IS", i), compact(text));
   }
   const size_t held = *heap_in_use() - base;
   BOOST_TEST_MESSAGE("compact cache: " << cache->size() << " entries, " << cache->bytes() << " bytes by Cost, "
@@ -156,7 +150,7 @@ BOOST_AUTO_TEST_CASE(the_defaults_hold_the_benchs_100000_services) {
   const std::optional<size_t> before = heap_in_use();
   auto cache_ptr = std::make_unique<CompactCache>();
   CompactCache& cache = *cache_ptr;
-  for (int i = 0; i < 100000; ++i) cache.put(sid("IS", i), compact(bench));
+  for (int i = 0; i < 100000; ++i) cache.put(numbered_sid("IS", i), compact(bench));
   BOOST_TEST(cache.size() == 100000u);
   BOOST_TEST(cache.bytes() <= CompactCache::kDefaultBytes);
   if (before) {  // and in real memory, the map's buckets included
@@ -170,11 +164,11 @@ BOOST_AUTO_TEST_CASE(the_defaults_hold_the_benchs_100000_services) {
 // Hot on every 8th read of the same bytes, again after each.
 BOOST_AUTO_TEST_CASE(says_hot_on_every_nth_read) {
   CompactCache cache(64);
-  cache.put(sid("IS", 1), compact(file(1)));
+  cache.put(numbered_sid("IS", 1), compact(file(1)));
   WebhookConfigView v;
   for (int i = 1; i <= 24; ++i) {
     bool hot = false;
-    BOOST_TEST_REQUIRE(cache.etag_if_same(sid("IS", 1), file(1), &v, 8, &hot).has_value());
+    BOOST_TEST_REQUIRE(cache.etag_if_same(numbered_sid("IS", 1), file(1), &v, 8, &hot).has_value());
     BOOST_TEST(hot == (i % 8 == 0));
   }
 }
@@ -199,10 +193,10 @@ BOOST_AUTO_TEST_CASE(threads_never_get_another_files_etag) {
         if (n % 3 == 0) {  // no Boost.Test assertion off the main thread
           auto view = read_canonical_view(files[f], Scope::kService);
           auto c = view ? CompactState::of(*view, etags[f], files[f]) : std::nullopt;
-          if (c) cache.put(sid("IS", s), std::move(*c));
+          if (c) cache.put(numbered_sid("IS", s), std::move(*c));
           else ++wrong;
         }
-        if (auto etag = cache.etag_if_same(sid("IS", s), files[f], &v, 8, &hot)) {
+        if (auto etag = cache.etag_if_same(numbered_sid("IS", s), files[f], &v, 8, &hot)) {
           ++found;
           if (*etag != etags[f] || config_of(v).pre_webhook_url != "https://x/" + std::to_string(f)) ++wrong;
         }

@@ -20,44 +20,38 @@ ServiceStatePtr state(const std::string& method) {
   return s;
 }
 
-std::string sid(int i) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "IS%032x", i);
-  return buf;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(parse_cache)
 
 BOOST_AUTO_TEST_CASE(hits_only_on_the_exact_bytes) {
   ParseCache cache(64);
-  cache.put(sid(1), "method: GET\n", state("GET"));
+  cache.put(numbered_sid("IS", 1), "method: GET\n", state("GET"));
   struct Case {
     std::string sid, bytes;
     bool hit;
   } cases[] = {
-      {sid(1), "method: GET\n", true},
-      {sid(1), "method: GET \n", false},  // one byte more
-      {sid(1), "method: PUT\n", false},   // same size
-      {sid(1), "", false},
-      {sid(2), "method: GET\n", false},   // another service
+      {numbered_sid("IS", 1), "method: GET\n", true},
+      {numbered_sid("IS", 1), "method: GET \n", false},  // one byte more
+      {numbered_sid("IS", 1), "method: PUT\n", false},   // same size
+      {numbered_sid("IS", 1), "", false},
+      {numbered_sid("IS", 2), "method: GET\n", false},   // another service
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.sid << " " << c.bytes) { BOOST_TEST((cache.find(c.sid, c.bytes) != nullptr) == c.hit); }
   }
-  cache.put(sid(1), "method: POST\n", state("POST"));  // replaced, not added
+  cache.put(numbered_sid("IS", 1), "method: POST\n", state("POST"));  // replaced, not added
   BOOST_TEST(cache.size() == 1u);
-  BOOST_TEST(cache.find(sid(1), "method: POST\n")->config.method.value() == "POST");
-  BOOST_TEST(cache.find(sid(1), "method: GET\n") == nullptr);
+  BOOST_TEST(cache.find(numbered_sid("IS", 1), "method: POST\n")->config.method.value() == "POST");
+  BOOST_TEST(cache.find(numbered_sid("IS", 1), "method: GET\n") == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(is_bounded_and_evicts_the_least_recently_used) {
   ParseCache cache(64);  // 8 shards of 8
-  for (int i = 0; i < 10000; ++i) cache.put(sid(i), "x", state("GET"));
+  for (int i = 0; i < 10000; ++i) cache.put(numbered_sid("IS", i), "x", state("GET"));
   BOOST_TEST(cache.size() <= 64u);
-  BOOST_TEST(cache.find(sid(9999), "x") != nullptr);  // the newest stays
-  BOOST_TEST(cache.find(sid(0), "x") == nullptr);     // the oldest went
+  BOOST_TEST(cache.find(numbered_sid("IS", 9999), "x") != nullptr);  // the newest stays
+  BOOST_TEST(cache.find(numbered_sid("IS", 0), "x") == nullptr);     // the oldest went
 }
 
 // Bounded in bytes too: large files (a hand edit may hold up to 1 MiB)
@@ -67,22 +61,22 @@ BOOST_AUTO_TEST_CASE(is_bounded_in_bytes_whatever_the_files) {
   const std::string big(10000, '#');
   std::string file = big + "100";
   file.shrink_to_fit();  // as the entry's copy: capacity is what is counted
-  const size_t each = ParseCache::cost_of(sid(100), file, *state("GET"));
+  const size_t each = ParseCache::cost_of(numbered_sid("IS", 100), file, *state("GET"));
   const size_t budget = 8 * each;  // one such file a shard
   ParseCache cache(1024, budget);
-  for (int i = 100; i < 300; ++i) cache.put(sid(i), big + std::to_string(i), state("GET"));
+  for (int i = 100; i < 300; ++i) cache.put(numbered_sid("IS", i), big + std::to_string(i), state("GET"));
   BOOST_TEST(cache.bytes() <= budget);
   BOOST_TEST(cache.size() <= 8u);
-  BOOST_TEST(cache.find(sid(299), big + "299") != nullptr);  // the newest stays
-  cache.put(sid(1), "x", state("GET"));
-  BOOST_TEST(cache.find(sid(1), "x") != nullptr);
-  cache.put(sid(1), std::string(20000, '#'), state("POST"));  // more than a shard's share
-  BOOST_TEST(cache.find(sid(1), std::string(20000, '#')) == nullptr);
-  BOOST_TEST(cache.find(sid(1), "x") == nullptr);
+  BOOST_TEST(cache.find(numbered_sid("IS", 299), big + "299") != nullptr);  // the newest stays
+  cache.put(numbered_sid("IS", 1), "x", state("GET"));
+  BOOST_TEST(cache.find(numbered_sid("IS", 1), "x") != nullptr);
+  cache.put(numbered_sid("IS", 1), std::string(20000, '#'), state("POST"));  // more than a shard's share
+  BOOST_TEST(cache.find(numbered_sid("IS", 1), std::string(20000, '#')) == nullptr);
+  BOOST_TEST(cache.find(numbered_sid("IS", 1), "x") == nullptr);
   BOOST_TEST(cache.bytes() <= budget);
   size_t held = 0;  // bytes() is what the entries held cost, no more
   for (int i = 100; i < 300; ++i) {
-    if (cache.find(sid(i), big + std::to_string(i))) held += each;
+    if (cache.find(numbered_sid("IS", i), big + std::to_string(i))) held += each;
   }
   BOOST_TEST(cache.bytes() == held);
 }
@@ -97,15 +91,7 @@ BOOST_AUTO_TEST_CASE(holds_no_more_memory_than_its_budget) {
   auto cache = std::make_unique<ParseCache>(100000, budget);
   const size_t base = *heap_in_use();
   for (int i = 0; i < 3000; ++i) {
-    auto s = std::make_shared<ServiceState>();
-    s->config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    s->config.pre_webhook_url = "https://x/" + std::to_string(i) + std::string(2000, 'u');
-    s->config.post_webhook_url = "https://y/" + std::to_string(i) + std::string(2000, 'u');
-    s->config.filters = std::vector<std::string>();
-    for (int f = 0; f < 20; ++f) s->config.filters->push_back("onConversationStateUpdated");
-    s->config.method = "POST";
-    s->etag = "\"0123456789abcdef0123456789abcdef\"";
-    cache->put(sid(i), std::string(3000 + i % 7, '#'), std::move(s));
+    cache->put(numbered_sid("IS", i), std::string(3000 + i % 7, '#'), large_state(i));
   }
   const size_t held = *heap_in_use() - base;
   BOOST_TEST_MESSAGE("parse cache: " << cache->size() << " entries, " << cache->bytes() << " bytes by cost_of, "
@@ -117,9 +103,9 @@ BOOST_AUTO_TEST_CASE(holds_no_more_memory_than_its_budget) {
 
 BOOST_AUTO_TEST_CASE(a_reader_keeps_its_state_after_eviction) {
   ParseCache cache(8);
-  cache.put(sid(1), "x", state("GET"));
-  ServiceStatePtr held = cache.find(sid(1), "x");
-  for (int i = 2; i < 100; ++i) cache.put(sid(i), "x", state("POST"));
+  cache.put(numbered_sid("IS", 1), "x", state("GET"));
+  ServiceStatePtr held = cache.find(numbered_sid("IS", 1), "x");
+  for (int i = 2; i < 100; ++i) cache.put(numbered_sid("IS", i), "x", state("POST"));
   BOOST_TEST(held->config.method.value() == "GET");
 }
 
@@ -138,13 +124,13 @@ BOOST_AUTO_TEST_CASE(concurrent_finds_and_puts_see_only_matching_states,
       for (int i = 0; i < kRounds; ++i) {
         const int n = (i * 7 + t) % kSids;
         const std::string method = (i / 64) % 2 ? "GET" : "POST";  // phases: threads agree most of the time
-        const std::string bytes = sid(n) + method;  // the bytes name the state they hold
+        const std::string bytes = numbered_sid("IS", n) + method;  // the bytes name the state they hold
         if ((i + t) % 3 == 0) {
           auto s = std::make_shared<ServiceState>();
           s->config.method = method;
           s->etag = bytes;
-          cache.put(sid(n), bytes, s);
-        } else if (ServiceStatePtr found = cache.find(sid(n), bytes)) {
+          cache.put(numbered_sid("IS", n), bytes, s);
+        } else if (ServiceStatePtr found = cache.find(numbered_sid("IS", n), bytes)) {
           ++hits;
           if (found->etag != bytes || found->config.method != method) ++wrong;
         }

@@ -47,9 +47,7 @@ BOOST_AUTO_TEST_CASE(is_bounded) {
   RenderedJsonCache cache(16);
   ServiceStatePtr s = state("GET");
   for (int i = 0; i < 1000; ++i) {
-    char sid[40];
-    std::snprintf(sid, sizeof sid, "IS%032x", i);
-    BOOST_TEST_REQUIRE(cache.head(sid, s).ok());
+    BOOST_TEST_REQUIRE(cache.head(numbered_sid("IS", i), s).ok());
   }
   BOOST_TEST(cache.size() <= 16u);
 }
@@ -64,9 +62,7 @@ BOOST_AUTO_TEST_CASE(is_bounded_in_bytes) {
   long_urls->config.post_webhook_url = "https://y/" + std::string(4000, 'u');
   long_urls->etag = config_etag(long_urls->config);
   for (int i = 0; i < 1000; ++i) {
-    char sid[40];
-    std::snprintf(sid, sizeof sid, "IS%032x", i);
-    BOOST_TEST_REQUIRE(cache.head(sid, long_urls).ok());
+    BOOST_TEST_REQUIRE(cache.head(numbered_sid("IS", i), long_urls).ok());
   }
   BOOST_TEST(cache.bytes() <= budget);
   BOOST_TEST(cache.size() > 0u);
@@ -81,17 +77,7 @@ BOOST_AUTO_TEST_CASE(holds_no_more_memory_than_its_budget) {
   auto cache = std::make_unique<RenderedJsonCache>(100000, budget);
   const size_t base = *heap_in_use();
   for (int i = 0; i < 2000; ++i) {
-    auto s = std::make_shared<ServiceState>();
-    s->config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    s->config.pre_webhook_url = "https://x/" + std::to_string(i) + std::string(2000, 'u');
-    s->config.post_webhook_url = "https://y/" + std::to_string(i) + std::string(2000, 'u');
-    s->config.filters = std::vector<std::string>();
-    for (int f = 0; f < 20; ++f) s->config.filters->push_back("onConversationStateUpdated");
-    s->config.method = "POST";
-    s->etag = config_etag(s->config);
-    char sid[40];
-    std::snprintf(sid, sizeof sid, "IS%032x", i);
-    BOOST_TEST_REQUIRE(cache->head(sid, s).ok());
+    BOOST_TEST_REQUIRE(cache->head(numbered_sid("IS", i), large_state(i)).ok());
   }
   const size_t held = *heap_in_use() - base;
   BOOST_TEST_MESSAGE("rendered JSON: " << cache->size() << " entries, " << cache->bytes() << " bytes by Cost, " << held

@@ -212,9 +212,7 @@ BOOST_AUTO_TEST_CASE(a_hot_service_pushed_out_of_the_parse_cache_is_kept_whole_a
   StateStore store(fs, dir.path(), /*cache_capacity=*/1);  // one entry in each of the 8 shards
   std::vector<std::string> sids;
   for (int i = 0; i < 64; ++i) {
-    char sid[40];
-    std::snprintf(sid, sizeof sid, "IS%032x", i);
-    sids.push_back(sid);
+    sids.push_back(numbered_sid("IS", i));
     WebhookConfig c;
     c.account_sid = kAccount;
     c.pre_webhook_url = "https://x/" + std::to_string(i);
@@ -264,9 +262,7 @@ BOOST_AUTO_TEST_CASE(hand_written_files_past_the_parse_cache_are_parsed_once_and
   };
   std::vector<std::string> sids;
   for (int i = 0; i < 200; ++i) {
-    char sid[40];
-    std::snprintf(sid, sizeof sid, "IS%032x", i);
-    sids.push_back(sid);
+    sids.push_back(numbered_sid("IS", i));
     write_file(dir.file(sids.back() + ".yaml"), hand_written(i, "post"));
     BOOST_TEST_REQUIRE(!read_canonical_view(hand_written(i, "post"), Scope::kService).has_value());
   }
@@ -316,9 +312,7 @@ BOOST_AUTO_TEST_CASE(hand_written_account_files_past_the_parse_cache) {
   };
   std::vector<std::string> sids;
   for (int i = 0; i < 60; ++i) {
-    char sid[40];
-    std::snprintf(sid, sizeof sid, "AC%032x", i);
-    sids.push_back(sid);
+    sids.push_back(numbered_sid("AC", i));
     write_file(dir.file(sids.back() + ".yaml"), text(i, "get"));
   }
   std::string bytes;

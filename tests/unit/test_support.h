@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -27,6 +28,7 @@
 
 #include "api/api_error.h"
 #include "base/result.h"
+#include "model/state_file.h"
 #include "store/file_system.h"
 
 namespace webhookd {
@@ -217,6 +219,27 @@ class FaultyFileSystem : public webhookd::PosixFileSystem {
 };
 
 }  // namespace webhookd_test
+
+// The i-th SID of a kind ("IS", "AC"): i as its 32 hex digits.
+inline std::string numbered_sid(const char* prefix, int i) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s%032x", prefix, i);
+  return buf;
+}
+
+// A state as large as the rules let it grow, the caches' worst case: both
+// URLs near 2,048 bytes (i makes them differ), 20 filters.
+inline std::shared_ptr<webhookd::ServiceState> large_state(int i) {
+  auto s = std::make_shared<webhookd::ServiceState>();
+  s->config.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  s->config.pre_webhook_url = "https://x/" + std::to_string(i) + std::string(2000, 'u');
+  s->config.post_webhook_url = "https://y/" + std::to_string(i) + std::string(2000, 'u');
+  s->config.filters = std::vector<std::string>();
+  for (int f = 0; f < 20; ++f) s->config.filters->push_back("onConversationStateUpdated");
+  s->config.method = "POST";
+  s->etag = webhookd::config_etag(s->config);
+  return s;
+}
 
 // The bytes malloc has handed out and not had back (glibc's main arena, and
 // its blocks of their own mapping), so that a cache's byte budget is checked
