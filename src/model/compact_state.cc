@@ -2,10 +2,10 @@
 // view gives back exactly the bytes it was made from, so same_bytes(b) means
 // b is those bytes, whatever the entry holds. A hand-written file cannot be
 // written again from its value (comments, quoting, order): its entry keeps
-// 16 bytes of the file's SHA-256 instead, the proof an ETag already is. Filters are indexes into the
-// fixed tables of names, method and target a number each, the account SID
-// webhookd writes as 16 bytes. One allocation, about 100 bytes for a typical
-// service.
+// 16 bytes of the file's SHA-256 instead, the proof an ETag already is.
+// Filters are indexes into the fixed tables of names, method and target a
+// number each, the account SID webhookd writes as 16 bytes. One allocation,
+// about 100 bytes for a typical service.
 #include "model/compact_state.h"
 
 #include <cstring>

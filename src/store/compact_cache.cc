@@ -23,28 +23,33 @@ std::optional<CompactCache::Key> CompactCache::key_of(std::string_view sid) {
   return k;
 }
 
-std::optional<std::string> CompactCache::etag_if_same(std::string_view sid, std::string_view bytes,
-                                                      WebhookConfigView* in_bytes, unsigned hot_every,
-                                                      bool* hot) {
+template <typename T, typename Prove>
+std::optional<T> CompactCache::find(std::string_view sid, unsigned hot_every, bool* hot, Prove prove) {
   const std::optional<Key> key = key_of(sid);
   if (!key) return std::nullopt;
   const Scope scope = key->account ? Scope::kAccount : Scope::kService;
-  return entries_.with(*key, [&](CompactState* entry) -> std::optional<std::string> {
-    if (!entry || entry->scope() != scope || !entry->same_bytes(bytes, in_bytes)) return std::nullopt;
-    *hot = entry->count_read(hot_every);
-    return entry->etag();
+  return entries_.with(*key, [&](CompactState* entry) -> std::optional<T> {
+    if (!entry || entry->scope() != scope) return std::nullopt;
+    std::optional<T> found = prove(*entry);
+    if (found) *hot = entry->count_read(hot_every);
+    return found;
+  });
+}
+
+std::optional<std::string> CompactCache::etag_if_same(std::string_view sid, std::string_view bytes,
+                                                      WebhookConfigView* in_bytes, unsigned hot_every,
+                                                      bool* hot) {
+  return find<std::string>(sid, hot_every, hot, [&](const CompactState& entry) -> std::optional<std::string> {
+    if (!entry.same_bytes(bytes, in_bytes)) return std::nullopt;
+    return entry.etag();
   });
 }
 
 std::optional<ServiceState> CompactCache::state_if_same_digest(std::string_view sid, const Sha256Digest& file_digest,
                                                                unsigned hot_every, bool* hot) {
-  const std::optional<Key> key = key_of(sid);
-  if (!key) return std::nullopt;
-  const Scope scope = key->account ? Scope::kAccount : Scope::kService;
-  return entries_.with(*key, [&](CompactState* entry) -> std::optional<ServiceState> {
+  return find<ServiceState>(sid, hot_every, hot, [&](const CompactState& entry) -> std::optional<ServiceState> {
     ServiceState state;
-    if (!entry || entry->scope() != scope || !entry->same_digest(file_digest, &state)) return std::nullopt;
-    *hot = entry->count_read(hot_every);
+    if (!entry.same_digest(file_digest, &state)) return std::nullopt;
     return state;
   });
 }

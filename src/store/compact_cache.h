@@ -70,6 +70,10 @@ class CompactCache {
     size_t operator()(const CompactState& c) const { return (c.size() + 8 + 15) / 16 * 16 + 72; }
   };
   static std::optional<Key> key_of(std::string_view sid);
+  // The entry of `sid`, of its kind, under its shard's lock: what prove
+  // makes of it (nullopt: not the same file), the read counted when found.
+  template <typename T, typename Prove>
+  std::optional<T> find(std::string_view sid, unsigned hot_every, bool* hot, Prove prove);
   ShardedMap<Key, CompactState, KeyHash, Cost> entries_;
 };
 
