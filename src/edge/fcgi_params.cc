@@ -14,7 +14,7 @@ struct Params {
       authorization, content_type, content_length, if_match, if_none_match;
 };
 
-Params read_params(const char* const* envp) {
+Params read_params(const std::vector<FcgiParam>& params) {
   Params p;
   struct Name {
     std::string_view name;
@@ -30,15 +30,11 @@ Params read_params(const char* const* envp) {
       {"HTTP_IF_NONE_MATCH", &Params::if_none_match},
   };
   unsigned seen = 0;
-  for (const char* const* e = envp; e && *e; ++e) {
-    std::string_view kv(*e);
-    size_t eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    std::string_view name = kv.substr(0, eq);
+  for (const FcgiParam& param : params) {
     for (unsigned i = 0; i < sizeof kNames / sizeof kNames[0]; ++i) {
-      if (kNames[i].name == name && !(seen & (1u << i))) {
+      if (kNames[i].name == param.name && !(seen & (1u << i))) {
         seen |= 1u << i;
-        p.*kNames[i].field = kv.substr(eq + 1);
+        p.*kNames[i].field = param.value;
         break;
       }
     }
@@ -48,8 +44,8 @@ Params read_params(const char* const* envp) {
 
 }  // namespace
 
-RequestHead request_from_params(const char* const* envp) {
-  const Params p = read_params(envp);
+RequestHead request_from_params(const std::vector<FcgiParam>& params) {
+  const Params p = read_params(params);
   RequestHead head;
   HttpRequest& r = head.request;
   r.method = std::string(p.method);

@@ -5,7 +5,10 @@
 
 #include <cstddef>
 
+#include <vector>
+
 #include "api/http.h"
+#include "edge/fcgi_records.h"
 
 namespace webhookd {
 
@@ -14,8 +17,8 @@ struct RequestHead {
   size_t body_length = 0;  // bytes of stdin to read: 0 unless CONTENT_LENGTH is a number within the limit
 };
 
-// envp as libfcgi gives it: "NAME=value" strings, null-terminated. The first
-// of duplicate params wins, as with FCGX_GetParam.
-RequestHead request_from_params(const char* const* envp);
+// The params as decode_request gives them. The first of duplicate params
+// wins, as with libfcgi's FCGX_GetParam.
+RequestHead request_from_params(const std::vector<FcgiParam>& params);
 
 }  // namespace webhookd

@@ -1,5 +1,5 @@
-// Name-value pairs are encoded as in FastCGI 1.0 section 3.4: each length in
-// one byte, or in four with the high bit set.
+// FastCGI 1.0 as nginx speaks it. Name-value pairs are encoded as in its
+// section 3.4: each length in one byte, or in four with the high bit set.
 #include "edge/fcgi_records.h"
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 namespace webhookd {
 namespace {
 
-constexpr unsigned kBeginRequest = 1, kAbortRequest = 2, kEndRequest = 3, kStdin = 5, kStdout = 6, kGetValues = 9,
+constexpr unsigned kBeginRequest = 1, kAbortRequest = 2, kEndRequest = 3, kParams = 4, kStdin = 5, kStdout = 6, kGetValues = 9,
                    kGetValuesResult = 10, kUnknownType = 11;
 
 bool read_length(std::string_view& in, size_t* n) {
@@ -129,37 +129,97 @@ void append_stdout(std::string* out, unsigned request_id, std::string_view conte
   for (size_t pos = 0; pos < content.size(); pos += kChunk) append_record(out, kStdout, content.substr(pos, kChunk), request_id);
 }
 
-void split_request(std::string_view request, RequestRecords* out) {
-  out->records = request;
-  out->copy.clear();
+namespace {
+
+// Appends one name-value pair of the params stream as libfcgi's envp holds
+// it (see DecodedRequest::params).
+void add_param(std::string_view name, std::string_view value, DecodedRequest* out) {
+  if (name.find('=') == std::string_view::npos && name.find('\0') == std::string_view::npos) {
+    out->params.push_back({name, value.substr(0, value.find('\0'))});
+    return;
+  }
+  std::string text(name);
+  text.append(1, '=').append(value);
+  text.resize(text.find('\0') == std::string::npos ? text.size() : text.find('\0'));
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos) return;  // cut before its '=': libfcgi's FCGX_GetParam never finds it
+  out->rebuilt.push_back(std::move(text));
+  const std::string_view kept = out->rebuilt.back();
+  out->params.push_back({kept.substr(0, eq), kept.substr(eq + 1)});
+}
+
+// A stream's content, a view into the request when it came in one record.
+struct Stream {
+  std::string_view first;
+  std::string* copy = nullptr;
+  bool copying = false;
+  void add(std::string_view content) {
+    if (content.empty()) return;
+    if (first.empty() && !copying) {
+      first = content;
+      return;
+    }
+    if (!copying) {
+      copy->assign(first);
+      copying = true;
+    }
+    copy->append(content);
+  }
+  std::string_view bytes() const { return copying ? std::string_view(*copy) : first; }
+};
+
+}  // namespace
+
+bool decode_request(std::string_view request, DecodedRequest* out) {
+  out->params.clear();
+  out->stdin_bytes = {};
   out->management.clear();
   out->refused.clear();
-  unsigned own_id = 0;  // the first record is the request's BEGIN_REQUEST (scan_records saw to it)
-  bool copying = false;
+  out->rebuilt.clear();
+  Stream params{{}, &out->params_copy}, in{{}, &out->stdin_copy};
+  enum class Phase { kBegin, kParams, kStdin, kDone } phase = Phase::kBegin;
+  unsigned own_id = 0;
   for (size_t pos = 0; request.size() - pos >= kFcgiHeaderLength;) {
     const FcgiHeader h = parse_fcgi_header(reinterpret_cast<const unsigned char*>(request.data() + pos));
-    const size_t end = std::min(request.size(), pos + kFcgiHeaderLength + h.content_length + h.padding_length);
-    if (pos == 0) own_id = h.request_id;
-    // A second BEGIN_REQUEST of the request's own id would be answered by
-    // libfcgi itself: dropped here.
-    const bool own = h.request_id == own_id && (pos == 0 || h.type != kBeginRequest);
-    if (!own) {
-      if (!copying) {
-        out->copy.assign(request.substr(0, pos));
-        copying = true;
-      }
-      if (h.request_id == 0) {
-        out->management.push_back({h.type, request.substr(pos + kFcgiHeaderLength,
-                                                          std::min<size_t>(h.content_length, end - pos - kFcgiHeaderLength))});
-      } else if (h.type == kBeginRequest && h.request_id != own_id) {
-        out->refused.push_back(h.request_id);
-      }
-    } else if (copying) {
-      out->copy.append(request.substr(pos, end - pos));
-    }
+    const size_t end = pos + kFcgiHeaderLength + h.content_length + h.padding_length;
+    if (h.version != 1 || end > request.size()) return false;
+    const std::string_view content = request.substr(pos + kFcgiHeaderLength, h.content_length);
     pos = end;
+    if (phase == Phase::kBegin) {
+      if (h.type != kBeginRequest || h.request_id == 0 || content.size() != 8) return false;
+      own_id = h.request_id;
+      phase = Phase::kParams;
+    } else if (h.request_id == 0) {
+      out->management.push_back({h.type, content});
+    } else if (h.request_id != own_id) {
+      // Another request begun inside this one is refused; the rest of it
+      // goes with it.
+      if (h.type == kBeginRequest) out->refused.push_back(h.request_id);
+    } else if (h.type == kBeginRequest) {
+      continue;  // its own id again: dropped
+    } else if (phase == Phase::kParams && h.type == kParams) {
+      if (content.empty()) phase = Phase::kStdin;
+      params.add(content);
+    } else if (phase == Phase::kStdin && h.type == kStdin) {
+      if (content.empty()) phase = Phase::kDone;
+      in.add(content);
+    } else {
+      return false;  // a record out of order, FCGI_DATA, or anything after the end of stdin
+    }
   }
-  if (copying) out->records = out->copy;
+  if (phase != Phase::kDone) return false;
+  std::string_view stream = params.bytes();
+  while (!stream.empty()) {
+    size_t name_len = 0, value_len = 0;
+    if (!read_length(stream, &name_len) || !read_length(stream, &value_len) || stream.size() < name_len ||
+        stream.size() - name_len < value_len) {
+      return false;
+    }
+    add_param(stream.substr(0, name_len), stream.substr(name_len, value_len), out);
+    stream.remove_prefix(name_len + value_len);
+  }
+  out->stdin_bytes = in.bytes();
+  return true;
 }
 
 std::string management_reply(unsigned type, std::string_view content, int max_connections) {

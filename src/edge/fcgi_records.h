@@ -1,9 +1,14 @@
-// FastCGI record framing, as far as the edge needs it around libfcgi, which
-// parses each request: is a whole request (or a management record) there
-// yet, which of its records libfcgi may see, and every record webhookd
-// writes (libfcgi writes none: an answer is one write of records framed
-// here, straight to the connection). Management records (request id 0) are
-// answered here, wherever they come, and never reach libfcgi: its own
+// FastCGI records, as far as webhookd speaks them: is a whole request (or a
+// management record) there yet, the request's params and stdin, and every
+// record webhookd writes (an answer is one write of records framed here,
+// straight to the connection). Written by hand rather than through libfcgi,
+// which now only opens the listening socket: libfcgi reads a request only
+// from a descriptor, so each request went through a socket pair (two system
+// calls) and libfcgi's parse, a third of a GET's instructions in webhookd
+// (tests/bench/README.md). Every request decoded here is checked against
+// libfcgi's own reading of it, record splits, long lengths and odd bytes
+// included (fcgi_records_test.cc, fcgi_decode_fuzz.cc). Management records
+// (request id 0) are answered here, wherever they come: libfcgi's own
 // FCGI_GET_VALUES answer says FCGI_MAX_CONNS=1, which would tell a web
 // server to open one connection at most, and libfcgi 2.4.2 writes that
 // answer with sprintf into a 64-byte buffer: four known names in one record
@@ -12,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +38,7 @@ enum class Framing {
   kRequest,     // a whole request: BEGIN_REQUEST through its empty FCGI_STDIN record
   kAborted,     // a whole request that ends in FCGI_ABORT_REQUEST instead
   kManagement,  // a whole management record (request id 0) comes first
-  kUnparsable,  // not FastCGI version 1: let libfcgi fail it
+  kUnparsable,  // not FastCGI version 1, or not begun by BEGIN_REQUEST
 };
 struct Scan {
   Framing framing = Framing::kIncomplete;
@@ -58,25 +64,39 @@ std::string end_request_record(unsigned request_id, unsigned protocol_status = k
 // record that ends the stream.
 void append_stdout(std::string* out, unsigned request_id, std::string_view content);
 
-// A whole request (bytes as long as scan_records measured it), split into
-// what libfcgi may read, its own records, and what the edge answers itself:
-// the management records found among them (see the top of this file) and
-// BEGIN_REQUESTs of other request ids (answered FCGI_CANT_MPX_CONN; their
-// other records are dropped with them; a second one of its own id is
-// dropped). libfcgi would write its own answer to those, and must write
-// nothing.
+// A whole request (bytes as long as scan_records measured it: BEGIN_REQUEST
+// first, an empty FCGI_STDIN record last), decoded: its params and its
+// stdin, and what the edge answers itself, the management records found
+// among its records (see the top of this file) and BEGIN_REQUESTs of other
+// request ids (answered FCGI_CANT_MPX_CONN; their other records are dropped
+// with them; a second one of its own id is dropped).
 struct ManagementRecord {
   unsigned type = 0;
   std::string_view content;
 };
-struct RequestRecords {
-  std::string_view records;  // == the request when it holds nothing else
-  std::string copy;          // the storage `records` points into otherwise
+struct FcgiParam {
+  std::string_view name, value;
+};
+struct DecodedRequest {
+  // In the order sent, as libfcgi's envp has them: a name=value C string,
+  // cut at its first NUL and split at its first '=' (so a name holding '='
+  // or NUL reads as libfcgi reads it).
+  std::vector<FcgiParam> params;
+  std::string_view stdin_bytes;
   std::vector<ManagementRecord> management;
   std::vector<unsigned> refused;  // request ids begun inside this request
+  // Storage the views may point into: a stream in more than one record,
+  // and the rare param that only reads as libfcgi reads it once rebuilt.
+  std::string params_copy, stdin_copy;
+  std::deque<std::string> rebuilt;
 };
-// The result points into `request`, and into itself: do not copy it.
-void split_request(std::string_view request, RequestRecords* out);
+// False for a request whose records are not BEGIN_REQUEST (an 8-byte body),
+// FCGI_PARAMS up to an empty one, then FCGI_STDIN (records of other ids and
+// management records aside), or whose params stream ends inside a name or
+// value. No web server sends one; webhookd closes its connection (libfcgi
+// failed most of them, and read the rest in ways no sender meant). The
+// result points into `request` and into itself: do not copy it.
+[[nodiscard]] bool decode_request(std::string_view request, DecodedRequest* out);
 
 // The answer to one management record (type and content): for
 // FCGI_GET_VALUES, an FCGI_GET_VALUES_RESULT with the variables asked for

@@ -1,9 +1,8 @@
 // Workers wait in epoll_wait on one set holding the listening socket, every
 // open connection (EPOLLONESHOT: one worker per event) and a stop pipe. A
 // worker reads what a connection has without waiting and serves every whole
-// request in it; libfcgi parses each one from the worker's own socket pair,
-// into which exactly that request was written, and its answer is relayed to
-// the connection. Why not let libfcgi read the connection: FCGX_Accept_r's
+// request in it, decoded here (fcgi_records.h), and writes each answer to
+// the connection in one go. Why not let libfcgi read the connection: FCGX_Accept_r's
 // own accept ties a kept connection to one thread until nginx closes it
 // (more kept connections than threads hang requests); libfcgi reads 8 KiB at
 // a time and frees what follows the request it was asked for, so a second
@@ -20,7 +19,7 @@
 #include "edge/metrics_endpoint.h"
 
 #include <dirent.h>
-#include <fcgiapp.h>
+#include <fcgiapp.h>  // FCGX_OpenSocket only
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -47,9 +46,6 @@ long long now_ms() {
 // (client_max_body_size in the shipped snippet) and its headers, 32 KiB by
 // default (large_client_header_buffers). One read takes up to this much.
 constexpr size_t kMaxRequest = 256 * 1024;
-// A socket pair's buffer must hold a whole request: libfcgi reads it in the
-// thread that wrote it.
-constexpr int kPairBuffer = 2 * kMaxRequest;
 // Out of descriptors, the listener is left alone this long between tries.
 constexpr long long kAcceptPauseMs = 100;
 // Descriptors kept free for the workers' own use, never taken by a
@@ -62,8 +58,7 @@ constexpr long long kAcceptPauseMs = 100;
 // notify socket, the housekeeper's count of /proc/self/fd. Without a
 // reserve, a burst of connections accepted the moment descriptors came free
 // used them all again, and the requests they carried answered 500 (EMFILE
-// opening the state file). Measured against a raise that forgot the socket
-// pairs, it left fewer than --max-connections once workers >= 25, silently.
+// opening the state file).
 constexpr long long kReservePerWorker = 4, kReserveShared = 8;
 
 // Epoll data: a connection's token (generation << 32 | fd, generation >= 1),
@@ -77,36 +72,16 @@ constexpr char kNotKeptMarker[8] = {1, 10, 0, 0, 0, 0, 0, 0};
 
 int token_fd(uint64_t token) { return static_cast<int>(token & 0xffffffffu); }
 
-// The request from libfcgi's params and stdin. The params are views into
-// libfcgi's envp, which dies with the request: request_from_params copies.
-// false when stdin ended before CONTENT_LENGTH bytes: a cut body must never
-// reach the handler, where a truncated URL could be a valid one.
-bool read_request(FCGX_Request& req, HttpRequest* out) {
-  RequestHead head = request_from_params(req.envp);
-  HttpRequest& r = head.request;
-  if (head.body_length > 0) {
-    r.body.resize(head.body_length);
-    size_t got = 0;
-    while (got < head.body_length) {
-      int k = FCGX_GetStr(&r.body[got], static_cast<int>(head.body_length - got), req.in);
-      if (k <= 0) break;  // less than asked: end of input
-      got += static_cast<size_t>(k);
-    }
-    if (got < head.body_length) return false;
-  }
+// The request from its decoded params and stdin; false when stdin ended
+// before CONTENT_LENGTH bytes: a cut body must never reach the handler,
+// where a truncated URL could be a valid one. What follows CONTENT_LENGTH is
+// not read.
+bool read_request(const DecodedRequest& decoded, HttpRequest* out) {
+  RequestHead head = request_from_params(decoded.params);
+  if (decoded.stdin_bytes.size() < head.body_length) return false;
+  head.request.body.assign(decoded.stdin_bytes.substr(0, head.body_length));
   *out = std::move(head.request);
   return true;
-}
-
-// Reads stdin to its end record (a body longer than CONTENT_LENGTH says):
-// the socket pair is then empty for the next request. True when the end
-// record was read without error.
-bool drain_stdin(FCGX_Request& req) {
-  char buf[4096];
-  for (;;) {
-    int n = FCGX_GetStr(buf, sizeof buf, req.in);
-    if (n <= 0) return FCGX_GetError(req.in) == 0;
-  }
 }
 
 // The answer when even building one failed: the handler never throws, so
@@ -121,18 +96,6 @@ HttpResponse last_resort_response(const char* why) {
   response.set_header("Content-Length", std::to_string(response.body.size()));
   response.log_detail = why;
   return response;
-}
-
-// All of bytes into a socket that must take them at once (a socket pair
-// sized for it); false otherwise.
-bool send_now(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t k = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    bytes.remove_prefix(static_cast<size_t>(k));
-  }
-  return true;
 }
 
 // Descriptors open in this process now (not counting the one used to
@@ -176,34 +139,13 @@ std::string seconds_text(std::chrono::milliseconds d) {
 
 }  // namespace
 
-// A worker thread's own: its libfcgi request, the socket pair libfcgi reads
-// a request from ([0] libfcgi's end, non-blocking so that a request cut
-// short is an error and never a wait; [1] ours), and buffers kept warm
-// between requests.
+// A worker thread's own buffers, kept warm between requests.
 struct FcgiServer::Worker {
-  Worker() { FCGX_InitRequest(&req, -1, 0); }  // listen_sock -1: libfcgi never accepts by itself
-  ~Worker() {
-    FCGX_Free(&req, 0);
-    close_pair();
-  }
-  bool open_pair() {
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) return false;
-    for (int fd : pair) (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kPairBuffer, sizeof kPairBuffer);
-    return true;
-  }
-  void close_pair() {
-    for (int& fd : pair) {
-      if (fd >= 0) ::close(fd);
-      fd = -1;
-    }
-  }
-  FCGX_Request req;
-  int pair[2] = {-1, -1};
   std::unique_ptr<char[]> input{new char[kMaxRequest]};  // not zeroed: only what a read fills is touched
   std::string joined;                                   // a partial request and what arrived after it
   std::string text;                                     // an answer's status line and headers
   std::string answer;                                   // an answer's records
-  RequestRecords parts;
+  DecodedRequest decoded;
   std::string line;
   // This turn's answer said the connection is not kept (see serve_request):
   // closed right after it. Decided when the answer was written, not after:
@@ -246,7 +188,6 @@ FcgiServer::~FcgiServer() {
 }
 
 Status FcgiServer::start() {
-  if (FCGX_Init() != 0) return Error::internal("FCGX_Init failed");
   auto os_error = [](const char* what) { return Error::io(std::string(what) + ": " + std::strerror(errno), errno); };
   if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) return os_error("pipe");
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -266,12 +207,9 @@ Status FcgiServer::start() {
   // Every connection is a descriptor (systemd's default soft limit is
   // 1024): one rule, connections + fixed + reserve <= the soft limit, sets
   // the raise here, the warning (descriptor_warning) and the connections
-  // accepted (count_descriptors). Raised once before the socket pairs open
-  // (1024 workers need 2048 descriptors for them), counting the pairs to
-  // come, and again once what is open is counted exactly.
+  // accepted (count_descriptors). Raised once what is open for good is
+  // counted.
   descriptor_reserve_ = kReservePerWorker * options_.workers + kReserveShared;
-  raise_descriptor_limit(options_.max_connections + std::max(open_descriptors(), 0LL) + 2LL * options_.workers +
-                         descriptor_reserve_);
 
   // The listening socket is one-shot too: one worker accepts what is
   // waiting, then re-arms it. The stop pipe is level-triggered: once its
@@ -284,10 +222,7 @@ Status FcgiServer::start() {
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_pipe_[0], &stop_event) != 0) {
     return os_error("epoll_ctl");
   }
-  for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>());
-    if (!workers_.back()->open_pair()) return os_error("socketpair");
-  }
+  for (int i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>());
   // Every descriptor the process holds for good is open by now.
   fixed_descriptors_ = std::max(open_descriptors(), 0LL);
   const long long wanted = options_.max_connections + fixed_descriptors_ + descriptor_reserve_;
@@ -702,38 +637,21 @@ FcgiServer::Outcome FcgiServer::serve_request(int fd, std::string_view request, 
                                               Worker& w) {
   // The request is whole from here on: its duration (log, metrics) starts now.
   const auto started = std::chrono::steady_clock::now();
-  split_request(request, &w.parts);
-  w.answer.clear();  // what the edge answers itself comes first, as it came first
-  for (const ManagementRecord& m : w.parts.management) w.answer += management_reply(m.type, m.content, options_.max_connections);
-  for (unsigned id : w.parts.refused) w.answer += end_request_record(id, kFcgiCantMpxConn);
   auto refuse = [&](const std::string& why) {
-    w.close_pair();  // whatever is left in it is not the next request's
     log_at_most_each_second(last_refusal_log_ms_, "webhookd: " + why + "; closing its connection\n");
     return Outcome::kClose;
   };
-  if (w.pair[0] < 0 && !w.open_pair()) return refuse(std::string("socketpair: ") + std::strerror(errno));
-  if (!send_now(w.pair[1], w.parts.records)) return refuse("a request did not fit the worker's socket pair");
-  FCGX_Request& req = w.req;
-  // keepConnection=1 stops FCGX_Accept_r's opening FCGX_Finish_r from
-  // closing the pair, and detached makes a close by libfcgi (on a protocol
-  // error) a plain one: its own waits up to 2 s for the other end to close.
-  req.ipcFd = w.pair[0];
-  req.keepConnection = 1;
-  (void)FCGX_Detach(&req);
-  if (FCGX_Accept_r(&req) < 0) {  // libfcgi refused the records, and closed its end
-    req.ipcFd = -1;
-    w.pair[0] = -1;
-    return refuse("libfcgi could not read a request");
-  }
+  if (!decode_request(request, &w.decoded)) return refuse("a request's records were not FastCGI's (dropped, never handled)");
+  w.answer.clear();  // what the edge answers itself comes first, as it came first
+  for (const ManagementRecord& m : w.decoded.management) w.answer += management_reply(m.type, m.content, options_.max_connections);
+  for (unsigned id : w.decoded.refused) w.answer += end_request_record(id, kFcgiCantMpxConn);
   // Nothing thrown by one request may end the process: reading it is
   // guarded as well as handling it.
   HttpRequest request_in;
   HttpResponse response;
   bool scrape = false;  // GET /metrics: answered here, and not counted as a request of the API
   try {
-    if (!read_request(req, &request_in)) {
-      FCGX_Free(&req, 0);
-      req.ipcFd = -1;
+    if (!read_request(w.decoded, &request_in)) {
       return refuse("a request's body was shorter than its CONTENT_LENGTH (dropped, never handled)");
     }
     scrape = options_.metrics && is_metrics_request(request_in);
@@ -743,13 +661,7 @@ FcgiServer::Outcome FcgiServer::serve_request(int fd, std::string_view request, 
   } catch (...) {
     response = last_resort_response("unknown exception");
   }
-  // libfcgi reads up to the end record, so that the pair is empty for the
-  // next request, and writes nothing: FCGX_Free, not FCGX_Finish_r. The
-  // answer is framed here and goes to the connection in one write.
-  const bool read_to_end = drain_stdin(req);
-  FCGX_Free(&req, 0);
-  req.ipcFd = -1;
-  if (!read_to_end) w.close_pair();
+  // The answer goes to the connection in one write.
   w.text.assign("Status: ").append(status_line(response.status)).append("\r\n");
   for (const auto& h : response.headers) w.text.append(h.first).append(": ").append(h.second).append("\r\n");
   w.text.append("\r\n");

@@ -59,9 +59,8 @@ struct FcgiServerOptions {
 // set, registered EPOLLONESHOT; idle workers wait in epoll_wait on it, so the
 // kernel hands each readable connection to exactly one of them. That worker
 // reads what has arrived without waiting, serves every whole request in it
-// (libfcgi parses each from a socket pair that holds exactly that request,
-// so libfcgi never reads the connection itself nor waits for a byte; the
-// answer is framed here and written in one go), keeps
+// (decoded by fcgi_records.h, never waiting for a byte; the answer is framed
+// there too and written in one go), keeps
 // the part of a request that has not all arrived in memory, and gives the
 // connection back (re-arms it), or closes it. An idle kept connection holds
 // no worker; neither does a request arriving in pieces.
@@ -87,7 +86,7 @@ class FcgiServer {
   ServerStats stats() const;
 
  private:
-  struct Worker;  // a worker thread's own buffers, libfcgi request and socket pair
+  struct Worker;  // a worker thread's own buffers
   // A connection's place, indexed by its descriptor. `parked` holds the
   // connection's token (generation << 32 | fd, the epoll data) while it
   // waits in the epoll set and belongs to no thread, 0 while a thread owns

@@ -11,12 +11,15 @@ using namespace webhookd;
 
 namespace {
 
-// envp as libfcgi hands it over.
+// The params, written "NAME=value".
 RequestHead from(const std::vector<std::string>& params) {
-  std::vector<const char*> envp;
-  for (const auto& p : params) envp.push_back(p.c_str());
-  envp.push_back(nullptr);
-  return request_from_params(envp.data());
+  std::vector<FcgiParam> decoded;
+  for (const auto& p : params) {
+    const std::string_view kv(p);
+    const size_t eq = kv.find('=');
+    decoded.push_back({kv.substr(0, eq), eq == std::string_view::npos ? "" : kv.substr(eq + 1)});
+  }
+  return request_from_params(decoded);
 }
 
 }  // namespace
@@ -81,9 +84,9 @@ BOOST_AUTO_TEST_CASE(raw_and_normalized_paths_and_headers) {
   RequestHead head = from({"REQUEST_METHOD=POST", "DOCUMENT_URI=/v1/Services/ISa/Configuration/Webhooks",
                            "REQUEST_URI=/x/../v1/Services/%49Sa/Configuration/Webhooks?x=1", "HTTP_AUTHORIZATION=Basic dTpw",
                            "CONTENT_TYPE=application/x-www-form-urlencoded", "HTTP_IF_MATCH=\"a\"",
-                           "HTTP_IF_NONE_MATCH=W/\"b\"", "NOT_A_PARAM", "HTTP_X_OTHER=ignored"});
+                           "HTTP_IF_NONE_MATCH=W/\"b\"", "NOT_A_PARAM", "HTTP_X_OTHER=ignored", "REQUEST_METHOD=GET"});
   const HttpRequest& r = head.request;
-  BOOST_TEST(r.method == "POST");
+  BOOST_TEST(r.method == "POST");  // the first of two
   BOOST_TEST(r.path == "/v1/Services/ISa/Configuration/Webhooks");
   BOOST_TEST(r.raw_path == "/x/../v1/Services/%49Sa/Configuration/Webhooks");  // without the query
   BOOST_TEST(r.authorization == "Basic dTpw");

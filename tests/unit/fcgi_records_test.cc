@@ -3,8 +3,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
+#include <utility>
 #include <vector>
 
+#include "../fuzz/libfcgi_oracle.h"
 #include "test_support.h"
 
 using namespace webhookd;
@@ -112,8 +115,8 @@ BOOST_AUTO_TEST_CASE(header_fields) {
               h.padding_length == 7u));
 }
 
-// Whether a whole request is there: what decides that a worker may hand the
-// connection to libfcgi without waiting on it.
+// Whether a whole request is there: what decides that a worker may decode
+// it, never waiting on the connection.
 BOOST_AUTO_TEST_CASE(scan_records_finds_whole_requests) {
   const std::string get = begin(1, true) + rec(4, 1, pair("REQUEST_METHOD", "GET"), 3) + rec(4, 1, "") + rec(5, 1, "");
   const std::string post = begin(7, false) + rec(4, 1 + 6, pair("CONTENT_LENGTH", "3")) + rec(4, 7, "") +
@@ -201,11 +204,10 @@ BOOST_AUTO_TEST_CASE(scan_records_reads_the_role) {
   BOOST_TEST(scan_records(begin(1, true) + rec(4, 1, "") + rec(5, 1, "")).role == kFcgiResponder);
 }
 
-// libfcgi must never see a management record: its own answer overflows a
-// 64-byte buffer (four known names abort the process). What it gets is the
-// request's own records, in order; the management records are answered by
-// the edge.
-BOOST_AUTO_TEST_CASE(split_request_keeps_management_records_from_libfcgi) {
+// Management records and other requests' records are the edge's to answer,
+// wherever they come inside a request; the request's own records are
+// decoded around them.
+BOOST_AUTO_TEST_CASE(decode_request_sets_management_records_and_other_ids_aside) {
   const std::string head = begin(1, true);
   const std::string params = rec(4, 1, pair("REQUEST_METHOD", "GET"), 3) + rec(4, 1, "");
   const std::string body = rec(5, 1, "");
@@ -214,32 +216,141 @@ BOOST_AUTO_TEST_CASE(split_request_keeps_management_records_from_libfcgi) {
   struct Case {
     const char* name;
     std::string request;
-    std::string for_libfcgi;
     std::vector<unsigned> management_types;
     std::vector<unsigned> refused;
   } cases[] = {
-      {"none: the request itself", head + params + body, head + params + body, {}, {}},
-      {"one among the params", head + mgmt + params + body, head + params + body, {9}, {}},
-      {"two, one padded", head + params + unknown + mgmt + body, head + params + body, {42, 9}, {}},
+      {"none: the request itself", head + params + body, {}, {}},
+      {"one among the params", head + mgmt + params + body, {9}, {}},
+      {"two, one padded", head + params + unknown + mgmt + body, {42, 9}, {}},
       {"another request begun inside: refused, its records dropped",
-       head + begin(2, true) + rec(4, 2, "") + params + rec(5, 2, "") + body, head + params + body, {}, {2}},
-      {"its own id begun again: dropped", head + params + begin(1, true) + body, head + params + body, {}, {}},
+       head + begin(2, true) + rec(4, 2, "") + params + rec(5, 2, "") + body, {}, {2}},
+      {"its own id begun again: dropped", head + params + begin(1, true) + body, {}, {}},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       BOOST_TEST_REQUIRE(static_cast<int>(scan_records(c.request).framing) == static_cast<int>(Framing::kRequest));
-      RequestRecords parts;
-      split_request(c.request, &parts);
-      BOOST_TEST(std::string(parts.records) == c.for_libfcgi);
-      BOOST_TEST_REQUIRE(parts.management.size() == c.management_types.size());
-      for (size_t i = 0; i < parts.management.size(); ++i) BOOST_TEST(parts.management[i].type == c.management_types[i]);
-      BOOST_TEST(parts.refused == c.refused, boost::test_tools::per_element());
+      DecodedRequest decoded;
+      BOOST_TEST_REQUIRE(decode_request(c.request, &decoded));
+      BOOST_TEST_REQUIRE(decoded.params.size() == 1u);
+      BOOST_TEST(std::string(decoded.params[0].name) == "REQUEST_METHOD");
+      BOOST_TEST(std::string(decoded.params[0].value) == "GET");
+      BOOST_TEST(decoded.stdin_bytes.empty());
+      BOOST_TEST_REQUIRE(decoded.management.size() == c.management_types.size());
+      for (size_t i = 0; i < decoded.management.size(); ++i) BOOST_TEST(decoded.management[i].type == c.management_types[i]);
+      BOOST_TEST(decoded.refused == c.refused, boost::test_tools::per_element());
     }
   }
   const std::string request = head + mgmt + params + body;  // the result points into it
-  RequestRecords parts;
-  split_request(request, &parts);
-  BOOST_TEST(std::string(parts.management[0].content) == pair("FCGI_MAX_CONNS", "") + pair("FCGI_MAX_CONNS", ""));
+  DecodedRequest decoded;
+  BOOST_TEST_REQUIRE(decode_request(request, &decoded));
+  BOOST_TEST(std::string(decoded.management[0].content) == pair("FCGI_MAX_CONNS", "") + pair("FCGI_MAX_CONNS", ""));
+}
+
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+// A name or value length as FastCGI writes it: one byte below 128, four
+// with the high bit set otherwise (or always, when `four` says so).
+std::string length_bytes(size_t n, bool four = false) {
+  if (n < 128 && !four) return std::string(1, static_cast<char>(n));
+  return {static_cast<char>(0x80 | (n >> 24)), static_cast<char>((n >> 16) & 0xff), static_cast<char>((n >> 8) & 0xff),
+          static_cast<char>(n & 0xff)};
+}
+std::string encode(const Params& params) {
+  std::string out;
+  for (const auto& p : params) out += length_bytes(p.first.size()) + length_bytes(p.second.size()) + p.first + p.second;
+  return out;
+}
+// A stream cut into records of `size` bytes each (the last shorter), then its empty end record.
+std::string records(unsigned type, const std::string& stream, size_t size) {
+  std::string out;
+  for (size_t pos = 0; pos < stream.size(); pos += size) out += rec(type, 1, stream.substr(pos, size), pos % 3);
+  return out + rec(type, 1, "");
+}
+Params decoded_params(const DecodedRequest& d) {
+  Params out;
+  for (const FcgiParam& p : d.params) out.emplace_back(p.name, p.value);
+  return out;
+}
+
+}  // namespace
+
+// What decode_request reads is what libfcgi read (webhookd's parser until
+// issue 21): the same params in the same order, the same stdin, however the
+// streams are cut into records.
+BOOST_AUTO_TEST_CASE(decode_request_reads_what_libfcgi_reads) {
+  const Params nginx = {{"QUERY_STRING", ""}, {"REQUEST_METHOD", "POST"}, {"CONTENT_TYPE", "application/x-www-form-urlencoded"},
+                        {"CONTENT_LENGTH", "34"}, {"DOCUMENT_URI", "/v1/Services/IS00000000000000000000000000000001/Configuration/Webhooks"},
+                        {"HTTP_AUTHORIZATION", "Basic QUMxMjM6dG9rZW4="}, {"HTTP_HOST", "127.0.0.1:8080"}, {"CONTENT_LENGTH", "9"}};
+  struct Case {
+    const char* name;
+    Params params;
+    std::string body;
+    size_t params_record, stdin_record;  // bytes of each record the streams are cut into
+    std::optional<Params> expected;      // none: the params as sent
+  } cases[] = {
+      {"as nginx sends it: one record each", nginx, "Method=POST&Url=https%3A%2F%2Fexample.com", 65535, 32768, {}},
+      {"every record one byte: names, lengths and values cut", nginx, "Method=POST", 1, 1, {}},
+      {"records of 5 and 3 bytes", nginx, std::string(1000, 'b'), 5, 3, {}},
+      {"no params, no body", {}, "", 100, 100, {}},
+      {"empty names and values", {{"", ""}, {"A", ""}, {"", "v"}}, "", 100, 100, {}},
+      {"long lengths: a 200-byte name, a 70,000-byte value",
+       {{std::string(200, 'N'), std::string(70000, 'v')}, {"HTTP_HOST", "h"}}, "", 65535, 100, {}},
+      {"a body of 100,000 bytes in records of 32 KiB", nginx, std::string(100000, 'x'), 65535, 32768, {}},
+      // envp holds C strings "name=value": a NUL ends one, its first '=' splits it.
+      {"a NUL in a value cuts it", {{"HTTP_HOST", std::string("a\0b", 3)}}, "", 100, 100, Params{{"HTTP_HOST", "a"}}},
+      {"a NUL in a name: all before it, no '=', never found", {{std::string("X\0Y", 3), "v"}}, "", 100, 100, Params{}},
+      {"a NUL in a name after an '='", {{std::string("A=B\0C", 5), "v"}}, "", 100, 100, Params{{"A", "B"}}},
+      {"an '=' in a name splits there", {{"HTTP_HOST=evil", "x"}, {"B", "c=d"}}, "", 100, 100,
+       Params{{"HTTP_HOST", "evil=x"}, {"B", "c=d"}}},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const std::string request = begin(1, true) + records(4, encode(c.params), c.params_record) + records(5, c.body, c.stdin_record);
+      BOOST_TEST_REQUIRE(static_cast<int>(scan_records(request).framing) == static_cast<int>(Framing::kRequest));
+      DecodedRequest decoded;
+      BOOST_TEST_REQUIRE(decode_request(request, &decoded));
+      const webhookd_test::LibfcgiReading libfcgi = webhookd_test::libfcgi_reads(request);
+      BOOST_TEST_REQUIRE(libfcgi.accepted);
+      BOOST_TEST(libfcgi.stdin_read_to_end);
+      const Params mine = decoded_params(decoded);
+      BOOST_TEST((mine == libfcgi.params));
+      BOOST_TEST((mine == c.expected.value_or(c.params)));
+      BOOST_TEST(std::string(decoded.stdin_bytes) == c.body);
+      BOOST_TEST(libfcgi.stdin_bytes == c.body);
+    }
+  }
+}
+
+// Records no web server sends: refused whole (the edge closes the
+// connection), never read in part.
+BOOST_AUTO_TEST_CASE(decode_request_refuses_what_is_not_a_request) {
+  const std::string params = rec(4, 1, pair("REQUEST_METHOD", "GET")) + rec(4, 1, "");
+  const std::string end = rec(5, 1, "");
+  struct Case {
+    const char* name;
+    std::string request;
+  } cases[] = {
+      {"stdin before the params end", begin(1, true) + rec(4, 1, pair("A", "b")) + rec(5, 1, "x") + rec(4, 1, "") + end},
+      {"no params stream at all", begin(1, true) + end},
+      {"FCGI_DATA inside stdin", begin(1, true) + params + rec(5, 1, "x") + rec(8, 1, "d") + end},
+      {"an unknown type of its own id", begin(1, true) + params + rec(42, 1, "") + end},
+      {"params again after their end", begin(1, true) + params + rec(4, 1, pair("A", "b")) + end},
+      {"a pair cut at the params' end", begin(1, true) + rec(4, 1, pair("REQUEST_METHOD", "GET").substr(0, 10)) + rec(4, 1, "") + end},
+      {"a length cut", begin(1, true) + rec(4, 1, std::string("\x80\x00", 2)) + rec(4, 1, "") + end},
+      {"a value longer than the stream", begin(1, true) + rec(4, 1, length_bytes(1) + length_bytes(1000, true) + "AB") + rec(4, 1, "") + end},
+      {"a length of 2^31 - 1", begin(1, true) + rec(4, 1, length_bytes(0x7fffffff, true) + "\x01") + rec(4, 1, "") + end},
+      {"a BEGIN_REQUEST body of 3 bytes", rec(1, 1, std::string("\0\1\1", 3)) + params + end},
+      {"a record cut at the end", (begin(1, true) + params + end).substr(0, 50)},
+      {"nothing after the params", begin(1, true) + params},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      DecodedRequest decoded;
+      BOOST_TEST(!decode_request(c.request, &decoded));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
