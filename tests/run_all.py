@@ -7,7 +7,7 @@ Suites, each counted case by case:
   unit/tsan       the concurrency cases, built with ThreadSanitizer
   e2e             real nginx + webhookd: curl, the python client, processes, shipped files
   e2e/asan        the e2e suites against an ASan+UBSan webhookd
-  e2e/tsan        the concurrency and process suites against a TSan webhookd
+  e2e/tsan        the concurrency, process and kept-connection suites against a TSan webhookd
   fleet           three hosts on one GlusterFS volume behind a front nginx (tests/fleet; root)
   fuzz            each libFuzzer target for a short bounded time (see tests/fuzz)
 Exits non-zero if anything failed.
@@ -142,7 +142,7 @@ def main():
         add(run_e2e("e2e/asan", os.path.join(build, "asan"),
                     ["test_http_contract.py", "test_state_files.py", "test_process.py", "test_python_client.py"]))
         add(run_e2e("e2e/tsan", os.path.join(build, "tsan"),
-                    ["test_state_files.py", "test_process.py", "test_concurrency.py"]))
+                    ["test_state_files.py", "test_process.py", "test_concurrency.py", "test_kept_connections.py"]))
         add(run_e2e("fleet", build, ["test_*.py"], "fleet"))
         add(run_fuzz(build, args.fuzz_seconds))
     print("%d passed, %d failed" % tuple(totals))

@@ -22,6 +22,7 @@
 #include <fcgiapp.h>  // FCGX_OpenSocket only
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -48,6 +49,10 @@ long long now_ms() {
 constexpr size_t kMaxRequest = 256 * 1024;
 // Out of descriptors, the listener is left alone this long between tries.
 constexpr long long kAcceptPauseMs = 100;
+// A worker on one turn this long is held up (a GET takes tens of µs): it
+// steps aside for a standby worker (see FcgiServer). Also the housekeeper's
+// tick while any worker is busy.
+constexpr long long kHeldUpMs = 2;
 // Descriptors kept free for the workers' own use, never taken by a
 // connection. A worker holds three files at most at once (a POST's lock
 // file and the state directory, open through the write, and under them the
@@ -153,6 +158,8 @@ struct FcgiServer::Worker {
   bool last_answer_marked = false;
   // This turn on a connection ends by then (FcgiServerOptions::answer_timeout).
   long long turn_deadline_ms = 0;
+  std::atomic<bool> running{false};         // one of the running workers (changed under gate_mu_)
+  std::atomic<long long> busy_since_ms{0};  // the turn's start; 0 between turns
 };
 
 Result<int> open_listener(const std::string& spec) {
@@ -223,6 +230,9 @@ Status FcgiServer::start() {
     return os_error("epoll_ctl");
   }
   for (int i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>());
+  cpu_set_t cpus;
+  const int cpu_count = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  running_limit_ = std::max(1, std::min(cpu_count, options_.workers));
   // Every descriptor the process holds for good is open by now.
   fixed_descriptors_ = std::max(open_descriptors(), 0LL);
   const long long wanted = options_.max_connections + fixed_descriptors_ + descriptor_reserve_;
@@ -655,6 +665,9 @@ FcgiServer::Outcome FcgiServer::serve_request(int fd, std::string_view request, 
       return refuse("a request's body was shorter than its CONTENT_LENGTH (dropped, never handled)");
     }
     scrape = options_.metrics && is_metrics_request(request_in);
+    // A write waits on the service's lock and on fsync: another worker
+    // runs meanwhile (see FcgiServer).
+    if (!scrape && request_in.method != "GET" && request_in.method != "HEAD") step_aside(w);
     response = scrape ? metrics_response(request_in, *options_.metrics, stats()) : handler_(request_in);
   } catch (const std::exception& e) {
     response = last_resort_response(e.what());
@@ -773,11 +786,14 @@ void FcgiServer::housekeeper_loop() {
     const bool draining = stopping_.load();
     {
       MutexLock lock(&housekeeper_mu_);
-      (void)housekeeper_mu_.wait_for(housekeeper_wake_, std::chrono::milliseconds(draining ? 10 : 100),
+      // Every kHeldUpMs while a worker is busy (see move_aside_held_up_workers).
+      const long long tick = busy_workers_.load(std::memory_order_relaxed) > 0 ? kHeldUpMs : draining ? 10 : 100;
+      (void)housekeeper_mu_.wait_for(housekeeper_wake_, std::chrono::milliseconds(tick),
                                      [&]() REQUIRES(housekeeper_mu_) { return housekeeper_poked_; });
       housekeeper_poked_ = false;
     }
     const long long now = now_ms();
+    move_aside_held_up_workers(now);
     expire_partial_requests(now);
     long long paused = listener_paused_until_ms_.load();
     if (paused != 0 && now >= paused && listener_paused_until_ms_.compare_exchange_strong(paused, 0) &&
@@ -792,14 +808,48 @@ void FcgiServer::housekeeper_loop() {
       if (open_connections_.load() == 0 || now - stop_started_ms_ >= stop_bound) {
         ::close(stop_pipe_[1]);  // the read end becomes readable (EOF) for every worker, for good
         stop_pipe_[1] = -1;
+        {
+          MutexLock lock(&gate_mu_);
+          gate_closed_ = true;  // the standby ones exit too
+        }
+        gate_wake_.notify_all();
         return;
       }
     }
   }
 }
 
+bool FcgiServer::run(Worker& w) {
+  MutexLock lock(&gate_mu_);
+  gate_mu_.wait(gate_wake_, [&]() REQUIRES(gate_mu_) { return gate_closed_ || running_ < running_limit_; });
+  if (gate_closed_) return false;
+  ++running_;
+  w.running.store(true, std::memory_order_relaxed);
+  return true;
+}
+
+void FcgiServer::step_aside(Worker& w) {
+  {
+    MutexLock lock(&gate_mu_);
+    if (!w.running.load(std::memory_order_relaxed)) return;
+    w.running.store(false, std::memory_order_relaxed);
+    --running_;
+  }
+  gate_wake_.notify_one();
+}
+
+void FcgiServer::move_aside_held_up_workers(long long now) {
+  for (auto& w : workers_) {
+    const long long since = w->busy_since_ms.load(std::memory_order_relaxed);
+    if (since != 0 && now - since >= kHeldUpMs && w->running.load(std::memory_order_relaxed)) step_aside(*w);
+  }
+}
+
 void FcgiServer::worker_loop(Worker& w) {
+  if (!run(w)) return;
   for (;;) {
+    // Held up on its last turn (stepped aside): back once a turn is free.
+    if (!w.running.load(std::memory_order_relaxed) && !run(w)) return;
     struct epoll_event ev;
     int n = ::epoll_wait(epoll_fd_, &ev, 1, -1);
     if (n < 0) {
@@ -824,7 +874,9 @@ void FcgiServer::worker_loop(Worker& w) {
     const int fd = token_fd(token);
     w.last_answer_marked = false;
     busy_workers_.fetch_add(1, std::memory_order_relaxed);
+    w.busy_since_ms.store(now_ms(), std::memory_order_relaxed);
     Outcome outcome = serve_connection(fd, token, w);
+    w.busy_since_ms.store(0, std::memory_order_relaxed);
     busy_workers_.fetch_sub(1, std::memory_order_relaxed);
     // Stopping: a connection is closed right after an answer that told
     // nginx not to keep it (unless part of a next request is already here).

@@ -28,6 +28,9 @@ using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
 Result<int> open_listener(const std::string& spec);
 
 struct FcgiServerOptions {
+  // Threads. As many as the CPUs webhookd may run on take turns at the
+  // connections; the others stand by for those held up by a disk (see
+  // FcgiServer).
   int workers = 16;
   // Open connections at most; past it a new connection is closed at once
   // (nginx then answers 502, which its error page makes a JSON 503) and a
@@ -64,6 +67,17 @@ struct FcgiServerOptions {
 // the part of a request that has not all arrived in memory, and gives the
 // connection back (re-arms it), or closes it. An idle kept connection holds
 // no worker; neither does a request arriving in pieces.
+//
+// Only as many workers run (wait in epoll_wait and serve) as there are CPUs
+// to run them; the rest stand by, asleep. With every worker waiting in
+// epoll_wait, each request woke a sleeping thread: at 16 connections on 2
+// CPUs, 16 workers cost 20.9 µs of CPU a GET and 2 cost 13.2 µs (28,417 and
+// 37,622 GETs a second; tests/bench/README.md). A worker about to wait on a
+// disk steps aside and a standby one runs in its place: at once for a
+// request that writes (the lock, fsync: POSTs need many workers for the
+// store's group commit), and, moved aside by the housekeeper, for any
+// request held up for kHeldUpMs (a slow disk, a dead mount, a peer slow to
+// take its answers). Done, it runs again when a turn is free.
 class FcgiServer {
  public:
   FcgiServer(int listen_fd, FcgiServerOptions options, RequestHandler handler);
@@ -107,6 +121,13 @@ class FcgiServer {
 
   void worker_loop(Worker& w);
   void housekeeper_loop();
+  // Waits until fewer than running_limit_ workers run, then runs; false once
+  // the workers are to exit.
+  bool run(Worker& w) EXCLUDES(gate_mu_);
+  // Leaves the running workers, and wakes a standby one in its place.
+  void step_aside(Worker& w) EXCLUDES(gate_mu_);
+  // The housekeeper's part: steps aside each worker held up on one turn.
+  void move_aside_held_up_workers(long long now);
   // Accepts what is waiting; returns the first connection's token (0 if
   // none), not yet in the epoll set, for the caller to serve at once.
   uint64_t accept_connections();
@@ -166,6 +187,13 @@ class FcgiServer {
   bool housekeeper_poked_ GUARDED_BY(housekeeper_mu_) = false;
   std::thread housekeeper_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // The workers that run (see the class comment). A worker's own `running`
+  // flag changes only under gate_mu_.
+  Mutex gate_mu_;
+  std::condition_variable gate_wake_;
+  int running_ GUARDED_BY(gate_mu_) = 0;
+  bool gate_closed_ GUARDED_BY(gate_mu_) = false;  // the workers are to exit
+  int running_limit_ = 1;  // the CPUs this process may run on, at most workers; set by start()
   std::vector<std::thread> threads_;
   bool stopped_ = false;
   RequestLog log_;  // one line per request on stderr

@@ -218,13 +218,15 @@ class RawCase(unittest.TestCase):
     """A webhookd per test on its own socket, no nginx: the tests speak FastCGI to it."""
     workers = 2
     extra = ()  # more webhookd options
+    wrap = ()  # a command webhookd runs under
     stop_signal = signal.SIGKILL  # at tearDown
 
     def setUp(self):
         self.tmp, self.state_dir, self.config = seeded_dir("webhookd-raw-")
         self.sock = os.path.join(self.tmp, "w.sock")
         self.daemon = Webhookd(WEBHOOKD, self.config, self.sock, self.workers,
-                               log_path=os.path.join(self.tmp, "webhookd.log"), extra=self.extra).start()
+                               log_path=os.path.join(self.tmp, "webhookd.log"), extra=self.extra,
+                               wrap=self.wrap).start()
 
     def tearDown(self):
         self.daemon.stop(self.stop_signal)

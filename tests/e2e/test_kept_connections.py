@@ -358,6 +358,60 @@ class UnreadAnswersTest(RawCase):
             conn.close()
 
 
+class StandbyWorkersTest(RawCase):
+    """On one CPU (taskset) one of the 4 workers runs at a time and 3 stand
+    by; whatever holds the running one up, a standby one takes its place at
+    once: a write waiting on its lock, a peer that takes no answer. Before
+    standby workers, every worker waited in epoll_wait and each request woke
+    one (16 workers on 2 CPUs: 20.9 µs of CPU a GET, 2 workers: 13.2 µs)."""
+    workers = 4
+    wrap = ("taskset", "-c", "0")
+
+    def test_writes_waiting_on_their_lock_hold_up_no_read(self):
+        lock = open(os.path.join(self.state_dir, "." + SID + ".lock"), "a")
+        writes = []
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            body = b"Method=GET"  # a change (the seeded service says POST): written under the lock
+            for _ in range(3):  # in the end every worker but one waits on the lock
+                conn = self.connect()
+                writes.append(conn)
+                conn.send_head(fcgi_params("POST", body), keep=True, body_length=len(body))
+                conn.send_body(body)
+            wait_for(lambda: self.busy_workers() == 3, 5, "three writes waiting on the lock")
+            self.assert_served_at_once()
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            for conn in writes:
+                conn.sock.settimeout(5)
+                self.assertEqual(fcgi_client.parse(conn.read_response())[0], 200)
+            self.assert_served_at_once()
+        finally:
+            lock.close()
+            for conn in writes:
+                conn.close()
+
+    def test_a_peer_that_takes_no_answer_holds_up_no_one(self):
+        conn = self.connect()
+        try:
+            # Answers that fill the socket's buffers: the worker waits (up to
+            # 5 s) to write the rest, and is moved aside meanwhile.
+            conn.sock.sendall(conn.request_bytes(fcgi_params(), keep=True) * 1000)
+            wait_for(lambda: self.busy_workers() == 1, 5, "a worker waiting for its peer")
+            self.assert_served_at_once()
+        finally:
+            conn.close()
+
+    def busy_workers(self):
+        """webhookd's own gauge, from /metrics."""
+        conn = self.connect()
+        try:
+            status, _, body = fcgi_client.parse(conn.request(fcgi_params(path="/metrics"), keep=False))
+        finally:
+            conn.close()
+        match = re.search(r"^webhookd_workers_busy (\d+)", body.decode(), re.M)
+        return int(match.group(1)) - 1  # not counting the scrape's own
+
+
 class SlowReaderTest(RawCase):
     """One deadline per turn on a connection: a peer that pipelines hundreds
     of requests and then takes their answers slowly holds a worker 5 s at
