@@ -50,14 +50,14 @@ const char kUsage[] =
     "Without --listen the FastCGI socket is taken from systemd socket activation\n"
     "(LISTEN_FDS) or from fd 0 (StandardInput=socket, spawn-fcgi).\n"
     "Any number of kept connections (nginx's keepalive + fastcgi_keep_conn) are\n"
-    "served by the N workers (as many as there are CPUs at a time, the others\n"
-    "standing by for those held up by a disk); past --max-connections (default\n"
-    "4096) new ones are closed. Each connection is a file descriptor: webhookd\n"
-    "raises its soft limit to --max-connections + what is open besides\n"
-    "connections (about 7) + 4 x --workers + 8 kept for the workers' files,\n"
-    "within the hard limit (LimitNOFILE, ulimit -n); when that allows fewer\n"
-    "connections, it says how many at start, and the others wait in the socket's\n"
-    "queue.\n"
+    "served by the N workers (as many as there are CPUs at a time; the others\n"
+    "stand by for one that writes or is held up by a disk or a slow peer); past\n"
+    "--max-connections (default 4096) new ones are closed. Each connection is a\n"
+    "file descriptor: webhookd raises its soft limit to --max-connections + what\n"
+    "is open besides connections (about 7) + 4 x --workers + 8 kept for the\n"
+    "workers' files, within the hard limit (LimitNOFILE, ulimit -n); when that\n"
+    "allows fewer connections, it says how many at start, and the others wait in\n"
+    "the socket's queue.\n"
     "A request not whole within --request-timeout (default 10) seconds of its first\n"
     "byte has its connection closed, with a line in the log.\n"
     "GET /metrics on the FastCGI socket answers Prometheus metrics (text format 0.0.4,\n"
@@ -283,8 +283,11 @@ int run(const Options& o) {
   (void)sha256_digest("");
 
   // Block the signals before any thread exists, so that only sigwait() below
-  // receives them; SIGPIPE (nginx gone mid-answer) must not kill us.
+  // receives them; SIGPIPE (nginx gone mid-answer) must not kill us, nor
+  // SIGUSR1 (a stray `kill -USR1`, a log rotation's habit), which libfcgi's
+  // FCGX_Init used to catch before the edge decoded requests itself.
   ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGUSR1, SIG_IGN);
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);

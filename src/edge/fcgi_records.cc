@@ -200,6 +200,8 @@ bool decode_request(std::string_view request, DecodedRequest* out) {
     } else if (phase == Phase::kParams && h.type == kParams) {
       if (content.empty()) phase = Phase::kStdin;
       params.add(content);
+    } else if (phase == Phase::kStdin && h.type == kParams && content.empty()) {
+      continue;  // nginx with no params at all writes two empty ones (libfcgi then failed stdin)
     } else if (phase == Phase::kStdin && h.type == kStdin) {
       if (content.empty()) phase = Phase::kDone;
       in.add(content);

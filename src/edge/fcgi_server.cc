@@ -49,9 +49,9 @@ long long now_ms() {
 constexpr size_t kMaxRequest = 256 * 1024;
 // Out of descriptors, the listener is left alone this long between tries.
 constexpr long long kAcceptPauseMs = 100;
-// A worker on one turn this long is held up (a GET takes tens of µs): it
-// steps aside for a standby worker (see FcgiServer). Also the housekeeper's
-// tick while any worker is busy.
+// A worker on one turn this long (1 to 2 ms: the clock counts whole ms) is
+// held up (a GET takes tens of µs): it steps aside for a standby worker
+// (see FcgiServer). Also the housekeeper's tick while workers are busy.
 constexpr long long kHeldUpMs = 2;
 // Descriptors kept free for the workers' own use, never taken by a
 // connection. A worker holds three files at most at once (a POST's lock
@@ -230,9 +230,13 @@ Status FcgiServer::start() {
     return os_error("epoll_ctl");
   }
   for (int i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>());
+  // The CPUs this process may run on (a fixed set fails past 1,024 CPUs:
+  // then the count of all, which is at least as many).
   cpu_set_t cpus;
-  const int cpu_count = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
-  running_limit_ = std::max(1, std::min(cpu_count, options_.workers));
+  const int cpu_count = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0
+                            ? CPU_COUNT(&cpus)
+                            : static_cast<int>(std::thread::hardware_concurrency());
+  running_limit_ = cpu_count > 0 ? std::min(cpu_count, options_.workers) : options_.workers;
   // Every descriptor the process holds for good is open by now.
   fixed_descriptors_ = std::max(open_descriptors(), 0LL);
   const long long wanted = options_.max_connections + fixed_descriptors_ + descriptor_reserve_;
@@ -256,11 +260,7 @@ void FcgiServer::stop() {
     stopping_.store(true);
     // New connections wait in the socket's queue, for the next process.
     (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-    {
-      MutexLock lock(&housekeeper_mu_);
-      housekeeper_poked_ = true;
-    }
-    housekeeper_wake_.notify_one();
+    poke_housekeeper();
     housekeeper_.join();  // returns once the workers are told to exit
   }
   for (auto& t : threads_) t.join();
@@ -782,18 +782,39 @@ void FcgiServer::close_idle_connections(long long now) {
 void FcgiServer::housekeeper_loop() {
   // The longest a stop waits: a partial request's time, an answer's, and a margin.
   const long long stop_bound = options_.request_timeout.count() + options_.answer_timeout.count() + 1000;
+  long long last_chores = 0, last_busy = 0;
   for (;;) {
     const bool draining = stopping_.load();
+    const long long chores_every = draining ? 10 : 100;
+    // Watching the workers (see move_aside_held_up_workers) every kHeldUpMs
+    // while any was busy in the last 100 ms; otherwise napping until the
+    // chores are due, and a worker that begins a turn wakes it (a nap of
+    // 100 ms held a worker up that long: 9 times in 30 in review 31).
+    long long wait = std::max(1LL, last_chores + chores_every - now_ms());
+    if (running_limit_ < options_.workers) {
+      if (now_ms() - last_busy < 100) {
+        wait = std::min(wait, kHeldUpMs);
+      } else {
+        housekeeper_napping_.store(true);  // then busy_workers_: see worker_loop
+        if (busy_workers_.load() > 0) {
+          housekeeper_napping_.store(false);
+          wait = std::min(wait, kHeldUpMs);
+        }
+      }
+    }
+    bool poked;
     {
       MutexLock lock(&housekeeper_mu_);
-      // Every kHeldUpMs while a worker is busy (see move_aside_held_up_workers).
-      const long long tick = busy_workers_.load(std::memory_order_relaxed) > 0 ? kHeldUpMs : draining ? 10 : 100;
-      (void)housekeeper_mu_.wait_for(housekeeper_wake_, std::chrono::milliseconds(tick),
-                                     [&]() REQUIRES(housekeeper_mu_) { return housekeeper_poked_; });
+      poked = housekeeper_mu_.wait_for(housekeeper_wake_, std::chrono::milliseconds(wait),
+                                       [&]() REQUIRES(housekeeper_mu_) { return housekeeper_poked_; });
       housekeeper_poked_ = false;
     }
+    housekeeper_napping_.store(false, std::memory_order_relaxed);
     const long long now = now_ms();
+    if (busy_workers_.load(std::memory_order_relaxed) > 0) last_busy = now;
     move_aside_held_up_workers(now);
+    if (!poked && now - last_chores < chores_every) continue;
+    last_chores = now;
     expire_partial_requests(now);
     long long paused = listener_paused_until_ms_.load();
     if (paused != 0 && now >= paused && listener_paused_until_ms_.compare_exchange_strong(paused, 0) &&
@@ -817,6 +838,14 @@ void FcgiServer::housekeeper_loop() {
       }
     }
   }
+}
+
+void FcgiServer::poke_housekeeper() {
+  {
+    MutexLock lock(&housekeeper_mu_);
+    housekeeper_poked_ = true;
+  }
+  housekeeper_wake_.notify_one();
 }
 
 bool FcgiServer::run(Worker& w) {
@@ -873,7 +902,10 @@ void FcgiServer::worker_loop(Worker& w) {
     }
     const int fd = token_fd(token);
     w.last_answer_marked = false;
-    busy_workers_.fetch_add(1, std::memory_order_relaxed);
+    // Sequentially consistent, as the housekeeper's napping_ store and this
+    // load: one of the two sees the other, so a turn never begins unwatched.
+    busy_workers_.fetch_add(1);
+    if (housekeeper_napping_.load() && housekeeper_napping_.exchange(false)) poke_housekeeper();
     w.busy_since_ms.store(now_ms(), std::memory_order_relaxed);
     Outcome outcome = serve_connection(fd, token, w);
     w.busy_since_ms.store(0, std::memory_order_relaxed);
@@ -892,6 +924,7 @@ void FcgiServer::worker_loop(Worker& w) {
       park(fd, token);
     }
   }
+  step_aside(w);  // a standby worker sees the stop too (or polls in its place after an error)
 }
 
 }  // namespace webhookd

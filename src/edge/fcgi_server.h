@@ -71,13 +71,13 @@ struct FcgiServerOptions {
 // Only as many workers run (wait in epoll_wait and serve) as there are CPUs
 // to run them; the rest stand by, asleep. With every worker waiting in
 // epoll_wait, each request woke a sleeping thread: at 16 connections on 2
-// CPUs, 16 workers cost 20.9 µs of CPU a GET and 2 cost 13.2 µs (28,417 and
-// 37,622 GETs a second; tests/bench/README.md). A worker about to wait on a
-// disk steps aside and a standby one runs in its place: at once for a
-// request that writes (the lock, fsync: POSTs need many workers for the
-// store's group commit), and, moved aside by the housekeeper, for any
-// request held up for kHeldUpMs (a slow disk, a dead mount, a peer slow to
-// take its answers). Done, it runs again when a turn is free.
+// CPUs, 18.3 µs of webhookd's CPU a GET, and 12.9 µs with the standby
+// workers (tests/bench/README.md, 2026-12-02). A worker about to wait steps
+// aside and a standby one runs in its place: at once for a request that
+// writes (the lock, fsync: POSTs need many workers for the store's group
+// commit), and, moved aside by the housekeeper, for any request held up for
+// kHeldUpMs (a slow disk, a dead mount, a peer slow to take its answers).
+// Done, it runs again when a turn is free.
 class FcgiServer {
  public:
   FcgiServer(int listen_fd, FcgiServerOptions options, RequestHandler handler);
@@ -127,7 +127,9 @@ class FcgiServer {
   // Leaves the running workers, and wakes a standby one in its place.
   void step_aside(Worker& w) EXCLUDES(gate_mu_);
   // The housekeeper's part: steps aside each worker held up on one turn.
-  void move_aside_held_up_workers(long long now);
+  void move_aside_held_up_workers(long long now) EXCLUDES(gate_mu_);
+  // Wakes the housekeeper for its chores now.
+  void poke_housekeeper() EXCLUDES(housekeeper_mu_);
   // Accepts what is waiting; returns the first connection's token (0 if
   // none), not yet in the epoll set, for the caller to serve at once.
   uint64_t accept_connections();
@@ -185,6 +187,9 @@ class FcgiServer {
   Mutex housekeeper_mu_;
   std::condition_variable housekeeper_wake_;
   bool housekeeper_poked_ GUARDED_BY(housekeeper_mu_) = false;
+  // The housekeeper naps (no worker was busy for 100 ms): the worker that
+  // begins the next turn wakes it (see housekeeper_loop).
+  std::atomic<bool> housekeeper_napping_{false};
   std::thread housekeeper_;
   std::vector<std::unique_ptr<Worker>> workers_;
   // The workers that run (see the class comment). A worker's own `running`

@@ -118,6 +118,15 @@ class SignalsTest(ProcessCase):
         finally:
             conn.close()
 
+    def test_sigusr1_is_ignored(self):
+        # libfcgi's FCGX_Init caught it; since the edge decodes requests
+        # itself, its default (the end of the process) came back.
+        daemon = self.start()
+        daemon.proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.2)
+        self.assertIsNone(daemon.proc.poll(), "SIGUSR1 ended webhookd")
+        self.assertEqual(self.fetch()[0], 200)
+
     def test_sighup_reloads_and_refuses_a_bad_config(self):
         daemon = self.start()
         self.assertTrue(json.loads(self.fetch()[2])["url"].startswith("http://api.example/"))

@@ -44,18 +44,25 @@ inline std::string own_records(std::string_view request) {
   return out;
 }
 
-// Whether libfcgi 2.4.2 misreads the request: it does not skip the padding
+// Whether libfcgi 2.4.2 reads the request differently from FastCGI 1.0 (and
+// webhookd). It does not skip the padding
 // of a record after which it returns at once (BEGIN_REQUEST, and the empty
 // FCGI_PARAMS record that ends the params), and reads that padding as the
 // next record's header. No web server pads those (nginx pads no record
 // whose length is a multiple of 8).
-inline bool libfcgi_misreads_padding(std::string_view request) {
+// And it fails the stdin of a request with an empty FCGI_PARAMS record after
+// the params' end (nginx's request when it has no params), which the edge
+// reads as no params: neither is compared.
+inline bool libfcgi_reads_differently(std::string_view request) {
   const std::string records = own_records(request);
+  bool params_ended = false;
   for (size_t pos = 0; records.size() - pos >= 8;) {
     const auto* b = reinterpret_cast<const unsigned char*>(records.data() + pos);
     const size_t length = (b[4] << 8) | b[5];
-    if (b[6] != 0 && (pos == 0 || (b[1] == 4 && length == 0))) return true;
-    if (b[1] == 4 && length == 0) return false;
+    const bool empty_params = b[1] == 4 && length == 0;
+    if (b[6] != 0 && (pos == 0 || (empty_params && !params_ended))) return true;
+    if (empty_params && params_ended) return true;
+    if (empty_params) params_ended = true;
     pos += 8 + length + b[6];
   }
   return false;

@@ -325,6 +325,17 @@ BOOST_AUTO_TEST_CASE(decode_request_reads_what_libfcgi_reads) {
 
 // Records no web server sends: refused whole (the edge closes the
 // connection), never read in part.
+// nginx with no params at all (ngx_http_fastcgi_create_request) writes its
+// params record empty, then the empty one that ends them: read as no params
+// (libfcgi failed the stdin after it, and the edge before answered anyway).
+BOOST_AUTO_TEST_CASE(decode_request_takes_two_empty_params_records) {
+  const std::string request = begin(1, true) + rec(4, 1, "") + rec(4, 1, "") + rec(5, 1, "ab") + rec(5, 1, "");
+  DecodedRequest decoded;
+  BOOST_TEST_REQUIRE(decode_request(request, &decoded));
+  BOOST_TEST(decoded.params.empty());
+  BOOST_TEST(std::string(decoded.stdin_bytes) == "ab");
+}
+
 BOOST_AUTO_TEST_CASE(decode_request_refuses_what_is_not_a_request) {
   const std::string params = rec(4, 1, pair("REQUEST_METHOD", "GET")) + rec(4, 1, "");
   const std::string end = rec(5, 1, "");
@@ -337,6 +348,7 @@ BOOST_AUTO_TEST_CASE(decode_request_refuses_what_is_not_a_request) {
       {"FCGI_DATA inside stdin", begin(1, true) + params + rec(5, 1, "x") + rec(8, 1, "d") + end},
       {"an unknown type of its own id", begin(1, true) + params + rec(42, 1, "") + end},
       {"params again after their end", begin(1, true) + params + rec(4, 1, pair("A", "b")) + end},
+      {"params again after stdin began", begin(1, true) + params + rec(5, 1, "x") + rec(4, 1, pair("A", "b")) + end},
       {"a pair cut at the params' end", begin(1, true) + rec(4, 1, pair("REQUEST_METHOD", "GET").substr(0, 10)) + rec(4, 1, "") + end},
       {"a length cut", begin(1, true) + rec(4, 1, std::string("\x80\x00", 2)) + rec(4, 1, "") + end},
       {"a value longer than the stream", begin(1, true) + rec(4, 1, length_bytes(1) + length_bytes(1000, true) + "AB") + rec(4, 1, "") + end},
