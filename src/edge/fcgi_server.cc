@@ -864,14 +864,29 @@ void FcgiServer::step_aside(Worker& w) {
     w.running.store(false, std::memory_order_relaxed);
     --running_;
   }
-  gate_wake_.notify_one();
+  // A standby worker only when no running one waits in epoll_wait for the
+  // next request: each wake-up is a thread switch (POSTs, which all step
+  // aside, cost 138 µs of CPU each where they had cost 109). Meanwhile
+  // running_ stays below the limit: the one stepping aside comes back at
+  // once after its turn, and the housekeeper tops up while one is held up.
+  if (waiting_in_epoll_.load() == 0) gate_wake_.notify_one();
 }
 
 void FcgiServer::move_aside_held_up_workers(long long now) {
+  bool held_up = false;
   for (auto& w : workers_) {
     const long long since = w->busy_since_ms.load(std::memory_order_relaxed);
-    if (since != 0 && now - since >= kHeldUpMs && w->running.load(std::memory_order_relaxed)) step_aside(*w);
+    if (since == 0 || now - since < kHeldUpMs) continue;
+    held_up = true;
+    if (w->running.load(std::memory_order_relaxed)) step_aside(*w);
   }
+  if (!held_up) return;
+  bool turn_free;
+  {
+    MutexLock lock(&gate_mu_);
+    turn_free = running_ < running_limit_;
+  }
+  if (turn_free) gate_wake_.notify_one();
 }
 
 void FcgiServer::worker_loop(Worker& w) {
@@ -880,7 +895,9 @@ void FcgiServer::worker_loop(Worker& w) {
     // Held up on its last turn (stepped aside): back once a turn is free.
     if (!w.running.load(std::memory_order_relaxed) && !run(w)) return;
     struct epoll_event ev;
+    waiting_in_epoll_.fetch_add(1, std::memory_order_relaxed);
     int n = ::epoll_wait(epoll_fd_, &ev, 1, -1);
+    waiting_in_epoll_.fetch_sub(1, std::memory_order_relaxed);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;

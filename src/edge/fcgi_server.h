@@ -199,6 +199,7 @@ class FcgiServer {
   int running_ GUARDED_BY(gate_mu_) = 0;
   bool gate_closed_ GUARDED_BY(gate_mu_) = false;  // the workers are to exit
   int running_limit_ = 1;  // the CPUs this process may run on, at most workers; set by start()
+  std::atomic<int> waiting_in_epoll_{0};  // running workers in epoll_wait now
   std::vector<std::thread> threads_;
   bool stopped_ = false;
   RequestLog log_;  // one line per request on stderr
