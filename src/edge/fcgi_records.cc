@@ -27,6 +27,20 @@ bool read_length(std::string_view& in, size_t* n) {
   return true;
 }
 
+// The next name-value pair of a params or FCGI_GET_VALUES stream, taken off
+// its front; false when the stream ends inside one.
+bool next_pair(std::string_view& in, std::string_view* name, std::string_view* value) {
+  size_t name_len = 0, value_len = 0;
+  if (!read_length(in, &name_len) || !read_length(in, &value_len) || in.size() < name_len ||
+      in.size() - name_len < value_len) {
+    return false;
+  }
+  *name = in.substr(0, name_len);
+  *value = in.substr(name_len, value_len);
+  in.remove_prefix(name_len + value_len);
+  return true;
+}
+
 void put_length(std::string& out, size_t n) {
   if (n < 0x80) {
     out += static_cast<char>(n);
@@ -212,13 +226,9 @@ bool decode_request(std::string_view request, DecodedRequest* out) {
   if (phase != Phase::kDone) return false;
   std::string_view stream = params.bytes();
   while (!stream.empty()) {
-    size_t name_len = 0, value_len = 0;
-    if (!read_length(stream, &name_len) || !read_length(stream, &value_len) || stream.size() < name_len ||
-        stream.size() - name_len < value_len) {
-      return false;
-    }
-    add_param(stream.substr(0, name_len), stream.substr(name_len, value_len), out);
-    stream.remove_prefix(name_len + value_len);
+    std::string_view name, value;
+    if (!next_pair(stream, &name, &value)) return false;
+    add_param(name, value, out);
   }
   out->stdin_bytes = in.bytes();
   return true;
@@ -233,13 +243,8 @@ std::string management_reply(unsigned type, std::string_view content, int max_co
   std::string body;
   bool answered[3] = {false, false, false};  // FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS
   while (!content.empty()) {
-    size_t name_len = 0, value_len = 0;
-    if (!read_length(content, &name_len) || !read_length(content, &value_len) ||
-        content.size() < name_len + value_len) {
-      break;  // malformed: answer what was understood
-    }
-    const std::string_view name = content.substr(0, name_len);
-    content.remove_prefix(name_len + value_len);
+    std::string_view name, asked;
+    if (!next_pair(content, &name, &asked)) break;  // malformed: answer what was understood
     std::string value;
     const int known = name == "FCGI_MAX_CONNS" ? 0 : name == "FCGI_MAX_REQS" ? 1 : name == "FCGI_MPXS_CONNS" ? 2 : -1;
     if (known < 0 || answered[known]) continue;  // the spec: ignore variables we do not know

@@ -790,9 +790,10 @@ void FcgiServer::housekeeper_loop() {
     // while any was busy in the last 100 ms; otherwise napping until the
     // chores are due, and a worker that begins a turn wakes it (a nap of
     // 100 ms held a worker up that long: 9 times in 30 in review 31).
-    long long wait = std::max(1LL, last_chores + chores_every - now_ms());
+    const long long before = now_ms();
+    long long wait = std::max(1LL, last_chores + chores_every - before);
     if (running_limit_ < options_.workers) {
-      if (now_ms() - last_busy < 100) {
+      if (before - last_busy < 100) {
         wait = std::min(wait, kHeldUpMs);
       } else {
         housekeeper_napping_.store(true);  // then busy_workers_: see worker_loop
@@ -890,9 +891,9 @@ void FcgiServer::move_aside_held_up_workers(long long now) {
 }
 
 void FcgiServer::worker_loop(Worker& w) {
-  if (!run(w)) return;
   for (;;) {
-    // Held up on its last turn (stepped aside): back once a turn is free.
+    // Not yet running, or held up on its last turn (stepped aside): runs
+    // once a turn is free.
     if (!w.running.load(std::memory_order_relaxed) && !run(w)) return;
     struct epoll_event ev;
     waiting_in_epoll_.fetch_add(1, std::memory_order_relaxed);

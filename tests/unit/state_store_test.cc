@@ -247,11 +247,19 @@ class LookupCounter : public StoreObserver {
   std::atomic<int> hits{0}, misses{0};
 };
 
-BOOST_AUTO_TEST_CASE(hand_written_files_past_the_parse_cache_are_parsed_once_and_every_edit_seen) {
+// A store over a fresh directory whose parse cache holds 8, its lookups counted.
+struct CountedStore {
   TempDir dir;
   PosixFileSystem fs;
   LookupCounter lookups;
-  StateStore store(fs, dir.path(), /*cache_capacity=*/8, &lookups);
+  StateStore store{fs, dir.path(), /*cache_capacity=*/8, &lookups};
+};
+
+BOOST_AUTO_TEST_CASE(hand_written_files_past_the_parse_cache_are_parsed_once_and_every_edit_seen) {
+  CountedStore counted;
+  TempDir& dir = counted.dir;
+  LookupCounter& lookups = counted.lookups;
+  StateStore& store = counted.store;
   auto hand_written = [](int i, const char* method) {
     char text[200];
     std::snprintf(text, sizeof text,
@@ -300,10 +308,10 @@ BOOST_AUTO_TEST_CASE(hand_written_files_past_the_parse_cache_are_parsed_once_and
 // Accounts' hand-written files too: past the parse cache, known by their
 // digest under the account's own key, each edit seen.
 BOOST_AUTO_TEST_CASE(hand_written_account_files_past_the_parse_cache) {
-  TempDir dir;
-  PosixFileSystem fs;
-  LookupCounter lookups;
-  StateStore store(fs, dir.path(), /*cache_capacity=*/8, &lookups);
+  CountedStore counted;
+  TempDir& dir = counted.dir;
+  LookupCounter& lookups = counted.lookups;
+  StateStore& store = counted.store;
   auto text = [](int i, const char* method) {
     char t[200];
     std::snprintf(t, sizeof t, "# account %d, by hand\nmethod: %s\ntarget: flex\npre_webhook_url: 'https://a/%04d'\n",
