@@ -63,6 +63,28 @@ def verdict(value, goal, higher_is_better=True, fmt="%.2f"):
     return ("missed by " + fmt) % abs(goal - value)
 
 
+def paired(a_rounds, b_rounds, field="rps"):
+    """A against B as the median of each round's own ratio, with the lowest
+    and highest: (median, low, high). The runs of a round ran back to back,
+    so a noisy moment of this shared machine (a neighbour, the disk) moves
+    both; the ratio of two separate medians can pair a good round of one
+    with a bad one of the other (tests/bench/README.md, "Method")."""
+    if len(a_rounds) != len(b_rounds) or not a_rounds:
+        raise ValueError("paired: %d rounds against %d" % (len(a_rounds), len(b_rounds)))
+    ratios = sorted(a[field] / b[field] for a, b in zip(a_rounds, b_rounds))
+    return ratios[len(ratios) // 2], ratios[0], ratios[-1]
+
+
+def rounds_text(p, fmt="%.2f", unit=""):
+    """paired()'s figure as the goals print it."""
+    return (fmt + unit + " (per round " + fmt + " to " + fmt + ")") % p
+
+
+GOALS_NOTE = ("A ratio between two contenders of the same rounds is the median of the rounds' own ratios, with "
+              "the lowest and highest round; the table's ratios are of each contender's median round, and the read "
+              "loop's of single runs.")
+
+
 def sid_of(i):
     return "IS%032x" % (0xb0000000 + i)
 
@@ -189,7 +211,7 @@ class Bench:
         self.port = free_port()
         self.sock = os.path.join(self.tmp, "app.sock")
         self.rows = []
-        self.minimal_kept = {}
+        self.kept_rounds = {}  # conn: (webhookd kept's rounds, the kept minimal responder's)
         self.peak_rss = 0
         static_dir = os.path.join(self.tmp, "static")
         os.makedirs(static_dir)
@@ -365,9 +387,10 @@ class Bench:
             self.add("webhookd GET, kept, %d conn, --no-metrics" % c, m["off"], note="reference for the next")
             self.add("webhookd GET, kept, %d conn, with metrics" % c, m["on"], m["off"], "of --no-metrics")
             cpu = lambda key: sorted(r["cpu_us"] for r in self.round_results[key])[len(self.round_results[key]) // 2]
-            self.metrics_rows.append((c, m["on"]["rps"] / m["off"]["rps"], cpu("off"), cpu("on")))
-            print("    metrics cost at %d conn: throughput %.3f x, CPU per request %.1f -> %.1f us (%+.1f %%)" % (
-                c, self.metrics_rows[-1][1], cpu("off"), cpu("on"), (cpu("on") / cpu("off") - 1) * 100), flush=True)
+            ratio = paired(self.round_results["on"], self.round_results["off"])
+            self.metrics_rows.append((c, ratio, cpu("off"), cpu("on")))
+            print("    metrics cost at %d conn: throughput %s, CPU per request %.1f -> %.1f us (%+.1f %%)" % (
+                c, rounds_text(ratio, "%.3f", " x"), cpu("off"), cpu("on"), (cpu("on") / cpu("off") - 1) * 100), flush=True)
 
     def run(self):
         print("make bench: %d rounds of %d s per run, %d workers, nginx worker_processes 1, %s, %d cores" % (
@@ -414,7 +437,7 @@ class Bench:
             self.add("webhookd GET one service, %d conn" % c, m["webhookd"], m["minimal"], "of minimal libfcgi")
             self.add("webhookd GET, kept connections, %d conn" % c, m["webhookd-kept"], m["minimal"],
                      "of minimal libfcgi", also=(m["minimal-kept"], "of minimal kept"))
-            self.minimal_kept[c] = m["minimal-kept"]
+            self.kept_rounds[c] = (self.round_results["webhookd-kept"], self.round_results["minimal-kept"])
 
         # 5. What the metrics cost a GET.
         self.metrics_cost(state_1)
@@ -438,7 +461,7 @@ class Bench:
                  "of GET one (script)")
         self.add("webhookd GET over 10,000 hand-written services (warm), 16 conn", m["10k-hand"], m["one"],
                  "of GET one (script)")
-        self.many = m
+        self.many_rounds = self.round_results
         # The kernel's part: open + read + close over as many files, no webhookd.
         reads = {name: read_loop(state, files[name])
                  for name, state in (("1", state_1), ("10k", state_10k), ("100k", state_100k))}
@@ -465,14 +488,17 @@ class Bench:
         self.add("durable-write loop (C, one file)", durable_m)
         self.add("webhookd POST one service, 16 conn", post_one, durable_m, "of durable-write loop")
         self.post = {"durable": durable_m, "one": post_one, "many": med([p["many"] for p in posts])}
+        self.durable_rounds = durable
         # With group commit, POSTs queued on one service share a write, so one
         # service is no longer the slow case; that writes to different
         # services do not serialize shows against the serial durable loop.
         self.add("webhookd POST over 10,000 services, 16 conn", med([p["many"] for p in posts]), post_one, "of POST one",
                  also=(durable_m, "of durable-write loop"))
         self.add("webhookd 90% GET / 10% POST, 10,000 services, 16 conn", med([p["mix"] for p in posts]), note="(no ceiling: mixed)")
+        self.post_rounds = {key: [p[key] for p in posts] for key in ("one", "many")}
         if before:
             self.post["before"] = {key: med([p[key] for p in before]) for key in ("one", "many")}
+            self.post_rounds["before"] = {key: [p[key] for p in before] for key in ("one", "many")}
             self.add("webhookd as issue 21 found it (%s): POST one service, 16 conn" % BASELINE,
                      self.post["before"]["one"], durable_m, "of durable-write loop")
             self.add("webhookd as issue 21 found it (%s): POST over 10,000 services, 16 conn" % BASELINE,
@@ -496,53 +522,53 @@ class Bench:
 
     def print_goals(self, lines):
         self.goals = lines
-        print("\nGoals (issue 21), today's figures:")
+        print("\nGoals (issue 21), today's figures. " + GOALS_NOTE)
         for line in lines:
             print("  " + line)
 
     def goal_lines(self):
         """Each goal of issue 21 beside today's figure: met, or missed and by how much."""
         lines = []
-        row = {r["name"]: r for r in self.rows}
         for c in (1, 16, 64):
-            kept, minimal = row["webhookd GET, kept connections, %d conn" % c], self.minimal_kept[c]
-            r, p = kept["rps"] / minimal["rps"], kept["p99"] / minimal["p99"]
-            lines.append("GET kept vs the kept minimal responder at %d conn >= 0.95: %.2f (%s); p99 within 1.2 x: "
-                         "%.2f x (%s)" % (c, r, verdict(r, 0.95), p, verdict(p, 1.2, False)))
-        one = self.many["one"]["rps"]
+            kept, minimal = self.kept_rounds[c]
+            r, p = paired(kept, minimal), paired(kept, minimal, "p99")
+            lines.append("GET kept vs the kept minimal responder at %d conn >= 0.95: %s (%s); p99 within 1.2 x: "
+                         "%s (%s)" % (c, rounds_text(r), verdict(r[0], 0.95), rounds_text(p, unit=" x"),
+                                      verdict(p[0], 1.2, False)))
+        many = {key: paired(self.many_rounds[key], self.many_rounds["one"]) for key in self.many_rounds}
         for key, name in (("10k", "10,000"), ("100k", "100,000")):
-            r = self.many[key]["rps"] / one
-            lines.append("GET over %s services (warm) vs one >= 0.95: %.2f (%s)" % (name, r, verdict(r, 0.95)))
-        cold = self.many["100k-cold"]["rps"] / one
+            lines.append("GET over %s services (warm) vs one >= 0.95: %s (%s)" % (
+                name, rounds_text(many[key]), verdict(many[key][0], 0.95)))
         loop10k = self.reads["10k"]["rps"] / self.reads["1"]["rps"]
         lines.append("GET 10k/1 against the read loop's 10k/1 (%.2f): %.2f of it (for comparison)" % (
-            loop10k, self.many["10k"]["rps"] / one / loop10k))
+            loop10k, many["10k"][0] / loop10k))
         loop = self.reads["100k"]["rps"] / self.reads["1"]["rps"]
+        cold = many["100k-cold"][0]
         lines.append("GET over 100,000 services, cold (first reads: not a goal, for comparison): %.2f of one" % cold)
-        lines.append("GET over 10,000 hand-written services (warm; not a goal, for comparison): %.2f of one" % (
-            self.many["10k-hand"]["rps"] / one))
+        lines.append("GET over 10,000 hand-written services (warm; not a goal, for comparison): %.2f of one" %
+                     many["10k-hand"][0])
         lines.append("GET 100k/1 against the read loop's 100k/1 (%.2f), >= 0.95 of it: warm %.2f (%s), cold %.2f "
-                     "(for comparison)%s" % (loop, self.many["100k"]["rps"] / one / loop,
-                                             verdict(self.many["100k"]["rps"] / one / loop, 0.95), cold / loop,
+                     "(for comparison)%s" % (loop, many["100k"][0] / loop, verdict(many["100k"][0] / loop, 0.95),
+                                             cold / loop,
                                              "" if loop < 0.95 else "; the loop did not fall in this run, so the "
                                              "goal above is the one that counts"))
         mb = self.peak_rss / 1024
         lines.append("peak RSS < 32 MB (all runs, up to 100,000 services): %.1f MB (%s)" % (
             mb, verdict(mb, 32.0, False, "%.1f MB")))
-        d = self.post["durable"]["rps"]
         for key, name in (("one", "one service"), ("many", "10,000 services")):
-            r = self.post[key]["rps"] / d
+            r = paired(self.post_rounds[key], self.durable_rounds)
             if "before" in self.post:
-                b = self.post["before"][key]["rps"]
-                lines.append("POST to %s, no worse than webhookd as issue 21 found it (%s, this run): %.2f x of it "
+                b = paired(self.post_rounds["before"][key], self.durable_rounds)
+                vs = paired(self.post_rounds[key], self.post_rounds["before"][key])
+                lines.append("POST to %s, no worse than webhookd as issue 21 found it (%s, this run): %s of it "
                              "(%s); against the durable-write loop %.2f x, it %.2f x (%.2f x on the last day "
                              "before issue 21)" % (
-                                 name, BASELINE, self.post[key]["rps"] / b, verdict(self.post[key]["rps"] / b, 1.0),
-                                 r, b / d, POST_BEFORE[key]))
+                                 name, BASELINE, rounds_text(vs, unit=" x"), verdict(vs[0], 1.0), r[0], b[0],
+                                 POST_BEFORE[key]))
             else:
                 lines.append("POST to %s vs the durable-write loop, no worse than before issue 21 (%.2f x, another "
-                             "day's run, not this one's): %.2f x "
-                             "(%s)" % (name, POST_BEFORE[key], r, verdict(r, POST_BEFORE[key])))
+                             "day's run, not this one's): %s "
+                             "(%s)" % (name, POST_BEFORE[key], rounds_text(r, unit=" x"), verdict(r[0], POST_BEFORE[key])))
         lines += self.metrics_goal_lines()
         return lines
 
@@ -554,8 +580,9 @@ class Bench:
             lines.append("metrics' cost within 2 %%, in instructions (the counting's share of a GET): %.2f %% (%s)" % (
                 share, verdict(share, 2.0, False, "%.2f points")))
         for c, ratio, cpu_off, cpu_on in getattr(self, "metrics_rows", []):
-            lines.append("metrics' cost within 2 %% at %d conn: throughput with/without %.3f (%s), CPU per GET "
-                         "%+.1f %%" % (c, ratio, verdict(ratio, 0.98, fmt="%.3f"), (cpu_on / cpu_off - 1) * 100))
+            lines.append("metrics' cost within 2 %% at %d conn: throughput with/without %s (%s), CPU per GET "
+                         "%+.1f %%" % (c, rounds_text(ratio, "%.3f"), verdict(ratio[0], 0.98, fmt="%.3f"),
+                                       (cpu_on / cpu_off - 1) * 100))
         return lines
 
     def interleaved_once(self, post, files, state_10k, responder="webhookd", mix=True):
@@ -594,15 +621,15 @@ class Bench:
                       "count) %.0f, %.2f %% of a request." % (off, on, counting, counting / on * 100)]
         if getattr(self, "metrics_rows", None):
             lines += ["", "The metrics' cost (GET, kept connections, with the counters against --no-metrics): " + "; ".join(
-                "%d conn: throughput %.3f x, webhookd CPU per request %.1f -> %.1f us" % row
-                for row in self.metrics_rows) + "."]
+                "%d conn: throughput %.3f x (the median of the rounds' own ratios), webhookd CPU per request "
+                "%.1f -> %.1f us" % (c, ratio[0], off, on) for c, ratio, off, on in self.metrics_rows) + "."]
         if getattr(self, "startup", None):
             lines += ["", "webhookd peak RSS over all runs (up to 100,000 services): %.1f MB. Start-up to socket ready: "
                       "%.0f ms with 1 service, %.0f ms with 10,000, %.0f ms with 100,000." % (
                           self.peak_rss / 1024, self.startup["1"] * 1e3, self.startup["10k"] * 1e3,
                           self.startup["100k"] * 1e3)]
         if getattr(self, "goals", None):
-            lines += ["", "Goals of issue 21, today's figures:", ""] + ["- " + g for g in self.goals]
+            lines += ["", "Goals of issue 21, today's figures. " + GOALS_NOTE, ""] + ["- " + g for g in self.goals]
         return "\n".join(lines) + "\n"
 
 
