@@ -13,6 +13,7 @@
 // of descriptors, and does the closing part of a stop.
 #include "edge/fcgi_server.h"
 
+#include "base/cpu_quota.h"
 #include "base/request_id.h"
 #include "edge/fcgi_records.h"
 #include "edge/fcgi_params.h"
@@ -231,11 +232,16 @@ Status FcgiServer::start() {
   }
   for (int i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>());
   // The CPUs this process may run on (a fixed set fails past 1,024 CPUs:
-  // then the count of all, which is at least as many).
+  // then the count of all, which is at least as many), and no more than
+  // its cgroup's CPU quota allows (CPUQuota=): more running workers than
+  // that only take turns being woken.
   cpu_set_t cpus;
-  const int cpu_count = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0
-                            ? CPU_COUNT(&cpus)
-                            : static_cast<int>(std::thread::hardware_concurrency());
+  int cpu_count = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0
+                      ? CPU_COUNT(&cpus)
+                      : static_cast<int>(std::thread::hardware_concurrency());
+  if (std::optional<int> quota = cgroup_cpu_limit(); quota && (cpu_count <= 0 || *quota < cpu_count)) {
+    cpu_count = *quota;
+  }
   running_limit_ = cpu_count > 0 ? std::min(cpu_count, options_.workers) : options_.workers;
   // Every descriptor the process holds for good is open by now.
   fixed_descriptors_ = std::max(open_descriptors(), 0LL);

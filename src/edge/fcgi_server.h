@@ -69,7 +69,8 @@ struct FcgiServerOptions {
 // no worker; neither does a request arriving in pieces.
 //
 // Only as many workers run (wait in epoll_wait and serve) as there are CPUs
-// to run them; the rest stand by, asleep. With every worker waiting in
+// to run them (the affinity mask, within the cgroup's CPU quota); the rest
+// stand by, asleep. With every worker waiting in
 // epoll_wait, each request woke a sleeping thread: at 16 connections on 2
 // CPUs, 18.3 µs of webhookd's CPU a GET, and 12.9 µs with the standby
 // workers (tests/bench/README.md, 2026-12-02). A worker about to wait steps
@@ -198,7 +199,7 @@ class FcgiServer {
   std::condition_variable gate_wake_;
   int running_ GUARDED_BY(gate_mu_) = 0;
   bool gate_closed_ GUARDED_BY(gate_mu_) = false;  // the workers are to exit
-  int running_limit_ = 1;  // the CPUs this process may run on, at most workers; set by start()
+  int running_limit_ = 1;  // the CPUs this process may run on (and its CPU quota allows), at most workers; set by start()
   std::atomic<int> waiting_in_epoll_{0};  // running workers in epoll_wait now
   std::vector<std::thread> threads_;
   bool stopped_ = false;

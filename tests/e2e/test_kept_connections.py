@@ -358,6 +358,96 @@ class UnreadAnswersTest(RawCase):
             conn.close()
 
 
+def threads_in_epoll_wait(pid):
+    """The kernel's word for where each thread sleeps: standby workers wait
+    on the gate's condition variable, running ones in epoll_wait."""
+    n = 0
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/wchan" % (pid, task)) as f:
+            where = f.read()
+        n += "epoll" in where or "ep_poll" in where
+    return n
+
+
+def cpu_quota_cgroup(test, name, cpus):
+    """A new cgroup whose CPU quota is `cpus` CPUs' worth, in the cgroup v2
+    hierarchy when it has the cpu controller (Debian 12), else in v1's cpu
+    hierarchy (a hybrid host); removed at the test's cleanup, after whatever
+    still runs in it is killed. Skips the test where neither can be made."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            dash = fields.index("-")
+            kind, options = fields[dash + 1], fields[dash + 3].split(",")
+            if kind == "cgroup2":
+                mounts.setdefault("v2", fields[4])
+            elif kind == "cgroup" and "cpu" in options:
+                mounts.setdefault("v1", fields[4])
+    path = None
+    try:
+        v2 = mounts.get("v2")
+        if v2 and os.path.exists(os.path.join(v2, "cgroup.subtree_control")):
+            with open(os.path.join(v2, "cgroup.subtree_control")) as f:
+                if "cpu" in f.read().split():
+                    path = os.path.join(v2, name)
+                    os.mkdir(path)
+                    with open(os.path.join(path, "cpu.max"), "w") as f:
+                        f.write("%d 100000" % (cpus * 100000))
+        if path is None and mounts.get("v1"):
+            path = os.path.join(mounts["v1"], name)
+            os.mkdir(path)
+            with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
+                f.write("100000")
+            with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+                f.write(str(cpus * 100000))
+    except OSError as e:  # not root, a read-only /sys (a container)
+        if path and os.path.isdir(path):
+            os.rmdir(path)
+        test.skipTest("cannot make a cgroup with a CPU quota here: %s" % e)
+    if path is None:
+        test.skipTest("no cgroup hierarchy with the cpu controller here")
+
+    def remove():
+        for _ in range(50):
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                pids = [int(p) for p in f.read().split()]
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.rmdir(path)
+                return
+            except OSError:
+                time.sleep(0.1)  # the killed ones not yet gone
+        os.rmdir(path)
+    test.addCleanup(remove)
+    return path
+
+
+class CpuQuotaTest(RawCase):
+    """Under a CPU quota (systemd's CPUQuota=, docker --cpus) only as many
+    workers run as the quota has CPUs' worth, whatever the affinity mask
+    says: 1 here where 2 or more CPUs are in the mask."""
+    workers = 4
+
+    def setUp(self):
+        if len(os.sched_getaffinity(0)) < 2:
+            self.skipTest("one CPU: the quota's limit would be the affinity's")
+        cgroup = cpu_quota_cgroup(self, "webhookd-test-%d" % os.getpid(), 1)
+        # The shell joins the cgroup, then becomes webhookd (the same pid).
+        self.wrap = ("sh", "-c", 'echo $$ > "$0"/cgroup.procs && exec "$@"', cgroup)
+        super().setUp()
+
+    def test_only_as_many_workers_as_the_quota_allows_wait_for_connections(self):
+        self.assert_served_at_once()
+        time.sleep(0.2)
+        self.assertEqual(threads_in_epoll_wait(self.daemon.proc.pid), 1)  # 2 or more without the quota
+        self.assert_served_at_once()
+
+
 class StandbyWorkersTest(RawCase):
     """On one CPU (taskset) one of the 4 workers runs at a time and 3 stand
     by; whatever holds the running one up, a standby one takes its place
@@ -368,18 +458,9 @@ class StandbyWorkersTest(RawCase):
     wrap = ("taskset", "-c", str(min(os.sched_getaffinity(0))))
 
     def test_only_as_many_workers_as_cpus_wait_for_connections(self):
-        # The kernel's word for where each thread sleeps: the other
-        # workers wait on the gate's condition variable, not in epoll_wait.
-        def in_epoll_wait():
-            n = 0
-            for task in os.listdir("/proc/%d/task" % self.daemon.proc.pid):
-                with open("/proc/%d/task/%s/wchan" % (self.daemon.proc.pid, task)) as f:
-                    where = f.read()
-                n += "epoll" in where or "ep_poll" in where
-            return n
         self.assert_served_at_once()
         time.sleep(0.2)
-        self.assertEqual(in_epoll_wait(), 1)  # was 4: every worker
+        self.assertEqual(threads_in_epoll_wait(self.daemon.proc.pid), 1)  # was 4: every worker
 
     def test_writes_waiting_on_their_lock_hold_up_no_read(self):
         lock = open(os.path.join(self.state_dir, "." + SID + ".lock"), "a")
