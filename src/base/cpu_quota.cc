@@ -1,9 +1,15 @@
 // Parsing of /proc/self/cgroup (cgroups(7): "ID:controllers:path") and of
-// /proc/self/mountinfo (proc(5): fields, " - ", type, source, options).
+// /proc/self/mountinfo (proc(5): fields, optional ones, " - ", type,
+// source, options). Every doubt reads as "no quota": the harmful direction
+// is fewer running workers than the CPUs can run.
 #include "base/cpu_quota.h"
 
+#include <algorithm>
+#include <charconv>
+#include <climits>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 namespace webhookd {
@@ -24,69 +30,94 @@ bool has_item(const std::string& comma_list, const std::string& item) {
   return false;
 }
 
-// A hierarchy's mount: where it is, and which cgroup its root is (not "/"
-// when a container was given a subtree).
+// mountinfo writes a space, tab, newline or backslash in a path as \ooo.
+std::string unescaped(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' && field[i + 1] <= '3' &&
+        field[i + 2] >= '0' && field[i + 2] <= '7' && field[i + 3] >= '0' && field[i + 3] <= '7') {
+      out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+// A hierarchy's mount: where it is, and which cgroup its root is ("/", or
+// a subtree bind-mounted into a container).
 struct Mount {
   std::string point, root;
 };
 
-// The first mount of cgroup2 (v2), or of the v1 hierarchy with the cpu
-// controller.
-std::optional<Mount> find_mount(const std::string& mountinfo, bool v2) {
+// Each mount of cgroup2 (v2), or of the v1 hierarchy that has the cpu
+// controller (alone or as "cpu,cpuacct": a controller is in one hierarchy
+// at most).
+std::vector<Mount> find_mounts(const std::string& mountinfo, bool v2) {
+  std::vector<Mount> mounts;
   std::istringstream in(mountinfo);
   std::string line;
   while (std::getline(in, line)) {
     std::vector<std::string> f = split(line, ' ');
-    size_t dash = 0;
+    size_t dash = 6;  // the optional fields ("shared:9 master:3") end at "-"
     while (dash < f.size() && f[dash] != "-") ++dash;
-    if (dash < 5 || dash + 3 > f.size()) continue;
+    if (dash + 3 >= f.size()) continue;
     const std::string& type = f[dash + 1];
-    const bool match = v2 ? type == "cgroup2" : type == "cgroup" && has_item(f[dash + 3], "cpu");
-    if (match) return Mount{f[4], f[3]};
+    if (v2 ? type == "cgroup2" : type == "cgroup" && has_item(f[dash + 3], "cpu")) {
+      mounts.push_back(Mount{unescaped(f[4]), unescaped(f[3])});
+    }
   }
-  return std::nullopt;
+  return mounts;
 }
 
-std::optional<long long> to_number(const std::string& text) {
-  try {
-    size_t used = 0;
-    const long long n = std::stoll(text, &used);
-    return used == text.size() ? std::optional<long long>(n) : std::nullopt;
-  } catch (...) {
-    return std::nullopt;
-  }
+std::optional<long long> to_number(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  long long n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return n;
 }
 
-std::string trimmed(const std::optional<std::string>& text) {
-  if (!text) return "";
-  size_t end = text->find_last_not_of(" \n");
-  return end == std::string::npos ? "" : text->substr(0, end + 1);
-}
-
-// CPUs' worth of a quota, rounded up (50 % of one CPU is still one).
+// CPUs' worth of a quota, rounded up (50 % of one CPU is still one), at
+// most INT_MAX: the kernel takes quotas of 2^44 µs a period of 1 ms.
 std::optional<int> cpus_of(long long quota, long long period) {
   if (quota <= 0 || period <= 0) return std::nullopt;
-  return static_cast<int>((quota + period - 1) / period);
+  const long long cpus = quota / period + (quota % period != 0);
+  return static_cast<int>(std::min<long long>(cpus, INT_MAX));
 }
 
 std::optional<int> quota_in(const std::string& dir, bool v2, const ReadWhole& read) {
   if (v2) {
-    std::vector<std::string> f = split(trimmed(read(dir + "/cpu.max")), ' ');
-    if (f.size() != 2 || f[0] == "max") return std::nullopt;
-    auto quota = to_number(f[0]), period = to_number(f[1]);
+    // Absent where the cpu controller is not enabled, and in the root.
+    const std::optional<std::string> max = read(dir + "/cpu.max");
+    if (!max) return std::nullopt;
+    const size_t space = max->find(' ');
+    if (space == std::string::npos) return std::nullopt;
+    auto quota = to_number(std::string_view(*max).substr(0, space));  // "max": none
+    auto period = to_number(std::string_view(*max).substr(space + 1));
     return quota && period ? cpus_of(*quota, *period) : std::nullopt;
   }
-  auto quota = to_number(trimmed(read(dir + "/cpu.cfs_quota_us")));
-  auto period = to_number(trimmed(read(dir + "/cpu.cfs_period_us")));
+  const std::optional<std::string> quota_text = read(dir + "/cpu.cfs_quota_us");
+  const std::optional<std::string> period_text = read(dir + "/cpu.cfs_period_us");
+  if (!quota_text || !period_text) return std::nullopt;
+  auto quota = to_number(*quota_text), period = to_number(*period_text);  // quota -1: none
   return quota && period ? cpus_of(*quota, *period) : std::nullopt;
 }
 
-// The smallest quota from the cgroup at `path` up to its hierarchy's root.
+// The smallest quota from the cgroup at `path` up to what `mount` shows of
+// its hierarchy. nullopt when the cgroup is not under the mount's root, or
+// when the path climbs ("/.."): outside its cgroup namespace a process sees
+// paths relative to the namespace's root, and what they lead to is not its
+// ancestors.
 std::optional<int> limit_in(const Mount& mount, std::string path, bool v2, const ReadWhole& read) {
+  for (const std::string& part : split(path, '/')) {
+    if (part == "..") return std::nullopt;
+  }
   if (mount.root != "/") {
     if (path.compare(0, mount.root.size(), mount.root) != 0 ||
         (path.size() > mount.root.size() && path[mount.root.size()] != '/')) {
-      return std::nullopt;  // the cgroup is not under what this mount shows
+      return std::nullopt;
     }
     path = path.substr(mount.root.size());
   }
@@ -97,6 +128,19 @@ std::optional<int> limit_in(const Mount& mount, std::string path, bool v2, const
     if (path.empty()) return least;
     path.erase(path.rfind('/'));
   }
+}
+
+// Of the hierarchy's mounts, the one that shows the most of the path to
+// the cgroup (the whole hierarchy if mounted so, else the widest subtree).
+std::optional<int> limit_of(const std::vector<Mount>& mounts, const std::string& path, bool v2,
+                            const ReadWhole& read) {
+  const Mount* best = nullptr;
+  for (const Mount& m : mounts) {
+    const bool covers = m.root == "/" || (path.compare(0, m.root.size(), m.root) == 0 &&
+                                          (path.size() == m.root.size() || path[m.root.size()] == '/'));
+    if (covers && (!best || m.root.size() < best->root.size())) best = &m;
+  }
+  return best ? limit_in(*best, path, v2, read) : std::nullopt;
 }
 
 }  // namespace
@@ -112,9 +156,10 @@ std::optional<int> cgroup_cpu_limit(const std::string& proc_self_cgroup, const s
     const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
     const bool v2 = line.compare(0, a, "0") == 0 && controllers.empty();
     if (!v2 && !has_item(controllers, "cpu")) continue;
-    std::optional<Mount> mount = find_mount(mountinfo, v2);
-    if (!mount || path.empty() || path[0] != '/') continue;
-    if (std::optional<int> q = limit_in(*mount, path, v2, read); q && (!least || *q < *least)) least = q;
+    if (path.empty() || path[0] != '/') continue;
+    if (std::optional<int> q = limit_of(find_mounts(mountinfo, v2), path, v2, read); q && (!least || *q < *least)) {
+      least = q;
+    }
   }
   return least;
 }

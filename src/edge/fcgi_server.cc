@@ -234,12 +234,13 @@ Status FcgiServer::start() {
   // The CPUs this process may run on (a fixed set fails past 1,024 CPUs:
   // then the count of all, which is at least as many), and no more than
   // its cgroup's CPU quota allows (CPUQuota=): more running workers than
-  // that only take turns being woken.
+  // that only take turns being woken. Read once: a quota changed later
+  // (systemctl set-property) is followed at the next start.
   cpu_set_t cpus;
   int cpu_count = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0
                       ? CPU_COUNT(&cpus)
                       : static_cast<int>(std::thread::hardware_concurrency());
-  if (std::optional<int> quota = cgroup_cpu_limit(); quota && (cpu_count <= 0 || *quota < cpu_count)) {
+  if (std::optional<int> quota = cgroup_cpu_limit(); quota && *quota >= 1 && (cpu_count <= 0 || *quota < cpu_count)) {
     cpu_count = *quota;
   }
   running_limit_ = cpu_count > 0 ? std::min(cpu_count, options_.workers) : options_.workers;

@@ -369,11 +369,12 @@ def threads_in_epoll_wait(pid):
     return n
 
 
-def cpu_quota_cgroup(test, name, cpus):
+def cpu_quota_cgroup(test, cpus):
     """A new cgroup whose CPU quota is `cpus` CPUs' worth, in the cgroup v2
-    hierarchy when it has the cpu controller (Debian 12), else in v1's cpu
-    hierarchy (a hybrid host); removed at the test's cleanup, after whatever
-    still runs in it is killed. Skips the test where neither can be made."""
+    hierarchy when its root has the cpu controller on (Debian 12), else in
+    v1's cpu hierarchy (a hybrid host); removed at the test's cleanup, after
+    whatever still runs in it is killed. Skips the test where none can be
+    made or joined (not root, a read-only /sys, a delegated cgroup)."""
     mounts = {}
     with open("/proc/self/mountinfo") as f:
         for line in f:
@@ -384,39 +385,30 @@ def cpu_quota_cgroup(test, name, cpus):
                 mounts.setdefault("v2", fields[4])
             elif kind == "cgroup" and "cpu" in options:
                 mounts.setdefault("v1", fields[4])
-    path = None
+    v2 = mounts.get("v2")
     try:
-        v2 = mounts.get("v2")
-        if v2 and os.path.exists(os.path.join(v2, "cgroup.subtree_control")):
-            with open(os.path.join(v2, "cgroup.subtree_control")) as f:
-                if "cpu" in f.read().split():
-                    path = os.path.join(v2, name)
-                    os.mkdir(path)
-                    with open(os.path.join(path, "cpu.max"), "w") as f:
-                        f.write("%d 100000" % (cpus * 100000))
-        if path is None and mounts.get("v1"):
-            path = os.path.join(mounts["v1"], name)
-            os.mkdir(path)
-            with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
-                f.write("100000")
-            with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
-                f.write(str(cpus * 100000))
-    except OSError as e:  # not root, a read-only /sys (a container)
-        if path and os.path.isdir(path):
-            os.rmdir(path)
-        test.skipTest("cannot make a cgroup with a CPU quota here: %s" % e)
-    if path is None:
+        with open(os.path.join(v2, "cgroup.subtree_control")) as f:
+            v2 = v2 if "cpu" in f.read().split() else None
+    except (OSError, TypeError):
+        v2 = None
+    if not v2 and not mounts.get("v1"):
         test.skipTest("no cgroup hierarchy with the cpu controller here")
+    path = tempfile.mkdtemp(prefix="webhookd-test-", dir="/tmp")  # a unique name, then made there instead
+    os.rmdir(path)
+    path = os.path.join(v2 or mounts["v1"], os.path.basename(path))
+    try:
+        os.mkdir(path)
+    except OSError as e:
+        test.skipTest("cannot make a cgroup here: %s" % e)
 
     def remove():
         for _ in range(50):
             with open(os.path.join(path, "cgroup.procs")) as f:
-                pids = [int(p) for p in f.read().split()]
-            for p in pids:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                for pid in f.read().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
             try:
                 os.rmdir(path)
                 return
@@ -424,6 +416,19 @@ def cpu_quota_cgroup(test, name, cpus):
                 time.sleep(0.1)  # the killed ones not yet gone
         os.rmdir(path)
     test.addCleanup(remove)
+    try:
+        if v2:
+            with open(os.path.join(path, "cpu.max"), "w") as f:
+                f.write("%d 100000" % (cpus * 100000))
+        else:
+            with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
+                f.write("100000")
+            with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+                f.write(str(cpus * 100000))
+    except OSError as e:
+        test.skipTest("cannot set a CPU quota here: %s" % e)
+    if subprocess.run(["sh", "-c", 'echo $$ > "$0"/cgroup.procs', path], stderr=subprocess.DEVNULL).returncode != 0:
+        test.skipTest("cannot join a new cgroup here")
     return path
 
 
@@ -436,7 +441,7 @@ class CpuQuotaTest(RawCase):
     def setUp(self):
         if len(os.sched_getaffinity(0)) < 2:
             self.skipTest("one CPU: the quota's limit would be the affinity's")
-        cgroup = cpu_quota_cgroup(self, "webhookd-test-%d" % os.getpid(), 1)
+        cgroup = cpu_quota_cgroup(self, 1)
         # The shell joins the cgroup, then becomes webhookd (the same pid).
         self.wrap = ("sh", "-c", 'echo $$ > "$0"/cgroup.procs && exec "$@"', cgroup)
         super().setUp()

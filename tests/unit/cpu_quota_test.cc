@@ -3,6 +3,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <climits>
 #include <map>
 
 #include "test_support.h"
@@ -46,7 +47,24 @@ BOOST_AUTO_TEST_CASE(the_smallest_quota_of_the_cgroup_and_its_ancestors) {
        {{"/sys/fs/cgroup/system.slice/webhookd.service/cpu.max", "400000 100000\n"},
         {"/sys/fs/cgroup/system.slice/cpu.max", "300000 100000\n"}},
        3},
-      {"v2, the root cgroup", "0::/\n", kV2Mounts, {}, std::nullopt},
+      {"v2, the root cgroup (it has no cpu.max)", "0::/\n", kV2Mounts,
+       {{"/sys/fs/cgroup/system.slice/cpu.max", "100000 100000\n"}}, std::nullopt},
+      {"v2, the largest quota the kernel takes is INT_MAX CPUs, not a wrapped int",
+       "0::/big\n", kV2Mounts, {{"/sys/fs/cgroup/big/cpu.max", "4294967297000 1000\n"}}, INT_MAX},
+      {"v2, LLONG_MAX overflows nothing", "0::/big\n", kV2Mounts,
+       {{"/sys/fs/cgroup/big/cpu.max", "9223372036854775807 100000\n"}}, INT_MAX},
+      {"v2, outside the cgroup namespace's root (\"/..\"): not an ancestor", "0::/../other\n", kV2Mounts,
+       {{"/sys/fs/cgroup/../other/cpu.max", "100000 100000\n"}, {"/sys/fs/cgroup/../cpu.max", "100000 100000\n"},
+        {"/sys/fs/cgroup/cpu.max", "100000 100000\n"}},
+       std::nullopt},
+      {"v2, a mount point with a space (\\040)", "0::/svc\n",
+       "29 24 0:26 / /run/my\\040cgroup rw shared:4 - cgroup2 cgroup2 rw\n",
+       {{"/run/my cgroup/svc/cpu.max", "200000 100000\n"}}, 2},
+      {"v2, of two mounts the one that shows the whole path", "0::/svc/in\n",
+       "40 39 0:26 /svc/in /mnt/a rw - cgroup2 cgroup2 rw\n29 24 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+       {{"/mnt/a/cpu.max", "300000 100000\n"}, {"/sys/fs/cgroup/svc/in/cpu.max", "300000 100000\n"},
+        {"/sys/fs/cgroup/svc/cpu.max", "100000 100000\n"}},
+       1},
       {"v2, no cgroup2 mount", "0::/system.slice/webhookd.service\n", "", {}, std::nullopt},
       {"v2, unreadable or garbled files", "0::/a/b\n", kV2Mounts,
        {{"/sys/fs/cgroup/a/b/cpu.max", "lots\n"}, {"/sys/fs/cgroup/a/cpu.max", "100000 0\n"}}, std::nullopt},
@@ -68,11 +86,15 @@ BOOST_AUTO_TEST_CASE(the_smallest_quota_of_the_cgroup_and_its_ancestors) {
        {{"/sys/fs/cgroup/cpuset/webhookd/cpu.cfs_quota_us", "100000\n"},
         {"/sys/fs/cgroup/cpuset/webhookd/cpu.cfs_period_us", "100000\n"}},
        std::nullopt},
-      {"hybrid: the smaller of v1 and v2", "12:cpu,cpuacct:/webhookd\n0::/webhookd\n", kV1Mounts,
+      {"hybrid: cpu is in v1, so the unified hierarchy has no cpu.max", "12:cpu,cpuacct:/webhookd\n0::/webhookd\n",
+       kV1Mounts,
        {{"/sys/fs/cgroup/cpu,cpuacct/webhookd/cpu.cfs_quota_us", "300000\n"},
-        {"/sys/fs/cgroup/cpu,cpuacct/webhookd/cpu.cfs_period_us", "100000\n"},
-        {"/sys/fs/cgroup/unified/webhookd/cpu.max", "200000 100000\n"}},
-       2},
+        {"/sys/fs/cgroup/cpu,cpuacct/webhookd/cpu.cfs_period_us", "100000\n"}},
+       3},
+      {"v1, a number with a sign or a space is not one", "12:cpu:/w\n", kV1Mounts + "37 30 0:34 / /c rw - cgroup cgroup rw,cpu\n",
+       {{"/sys/fs/cgroup/cpu,cpuacct/w/cpu.cfs_quota_us", "+100000\n"},
+        {"/sys/fs/cgroup/cpu,cpuacct/w/cpu.cfs_period_us", " 100000\n"}},
+       std::nullopt},
   };
   for (const Case& c : cases) {
     const ReadWhole read = [&](const std::string& path) -> std::optional<std::string> {
