@@ -51,9 +51,9 @@ struct Mount {
   std::string point, root;
 };
 
-// Each mount of cgroup2 (v2), or of the v1 hierarchy that has the cpu
-// controller (alone or as "cpu,cpuacct": a controller is in one hierarchy
-// at most).
+// Each visible mount of cgroup2 (v2), or of the v1 hierarchy that has the
+// cpu controller (alone or as "cpu,cpuacct": a controller is in one
+// hierarchy at most). A later mount on the same point hides the earlier.
 std::vector<Mount> find_mounts(const std::string& mountinfo, bool v2) {
   std::vector<Mount> mounts;
   std::istringstream in(mountinfo);
@@ -65,7 +65,10 @@ std::vector<Mount> find_mounts(const std::string& mountinfo, bool v2) {
     if (dash + 3 >= f.size()) continue;
     const std::string& type = f[dash + 1];
     if (v2 ? type == "cgroup2" : type == "cgroup" && has_item(f[dash + 3], "cpu")) {
-      mounts.push_back(Mount{unescaped(f[4]), unescaped(f[3])});
+      Mount m{unescaped(f[4]), unescaped(f[3])};
+      mounts.erase(std::remove_if(mounts.begin(), mounts.end(), [&](const Mount& o) { return o.point == m.point; }),
+                   mounts.end());
+      mounts.push_back(std::move(m));
     }
   }
   return mounts;
