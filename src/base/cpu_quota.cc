@@ -108,22 +108,17 @@ std::optional<int> quota_in(const std::string& dir, bool v2, const ReadWhole& re
   return quota && period ? cpus_of(*quota, *period) : std::nullopt;
 }
 
-// The smallest quota from the cgroup at `path` up to what `mount` shows of
-// its hierarchy. nullopt when the cgroup is not under the mount's root, or
-// when the path climbs ("/.."): outside its cgroup namespace a process sees
-// paths relative to the namespace's root, and what they lead to is not its
-// ancestors.
+// Whether a mount whose root is `root` shows the cgroup at `path`.
+bool shows(const Mount& mount, const std::string& path) {
+  const std::string& root = mount.root;
+  return root == "/" ||
+         (path.compare(0, root.size(), root) == 0 && (path.size() == root.size() || path[root.size()] == '/'));
+}
+
+// The smallest quota from the cgroup at `path` up to what `mount` (which
+// shows it) shows of its hierarchy.
 std::optional<int> limit_in(const Mount& mount, std::string path, bool v2, const ReadWhole& read) {
-  for (const std::string& part : split(path, '/')) {
-    if (part == "..") return std::nullopt;
-  }
-  if (mount.root != "/") {
-    if (path.compare(0, mount.root.size(), mount.root) != 0 ||
-        (path.size() > mount.root.size() && path[mount.root.size()] != '/')) {
-      return std::nullopt;
-    }
-    path = path.substr(mount.root.size());
-  }
+  if (mount.root != "/") path = path.substr(mount.root.size());
   std::optional<int> least;
   for (;;) {
     while (!path.empty() && path.back() == '/') path.pop_back();
@@ -135,13 +130,17 @@ std::optional<int> limit_in(const Mount& mount, std::string path, bool v2, const
 
 // Of the hierarchy's mounts, the one that shows the most of the path to
 // the cgroup (the whole hierarchy if mounted so, else the widest subtree).
+// nullopt when none shows it, or when the path climbs ("/.."): outside its
+// cgroup namespace a process sees paths relative to the namespace's root,
+// and what they lead to is not its ancestors.
 std::optional<int> limit_of(const std::vector<Mount>& mounts, const std::string& path, bool v2,
                             const ReadWhole& read) {
+  for (const std::string& part : split(path, '/')) {
+    if (part == "..") return std::nullopt;
+  }
   const Mount* best = nullptr;
   for (const Mount& m : mounts) {
-    const bool covers = m.root == "/" || (path.compare(0, m.root.size(), m.root) == 0 &&
-                                          (path.size() == m.root.size() || path[m.root.size()] == '/'));
-    if (covers && (!best || m.root.size() < best->root.size())) best = &m;
+    if (shows(m, path) && (!best || m.root.size() < best->root.size())) best = &m;
   }
   return best ? limit_in(*best, path, v2, read) : std::nullopt;
 }
@@ -150,6 +149,7 @@ std::optional<int> limit_of(const std::vector<Mount>& mounts, const std::string&
 
 std::optional<int> cgroup_cpu_limit(const std::string& proc_self_cgroup, const std::string& mountinfo,
                                     const ReadWhole& read) {
+  const std::vector<Mount> v1_mounts = find_mounts(mountinfo, false), v2_mounts = find_mounts(mountinfo, true);
   std::optional<int> least;
   std::istringstream in(proc_self_cgroup);
   std::string line;
@@ -160,7 +160,7 @@ std::optional<int> cgroup_cpu_limit(const std::string& proc_self_cgroup, const s
     const bool v2 = line.compare(0, a, "0") == 0 && controllers.empty();
     if (!v2 && !has_item(controllers, "cpu")) continue;
     if (path.empty() || path[0] != '/') continue;
-    if (std::optional<int> q = limit_of(find_mounts(mountinfo, v2), path, v2, read); q && (!least || *q < *least)) {
+    if (std::optional<int> q = limit_of(v2 ? v2_mounts : v1_mounts, path, v2, read); q && (!least || *q < *least)) {
       least = q;
     }
   }

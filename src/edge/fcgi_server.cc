@@ -240,7 +240,7 @@ Status FcgiServer::start() {
   int cpu_count = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0
                       ? CPU_COUNT(&cpus)
                       : static_cast<int>(std::thread::hardware_concurrency());
-  if (std::optional<int> quota = cgroup_cpu_limit(); quota && *quota >= 1 && (cpu_count <= 0 || *quota < cpu_count)) {
+  if (std::optional<int> quota = cgroup_cpu_limit(); quota && (cpu_count <= 0 || *quota < cpu_count)) {
     cpu_count = *quota;
   }
   running_limit_ = cpu_count > 0 ? std::min(cpu_count, options_.workers) : options_.workers;

@@ -487,7 +487,6 @@ class Bench:
         post_one = med([p["one"] for p in posts])
         self.add("durable-write loop (C, one file)", durable_m)
         self.add("webhookd POST one service, 16 conn", post_one, durable_m, "of durable-write loop")
-        self.post = {"durable": durable_m, "one": post_one, "many": med([p["many"] for p in posts])}
         self.durable_rounds = durable
         # With group commit, POSTs queued on one service share a write, so one
         # service is no longer the slow case; that writes to different
@@ -497,12 +496,11 @@ class Bench:
         self.add("webhookd 90% GET / 10% POST, 10,000 services, 16 conn", med([p["mix"] for p in posts]), note="(no ceiling: mixed)")
         self.post_rounds = {key: [p[key] for p in posts] for key in ("one", "many")}
         if before:
-            self.post["before"] = {key: med([p[key] for p in before]) for key in ("one", "many")}
             self.post_rounds["before"] = {key: [p[key] for p in before] for key in ("one", "many")}
             self.add("webhookd as issue 21 found it (%s): POST one service, 16 conn" % BASELINE,
-                     self.post["before"]["one"], durable_m, "of durable-write loop")
+                     med(self.post_rounds["before"]["one"]), durable_m, "of durable-write loop")
             self.add("webhookd as issue 21 found it (%s): POST over 10,000 services, 16 conn" % BASELINE,
-                     self.post["before"]["many"], durable_m, "of durable-write loop")
+                     med(self.post_rounds["before"]["many"]), durable_m, "of durable-write loop")
 
         # Start-up time and peak memory with 1, 10,000 and 100,000 services.
         self.startup = {}
@@ -557,7 +555,7 @@ class Bench:
             mb, verdict(mb, 32.0, False, "%.1f MB")))
         for key, name in (("one", "one service"), ("many", "10,000 services")):
             r = paired(self.post_rounds[key], self.durable_rounds)
-            if "before" in self.post:
+            if "before" in self.post_rounds:
                 b = paired(self.post_rounds["before"][key], self.durable_rounds)
                 vs = paired(self.post_rounds[key], self.post_rounds["before"][key])
                 lines.append("POST to %s, no worse than webhookd as issue 21 found it (%s, this run): %s of it "
