@@ -53,27 +53,91 @@ def root_tarball(name, packages, variant="minbase", hooks=(), options=()):
     return tarball
 
 
-class Container:
-    """A booted systemd-nspawn container; run() executes inside it."""
+def v1_cpu_hierarchies():
+    """This process's cgroup v1 hierarchies that hold cpu or cpuacct, as
+    (name in /proc/self/cgroup, this process's cgroup directory there);
+    none on a cgroup v2 host."""
+    mounts = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            dash = fields.index("-")
+            if fields[dash + 1] == "cgroup" and fields[3] == "/":
+                mounts.append((set(fields[dash + 3].split(",")), fields[4]))
+    found = []
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, name, path = line.rstrip("\n").split(":", 2)
+            if {"cpu", "cpuacct"} & set(name.split(",")):
+                points = [point for options, point in mounts if set(name.split(",")) <= options]
+                if points:
+                    found.append((name, os.path.join(points[0], path.lstrip("/"))))
+    return found
 
-    def __init__(self, name="deploy"):
+
+class Container:
+    """A booted systemd-nspawn container; run() executes inside it.
+
+    cpu_quota: let the container's systemd apply CPUQuota= on a cgroup v1
+    host too. nspawn mounts the v1 controller hierarchies read-only (unless
+    it maps users): its systemd then has no cpu controller and CPUQuota=
+    changes nothing (seen on our hybrid host: CPUQuotaPerSecUSec=1s, no
+    quota in any cgroup). So the container starts in cpu and cpuacct
+    cgroups of its own, the root of its cgroup namespace (what its systemd
+    makes stays below them, apart from the host's and other containers'),
+    and remounts those hierarchies writable before systemd starts, which
+    reads its controllers once. Both: systemd takes cpu and cpuacct for one
+    hierarchy (they usually are), and with cpuacct read-only it removed a
+    service's new cpu cgroup at once. On a cgroup v2 host this does nothing.
+    """
+
+    def __init__(self, name="deploy", cpu_quota=False):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="webhookd-%s-" % name)
         self.root = os.path.join(self.dir, "root")
         self.proc = None
         self.init_pid = None
+        self.cpu_quota = cpu_quota
+        self.cgroups = []  # (name, directory) of the cgroups made for it
 
     def unpack(self, tarball):
         os.mkdir(self.root)
         subprocess.run(["tar", "-xf", tarball, "-C", self.root], check=True)
 
+    def own_cpu_cgroups(self):
+        """Cgroups of the container's own in the v1 cpu and cpuacct
+        hierarchies, or none if they cannot be made."""
+        for name, parent in v1_cpu_hierarchies():
+            path = os.path.join(parent, os.path.basename(self.dir))
+            try:
+                os.mkdir(path)
+            except OSError:
+                for _, made in self.cgroups:
+                    os.rmdir(made)
+                self.cgroups = []
+                return False
+            self.cgroups.append((name, path))
+        return bool(self.cgroups)
+
+    def join_cgroups(self):
+        # In nspawn's child, before exec: its cgroup namespace starts here.
+        for _, path in self.cgroups:
+            with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
     def boot(self):
         console = open(os.path.join(self.dir, "console.log"), "w")
         # --register=no --keep-unit: no systemd (machined) needed on the host.
-        self.proc = subprocess.Popen(
-            ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--private-network", "--quiet",
-             "-D", self.root, "--machine=webhookd-%s-%d" % (self.name, os.getpid())],
-            stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
+        command = ["systemd-nspawn", "--register=no", "--keep-unit", "--private-network", "--quiet",
+                   "-D", self.root, "--machine=webhookd-%s-%d" % (self.name, os.getpid())]
+        if self.cpu_quota and self.own_cpu_cgroups():
+            # What --boot does, with the remounts first.
+            remount = "".join("mount -o remount,bind,rw /sys/fs/cgroup/%s && " % name for name, _ in self.cgroups)
+            command += ["--kill-signal=SIGRTMIN+3", "/bin/sh", "-c", remount + "exec /lib/systemd/systemd"]
+        else:
+            command.insert(1, "--boot")
+        self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                                     start_new_session=True, preexec_fn=self.join_cgroups if self.cgroups else None)
         deadline = time.monotonic() + 60
         # nspawn's first child may be a helper on its way to exec systemd:
         # only a child that is systemd is the container's init.
@@ -128,3 +192,24 @@ class Container:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
+        for _, path in self.cgroups:
+            remove_cgroup_tree(path)
+
+
+def remove_cgroup_tree(path):
+    """A cgroup and what the container's systemd left below it, deepest
+    first, after killing whatever still runs there."""
+    for _ in range(50):
+        left = []
+        for below, _, _ in sorted(os.walk(path), key=lambda w: -w[0].count("/")):
+            try:
+                with open(os.path.join(below, "cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        os.kill(int(pid), signal.SIGKILL)
+                os.rmdir(below)
+            except (OSError, ProcessLookupError):
+                left.append(below)
+        if not left:
+            return
+        time.sleep(0.1)  # the killed ones not yet gone
+    raise RuntimeError("cgroups left behind: %s" % ", ".join(left))
