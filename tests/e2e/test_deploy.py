@@ -108,7 +108,7 @@ for f in seen["failures"][:5]:
 class DeployOnDebianTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.box = Container()
+        cls.box = Container(cpu_quota=True)  # test_11: CPUQuota= takes effect on a cgroup v1 host too
         cls.addClassCleanup(cls.box.destroy)
         os.mkdir(cls.box.root)
         subprocess.run(["tar", "-xf", root_tarball("deploy", PACKAGES), "-C", cls.box.root], check=True)
@@ -173,6 +173,82 @@ class DeployOnDebianTest(unittest.TestCase):
         self.assertLess(started, now + 1)
         self.assertGreater(started, now - 3600)
 
+    def workers_in_epoll_wait(self, pid):
+        """How many of webhookd's threads wait in epoll_wait, by the kernel's
+        word for where each sleeps (test_kept_connections'
+        threads_in_epoll_wait): the running workers; standby ones wait on a
+        condition variable. The same figure 5 times in a row, 0.1 s apart,
+        so that a worker busy for a moment does not count as one fewer."""
+        count = "for t in /proc/%s/task/*; do echo \"$(cat $t/wchan)\"; done | grep -c epoll" % pid
+        seen, deadline = [], time.monotonic() + 15
+        while len(seen) < 5 or len(set(seen[-5:])) > 1:
+            self.assertLess(time.monotonic(), deadline, "no steady count: %s" % seen)
+            seen.append(int(self.box.run(count, check=False).stdout))
+            time.sleep(0.1)
+        return seen[-1]
+
+    def cpu_quota_applied(self, pid):
+        """The quota over the period in webhookd's cpu cgroup, as systemd
+        wrote it (v1's cfs files, v2's cpu.max), or None."""
+        for line in self.box.run("cat /proc/%s/cgroup" % pid).stdout.splitlines():
+            _, names, path = line.split(":", 2)
+            if "cpu" in names.split(","):
+                files = "/sys/fs/cgroup/%s%s/cpu.cfs_quota_us /sys/fs/cgroup/%s%s/cpu.cfs_period_us" % (
+                    names, path, names, path)
+            elif not names:
+                files = "/sys/fs/cgroup%s/cpu.max" % path
+            else:
+                continue
+            r = self.box.run("cat %s" % files, check=False)
+            if r.returncode == 0 and r.stdout.split()[0] not in ("-1", "max"):
+                return "%s/%s" % tuple(r.stdout.split())
+        return None
+
+    def restart_with_cpu_quota(self, quota):
+        """`systemctl edit webhookd`'s drop-in with this CPUQuota=, then a
+        restart, as the man page asks (the quota is read at start);
+        webhookd's pid once it answers through nginx."""
+        dropin = "/etc/systemd/system/webhookd.service.d"
+        self.box.run("mkdir -p %s" % dropin)
+        self.box.write(dropin + "/override.conf", "[Service]\nCPUQuota=%s\n" % quota)
+        self.box.run("systemctl daemon-reload && systemctl restart webhookd")
+        deadline = time.monotonic() + 30
+        while self.curl() != "200":
+            self.assertLess(time.monotonic(), deadline, "no 200 after the restart")
+            time.sleep(0.1)
+        return self.box.run("systemctl show -p MainPID --value webhookd").stdout.strip()
+
+    def test_11_cpu_quota_caps_the_workers_that_run_at_once(self):
+        # webhookd(8): as many workers as there are CPUs take turns at the
+        # connections, "and no more than its cgroup's CPU quota allows at
+        # start: CPUQuota=, rounded up". An operator's drop-in on the shipped
+        # unit (--workers 16), a restart, through the container's systemd:
+        # 100% lets 1 worker run, 150% 2 (rounded up, not down); without a
+        # quota as many as the CPUs (before webhookd read the quota, that
+        # many whatever it was).
+        with open(os.path.join(REPO, "conf", "man", "webhookd.8.scd")) as f:
+            self.assertIn("no more than its cgroup's CPU quota allows at start: *CPUQuota=*, rounded up",
+                          " ".join(f.read().split()))
+        self.assertIn("# CPUQuota=150% in a drop-in lets 2 workers run at once (read at start: restart).",
+                      self.box.run("systemctl cat webhookd").stdout)  # the installed unit's header
+        cpus = int(self.box.run("nproc").stdout)
+        if cpus < 2:
+            self.skipTest("one CPU: a quota of 1 CPU's worth changes nothing")
+        self.assertEqual(self.curl(), "200")
+        seen = {"none": self.workers_in_epoll_wait(self.box.run("systemctl show -p MainPID --value webhookd"
+                                                                ).stdout.strip())}
+        # Whatever happens, the tests after this one find the unit as shipped.
+        self.addCleanup(self.box.run, "rm -rf /etc/systemd/system/webhookd.service.d; systemctl daemon-reload; "
+                        "systemctl restart webhookd", check=False)
+        for quota, applied in (("100%", "100000/100000"), ("150%", "150000/100000")):
+            pid = self.restart_with_cpu_quota(quota)
+            if self.cpu_quota_applied(pid) is None and not self.box.cgroups:
+                self.skipTest("CPUQuota= takes no effect in this container: its systemd has no cpu controller")
+            self.assertEqual(self.cpu_quota_applied(pid), applied, "the quota systemd set on webhookd's cgroup")
+            seen[quota] = self.workers_in_epoll_wait(pid)
+        print("workers in epoll_wait: %s (%d CPUs)" % (seen, cpus), flush=True)
+        self.assertEqual(seen, {"none": min(cpus, 16), "100%": 1, "150%": 2})
+
     def test_2_reload_adds_an_account_at_once(self):
         self.assertEqual(self.curl(SECOND, SECOND_TOKEN), "401")
         self.box.run("printf %%s %s | webhookctl hash-secret --account %s >> /etc/webhookd/webhookd.yaml" % (
@@ -222,6 +298,9 @@ class DeployOnDebianTest(unittest.TestCase):
             "[t.join() for t in threads]\n"
             "print(' '.join('%%s=%%d' %% kv for kv in sorted(codes.items())))\n" % (ACCOUNT, TOKEN, PATH))
         self.box.write("/root/stream.py", stream)
+        # Each restart's stop, counted from here: test_11 restarted it before.
+        stops = "journalctl -u webhookd --no-pager -o cat | grep -c 'webhookd: stopped'"
+        stopped = int(self.box.run(stops, check=False).stdout)
         r = self.box.run("python3 /root/stream.py & sleep 1; systemctl restart webhookd; sleep 1.5; "
                          "systemctl restart webhookd; wait", timeout=60)
         counts = dict(kv.split("=") for kv in r.stdout.split())
@@ -231,8 +310,7 @@ class DeployOnDebianTest(unittest.TestCase):
         self.assertEqual(list(counts), ["200"], "every GET across two restarts answers 200: %s\nnginx:\n%s\njournal:\n%s" % (
             r.stdout, nginx_errors, journal))
         self.assertGreater(int(counts["200"]), 100)
-        self.assertEqual(self.box.run("journalctl -u webhookd --no-pager -o cat | grep -c 'webhookd: stopped'",
-                                      check=False).stdout.strip(), "2")
+        self.assertEqual(int(self.box.run(stops, check=False).stdout), stopped + 2)
 
     def test_4b_six_restarts_in_under_10_s_under_posts_and_gets_fail_nothing(self):
         # The issue's operator run, on the real units: six clients each POST
