@@ -19,6 +19,7 @@
 
 #include "api/handler.h"
 #include "base/sha256.h"
+#include "base/thread_name.h"
 #include "base/version.h"
 #include "edge/fcgi_server.h"
 #include "edge/metrics.h"
@@ -179,6 +180,7 @@ Result<Config> load(FileSystem& fs, const Options& o) {
 // requests: every removal happens under the service's lock.
 std::thread start_clean_up(std::shared_ptr<Runtime> rt) {
   return std::thread([rt = std::move(rt)] {
+    name_this_thread("clean-up");
     auto cleaned = rt->store->clean_up();
     if (cleaned.ok()) {
       for (const std::string& why : cleaned.value().skipped) log_line("webhookd: clean-up left alone " + why);

@@ -15,6 +15,7 @@
 
 #include "base/cpu_quota.h"
 #include "base/request_id.h"
+#include "base/thread_name.h"
 #include "edge/fcgi_records.h"
 #include "edge/fcgi_params.h"
 #include "edge/metrics_endpoint.h"
@@ -787,6 +788,7 @@ void FcgiServer::close_idle_connections(long long now) {
 }
 
 void FcgiServer::housekeeper_loop() {
+  name_this_thread("housekeeper");
   // The longest a stop waits: a partial request's time, an answer's, and a margin.
   const long long stop_bound = options_.request_timeout.count() + options_.answer_timeout.count() + 1000;
   long long last_chores = 0, last_busy = 0;
@@ -898,6 +900,7 @@ void FcgiServer::move_aside_held_up_workers(long long now) {
 }
 
 void FcgiServer::worker_loop(Worker& w) {
+  name_this_thread("worker");
   for (;;) {
     // Not yet running, or held up on its last turn (stepped aside): runs
     // once a turn is free.

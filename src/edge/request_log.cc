@@ -3,6 +3,8 @@
 // kFlushDelay for more lines, so under load one write carries many requests.
 #include "edge/request_log.h"
 
+#include "base/thread_name.h"
+
 #include <limits.h>
 #include <poll.h>
 #include <unistd.h>
@@ -44,6 +46,7 @@ void RequestLog::stop() {
 }
 
 void RequestLog::run() {
+  name_this_thread("request-log");
   std::string batch;
   MutexLock lk(&mu_);
   for (;;) {

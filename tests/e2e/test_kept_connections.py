@@ -22,7 +22,7 @@ import unittest
 from e2e.support import (BASIC_AUTH, SID, WEBHOOKD, RawCase, assert_no_sanitizer_report, fcgi_params,
                          resource_path, seed_state, start_on_held_socket, write_config)
 from harness import fcgi_client
-from harness.stack import Stack, held_socket, stop_process, wait_for
+from harness.stack import REPO, Stack, held_socket, stop_process, wait_for
 
 
 
@@ -451,6 +451,35 @@ class CpuQuotaTest(RawCase):
         time.sleep(0.2)
         self.assertEqual(threads_in_epoll_wait(self.daemon.proc.pid), 1)  # 2 or more without the quota
         self.assert_served_at_once()
+
+
+class ThreadNamesTest(RawCase):
+    """webhookd(8): top -H and ps -L show each thread's name, as the man page
+    lists them; without names every thread is "webhookd" and an operator
+    cannot tell a busy worker from a busy request log."""
+    workers = 3
+
+    def test_each_thread_is_named_as_the_man_page_says(self):
+        with open(os.path.join(REPO, "conf", "man", "webhookd.8.scd")) as f:
+            page = " ".join(f.read().split())
+        for name in ("worker", "housekeeper", "request-log", "clean-up"):
+            self.assertIn("*%s*" % name, page.split("show each thread's name:", 1)[-1][:300])
+        self.assert_served_at_once()
+        pid = self.daemon.proc.pid
+        # clean-up runs for a moment after start: gone once it has tidied.
+        wait_for(lambda: "clean-up" not in self.names(pid), 10, "the clean-up thread done")
+        self.assertEqual(self.names(pid), ["housekeeper", "request-log", "webhookd", "worker", "worker", "worker"])
+
+    @staticmethod
+    def names(pid):
+        names = []
+        for task in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/comm" % (pid, task)) as f:
+                    names.append(f.read().strip())
+            except FileNotFoundError:  # a thread that ended meanwhile
+                pass
+        return sorted(names)
 
 
 class StandbyWorkersTest(RawCase):
