@@ -18,12 +18,16 @@ tool the changes were chosen and measured with.
 
   profile.py load [--services N] [--connections C] [--seconds S] [--rounds R]
                   [--binary A] [--binary-b B] [--responder minimal] [--perf]
-                  [--post-every N]
+                  [--post-every N] [--log-b null] [--extra-b OPTION...]
       wrk through nginx with kept connections, A and B (and the minimal
       libfcgi responder, kept connections) in turn, every other round in reverse order: the
       median throughput and CPU time per request (user and system, from
-      /proc) of the responder and of nginx; --perf then counts system calls
-      and context switches per request of each under load.
+      /proc) of the responder and of nginx, each round's p50 and p99, and
+      A's p99 against each other's as bench.py judges it (the median of the
+      rounds' ratios); --perf then counts system calls and context switches
+      per request of each under load. --log-b null sends B's request log
+      to /dev/null, --extra-b gives B more options (the same binary twice
+      then compares two settings).
 """
 import argparse
 import os
@@ -181,29 +185,40 @@ def load(args, tmp, state, sids, config, sock):
                                                  text=True).stdout.split()] + [nginx.proc.pid]
     script = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
     argv = ["wrk", "-t%d" % min(2, args.connections), "-c%d" % args.connections, "-d%ds" % args.seconds,
-            "-s", script, "http://127.0.0.1:%d" % port]
+            "--latency", "-s", script, "http://127.0.0.1:%d" % port]
     env = dict(os.environ, WEBHOOKD_AUTH=BASIC_AUTH, WEBHOOKD_SIDS=sids_file, WEBHOOKD_POST_EVERY=str(args.post_every))
 
-    def start(binary):
+    def start(name, binary):
         if binary is None:
             proc = spawn([os.path.join(BUILD, "bench", "fcgi_minimal"), sock, "128"], sock)
             os.chmod(sock, 0o666)
             return proc.pid, proc.kill
-        w = Webhookd(binary, config, sock, 16, log_path=os.path.join(tmp, "webhookd.log"), extra=args.extra).start()
+        log = "/dev/null" if name == "B" and args.log_b == "null" else os.path.join(tmp, "webhookd.log")
+        w = Webhookd(binary, config, sock, 16, log_path=log,
+                     extra=args.extra + (args.extra_b if name == "B" else [])).start()
         return w.proc.pid, w.stop
 
-    def run_wrk():
+    def ms(text):  # wrk's "123.45us", "1.20ms", "1.00s"
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    latencies = {name: [] for name, _ in responders}  # (p50, p99) in ms, a round each
+
+    def run_wrk(name=None):
         out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, text=True, check=True).stdout
+        if name:
+            latencies[name].append(tuple(ms(re.search(r"^\s+%s%%\s+(\S+)" % q, out, re.M).group(1))
+                                         for q in ("50", "99")))
         return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) * args.seconds
 
     results = {name: [] for name, _ in responders}
     try:
         for r in range(args.rounds):
             for name, binary in (responders if r % 2 == 0 else responders[::-1]):
-                pid, stop = start(binary)
+                pid, stop = start(name, binary)
                 try:
                     before = user_sys(pid), [user_sys(p) for p in nginx_pids]
-                    n = run_wrk()
+                    n = run_wrk(name)
                     after = user_sys(pid), [user_sys(p) for p in nginx_pids]
                 finally:
                     stop()
@@ -212,9 +227,9 @@ def load(args, tmp, state, sids, config, sock):
                 results[name].append((n / args.seconds, (after[0][0] - before[0][0]) / n * 1e6,
                                       (after[0][1] - before[0][1]) / n * 1e6, nu, ns))
                 print("  round %d %-8s %7.0f req/s  CPU per request: responder %5.1f us (user %4.1f, sys %4.1f), "
-                      "nginx %5.1f us" % ((r + 1, name) + (results[name][-1][0],
-                                                               sum(results[name][-1][1:3])) + results[name][-1][1:3]
-                                          + (nu + ns,)), flush=True)
+                      "nginx %5.1f us; p50 %.3f ms, p99 %.3f ms" % (
+                          (r + 1, name) + (results[name][-1][0], sum(results[name][-1][1:3])) +
+                          results[name][-1][1:3] + (nu + ns,) + latencies[name][-1]), flush=True)
         med = lambda xs: sorted(xs)[len(xs) // 2]
         for name, _ in responders:
             rows = results[name]
@@ -222,9 +237,14 @@ def load(args, tmp, state, sids, config, sock):
                   "nginx %5.1f us" % (name, med([x[0] for x in rows]), med([x[1] + x[2] for x in rows]),
                                       med([x[1] for x in rows]), med([x[2] for x in rows]),
                                       med([x[3] + x[4] for x in rows])))
+        # p99 as bench.py judges it: the median of the rounds' own ratios.
+        for name, _ in responders[1:]:
+            ratios = sorted(a[1] / b[1] for a, b in zip(latencies["A"], latencies[name]))
+            print("  p99 A / %-8s median of the rounds' ratios %.2f (rounds %.2f to %.2f)" % (
+                name, med(ratios), ratios[0], ratios[-1]))
         if args.perf:
             for name, binary in responders:
-                pid, stop = start(binary)
+                pid, stop = start(name, binary)
                 try:
                     perf = subprocess.Popen(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches",
                                              "-p", str(pid)], stderr=subprocess.PIPE, text=True)
@@ -254,9 +274,12 @@ def main():
     p.add_argument("--responder", choices=["webhookd", "minimal"], default="webhookd")
     p.add_argument("--binary", default=os.path.join(BUILD, "webhookd"))
     p.add_argument("--binary-b", help="load: a second webhookd, measured A against B in alternating order")
+    p.add_argument("--log-b", choices=["file", "null"], default="file",
+                   help="load: B's request log to a file (as A's) or to /dev/null")
     p.add_argument("--post-every", type=int, default=0, help="load: 1 in N requests a POST that changes the service")
     p.add_argument("--perf", action="store_true", help="load: then system calls and context switches per request")
     p.add_argument("--extra", nargs="*", default=[])
+    p.add_argument("--extra-b", nargs="*", default=[], help="load: more options for B only")
     p.add_argument("--hand-written", action="store_true",
                    help="the services' files as a person writes them (bench.HAND_WRITTEN), not canonical")
     args = p.parse_args()
