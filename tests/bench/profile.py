@@ -18,7 +18,7 @@ tool the changes were chosen and measured with.
 
   profile.py load [--services N] [--connections C] [--seconds S] [--rounds R]
                   [--binary A] [--binary-b B] [--responder minimal] [--perf]
-                  [--post-every N] [--log-b null] [--extra-b OPTION...]
+                  [--post-every N] [--log-b null] [--extra-b "OPTIONS"]
       wrk through nginx with kept connections, A and B (and the minimal
       libfcgi responder, kept connections) in turn, every other round in reverse order: the
       median throughput and CPU time per request (user and system, from
@@ -26,7 +26,7 @@ tool the changes were chosen and measured with.
       A's p99 against each other's as bench.py judges it (the median of the
       rounds' ratios); --perf then counts system calls and context switches
       per request of each under load. --log-b null sends B's request log
-      to /dev/null, --extra-b gives B more options (the same binary twice
+      to /dev/null, --extra-b "--workers 1" gives B more options (the same binary twice
       then compares two settings).
 """
 import argparse
@@ -279,7 +279,8 @@ def main():
     p.add_argument("--post-every", type=int, default=0, help="load: 1 in N requests a POST that changes the service")
     p.add_argument("--perf", action="store_true", help="load: then system calls and context switches per request")
     p.add_argument("--extra", nargs="*", default=[])
-    p.add_argument("--extra-b", nargs="*", default=[], help="load: more options for B only")
+    p.add_argument("--extra-b", type=str.split, default=[],
+                   help='load: more options for B only, in one word ("--workers 1")')
     p.add_argument("--hand-written", action="store_true",
                    help="the services' files as a person writes them (bench.HAND_WRITTEN), not canonical")
     args = p.parse_args()
