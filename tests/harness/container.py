@@ -99,6 +99,7 @@ class Container:
         self.init_pid = None
         self.cpu_quota = cpu_quota
         self.cgroups = []  # (name, directory) of the cgroups made for it
+        self.cpu_quota_why = ""  # why cpu_quota was not set up, where it was asked for
 
     def unpack(self, tarball):
         os.mkdir(self.root)
@@ -107,14 +108,18 @@ class Container:
     def own_cpu_cgroups(self):
         """Cgroups of the container's own in the v1 cpu and cpuacct
         hierarchies, or none if they cannot be made."""
-        for name, parent in v1_cpu_hierarchies():
+        hierarchies = v1_cpu_hierarchies()
+        if not hierarchies:
+            self.cpu_quota_why = "no cgroup v1 hierarchy holds cpu or cpuacct here (a cgroup v2 host)"
+        for name, parent in hierarchies:
             path = os.path.join(parent, os.path.basename(self.dir))
             try:
                 os.mkdir(path)
-            except OSError:
+            except OSError as e:
                 for _, made in self.cgroups:
                     os.rmdir(made)
                 self.cgroups = []
+                self.cpu_quota_why = "cannot make %s: %s" % (path, e)
                 return False
             self.cgroups.append((name, path))
         return bool(self.cgroups)
