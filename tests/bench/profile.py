@@ -28,6 +28,13 @@ tool the changes were chosen and measured with.
       per request of each under load. --log-b null sends B's request log
       to /dev/null, --extra-b "--workers 1" gives B more options (the same binary twice
       then compares two settings).
+
+  profile.py threads [--services N] [--connections C] [--seconds S]
+                     [--binary B | --responder minimal]
+      wrk through nginx with kept connections at one responder: per thread
+      (by the names webhookd gives its threads), CPU time, voluntary context
+      switches (it waited) and involuntary ones (it was preempted), each per
+      request, from /proc/PID/task.
 """
 import argparse
 import os
@@ -262,9 +269,79 @@ def load(args, tmp, state, sids, config, sock):
         nginx.stop()
 
 
+def thread_counts(pid):
+    """{tid: (name, CPU ticks, voluntary, involuntary context switches)} of
+    pid's threads, from /proc."""
+    found = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            with open(base + "comm") as f:
+                name = f.read().strip()
+            with open(base + "stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(base + "status") as f:
+                status = f.read()
+        except FileNotFoundError:  # ended meanwhile
+            continue
+        switches = [int(re.search(r"^%s:\s+(\d+)" % key, status, re.M).group(1))
+                    for key in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")]
+        found[tid] = (name, int(fields[11]) + int(fields[12])) + tuple(switches)
+    return found
+
+
+def threads(args, tmp, state, sids, config, sock):
+    """wrk through nginx (kept connections) at one responder, after a warm-up
+    second: per thread, its CPU time and its voluntary and involuntary
+    context switches (preemptions) per request, from /proc/PID/task (the
+    thread names webhookd gives: worker, housekeeper, request-log)."""
+    port = free_port()
+    nginx = Nginx(os.path.join(tmp, "nginx"), port, [sock], "", keepalive=64)
+    nginx.start()
+    sids_file = os.path.join(tmp, "sids")
+    with open(sids_file, "w") as f:
+        f.write("\n".join(sids) + "\n")
+    if args.responder == "minimal":
+        proc = spawn([os.path.join(BUILD, "bench", "fcgi_minimal"), sock, "128"], sock)
+        os.chmod(sock, 0o666)
+        pid, stop = proc.pid, proc.kill
+    else:
+        w = Webhookd(args.binary, config, sock, 16, log_path=os.path.join(tmp, "webhookd.log"), extra=args.extra).start()
+        pid, stop = w.proc.pid, w.stop
+    script = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
+    env = dict(os.environ, WEBHOOKD_AUTH=BASIC_AUTH, WEBHOOKD_SIDS=sids_file, WEBHOOKD_POST_EVERY=str(args.post_every))
+
+    def run_wrk(seconds):
+        argv = ["wrk", "-t%d" % min(2, args.connections), "-c%d" % args.connections, "-d%ds" % seconds,
+                "--latency", "-s", script, "http://127.0.0.1:%d" % port]
+        return subprocess.run(argv, env=env, stdout=subprocess.PIPE, text=True, check=True).stdout
+    try:
+        run_wrk(1)
+        before = thread_counts(pid)
+        out = run_wrk(args.seconds)
+        after = thread_counts(pid)
+    finally:
+        stop()
+        nginx.stop()
+    n = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) * args.seconds
+    print("  %.0f requests/s, p50 %s, p99 %s" % (n / args.seconds, re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1),
+                                                 re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)))
+    tick = os.sysconf("SC_CLK_TCK")
+    total = [0.0, 0.0, 0.0]
+    for tid in sorted(after, key=int):
+        name, *now = after[tid]
+        then = before.get(tid, (name, 0, 0, 0))[1:]
+        cpu, vol, invol = [a - b for a, b in zip(now, then)]
+        if cpu or vol or invol:
+            per = (cpu / tick / n * 1e6, vol / n, invol / n)
+            total = [t + p for t, p in zip(total, per)]
+            print("  %-12s %7s  CPU %6.2f us, voluntary switches %.3f, preempted %.3f, per request" % ((name, tid) + per))
+    print("  %-12s %7s  CPU %6.2f us, voluntary switches %.3f, preempted %.3f, per request" % (("all", "") + tuple(total)))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["callgrind", "syscalls", "load"])
+    p.add_argument("mode", choices=["callgrind", "syscalls", "load", "threads"])
     p.add_argument("--services", type=int, default=1)
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--connections", type=int, default=16)
@@ -280,10 +357,13 @@ def main():
     p.add_argument("--perf", action="store_true", help="load: then system calls and context switches per request")
     p.add_argument("--extra", nargs="*", default=[])
     p.add_argument("--extra-b", type=str.split, default=[],
-                   help='load: more options for B only, in one word ("--workers 1")')
+                   help='load: more options for B only, in one word: --extra-b "--workers 1", or '
+                        '--extra-b=--no-metrics for one option alone')
     p.add_argument("--hand-written", action="store_true",
                    help="the services' files as a person writes them (bench.HAND_WRITTEN), not canonical")
     args = p.parse_args()
+    if (args.log_b != "file" or args.extra_b) and not args.binary_b:
+        p.error("--log-b and --extra-b set B apart: they need --binary-b")
     tmp = tempfile.mkdtemp(prefix="webhookd-profile-")
     os.chmod(tmp, 0o755)
     try:
@@ -291,7 +371,8 @@ def main():
         sids = make_state(state, args.services, HAND_WRITTEN if args.hand_written else STATE)
         config = write_config(tmp, state)
         sock = os.path.join(tmp, "app.sock")
-        {"callgrind": callgrind, "syscalls": syscalls, "load": load}[args.mode](args, tmp, state, sids, config, sock)
+        {"callgrind": callgrind, "syscalls": syscalls, "load": load, "threads": threads}[args.mode](
+            args, tmp, state, sids, config, sock)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
