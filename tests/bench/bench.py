@@ -110,8 +110,8 @@ def seconds_of(text):
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
 
 
-def wrk(url, connections, script=None, sids_file=None, post_every=0, headers=True, timeout=None):
-    argv = ["wrk", "-t%d" % min(2, connections), "-c%d" % connections, "-d%ds" % SECONDS, "--latency"]
+def wrk(url, connections, script=None, sids_file=None, post_every=0, headers=True, timeout=None, seconds=None):
+    argv = ["wrk", "-t%d" % min(2, connections), "-c%d" % connections, "-d%ds" % (seconds or SECONDS), "--latency"]
     if timeout:  # wrk's default, 2 s, counts a slower answer as an error
         argv += ["--timeout", "%ds" % timeout]
     if headers and not script:

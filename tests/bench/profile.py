@@ -47,7 +47,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from bench import HAND_WRITTEN, SID, STATE, can_connect, cpu_seconds, make_state  # noqa: E402
+from bench import HAND_WRITTEN, STATE, can_connect, make_state, paired, rounds_text, wrk  # noqa: E402
 from e2e.support import BASIC_AUTH, write_config  # noqa: E402
 from harness import fcgi_client  # noqa: E402
 from harness.stack import Nginx, Webhookd, free_port, wait_for  # noqa: E402
@@ -175,88 +175,80 @@ def user_sys(pid):
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def start_responder(args, tmp, config, sock, binary, name="A"):
+    """webhookd `binary` on sock (B with --log-b and --extra-b), or with
+    binary None the minimal libfcgi responder, kept connections; (pid, stop)."""
+    if binary is None:
+        proc = spawn([os.path.join(BUILD, "bench", "fcgi_minimal"), sock, "128"], sock)
+        os.chmod(sock, 0o666)
+        return proc.pid, proc.kill
+    log = "/dev/null" if name == "B" and args.log_b == "null" else os.path.join(tmp, "webhookd.log")
+    w = Webhookd(binary, config, sock, 16, log_path=log,
+                 extra=args.extra + (args.extra_b if name == "B" else [])).start()
+    return w.proc.pid, w.stop
+
+
+def behind_nginx(args, tmp, sids, sock):
+    """nginx (kept connections) in front of sock, started, and a function
+    that runs bench.wrk through it with tests/load/mixed.lua over sids:
+    (nginx, run(seconds) -> {rps, p50, p99})."""
+    port = free_port()
+    nginx = Nginx(os.path.join(tmp, "nginx"), port, [sock], "", keepalive=64)
+    nginx.start()
+    sids_file = os.path.join(tmp, "sids")
+    with open(sids_file, "w") as f:
+        f.write("\n".join(sids) + "\n")
+    script = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
+    return nginx, lambda seconds: wrk("http://127.0.0.1:%d" % port, args.connections, script, sids_file,
+                                      args.post_every, seconds=seconds)
+
+
 def load(args, tmp, state, sids, config, sock):
     """wrk through nginx (kept connections) at each responder in turn, for
     --rounds rounds: per responder the median throughput and CPU time per
     request of it and of nginx, then one more run of each under perf stat."""
-    port = free_port()
-    nginx = Nginx(os.path.join(tmp, "nginx"), port, [sock], "", keepalive=64)
-    nginx.start()
+    nginx, run_wrk = behind_nginx(args, tmp, sids, sock)
     responders = [("A", args.binary)] + ([("B", args.binary_b)] if args.binary_b else [])
     if args.responder == "minimal":  # beside A (and B), interleaved with them
         responders.append(("minimal", None))
-    sids_file = os.path.join(tmp, "sids")
-    with open(sids_file, "w") as f:
-        f.write("\n".join(sids) + "\n")
     nginx_pids = [int(p) for p in subprocess.run(["pgrep", "-P", str(nginx.proc.pid)], stdout=subprocess.PIPE,
                                                  text=True).stdout.split()] + [nginx.proc.pid]
-    script = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
-    argv = ["wrk", "-t%d" % min(2, args.connections), "-c%d" % args.connections, "-d%ds" % args.seconds,
-            "--latency", "-s", script, "http://127.0.0.1:%d" % port]
-    env = dict(os.environ, WEBHOOKD_AUTH=BASIC_AUTH, WEBHOOKD_SIDS=sids_file, WEBHOOKD_POST_EVERY=str(args.post_every))
-
-    def start(name, binary):
-        if binary is None:
-            proc = spawn([os.path.join(BUILD, "bench", "fcgi_minimal"), sock, "128"], sock)
-            os.chmod(sock, 0o666)
-            return proc.pid, proc.kill
-        log = "/dev/null" if name == "B" and args.log_b == "null" else os.path.join(tmp, "webhookd.log")
-        w = Webhookd(binary, config, sock, 16, log_path=log,
-                     extra=args.extra + (args.extra_b if name == "B" else [])).start()
-        return w.proc.pid, w.stop
-
-    def ms(text):  # wrk's "123.45us", "1.20ms", "1.00s"
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
-    latencies = {name: [] for name, _ in responders}  # (p50, p99) in ms, a round each
-
-    def run_wrk(name=None):
-        out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, text=True, check=True).stdout
-        if name:
-            latencies[name].append(tuple(ms(re.search(r"^\s+%s%%\s+(\S+)" % q, out, re.M).group(1))
-                                         for q in ("50", "99")))
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) * args.seconds
-
-    results = {name: [] for name, _ in responders}
+    results = {name: [] for name, _ in responders}  # a round each: bench.wrk's figures and the CPU times
     try:
         for r in range(args.rounds):
             for name, binary in (responders if r % 2 == 0 else responders[::-1]):
-                pid, stop = start(name, binary)
+                pid, stop = start_responder(args, tmp, config, sock, binary, name)
                 try:
                     before = user_sys(pid), [user_sys(p) for p in nginx_pids]
-                    n = run_wrk(name)
+                    got = run_wrk(args.seconds)
                     after = user_sys(pid), [user_sys(p) for p in nginx_pids]
                 finally:
                     stop()
-                nu = sum(a[0] - b[0] for a, b in zip(after[1], before[1])) / n * 1e6
-                ns = sum(a[1] - b[1] for a, b in zip(after[1], before[1])) / n * 1e6
-                results[name].append((n / args.seconds, (after[0][0] - before[0][0]) / n * 1e6,
-                                      (after[0][1] - before[0][1]) / n * 1e6, nu, ns))
+                n = got["rps"] * args.seconds
+                got.update(user=(after[0][0] - before[0][0]) / n * 1e6, sys=(after[0][1] - before[0][1]) / n * 1e6,
+                           nginx=sum(sum(a) - sum(b) for a, b in zip(after[1], before[1])) / n * 1e6)
+                results[name].append(got)
                 print("  round %d %-8s %7.0f req/s  CPU per request: responder %5.1f us (user %4.1f, sys %4.1f), "
                       "nginx %5.1f us; p50 %.3f ms, p99 %.3f ms" % (
-                          (r + 1, name) + (results[name][-1][0], sum(results[name][-1][1:3])) +
-                          results[name][-1][1:3] + (nu + ns,) + latencies[name][-1]), flush=True)
+                          r + 1, name, got["rps"], got["user"] + got["sys"], got["user"], got["sys"], got["nginx"],
+                          got["p50"] * 1e3, got["p99"] * 1e3), flush=True)
         med = lambda xs: sorted(xs)[len(xs) // 2]
         for name, _ in responders:
             rows = results[name]
             print("  median %-8s %7.0f req/s  CPU per request: responder %5.1f us (user %4.1f, sys %4.1f), "
-                  "nginx %5.1f us" % (name, med([x[0] for x in rows]), med([x[1] + x[2] for x in rows]),
-                                      med([x[1] for x in rows]), med([x[2] for x in rows]),
-                                      med([x[3] + x[4] for x in rows])))
-        # p99 as bench.py judges it: the median of the rounds' own ratios.
-        for name, _ in responders[1:]:
-            ratios = sorted(a[1] / b[1] for a, b in zip(latencies["A"], latencies[name]))
-            print("  p99 A / %-8s median of the rounds' ratios %.2f (rounds %.2f to %.2f)" % (
-                name, med(ratios), ratios[0], ratios[-1]))
+                  "nginx %5.1f us" % (name, med([x["rps"] for x in rows]), med([x["user"] + x["sys"] for x in rows]),
+                                      med([x["user"] for x in rows]), med([x["sys"] for x in rows]),
+                                      med([x["nginx"] for x in rows])))
+        for name, _ in responders[1:]:  # as bench.py judges a p99 goal
+            print("  p99 A / %-8s %s" % (name, rounds_text(paired(results["A"], results[name], "p99"))))
         if args.perf:
             for name, binary in responders:
-                pid, stop = start(name, binary)
+                pid, stop = start_responder(args, tmp, config, sock, binary, name)
                 try:
                     perf = subprocess.Popen(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches",
                                              "-p", str(pid)], stderr=subprocess.PIPE, text=True)
                     time.sleep(0.3)
-                    n = run_wrk()
+                    n = run_wrk(args.seconds)["rps"] * args.seconds
                     perf.send_signal(2)
                     err = perf.communicate()[1]
                 finally:
@@ -295,38 +287,20 @@ def threads(args, tmp, state, sids, config, sock):
     second: per thread, its CPU time and its voluntary and involuntary
     context switches (preemptions) per request, from /proc/PID/task (the
     thread names webhookd gives: worker, housekeeper, request-log)."""
-    port = free_port()
-    nginx = Nginx(os.path.join(tmp, "nginx"), port, [sock], "", keepalive=64)
-    nginx.start()
-    sids_file = os.path.join(tmp, "sids")
-    with open(sids_file, "w") as f:
-        f.write("\n".join(sids) + "\n")
-    if args.responder == "minimal":
-        proc = spawn([os.path.join(BUILD, "bench", "fcgi_minimal"), sock, "128"], sock)
-        os.chmod(sock, 0o666)
-        pid, stop = proc.pid, proc.kill
-    else:
-        w = Webhookd(args.binary, config, sock, 16, log_path=os.path.join(tmp, "webhookd.log"), extra=args.extra).start()
-        pid, stop = w.proc.pid, w.stop
-    script = os.path.join(os.path.dirname(HERE), "load", "mixed.lua")
-    env = dict(os.environ, WEBHOOKD_AUTH=BASIC_AUTH, WEBHOOKD_SIDS=sids_file, WEBHOOKD_POST_EVERY=str(args.post_every))
-
-    def run_wrk(seconds):
-        argv = ["wrk", "-t%d" % min(2, args.connections), "-c%d" % args.connections, "-d%ds" % seconds,
-                "--latency", "-s", script, "http://127.0.0.1:%d" % port]
-        return subprocess.run(argv, env=env, stdout=subprocess.PIPE, text=True, check=True).stdout
+    nginx, run_wrk = behind_nginx(args, tmp, sids, sock)
+    pid, stop = start_responder(args, tmp, config, sock, None if args.responder == "minimal" else args.binary)
     try:
         run_wrk(1)
         before = thread_counts(pid)
-        out = run_wrk(args.seconds)
+        got = run_wrk(args.seconds)
         after = thread_counts(pid)
     finally:
         stop()
         nginx.stop()
-    n = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) * args.seconds
-    print("  %.0f requests/s, p50 %s, p99 %s" % (n / args.seconds, re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1),
-                                                 re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)))
+    n = got["rps"] * args.seconds
+    print("  %.0f requests/s, p50 %.3f ms, p99 %.3f ms" % (got["rps"], got["p50"] * 1e3, got["p99"] * 1e3))
     tick = os.sysconf("SC_CLK_TCK")
+    row = "  %-12s %7s  CPU %6.2f us, voluntary switches %.3f, preempted %.3f, per request"
     total = [0.0, 0.0, 0.0]
     for tid in sorted(after, key=int):
         name, *now = after[tid]
@@ -335,8 +309,8 @@ def threads(args, tmp, state, sids, config, sock):
         if cpu or vol or invol:
             per = (cpu / tick / n * 1e6, vol / n, invol / n)
             total = [t + p for t, p in zip(total, per)]
-            print("  %-12s %7s  CPU %6.2f us, voluntary switches %.3f, preempted %.3f, per request" % ((name, tid) + per))
-    print("  %-12s %7s  CPU %6.2f us, voluntary switches %.3f, preempted %.3f, per request" % (("all", "") + tuple(total)))
+            print(row % ((name, tid) + per))
+    print(row % (("all", "") + tuple(total)))
 
 
 def main():
