@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 
+from harness.cgroups import cgroup_mounts, remove_cgroup_tree
 from harness.stack import REPO
 
 CACHE = os.path.join(REPO, "build", "container")
@@ -57,13 +58,7 @@ def v1_cpu_hierarchies():
     """This process's cgroup v1 hierarchies that hold cpu or cpuacct, as
     (name in /proc/self/cgroup, this process's cgroup directory there);
     none on a cgroup v2 host."""
-    mounts = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            dash = fields.index("-")
-            if fields[dash + 1] == "cgroup" and fields[3] == "/":
-                mounts.append((set(fields[dash + 3].split(",")), fields[4]))
+    mounts = [(options, point) for kind, options, root, point in cgroup_mounts() if kind == "cgroup" and root == "/"]
     found = []
     with open("/proc/self/cgroup") as f:
         for line in f:
@@ -200,21 +195,3 @@ class Container:
         for _, path in self.cgroups:
             remove_cgroup_tree(path)
 
-
-def remove_cgroup_tree(path):
-    """A cgroup and what the container's systemd left below it, deepest
-    first, after killing whatever still runs there."""
-    for _ in range(50):
-        left = []
-        for below, _, _ in sorted(os.walk(path), key=lambda w: -w[0].count("/")):
-            try:
-                with open(os.path.join(below, "cgroup.procs")) as f:
-                    for pid in f.read().split():
-                        os.kill(int(pid), signal.SIGKILL)
-                os.rmdir(below)
-            except (OSError, ProcessLookupError):
-                left.append(below)
-        if not left:
-            return
-        time.sleep(0.1)  # the killed ones not yet gone
-    raise RuntimeError("cgroups left behind: %s" % ", ".join(left))
