@@ -216,6 +216,10 @@ class DeployOnDebianTest(unittest.TestCase):
         while self.curl() != "200":
             self.assertLess(time.monotonic(), deadline, "no 200 after the restart")
             time.sleep(0.1)
+        return self.main_pid()
+
+    def main_pid(self):
+        """webhookd's pid, as systemd knows it ("0" when it does not run)."""
         return self.box.run("systemctl show -p MainPID --value webhookd").stdout.strip()
 
     def test_11_cpu_quota_caps_the_workers_that_run_at_once(self):
@@ -235,20 +239,20 @@ class DeployOnDebianTest(unittest.TestCase):
         if cpus < 2:
             self.skipTest("one CPU: a quota of 1 CPU's worth changes nothing")
         self.assertEqual(self.curl(), "200")
-        seen = {"none": self.workers_in_epoll_wait(self.box.run("systemctl show -p MainPID --value webhookd"
-                                                                ).stdout.strip())}
+        seen = {"none": self.workers_in_epoll_wait(self.main_pid())}
         # Whatever happens, the tests after this one find the unit as shipped.
         self.addCleanup(self.box.run, "rm -rf /etc/systemd/system/webhookd.service.d; systemctl daemon-reload; "
                         "systemctl restart webhookd", check=False)
         for quota, applied in (("100%", "100000/100000"), ("150%", "150000/100000")):
             pid = self.restart_with_cpu_quota(quota)
-            if self.cpu_quota_applied(pid) is None and not self.box.cgroups:
+            quota_seen = self.cpu_quota_applied(pid)
+            if quota_seen is None and not self.box.cgroups:
                 # On a v1 host the harness must have made the cgroups: not
                 # having done so is a failure, not a reason to skip.
                 self.assertFalse(v1_cpu_hierarchies(), "the container got no cpu cgroups of its own: %s" %
                                  self.box.cpu_quota_why)
                 self.skipTest("CPUQuota= takes no effect in this container (%s)" % self.box.cpu_quota_why)
-            self.assertEqual(self.cpu_quota_applied(pid), applied, "the quota systemd set on webhookd's cgroup")
+            self.assertEqual(quota_seen, applied, "the quota systemd set on webhookd's cgroup")
             seen[quota] = self.workers_in_epoll_wait(pid)
         print("workers in epoll_wait: %s (%d CPUs)" % (seen, cpus), flush=True)
         self.assertEqual(seen, {"none": min(cpus, 16), "100%": 1, "150%": 2})
@@ -521,7 +525,7 @@ class DeployOnDebianTest(unittest.TestCase):
         self.start_sync()
 
     def test_8_the_service_writes_nowhere_but_its_state_directory(self):
-        pid = self.box.run("systemctl show -p MainPID --value webhookd").stdout.strip()
+        pid = self.main_pid()
         self.assertNotEqual(pid, "0")
         probe = ("for p in /var/lib/webhookd/.probe /etc/probe /usr/local/probe /var/lib/probe /var/tmp/probe "
                  "/tmp/probe /dev/shm/probe /run/probe /root/probe /home/probe; do "
