@@ -20,14 +20,15 @@ tool the changes were chosen and measured with.
                   [--binary A] [--binary-b B] [--responder minimal] [--perf]
                   [--post-every N] [--log-b null] [--extra-b "OPTIONS"]
       wrk through nginx with kept connections, A and B (and the minimal
-      libfcgi responder, kept connections) in turn, every other round in reverse order: the
-      median throughput and CPU time per request (user and system, from
-      /proc) of the responder and of nginx, each round's p50 and p99, and
-      A's p99 against each other's as bench.py judges it (the median of the
-      rounds' ratios); --perf then counts system calls and context switches
-      per request of each under load. --log-b null sends B's request log
-      to /dev/null, --extra-b "--workers 1" gives B more options (the same binary twice
-      then compares two settings).
+      libfcgi responder, kept connections) in turn, every other round in
+      reverse order: the median throughput and CPU time per request (user
+      and system, from /proc) of the responder and of nginx, each round's
+      p50 and p99, and each one's p99 against each later one's (A / B,
+      A / minimal, B / minimal) as bench.py judges it (the median of the
+      rounds' ratios); --perf then counts system calls and context
+      switches per request of each under load. --log-b null sends B's
+      request log to /dev/null, --extra-b "--workers 1" gives B more
+      options (the same binary twice then compares two settings).
 
   profile.py threads [--services N] [--connections C] [--seconds S]
                      [--binary B | --responder minimal]
@@ -239,8 +240,9 @@ def load(args, tmp, state, sids, config, sock):
                   "nginx %5.1f us" % (name, med([x["rps"] for x in rows]), med([x["user"] + x["sys"] for x in rows]),
                                       med([x["user"] for x in rows]), med([x["sys"] for x in rows]),
                                       med([x["nginx"] for x in rows])))
-        for name, _ in responders[1:]:  # as bench.py judges a p99 goal
-            print("  p99 A / %-8s %s" % (name, rounds_text(paired(results["A"], results[name], "p99"))))
+        for i, (first, _) in enumerate(responders):  # as bench.py judges a p99 goal
+            for name, _ in responders[i + 1:]:
+                print("  p99 %s / %-8s %s" % (first, name, rounds_text(paired(results[first], results[name], "p99"))))
         if args.perf:
             for name, binary in responders:
                 pid, stop = start_responder(args, tmp, config, sock, binary, name)
